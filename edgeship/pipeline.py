@@ -1,0 +1,191 @@
+"""`edgeship run`: data -> train -> quantize -> convert -> verify every file -> bundle."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+from . import __version__
+from .config import RunConfig
+from .errors import VerificationError
+from .export import bundle as bundle_mod
+from .export import format_module
+from .export.quantization import calibration_requests, quantization_aware_model, representative_dataset
+from .export.readme import render_readme
+from .export.types import Artifact, ExportJob
+from .export.verify import verify
+from .models import ranker as ranker_mod
+from .models.baseline import SegmentPopularity
+from .models.data import Dataset, generate
+from .models.features import hash_item_id
+from .models.metrics import MIN_POSITIVES, RankingMetrics, evaluate
+from .models.training import fit, seed_everything
+
+VERSIONED_PACKAGES = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "coremltools", "onnx", "onnxruntime",
+                      "tf2onnx", "ai-edge-litert", "numpy")
+
+
+@dataclass
+class RunResult:
+    out: Path
+    manifest: dict
+    seconds: float
+
+
+class _Steps:
+    def __init__(self, stream):
+        self.stream, self.started = stream, time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        print(f"[{time.perf_counter() - self.started:6.1f}s] {message}", file=self.stream, flush=True)
+
+
+def evaluate_scorers(ds: Dataset, model, test) -> dict[str, RankingMetrics]:
+    baseline = SegmentPopularity(ds.spec.item_buckets).fit(ds.train)
+    scorers = {"model": ranker_mod.probabilities(ranker_mod.predict(model, test.inputs())),
+               "rule_baseline": baseline.score(test)}
+    if test.true_prob is not None:
+        scorers["oracle"] = test.true_prob
+    return {name: evaluate(scores, test.labels, probabilities=name != "rule_baseline")
+            for name, scores in scorers.items()}
+
+
+def _select_int8(ptq: tuple[Artifact, object], qat: tuple[Artifact, object] | None):
+    """The better int8 .tflite by NDCG@10 on the verification requests; PTQ wins ties (one step fewer)."""
+    if qat is None or not qat[1].passed or (ptq[1].passed and ptq[1].ndcg_at_10 >= qat[1].ndcg_at_10):
+        return ptq, qat
+    return qat, ptq
+
+
+def _quantization_record(chosen, other) -> dict:
+    record = {"selected": chosen[0].extra["quantization_method"], "rule": "higher NDCG@10 on the verification "
+              "requests; PTQ on ties"}
+    for artifact, result in filter(None, (chosen, other)):
+        record[artifact.extra["quantization_method"]] = {
+            "bytes": artifact.path.stat().st_size, "sha256": bundle_mod.sha256(artifact.path),
+            "shipped": artifact is chosen[0], "verification": result.to_dict()}
+    return record
+
+
+def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "built-in defaults",
+        stream=sys.stderr) -> RunResult:
+    bundle_mod.check_destination(out, force)
+    bundle_mod.clean_stale_staging(out)
+    step = _Steps(stream)
+    K = cfg.export.candidates
+
+    step("generating the built-in dataset")
+    ds = generate(cfg.data, K, cfg.seed)
+    step(ds.description)
+    test = ds.test.take(slice(0, cfg.export.verify_requests))
+
+    seed_everything(cfg.seed)
+    model = ranker_mod.build_ranker(ds.spec, cfg.model)
+    params = ranker_mod.parameter_count(model)
+    step(f"training the ranker ({params:,} parameters, {len(ds.train):,} requests, {ds.train.impressions:,} "
+         f"impressions)")
+    fit(model, ds.train, ds.valid, cfg.train.epochs, cfg.train.batch_size, cfg.train.learning_rate, cfg.seed)
+    metrics = evaluate_scorers(ds, model, test)
+    for name, m in metrics.items():
+        step(f"test {name:<14} NDCG@10 {m.ndcg_at_10:.4f}  AUC {m.auc:.4f}"
+             + (f"  logloss {m.logloss:.4f}" if m.logloss is not None else ""))
+
+    qat_model = None
+    if cfg.quantization.qat:
+        step("quantization-aware training (Dense layers fake-quantized)")
+        qat_model = quantization_aware_model(model)
+        fit(qat_model, ds.train, ds.valid, cfg.quantization.qat_epochs, cfg.train.batch_size,
+            cfg.quantization.qat_learning_rate, cfg.seed, label="qat")
+
+    fixed = ranker_mod.with_fixed_shape(model, ds.spec, cfg.model, K)
+    reference = ranker_mod.predict(model, test.inputs())
+    calibration = calibration_requests(ds.train, K, cfg.quantization.calibration_requests, cfg.seed)
+    job = ExportJob(model=fixed, spec=ds.spec, candidates=K, calibration=representative_dataset(calibration),
+                    qat_model=qat_model)
+
+    shipped: list[bundle_mod.ShippedArtifact] = []
+    quantization: dict = {}
+    with bundle_mod.staging(out, force) as stage:
+        if "tflite" in cfg.export.formats:
+            step(f"TFLite: converting fp32 and int8 (calibrated on {len(calibration)} training requests)")
+            made = format_module("tflite").export(job, stage)
+            results = [(a, verify(a, test, reference, cfg.floors, stream)) for a in made]
+            shipped.append(bundle_mod.ShippedArtifact(*results[0]))
+            chosen, other = _select_int8(results[1], results[2] if len(results) > 2 else None)
+            quantization = _quantization_record(chosen, other)
+            final = stage / "ranker_int8.tflite"
+            chosen[0].path.rename(final)
+            chosen[0].path = final
+            if other is not None:
+                other[0].path.unlink()
+            shipped.append(bundle_mod.ShippedArtifact(*chosen))
+            job.int8_source = final
+            step(f"int8 .tflite: {quantization['selected'].upper()} selected")
+        for fmt in ("onnx", "coreml"):
+            if fmt in cfg.export.formats:
+                step(f"{fmt}: converting")
+                for artifact in format_module(fmt).export(job, stage):
+                    shipped.append(bundle_mod.ShippedArtifact(artifact, verify(artifact, test, reference,
+                                                                                cfg.floors, stream)))
+        failed = [s for s in shipped if not s.verification.passed]
+        if failed:
+            s = failed[0]
+            raise VerificationError(f"{s.artifact.name} failed verification: {'; '.join(s.verification.reasons)}"
+                                    + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""))
+
+        step("writing the bundle")
+        cases = {k: v[: cfg.export.test_vectors] for k, v in test.inputs().items()}
+        bundle_mod.write_json(stage / bundle_mod.TESTVECTORS, bundle_mod.test_vectors(shipped, cases, stage))
+        manifest = {
+            "schema_version": bundle_mod.SCHEMA_VERSION,
+            "generator": f"edgeship {__version__}",
+            "model": {
+                "name": "edgeship_ranker",
+                "parameters": params,
+                "candidates": K,
+                "feature_spec": ds.spec.to_dict(),
+                "item_hashing": {
+                    "function": "bucket = 1 + fnv1a_32(utf8(str(item_id))) mod (item_buckets - 1); 0 = padding",
+                    "item_buckets": ds.spec.item_buckets,
+                    "examples": {str(i): hash_item_id(i, ds.spec.item_buckets) for i in (0, 1, 42, "sku-123")},
+                },
+            },
+            "artifacts": [s.manifest_entry(stage) for s in shipped],
+            "quantization": quantization,
+            "metrics": {
+                "data": ds.description,
+                "test_requests": len(test),
+                "ndcg_definition": "see edgeship/models/metrics.py: gain 2^rel-1, log2 discount, stable ties, "
+                                   "requests without positives left out",
+                **{name: m.to_dict() for name, m in metrics.items()},
+                "reliable": all(m.positives >= MIN_POSITIVES for m in metrics.values()),
+            },
+            "seed": cfg.seed,
+            "config": cfg.to_dict() | {"source": config_source},
+            "versions": {p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
+        }
+        bundle_mod.write_json(stage / bundle_mod.MANIFEST, manifest)
+        (stage / bundle_mod.README).write_text(render_readme(manifest), encoding="utf-8")
+    seconds = time.perf_counter() - step.started
+    step(f"bundle written to {out}")
+    return RunResult(out=out, manifest=manifest, seconds=seconds)
+
+
+def summary_table(manifest: dict) -> str:
+    rows = [("artifact", "bytes", "NDCG@10 ratio", "max |d|", "verified")]
+    for a in manifest["artifacts"]:
+        v = a["verification"]
+        rows.append((a["path"], f"{a['bytes']:,}", f"{v['ndcg_ratio']:.4f}", f"{v['max_abs_diff']:.1e}",
+                     "yes" if v["passed"] else "NO"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    m = manifest["metrics"]
+    lines.append("")
+    lines.append("test NDCG@10: " + "  ".join(f"{name} {m[name]['ndcg_at_10']:.4f}"
+                                              for name in ("model", "oracle", "rule_baseline") if name in m))
+    return "\n".join(lines)

@@ -1,0 +1,67 @@
+"""Every workaround for third-party behaviour lives here, each with the reason it is needed."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import sys
+import warnings
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence converter chatter (tf2onnx INFO logs, coremltools progress, TFLite's deprecation banners).
+
+    The converters print to Python logging, warnings and raw stdout/stderr of the process; a user watching
+    `edgeship run` should see our progress lines, not hundreds of converter lines. Errors still propagate.
+    """
+    saved_levels = {}
+    for name in ("tf2onnx", "coremltools", "tensorflow", "absl", "root"):
+        logger = logging.getLogger(None if name == "root" else name)
+        saved_levels[name] = logger.level
+        logger.setLevel(logging.ERROR)
+    with warnings.catch_warnings(), _redirect_fd(1), _redirect_fd(2), \
+            contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        finally:
+            for name, level in saved_levels.items():
+                logging.getLogger(None if name == "root" else name).setLevel(level)
+
+
+@contextlib.contextmanager
+def _redirect_fd(fd: int):
+    """C++ code in TF/TFLite writes straight to file descriptors 1/2; Python redirects cannot catch it."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = os.dup(fd)
+    except (OSError, ValueError):  # no real descriptor (e.g. captured by a test runner): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_coremltools():
+    """coremltools logs 'Failed to load _MLModelProxy' (its macOS-only native part) and a scikit-learn notice
+    on import on Linux; both are harmless, so import it once under quiet()."""
+    with quiet():
+        import coremltools
+    return coremltools
+
+
+def litert_interpreter_class():
+    """The maintained standalone LiteRT interpreter; tf.lite.Interpreter prints a deprecation notice."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    return Interpreter

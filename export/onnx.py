@@ -1,0 +1,116 @@
+"""ONNX: fp32 via tf2onnx from the Keras model; int8 via tf2onnx from the chosen int8 .tflite.
+
+Why int8 comes from the .tflite rather than from ONNX Runtime's own static quantization: the .tflite route
+yields a QDQ graph carrying exactly the scales and zero points of the shipped int8 .tflite, so Android
+(TFLite) and any ONNX consumer rank with the same integer model, the PTQ/QAT choice carries over, and there is
+one calibration to audit instead of two. The price: ONNX Runtime runs QDQ graphs slower than QOperator graphs
+on x86 (see docs/formats.md); size is the same.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..models.features import INPUT_NAMES, SCORES
+from . import _shims
+from .types import Artifact, ExportJob, Inputs, TensorInfo
+
+FORMAT = "onnx"
+RUNTIME = "onnxruntime"
+OPSET = 17
+
+_ONNX_DTYPES = {1: "float32", 3: "int8", 2: "uint8", 6: "int32", 7: "int64"}
+
+
+def _check_and_save(model_proto, path: Path) -> None:
+    import onnx
+
+    onnx.checker.check_model(model_proto, full_check=True)
+    path.write_bytes(model_proto.SerializeToString())
+
+
+def _rename_io(model_proto, mapping: dict[str, str]) -> None:
+    """tf2onnx's TFLite route names tensors like 'serving_default_context:0'; give them the contract's names."""
+    graph = model_proto.graph
+    for value in list(graph.input) + list(graph.output):
+        if value.name in mapping:
+            value.name = mapping[value.name]
+    for node in graph.node:
+        node.input[:] = [mapping.get(n, n) for n in node.input]
+        node.output[:] = [mapping.get(n, n) for n in node.output]
+
+
+def _contract_name(tensor_name: str) -> str:
+    base = tensor_name.split(":")[0]
+    for name in INPUT_NAMES:
+        if base.endswith(name) and (base == name or base.endswith("_" + name)):
+            return name
+    return SCORES if base.startswith("StatefulPartitionedCall") or base.endswith(SCORES) else base
+
+
+def export(job: ExportJob, out_dir: Path) -> list[Artifact]:
+    import tensorflow as tf
+    import tf2onnx
+
+    artifacts = []
+    shapes, dtypes = job.spec.input_shapes(job.candidates), job.spec.input_dtypes()
+    signature = [tf.TensorSpec(shapes[n], tf.as_dtype(dtypes[n]), name=n) for n in INPUT_NAMES]
+    with _shims.quiet():
+        fp32, _ = tf2onnx.convert.from_keras(job.model, input_signature=signature, opset=OPSET)
+    path = out_dir / "ranker_fp32.onnx"
+    _check_and_save(fp32, path)
+    artifacts.append(Artifact(path=path, format=FORMAT, precision="fp32", runtime=RUNTIME,
+                              notes="tf2onnx from the Keras model", extra={"opset": OPSET}))
+    if job.int8_source is not None:
+        with _shims.quiet():
+            int8, _ = tf2onnx.convert.from_tflite(str(job.int8_source), opset=OPSET)
+        _rename_io(int8, {o.name: _contract_name(o.name) for o in list(int8.graph.input) + list(int8.graph.output)})
+        path = out_dir / "ranker_int8.onnx"
+        _check_and_save(int8, path)
+        artifacts.append(Artifact(path=path, format=FORMAT, precision="int8", runtime=RUNTIME,
+                                  notes=f"QDQ graph by tf2onnx from {job.int8_source.name}: same integer model",
+                                  extra={"opset": OPSET, "derived_from": job.int8_source.name}))
+    return artifacts
+
+
+def _session(path: Path, num_threads: int = 1):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = num_threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def load(path: Path, num_threads: int = 1) -> Callable[[Inputs], np.ndarray]:
+    session = _session(path, num_threads)
+    names = [i.name for i in session.get_inputs()]
+
+    def run(inputs: Inputs) -> np.ndarray:
+        return session.run([SCORES], {n: inputs[n] for n in names})[0]
+
+    return run
+
+
+def describe(path: Path) -> tuple[list[TensorInfo], list[TensorInfo]]:
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+
+    def info(value) -> TensorInfo:
+        t = value.type.tensor_type
+        return TensorInfo(name=value.name, dtype=_ONNX_DTYPES.get(t.elem_type, str(t.elem_type)),
+                          shape=tuple(d.dim_value for d in t.shape.dim))
+
+    inputs = sorted((info(v) for v in graph.input), key=lambda t: INPUT_NAMES.index(t.name)
+                    if t.name in INPUT_NAMES else len(INPUT_NAMES))
+    return inputs, [info(v) for v in graph.output]
+
+
+def runtime_version() -> str:
+    import onnxruntime
+
+    return f"onnxruntime {onnxruntime.__version__}"

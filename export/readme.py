@@ -1,0 +1,71 @@
+"""The bundle's README.md for the mobile team, rendered from the manifest (the single source of facts)."""
+
+from __future__ import annotations
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def render_readme(manifest: dict) -> str:
+    model = manifest["model"]
+    spec = model["feature_spec"]
+    k = model["candidates"]
+    first = manifest["artifacts"][0]
+    contract = _table(["name", "dtype", "shape", "meaning"], [
+        [t["name"], t["dtype"], str(t["shape"]), _MEANING.get(t["name"], "").format(
+            fields=", ".join(f"{f['name']} (0..{f['cardinality'] - 1})" for f in spec["context_fields"]),
+            h=spec["history_len"], k=k, features=", ".join(spec["item_features"]))]
+        for t in first["inputs"] + first["outputs"]])
+    files = _table(["file", "format", "precision", "bytes", "sha256", "NDCG@10 ratio", "runtime checked"], [
+        [a["path"], a["format"], a["precision"], f"{a['bytes']:,}", a["sha256"][:16] + "…",
+         f"{a['verification']['ndcg_ratio']:.4f}", a["verification"]["runtime"]] for a in manifest["artifacts"]])
+    hashing = model["item_hashing"]
+    examples = ", ".join(f"`{k_}` → {v}" for k_, v in hashing["examples"].items())
+    return f"""# edgeship ranker bundle
+
+A ranking model that scores **{k} candidate items for one request** in a single call, exported to TensorFlow
+Lite, Core ML and ONNX. Every file here was executed by its runtime and compared with the trained model before
+this bundle was written; `manifest.json` has the figures, `testvectors.json` lets your app check its own
+integration without Python.
+
+## Contract (identical in every file)
+{contract}
+
+- Item ids are hashed on the app side: `{hashing["function"]}` with `item_buckets = {hashing["item_buckets"]}`.
+  FNV-1a 32-bit: start at 0x811C9DC5; for each UTF-8 byte: `h = (h XOR byte) * 0x01000193 mod 2^32`.
+  Examples: {examples}.
+- `history`: most recent first, padded with 0 at the end; fewer than {spec["history_len"]} items is fine.
+- `candidate_features` are scaled as in training (each about −1..1): {", ".join(spec["item_features"])}.
+- Inputs and outputs are float32/int32 in every file, including the int8 ones (they quantize inside), so one
+  integration serves all precisions. `scores` are click logits: rank candidates by score, highest first; the
+  click probability, where you need one, is `1 / (1 + exp(-score))`.
+
+## Files
+{files}
+
+- **Android**: `ranker_int8.tflite` (builtin ops only; signature `serving_default`). `ranker_fp32.tflite` is the
+  float reference.
+- **iOS / macOS**: `ranker_int8.mlmodel` (8-bit weights, float compute) or `ranker_fp32.mlmodel`; NeuralNetwork
+  spec version 4, iOS 13 / macOS 10.15 or newer. Load it with `MLModelConfiguration.computeUnits = .cpuOnly`:
+  item ids above 2048 are not exact in float16, which the GPU and Neural Engine use.
+- **ONNX Runtime** (including ONNX Runtime Mobile): `ranker_int8.onnx` is the int8 .tflite as a QDQ graph (the
+  same integer model), `ranker_fp32.onnx` the float one.
+
+## Verify a download
+1. Check each file's SHA-256 against `manifest.json` (`sha256sum -c` works on the list `sha256  path`).
+2. Run `testvectors.json` in your app's unit tests: for each case feed `inputs` (each is a batch of one) and
+   compare `scores` with `expected[<file>]` within `atol[<file>]`.
+3. Or, with Python and edgeship installed: `edgeship verify <this folder>`.
+"""
+
+
+_MEANING = {
+    "context": "request context, one value per field: {fields}",
+    "history": "hashed ids of the {h} most recent items the user interacted with; 0 = none",
+    "candidates": "hashed ids of the {k} items to score",
+    "candidate_features": "per candidate: {features}",
+    "scores": "one click logit per candidate, same order as `candidates`",
+}

@@ -1,0 +1,67 @@
+"""The parity matrix: every saved artifact, executed by its own runtime, against the Keras fp32 model."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..models.data import Requests
+from ..models.metrics import auc, ndcg_at_k, top_k_overlap
+from . import format_module
+from .types import Artifact, Verification
+
+
+@dataclass(frozen=True)
+class Floors:
+    """A verification fails when an artifact ranks worse than this relative to the Keras fp32 model."""
+
+    int8_ndcg_ratio: float = 0.99
+    # NDCG against sparse click labels can hold even for a broken model when the trained one is weak (a model
+    # with constant scores still "ranks" by position); the share of the Keras top 10 kept cannot be fooled so.
+    int8_top10_overlap: float = 0.9
+    fp32_ndcg_ratio: float = 0.9999
+    fp32_max_abs_diff: float = 1e-4  # an fp32 file must compute the same function, not just rank alike
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def score_requests(artifact: Artifact, requests: Requests) -> np.ndarray:
+    """[N, K] scores of each request, one runtime call per request (the exported batch is 1)."""
+    run = format_module(artifact.format).load(artifact.path)
+    inputs = requests.inputs()
+    rows = [np.asarray(run({n: v[i : i + 1] for n, v in inputs.items()}), dtype=np.float64).reshape(-1)
+            for i in range(len(requests))]
+    return np.stack(rows)
+
+
+def compare(artifact: Artifact, scores: np.ndarray, reference: np.ndarray, labels: np.ndarray,
+            floors: Floors) -> Verification:
+    module = format_module(artifact.format)
+    ndcg = ndcg_at_k(scores, labels)
+    ratio = ndcg / ndcg_at_k(reference, labels)
+    diff = float(np.max(np.abs(scores - reference)))
+    reasons = []
+    floor = floors.fp32_ndcg_ratio if artifact.precision == "fp32" else floors.int8_ndcg_ratio
+    if not ratio >= floor:  # also catches NaN
+        reasons.append(f"NDCG@10 ratio {ratio:.4f} < floor {floor}")
+    overlap = top_k_overlap(scores, reference, 10)
+    if artifact.precision != "fp32" and not overlap >= floors.int8_top10_overlap:
+        reasons.append(f"top-10 overlap {overlap:.3f} < floor {floors.int8_top10_overlap}")
+    if artifact.precision == "fp32" and not diff <= floors.fp32_max_abs_diff:
+        reasons.append(f"max |score diff| {diff:.2e} > {floors.fp32_max_abs_diff:.0e}")
+    return Verification(
+        runtime=module.RUNTIME, runtime_version=module.runtime_version(), max_abs_diff=diff, ndcg_at_10=ndcg,
+        ndcg_ratio=float(ratio), auc=auc(scores, labels), top10_overlap=overlap,
+        passed=not reasons, requests=len(scores), reasons=tuple(reasons))
+
+
+def verify(artifact: Artifact, requests: Requests, reference: np.ndarray, floors: Floors,
+           stream=sys.stderr) -> Verification:
+    result = compare(artifact, score_requests(artifact, requests), reference, requests.labels, floors)
+    status = "ok" if result.passed else "FAILED: " + "; ".join(result.reasons)
+    print(f"  verified {artifact.name:<24} {result.runtime:<13} NDCG ratio {result.ndcg_ratio:.4f}  "
+          f"max|d| {result.max_abs_diff:.1e}  {status}", file=stream, flush=True)
+    return result

@@ -1,0 +1,56 @@
+"""The rule-based baseline an app would ship without a model: item popularity within the request's context.
+
+Score of a candidate = its click rate in the request's segment (time-of-day block x network type) on training
+data, shrunk towards the item's overall click rate, which is shrunk towards the global click rate
+(empirical-Bayes smoothing with `prior_strength` pseudo-impressions at each level).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import Requests
+
+HOUR_FIELD, NETWORK_FIELD = 0, 3  # positions in the built-in context; other logs pass their own segment fields
+
+
+@dataclass
+class SegmentPopularity:
+    item_buckets: int
+    segment_fields: tuple[int, ...] = (HOUR_FIELD, NETWORK_FIELD)
+    prior_strength: float = 20.0
+
+    def _segments(self, context: np.ndarray) -> np.ndarray:
+        seg = np.zeros(len(context), dtype=np.int64)
+        for field in self.segment_fields:
+            values = context[:, field] // 4 if field == HOUR_FIELD else context[:, field]
+            seg = seg * 64 + values
+        return seg
+
+    def fit(self, train: Requests) -> "SegmentPopularity":
+        seg = np.repeat(self._segments(train.context), train.candidates.shape[1])
+        items = train.candidates.ravel().astype(np.int64)
+        clicks = (train.labels.ravel() > 0).astype(np.float64)
+        self.global_rate = clicks.mean()
+        shows = np.bincount(items, minlength=self.item_buckets).astype(np.float64)
+        hits = np.bincount(items, weights=clicks, minlength=self.item_buckets)
+        self.item_rate = (hits + self.prior_strength * self.global_rate) / (shows + self.prior_strength)
+        keys = seg * self.item_buckets + items
+        self.keys, inverse = np.unique(keys, return_inverse=True)
+        self.seg_shows = np.bincount(inverse).astype(np.float64)
+        self.seg_hits = np.bincount(inverse, weights=clicks)
+        return self
+
+    def score(self, requests: Requests) -> np.ndarray:
+        seg = np.repeat(self._segments(requests.context), requests.candidates.shape[1])
+        items = requests.candidates.ravel().astype(np.int64)
+        keys = seg * self.item_buckets + items
+        pos = np.clip(np.searchsorted(self.keys, keys), 0, len(self.keys) - 1)
+        found = self.keys[pos] == keys
+        shows = np.where(found, self.seg_shows[pos], 0.0)
+        hits = np.where(found, self.seg_hits[pos], 0.0)
+        prior = self.item_rate[items]
+        rate = (hits + self.prior_strength * prior) / (shows + self.prior_strength)
+        return rate.reshape(requests.candidates.shape)

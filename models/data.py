@@ -1,0 +1,254 @@
+"""Requests (the unit the model scores) and the built-in seeded generator of mobile-app interaction logs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .features import (
+    CANDIDATE_FEATURES,
+    CANDIDATES,
+    CONTEXT,
+    HISTORY,
+    PAD_ID,
+    ContextField,
+    FeatureSpec,
+    hash_item_ids,
+)
+
+
+@dataclass
+class Requests:
+    """N requests, each one user in one context with K candidate items (arrays share the first axis)."""
+
+    context: np.ndarray  # [N, C] int32, raw context values
+    history: np.ndarray  # [N, H] int32, hashed item buckets, most recent first, PAD_ID padded
+    candidates: np.ndarray  # [N, K] int32, hashed item buckets
+    candidate_features: np.ndarray  # [N, K, F] float32
+    labels: np.ndarray  # [N, K] float32 relevance (clicks are 0/1)
+    true_prob: np.ndarray | None = None  # [N, K] ground-truth click probability, known for synthetic data
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+    @property
+    def impressions(self) -> int:
+        return int(self.candidates.size)
+
+    def inputs(self) -> dict[str, np.ndarray]:
+        return {
+            CONTEXT: self.context,
+            HISTORY: self.history,
+            CANDIDATES: self.candidates,
+            CANDIDATE_FEATURES: self.candidate_features,
+        }
+
+    def take(self, index) -> "Requests":
+        return Requests(**{f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[index]
+                           for f in fields(self)})
+
+
+@dataclass
+class Dataset:
+    spec: FeatureSpec
+    train: Requests
+    valid: Requests
+    test: Requests  # requests with exactly K candidates: the shape the exported model scores
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """The built-in generator. Train/valid requests are logged slates; test requests have K candidates."""
+
+    users: int = 20_000
+    items: int = 5_000
+    categories: int = 16
+    regions: int = 8
+    train_requests: int = 30_000
+    slate_size: int = 20  # impressions per logged request: 30,000 x 20 = 600,000 training impressions
+    valid_fraction: float = 0.1
+    test_requests: int = 1_000
+    history_len: int = 20
+    item_buckets: int = 8_192
+    latent_dim: int = 8
+    target_ctr: float = 0.05
+
+
+HOURS, WEEKDAYS, DEVICES, NETWORKS = 24, 7, 3, 3  # devices: low-end, high-end, tablet; networks: wifi, 4g, 3g
+NUMERIC_ITEM_FEATURES = ("price", "quality", "freshness", "popularity")
+
+
+def item_feature_names(categories: int) -> tuple[str, ...]:
+    """Numeric item features, then the item's category one-hot (apps know an item's category)."""
+    return NUMERIC_ITEM_FEATURES + tuple(f"category_{c}" for c in range(categories))
+
+
+def feature_spec(cfg: SyntheticConfig) -> FeatureSpec:
+    return FeatureSpec(
+        context_fields=(
+            ContextField("hour", HOURS),
+            ContextField("weekday", WEEKDAYS),
+            ContextField("device", DEVICES),
+            ContextField("network", NETWORKS),
+            ContextField("region", cfg.regions),
+        ),
+        history_len=cfg.history_len,
+        item_buckets=cfg.item_buckets,
+        item_features=item_feature_names(cfg.categories),
+    )
+
+
+class _World:
+    """Users, items and the true click model. Everything the generator samples comes from one seeded RNG."""
+
+    def __init__(self, cfg: SyntheticConfig, rng: np.random.Generator):
+        self.cfg = cfg
+        n_i, n_c, dim = cfg.items, cfg.categories, cfg.latent_dim
+        self.category = rng.integers(0, n_c, n_i)
+        self.item_latent = rng.normal(0.0, 1.0, (n_i, dim))
+        log_price = rng.normal(3.0, 0.8, n_i)
+        quality = rng.beta(2.0, 2.0, n_i)
+        freshness = rng.uniform(0.0, 1.0, n_i)
+        popularity = 1.0 / (rng.permutation(n_i) + 10.0) ** 0.9  # Zipf-like exposure weights
+        self.log_popularity = np.log(popularity / popularity.sum())
+        self.price_z = np.clip((log_price - 3.0) / 0.8, -3, 3)
+        self.quality = quality
+        self.features = np.stack(
+            [
+                self.price_z / 3.0,
+                quality * 2 - 1,
+                freshness * 2 - 1,
+                (self.log_popularity - self.log_popularity.min()) / np.ptp(self.log_popularity) * 2 - 1,
+            ] + [(self.category == c).astype(float) for c in range(n_c)],
+            axis=1,
+        ).astype(np.float32)
+        self.item_bucket = hash_item_ids(np.arange(n_i), cfg.item_buckets)
+
+        self.taste = np.log(rng.dirichlet(np.full(n_c, 0.3), cfg.users) * n_c + 1e-3).astype(np.float32)
+        self.user_latent = rng.normal(0.0, 1.0, (cfg.users, dim))
+        self.user_region = rng.integers(0, cfg.regions, cfg.users)
+        self.user_device = rng.choice(DEVICES, cfg.users, p=[0.45, 0.45, 0.10])
+
+        # Context effects: which categories people want by time of day, weekend, network and region.
+        self.hour_cat = rng.normal(0.0, 0.7, (6, n_c))  # six 4-hour blocks
+        self.weekend_cat = rng.normal(0.0, 0.4, (2, n_c))
+        self.network_cat = rng.normal(0.0, 0.5, (NETWORKS, n_c))
+        self.region_cat = rng.normal(0.0, 0.3, (cfg.regions, n_c))
+        self.price_by_device = np.array([-0.6, 0.3, 0.2])  # low-end phones shy away from expensive items
+        self.price_by_network = np.array([0.0, -0.2, -0.5])
+        self.bias = 0.0
+
+    def sample_context(self, users: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        n = len(users)
+        hour = rng.choice(HOURS, n, p=_hour_profile())
+        weekday = rng.integers(0, WEEKDAYS, n)
+        network = rng.choice(NETWORKS, n, p=[0.55, 0.35, 0.10])
+        travelling = rng.random(n) < 0.05
+        region = np.where(travelling, rng.integers(0, self.cfg.regions, n), self.user_region[users])
+        return np.stack([hour, weekday, self.user_device[users], network, region], axis=1).astype(np.int32)
+
+    def user_item_affinity(self, users: np.ndarray) -> np.ndarray:
+        """[n, items] log-affinity of each user for each item (taste for its category plus latent match)."""
+        dim = self.cfg.latent_dim
+        latent = (self.user_latent[users] @ self.item_latent.T).astype(np.float32)
+        return self.taste[users][:, self.category] + (0.8 / np.sqrt(dim)) * latent
+
+    def logits(self, users, context, items, last_category) -> np.ndarray:
+        """True click logits for items [n, k] shown to users [n] in context [n, 5]."""
+        hour, weekday, device, network, region = (context[:, j : j + 1] for j in range(5))
+        cat = self.category[items]
+        dim = self.cfg.latent_dim
+        latent = np.einsum("nd,nkd->nk", self.user_latent[users], self.item_latent[items]) / np.sqrt(dim)
+        weekend = (weekday >= 5).astype(int)
+        price = self.price_z[items]
+        return (
+            self.bias
+            + 0.8 * np.take_along_axis(self.taste[users], cat, axis=1)
+            + 0.8 * latent
+            + self.hour_cat[hour // 4, cat]
+            + self.weekend_cat[weekend, cat]
+            + self.network_cat[network, cat]
+            + self.region_cat[region, cat]
+            + self.price_by_device[device] * price
+            + self.price_by_network[network] * price
+            + 1.2 * (self.quality[items] - 0.5)
+            + 0.5 * (cat == last_category[:, None])  # "what they just did": more of the same category
+        )
+
+
+def _hour_profile() -> np.ndarray:
+    hours = np.arange(HOURS)
+    p = 0.3 + np.exp(-((hours - 13) ** 2) / 8) + 1.4 * np.exp(-((hours - 21) ** 2) / 6)
+    return p / p.sum()
+
+
+def _sample_without_replacement(logw: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k distinct column indices per row, drawn with probability proportional to exp(logw).
+
+    Exponential race (equivalent to Gumbel top-k): w / E with E ~ Exp(1); standard_exponential is far faster than gumbel.
+    """
+    weights = np.exp(logw - logw.max(axis=1, keepdims=True)).astype(np.float32)
+    keys = weights / (rng.standard_exponential(size=logw.shape, dtype=np.float32) + 1e-12)
+    top = np.argpartition(keys, keys.shape[1] - k, axis=1)[:, -k:]
+    order = np.argsort(-np.take_along_axis(keys, top, axis=1), axis=1)
+    return np.take_along_axis(top, order, axis=1)
+
+
+def _requests(world: _World, n: int, k: int, rng: np.random.Generator, chunk: int = 1_000) -> Requests:
+    cfg = world.cfg
+    parts = []
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        users = rng.integers(0, cfg.users, m)
+        context = world.sample_context(users, rng)
+        hist_items = _sample_without_replacement(world.user_item_affinity(users) + world.log_popularity,
+                                                 cfg.history_len, rng)
+        lengths = np.minimum(rng.geometric(0.12, m), cfg.history_len)  # newer users have shorter histories
+        valid = np.arange(cfg.history_len)[None, :] < lengths[:, None]
+        history = np.where(valid, world.item_bucket[hist_items], PAD_ID).astype(np.int32)
+        last_category = world.category[hist_items[:, 0]]
+        items = _sample_without_replacement(np.broadcast_to(world.log_popularity, (m, cfg.items)), k, rng)
+        prob = 1.0 / (1.0 + np.exp(-world.logits(users, context, items, last_category)))
+        parts.append(Requests(
+            context=context,
+            history=history,
+            candidates=world.item_bucket[items].astype(np.int32),
+            candidate_features=world.features[items],
+            labels=(rng.random(prob.shape) < prob).astype(np.float32),
+            true_prob=prob.astype(np.float32),
+        ))
+    return Requests(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Requests)})
+
+
+def _calibrate_bias(world: _World, rng: np.random.Generator) -> None:
+    """Shift the true logits so that the average click rate of logged slates is cfg.target_ctr."""
+    sample = _requests(world, 500, world.cfg.slate_size, rng)
+    logits = np.log(sample.true_prob) - np.log1p(-sample.true_prob)
+    lo, hi = -15.0, 15.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        if np.mean(1 / (1 + np.exp(-(logits + mid)))) > world.cfg.target_ctr:
+            hi = mid
+        else:
+            lo = mid
+    world.bias = (lo + hi) / 2
+
+
+def generate(cfg: SyntheticConfig, candidates: int, seed: int) -> Dataset:
+    """The built-in dataset: the same config and seed always give the same arrays."""
+    rng = np.random.default_rng(seed)
+    world = _World(cfg, rng)
+    _calibrate_bias(world, rng)
+    logged = _requests(world, cfg.train_requests, cfg.slate_size, rng)
+    n_valid = int(round(cfg.train_requests * cfg.valid_fraction))
+    test = _requests(world, cfg.test_requests, candidates, rng)
+    return Dataset(
+        spec=feature_spec(cfg),
+        train=logged.take(slice(n_valid, None)),
+        valid=logged.take(slice(0, n_valid)),
+        test=test,
+        description=(f"synthetic(seed={seed}): {cfg.users} users, {cfg.items} items, "
+                     f"{logged.impressions} logged impressions, {test.impressions} test impressions"),
+    )

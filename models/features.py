@@ -1,0 +1,93 @@
+"""The feature contract shared by data, model and bundle: input names, shapes and the item-id hash."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+# Input and output names: identical in every exported format, so one integration contract serves all.
+CONTEXT = "context"
+HISTORY = "history"
+CANDIDATES = "candidates"
+CANDIDATE_FEATURES = "candidate_features"
+SCORES = "scores"
+INPUT_NAMES = (CONTEXT, HISTORY, CANDIDATES, CANDIDATE_FEATURES)
+
+PAD_ID = 0  # bucket 0 is reserved for "no item" (history padding)
+
+_FNV_OFFSET = 0x811C9DC5
+_FNV_PRIME = 0x01000193
+
+
+def fnv1a_32(text: str) -> int:
+    """32-bit FNV-1a of the UTF-8 bytes: trivial to reimplement in Kotlin or Swift for the app side."""
+    h = _FNV_OFFSET
+    for byte in text.encode("utf-8"):
+        h = ((h ^ byte) * _FNV_PRIME) & 0xFFFFFFFF
+    return h
+
+
+def hash_item_id(item_id: object, buckets: int) -> int:
+    """Bucket of a raw item id: 1 + fnv1a_32(str(id)) mod (buckets - 1); bucket 0 stays padding."""
+    return 1 + fnv1a_32(str(item_id)) % (buckets - 1)
+
+
+def hash_item_ids(item_ids: np.ndarray, buckets: int) -> np.ndarray:
+    """Vectorised over an array of raw ids, each distinct id hashed once."""
+    flat = np.asarray(item_ids).ravel()
+    uniques, inverse = np.unique(flat, return_inverse=True)
+    table = np.fromiter((hash_item_id(u, buckets) for u in uniques.tolist()), dtype=np.int32, count=len(uniques))
+    return table[inverse].reshape(np.shape(item_ids))
+
+
+@dataclass(frozen=True)
+class ContextField:
+    name: str
+    cardinality: int  # values are integers in [0, cardinality)
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What one request looks like to the model; K (candidates) is fixed only at export."""
+
+    context_fields: tuple[ContextField, ...]
+    history_len: int
+    item_buckets: int
+    item_features: tuple[str, ...]  # per-candidate float features, each scaled to about [-1, 1]
+
+    @property
+    def context_offsets(self) -> list[int]:
+        offsets, total = [], 0
+        for field in self.context_fields:
+            offsets.append(total)
+            total += field.cardinality
+        return offsets
+
+    @property
+    def context_vocab(self) -> int:
+        return sum(f.cardinality for f in self.context_fields)
+
+    def input_shapes(self, candidates: int, batch: int | None = 1) -> dict[str, tuple]:
+        return {
+            CONTEXT: (batch, len(self.context_fields)),
+            HISTORY: (batch, self.history_len),
+            CANDIDATES: (batch, candidates),
+            CANDIDATE_FEATURES: (batch, candidates, len(self.item_features)),
+        }
+
+    @staticmethod
+    def input_dtypes() -> dict[str, str]:
+        return {CONTEXT: "int32", HISTORY: "int32", CANDIDATES: "int32", CANDIDATE_FEATURES: "float32"}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FeatureSpec":
+        return cls(
+            context_fields=tuple(ContextField(**f) for f in d["context_fields"]),
+            history_len=int(d["history_len"]),
+            item_buckets=int(d["item_buckets"]),
+            item_features=tuple(d["item_features"]),
+        )

@@ -1,0 +1,98 @@
+"""Ranking and classification metrics. NDCG@k is defined here once and used everywhere.
+
+NDCG@k of one request with scores s and relevance labels r over its K candidates:
+  order the candidates by s descending, ties broken by candidate position (a stable sort, so equal scores
+  never help or hurt by chance); DCG@k = sum_{i<k} (2^r_i - 1) / log2(i + 2); IDCG@k is the DCG@k of the
+  candidates ordered by r; NDCG@k = DCG@k / IDCG@k.
+Requests without any relevant candidate (IDCG = 0) have no NDCG and are left out of the mean; the count of
+requests that did take part is reported beside the mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+def _dcg(labels_in_order: np.ndarray, k: int) -> np.ndarray:
+    gains = np.power(2.0, labels_in_order[:, :k]) - 1.0
+    discounts = 1.0 / np.log2(np.arange(2, gains.shape[1] + 2))
+    return gains @ discounts
+
+
+def ndcg_per_request(scores: np.ndarray, labels: np.ndarray, k: int = 10) -> np.ndarray:
+    """NDCG@k for each request [N]; NaN where the request has no relevant candidate."""
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    order = np.argsort(-scores, axis=1, kind="stable")
+    dcg = _dcg(np.take_along_axis(labels, order, axis=1), k)
+    ideal = _dcg(-np.sort(-labels, axis=1), k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ideal > 0, dcg / ideal, np.nan)
+
+
+def ndcg_at_k(scores: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
+    """Mean NDCG@k over the requests that have at least one relevant candidate (NaN if none has)."""
+    per_request = ndcg_per_request(scores, labels, k)
+    return float(np.nanmean(per_request)) if np.isfinite(per_request).any() else float("nan")
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """ROC AUC over all impressions (labels > 0 are positives), ties counted as half (Mann-Whitney)."""
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels).ravel() > 0
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="stable")
+    ranks = np.empty(len(s))
+    sorted_s = s[order]
+    # average ranks over ties
+    boundaries = np.flatnonzero(np.diff(sorted_s)) + 1
+    starts = np.concatenate([[0], boundaries])
+    ends = np.concatenate([boundaries, [len(s)]])
+    avg = (starts + ends + 1) / 2.0
+    ranks[order] = np.repeat(avg, ends - starts)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def logloss(probs: np.ndarray, labels: np.ndarray, eps: float = 1e-7) -> float:
+    p = np.clip(np.asarray(probs, dtype=np.float64).ravel(), eps, 1 - eps)
+    y = (np.asarray(labels).ravel() > 0).astype(np.float64)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def top_k_overlap(scores_a: np.ndarray, scores_b: np.ndarray, k: int = 10) -> float:
+    """Mean fraction of the top-k candidates two scorers share per request (1.0 = same top-k sets)."""
+    k = min(k, scores_a.shape[1])
+    top_a = np.argsort(-scores_a, axis=1, kind="stable")[:, :k]
+    top_b = np.argsort(-scores_b, axis=1, kind="stable")[:, :k]
+    shared = [len(np.intersect1d(a, b, assume_unique=True)) for a, b in zip(top_a, top_b)]
+    return float(np.mean(shared) / k)
+
+
+@dataclass(frozen=True)
+class RankingMetrics:
+    ndcg_at_10: float
+    auc: float
+    logloss: float | None  # only for scorers that output probabilities
+    requests: int  # requests with at least one relevant candidate (those NDCG averages over)
+    positives: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+MIN_POSITIVES = 30  # below this an AUC or NDCG from one test split is noise, and the report says so
+
+
+def evaluate(scores: np.ndarray, labels: np.ndarray, probabilities: bool = True) -> RankingMetrics:
+    per_request = ndcg_per_request(scores, labels, 10)
+    return RankingMetrics(
+        ndcg_at_10=float(np.nanmean(per_request)) if np.isfinite(per_request).any() else float("nan"),
+        auc=auc(scores, labels),
+        logloss=logloss(scores, labels) if probabilities else None,
+        requests=int(np.isfinite(per_request).sum()),
+        positives=int((np.asarray(labels) > 0).sum()),
+    )

@@ -1,0 +1,103 @@
+"""The listwise ranker: one call scores the K candidates of one request.
+
+Every pattern here was chosen because it converts to TFLite (builtin int8 ops), Core ML and ONNX *and* still
+ranks after full-integer quantization (see docs/model.md for the traps it avoids):
+- one lookup in the shared item table over concat(history, candidates), so int8 TFLite stores the table once;
+- history pooling as softmax over an additive mask bias (not sum/count, whose int8 DIV breaks silently);
+- the mask comes from min(ids, 1) looked up in a frozen 2-row table, so no float CAST is left in the graph;
+- the first MLP layer is split into a request part and a candidate part that are added by broadcasting,
+  so no tile of the request vector is needed.
+The model is user-agnostic: no per-user table, so its size does not grow with the user base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from .features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT, HISTORY, SCORES, FeatureSpec
+
+MASK_BIAS = 16.0  # large enough to silence padding in the softmax, small enough to keep int8 scales useful
+
+
+@dataclass(frozen=True)
+class RankerConfig:
+    item_dim: int = 16
+    context_dim: int = 8
+    hidden: tuple[int, ...] = (64, 32)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_ranker(spec: FeatureSpec, cfg: RankerConfig, candidates: int | None = None, batch: int | None = None
+                 ) -> keras.Model:
+    """A Keras 2 functional model. candidates/batch None leave those dimensions free (training);
+    export passes fixed values."""
+    n_ctx, hist_len, n_feat = len(spec.context_fields), spec.history_len, len(spec.item_features)
+    context = keras.Input((n_ctx,), batch_size=batch, dtype=tf.int32, name=CONTEXT)
+    history = keras.Input((hist_len,), batch_size=batch, dtype=tf.int32, name=HISTORY)
+    cands = keras.Input((candidates,), batch_size=batch, dtype=tf.int32, name=CANDIDATES)
+    cand_feats = keras.Input((candidates, n_feat), batch_size=batch, dtype=tf.float32, name=CANDIDATE_FEATURES)
+
+    # Context: one table for all fields, each field's values shifted into its own id range.
+    offsets = tf.constant([spec.context_offsets], dtype=tf.int32)
+    ctx_emb = keras.layers.Embedding(spec.context_vocab, cfg.context_dim, name="context_embedding")(context + offsets)
+    ctx_vec = keras.layers.Reshape((n_ctx * cfg.context_dim,), name="context_flat")(ctx_emb)
+
+    # Items: one lookup over history and candidates together, then split.
+    ids = keras.layers.Concatenate(axis=1, name="all_item_ids")([history, cands])
+    item_emb = keras.layers.Embedding(spec.item_buckets, cfg.item_dim, name="item_embedding")(ids)
+    hist_emb = item_emb[:, :hist_len, :]
+    cand_emb = item_emb[:, hist_len:, :]
+
+    # History pooling: mean over non-padding items, as a softmax with an additive mask bias.
+    mask = keras.layers.Embedding(2, 1, embeddings_initializer=keras.initializers.Constant([[0.0], [1.0]]),
+                                  trainable=False, name="history_mask")(tf.minimum(history, 1))
+    mask = keras.layers.Reshape((1, hist_len), name="mask_row")(mask)
+    weights = keras.layers.Softmax(axis=-1, name="history_weights")((mask - 1.0) * MASK_BIAS)
+    hist_vec = tf.matmul(weights, hist_emb)  # [B, 1, D]
+
+    # The most recent item on its own too: what the user just did says more than the average of the history.
+    last_item = keras.layers.Reshape((cfg.item_dim,), name="last_item")(hist_emb[:, :1, :])
+    request = keras.layers.Concatenate(axis=-1, name="request_features")(
+        [ctx_vec, keras.layers.Reshape((cfg.item_dim,), name="history_flat")(hist_vec), last_item])
+    request_hidden = keras.layers.Dense(cfg.hidden[0], name="request_dense")(request)
+    request_hidden = keras.layers.Reshape((1, cfg.hidden[0]), name="request_row")(request_hidden)
+
+    match = keras.layers.Multiply(name="history_match")([cand_emb, hist_vec])
+    candidate = keras.layers.Concatenate(axis=-1, name="candidate_input")([cand_emb, match, cand_feats])
+    candidate_hidden = keras.layers.Dense(cfg.hidden[0], use_bias=False, name="candidate_dense")(candidate)
+
+    x = keras.layers.Add(name="join")([candidate_hidden, request_hidden])
+    x = keras.layers.ReLU(name="join_relu")(x)
+    for i, units in enumerate(cfg.hidden[1:], start=1):
+        x = keras.layers.Dense(units, activation="relu", name=f"hidden_{i}")(x)
+    logits = keras.layers.Dense(1, name="logit")(x)
+    # The output is the click logit, not the probability: an int8 sigmoid output has steps of 1/256, which
+    # turns the many small click probabilities (a few percent) into ties and breaks the ranking.
+    scores = keras.layers.Reshape((-1,) if candidates is None else (candidates,), name=SCORES)(logits)
+    return keras.Model(inputs=[context, history, cands, cand_feats], outputs=scores, name="edgeship_ranker")
+
+
+def with_fixed_shape(model: keras.Model, spec: FeatureSpec, cfg: RankerConfig, candidates: int) -> keras.Model:
+    """The same weights in a model with batch 1 and K fixed: what every exporter converts."""
+    fixed = build_ranker(spec, cfg, candidates=candidates, batch=1)
+    fixed.set_weights(model.get_weights())
+    return fixed
+
+
+def parameter_count(model: keras.Model) -> int:
+    return int(sum(np.prod(w.shape) for w in model.weights))
+
+
+def predict(model: keras.Model, inputs: dict[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
+    """Scores (click logits) [N, K]."""
+    return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0))
+
+
+def probabilities(scores: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(scores, dtype=np.float64)))

@@ -1,0 +1,63 @@
+"""Training: seeded, deterministic, with one progress line per epoch."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import tensorflow as tf
+import tf_keras as keras
+
+from .data import Requests
+from .metrics import auc
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 6  # at most: training stops early when validation loss stops improving
+    batch_size: int = 128
+    learning_rate: float = 2e-3
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def seed_everything(seed: int) -> None:
+    """Same seed, same weights: seeds Python, NumPy and TF, and asks TF for deterministic kernels."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+class _Progress(keras.callbacks.Callback):
+    def __init__(self, label: str, valid: Requests, stream=sys.stderr):
+        super().__init__()
+        self.label, self.valid, self.stream = label, valid, stream
+        self.started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = self.model.predict(self.valid.inputs(), batch_size=1024, verbose=0)
+        print(f"  {self.label} epoch {epoch + 1}/{self.params['epochs']}: loss {logs['loss']:.4f}  "
+              f"val_loss {logs.get('val_loss', float('nan')):.4f}  val_auc {auc(scores, self.valid.labels):.4f}  "
+              f"({time.perf_counter() - self.started:.1f}s)", file=self.stream, flush=True)
+
+
+def fit(model: keras.Model, train: Requests, valid: Requests, epochs: int, batch_size: int, learning_rate: float,
+        seed: int, label: str = "train") -> keras.Model:
+    """Binary cross-entropy on each (request, candidate) click; the model sees whole slates, so the same
+    weights score any number of candidates."""
+    seed_everything(seed)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.fit(
+        train.inputs(), train.labels,
+        validation_data=(valid.inputs(), valid.labels),
+        batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0,
+        callbacks=[_Progress(label, valid),
+                   # the item table overfits quickly: keep the epoch with the best validation loss
+                   keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)],
+    )
+    return model

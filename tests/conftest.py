@@ -1,0 +1,83 @@
+"""Shared fixtures: one tiny dataset, one tiny trained ranker and one tiny bundle per test session.
+
+Everything here is real (real training, real converters, real runtimes); only the sizes are small.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from edgeship.config import ExportConfig, RunConfig
+from edgeship.export.quantization import QuantizationConfig
+from edgeship.models.data import SyntheticConfig
+from edgeship.models.ranker import RankerConfig
+from edgeship.models.training import TrainConfig
+
+TINY = RunConfig(
+    seed=3,
+    data=SyntheticConfig(users=500, items=400, train_requests=1500, test_requests=80, history_len=6,
+                         item_buckets=512, slate_size=10),
+    model=RankerConfig(item_dim=8, context_dim=4, hidden=(16, 8)),
+    train=TrainConfig(epochs=2),
+    quantization=QuantizationConfig(calibration_requests=30),
+    export=ExportConfig(candidates=12, verify_requests=80, test_vectors=3),
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_config() -> RunConfig:
+    return TINY
+
+
+@pytest.fixture(scope="session")
+def tiny_data():
+    from edgeship.models.data import generate
+
+    return generate(TINY.data, TINY.export.candidates, TINY.seed)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_data):
+    """A trained ranker with free K (training shape)."""
+    from edgeship.models.ranker import build_ranker
+    from edgeship.models.training import fit, seed_everything
+
+    seed_everything(TINY.seed)
+    model = build_ranker(tiny_data.spec, TINY.model)
+    return fit(model, tiny_data.train, tiny_data.valid, 4, 64, 5e-3, TINY.seed)
+
+
+@pytest.fixture(scope="session")
+def tiny_job(tiny_data, tiny_model):
+    from edgeship.export.quantization import calibration_requests, representative_dataset
+    from edgeship.export.types import ExportJob
+    from edgeship.models.ranker import with_fixed_shape
+
+    k = TINY.export.candidates
+    calibration = calibration_requests(tiny_data.train, k, 20, TINY.seed)
+    return ExportJob(model=with_fixed_shape(tiny_model, tiny_data.spec, TINY.model, k), spec=tiny_data.spec,
+                     candidates=k, calibration=representative_dataset(calibration))
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory) -> Path:
+    """A complete bundle made by the real pipeline (train, QAT, all converters, all verifications)."""
+    from edgeship.pipeline import run
+
+    out = tmp_path_factory.mktemp("bundle") / "bundle"
+    run(TINY, out)
+    return out
+
+
+def reference_scores(model, requests):
+    from edgeship.models.ranker import predict
+
+    return predict(model, requests.inputs())
+
+
+@pytest.fixture
+def replace():
+    return dataclasses.replace

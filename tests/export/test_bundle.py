@@ -1,0 +1,104 @@
+"""The bundle from the real pipeline: manifest schema, checksums, test vectors, atomic writes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from edgeship.errors import EdgeshipError
+from edgeship.export.bundle import sha256
+from edgeship.export.check import check_bundle
+from edgeship.models.features import INPUT_NAMES, SCORES
+
+EXPECTED_FILES = {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx", "ranker_int8.onnx",
+                  "ranker_fp32.mlmodel", "ranker_int8.mlmodel"}
+
+
+def test_manifest_schema_and_checksums(tiny_bundle, tiny_config):
+    manifest = json.loads((tiny_bundle / "manifest.json").read_text())
+    assert manifest["schema_version"] == 1
+    assert {a["path"] for a in manifest["artifacts"]} == EXPECTED_FILES
+    assert set(os.listdir(tiny_bundle)) == EXPECTED_FILES | {"manifest.json", "testvectors.json", "README.md"}
+    for a in manifest["artifacts"]:
+        assert a["format"] in {"tflite", "coreml", "onnx"} and a["precision"] in {"fp32", "int8"}
+        assert a["sha256"] == sha256(tiny_bundle / a["path"])
+        assert a["bytes"] == (tiny_bundle / a["path"]).stat().st_size
+        assert [t["name"] for t in a["inputs"]] == list(INPUT_NAMES)
+        assert [t["name"] for t in a["outputs"]] == [SCORES]
+        v = a["verification"]
+        assert set(v) >= {"runtime", "runtime_version", "max_abs_diff", "ndcg_at_10", "ndcg_ratio", "auc",
+                          "top10_overlap", "passed"}
+        assert v["passed"] and v["ndcg_ratio"] >= (0.99 if a["precision"] == "int8" else 0.9999)
+    assert manifest["model"]["parameters"] > 0 and manifest["seed"] == tiny_config.seed
+    assert {"model", "oracle", "rule_baseline"} <= set(manifest["metrics"])
+    q = manifest["quantization"]
+    assert q["selected"] in ("ptq", "qat") and {"ptq", "qat"} <= set(q)
+    assert q[q["selected"]]["sha256"] == next(a["sha256"] for a in manifest["artifacts"]
+                                              if a["path"] == "ranker_int8.tflite")
+    assert {"tensorflow", "coremltools", "onnxruntime", "tf2onnx"} <= set(manifest["versions"])
+    assert manifest["config"]["export"]["candidates"] == tiny_config.export.candidates
+
+
+def test_int8_is_smaller(tiny_bundle):
+    manifest = json.loads((tiny_bundle / "manifest.json").read_text())
+    size = {a["path"]: a["bytes"] for a in manifest["artifacts"]}
+    assert size["ranker_int8.tflite"] < 0.6 * size["ranker_fp32.tflite"]
+    assert size["ranker_int8.mlmodel"] < 0.6 * size["ranker_fp32.mlmodel"]
+
+
+def test_testvectors_schema(tiny_bundle, tiny_config):
+    vectors = json.loads((tiny_bundle / "testvectors.json").read_text())
+    assert vectors["schema_version"] == 1 and len(vectors["cases"]) == tiny_config.export.test_vectors
+    for case in vectors["cases"]:
+        assert set(case["inputs"]) == set(INPUT_NAMES)
+        assert set(case["expected"]) == EXPECTED_FILES
+        assert all(len(v) == tiny_config.export.candidates for v in case["expected"].values())
+    assert set(vectors["atol"]) == EXPECTED_FILES
+
+
+def test_vectors_reproduce_in_a_separate_process(tiny_bundle):
+    done = subprocess.run([sys.executable, "-m", "edgeship.cli", "verify", str(tiny_bundle)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count(" ok") == len(EXPECTED_FILES) + 1
+
+
+def test_tampered_artifact_is_refused(tiny_bundle, tmp_path):
+    import shutil
+
+    copy = tmp_path / "b"
+    shutil.copytree(tiny_bundle, copy)
+    with open(copy / "ranker_int8.onnx", "r+b") as f:
+        f.seek(200)
+        byte = f.read(1)
+        f.seek(200)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(EdgeshipError, match="ranker_int8.onnx: checksum mismatch") as e:
+        check_bundle(copy)
+    assert e.value.exit_code == 1
+    done = subprocess.run([sys.executable, "-m", "edgeship.cli", "verify", str(copy)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1
+    errors = [l for l in done.stderr.splitlines() if "edgeship verify" in l]
+    assert len(errors) == 1 and "checksum mismatch" in errors[0] and "Traceback" not in done.stderr
+
+
+def test_wrong_vectors_are_refused(tiny_bundle, tmp_path):
+    import shutil
+
+    copy = tmp_path / "b"
+    shutil.copytree(tiny_bundle, copy)
+    vectors = json.loads((copy / "testvectors.json").read_text())
+    vectors["cases"][0]["expected"]["ranker_fp32.tflite"][0] += 1.0
+    (copy / "testvectors.json").write_text(json.dumps(vectors))
+    with pytest.raises(EdgeshipError, match="ranker_fp32.tflite: test vectors off by"):
+        check_bundle(copy)
+
+
+def test_readme_documents_the_contract(tiny_bundle):
+    text = (tiny_bundle / "README.md").read_text()
+    for name in INPUT_NAMES + (SCORES,):
+        assert f"| {name} |" in text
+    assert "fnv1a_32" in text and "sha256" in text.lower()

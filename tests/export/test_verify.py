@@ -1,0 +1,59 @@
+"""The parity check must catch a damaged artifact, and pass the faithful ones."""
+
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from edgeship.export import onnx as onnx_export
+from edgeship.export import tflite
+from edgeship.export.verify import Floors, verify
+from edgeship.models.ranker import predict
+
+
+@pytest.fixture(scope="module")
+def test_requests(tiny_data):
+    return tiny_data.test
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_job, test_requests):
+    return predict(tiny_job.model, test_requests.inputs(), batch_size=1)
+
+
+def test_faithful_artifacts_pass(tiny_job, test_requests, reference, tmp_path):
+    for artifact in tflite.export(tiny_job, tmp_path) + onnx_export.export(tiny_job, tmp_path):
+        result = verify(artifact, test_requests, reference, Floors())
+        assert result.passed, (artifact.name, result.reasons)
+        assert result.requests == len(test_requests)
+        if artifact.precision == "fp32":
+            assert result.max_abs_diff < 1e-5 and result.ndcg_ratio == pytest.approx(1.0, abs=1e-4)
+            assert result.top10_overlap == pytest.approx(1.0)
+
+
+def test_perturbed_weights_fail(tiny_job, test_requests, reference, tmp_path):
+    fp32 = onnx_export.export(tiny_job, tmp_path)[0]
+    model = onnx.load(str(fp32.path))
+    # scale the largest initializer (the item table) and save: a damaged download
+    biggest = max(model.graph.initializer, key=lambda t: numpy_helper.to_array(t).size)
+    damaged = numpy_helper.to_array(biggest) * -3.0
+    biggest.CopyFrom(numpy_helper.from_array(damaged, biggest.name))
+    onnx.save(model, str(fp32.path))
+    result = verify(fp32, test_requests, reference, Floors())
+    assert not result.passed
+    assert any("max |score diff|" in r for r in result.reasons)
+
+
+def test_dropped_layer_fails(tiny_job, tiny_data, tiny_config, test_requests, reference, tmp_path):
+    """A model whose last hidden layer was zeroed (as if dropped) converts fine but must not verify."""
+    import dataclasses
+
+    from edgeship.models.ranker import with_fixed_shape
+
+    broken = with_fixed_shape(tiny_job.model, tiny_data.spec, tiny_config.model, tiny_config.export.candidates)
+    layer = broken.get_layer("hidden_1")
+    layer.set_weights([w * 0 for w in layer.get_weights()])
+    job = dataclasses.replace(tiny_job, model=broken)
+    artifact = tflite.export(job, tmp_path)[1]  # the int8 file, judged by the ranking floor
+    result = verify(artifact, test_requests, reference, Floors())
+    assert not result.passed
+    assert any("top-10 overlap" in r for r in result.reasons)

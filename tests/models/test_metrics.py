@@ -1,0 +1,51 @@
+import math
+
+import numpy as np
+import pytest
+
+from edgeship.models.metrics import auc, evaluate, logloss, ndcg_at_k, ndcg_per_request, top_k_overlap
+
+
+def test_ndcg_matches_hand_computation():
+    scores = np.array([[0.9, 0.8, 0.7, 0.1]])
+    labels = np.array([[0, 1, 0, 1]])
+    dcg = 1 / math.log2(3) + 1 / math.log2(5)
+    idcg = 1 / math.log2(2) + 1 / math.log2(3)
+    assert ndcg_at_k(scores, labels, k=10) == pytest.approx(dcg / idcg)
+
+
+def test_ndcg_perfect_and_cutoff():
+    labels = np.array([[0, 0, 1, 2]])
+    assert ndcg_at_k(np.array([[0.0, 0.1, 0.5, 0.9]]), labels) == pytest.approx(1.0)
+    # relevant items ranked below k contribute nothing
+    assert ndcg_at_k(np.array([[0.9, 0.8, 0.1, 0.0]]), labels, k=2) == 0.0
+
+
+def test_ndcg_ties_are_broken_by_position_not_by_luck():
+    labels = np.array([[0, 1]])
+    tied = np.array([[0.5, 0.5]])
+    assert ndcg_at_k(tied, labels) == pytest.approx(1 / math.log2(3))
+
+
+def test_requests_without_positives_are_left_out():
+    scores = np.array([[0.9, 0.1], [0.9, 0.1]])
+    labels = np.array([[1, 0], [0, 0]])
+    per = ndcg_per_request(scores, labels)
+    assert per[0] == 1.0 and np.isnan(per[1])
+    assert ndcg_at_k(scores, labels) == 1.0
+    m = evaluate(scores, labels)
+    assert m.requests == 1 and m.positives == 1
+
+
+def test_auc_known_values():
+    assert auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])) == pytest.approx(0.75)
+    assert auc(np.array([0.5, 0.5]), np.array([0, 1])) == pytest.approx(0.5)
+    assert math.isnan(auc(np.array([0.1, 0.2]), np.array([0, 0])))
+
+
+def test_logloss_and_overlap():
+    assert logloss(np.array([0.5, 0.5]), np.array([0, 1])) == pytest.approx(math.log(2))
+    a = np.array([[4.0, 3.0, 2.0, 1.0]])
+    b = np.array([[4.0, 1.0, 2.0, 3.0]])
+    assert top_k_overlap(a, b, k=2) == pytest.approx(0.5)
+    assert top_k_overlap(a, a, k=10) == 1.0
