@@ -28,6 +28,7 @@ _ONNX_DTYPES = {1: "float32", 3: "int8", 2: "uint8", 6: "int32", 7: "int64"}
 def _check_and_save(model_proto, path: Path) -> None:
     import onnx
 
+    canonicalize(model_proto)
     onnx.checker.check_model(model_proto, full_check=True)
     path.write_bytes(model_proto.SerializeToString())
 
@@ -41,6 +42,54 @@ def _rename_io(model_proto, mapping: dict[str, str]) -> None:
     for node in graph.node:
         node.input[:] = [mapping.get(n, n) for n in node.input]
         node.output[:] = [mapping.get(n, n) for n in node.output]
+
+
+def canonicalize(model_proto) -> None:
+    """Give equal graphs equal bytes.
+
+    tf2onnx emits nodes in an order that varies between runs (set iteration) and names constants and helper
+    nodes from a process-wide counter, so the same model converted twice gave different files. This rewrites
+    the graph in a canonical order: identical initializers merged and named by content, nodes in a topological
+    order that breaks ties by op type, inputs and attributes, every intermediate tensor and node named by its
+    position. Graph inputs and outputs keep their (contract) names.
+    """
+    import hashlib
+
+    graph = model_proto.graph
+    canon: dict[str, str] = {v.name: v.name for v in graph.input}
+    initializers = {}
+    for init in graph.initializer:
+        body = type(init)()
+        body.CopyFrom(init)
+        body.name = ""
+        name = "c_" + hashlib.sha256(body.SerializeToString(deterministic=True)).hexdigest()[:16]
+        canon[init.name] = name
+        if name not in initializers:
+            init.name = name
+            initializers[name] = init
+    outputs = {v.name for v in graph.output}
+
+    def key(node):
+        attrs = b"".join(a.SerializeToString(deterministic=True) for a in sorted(node.attribute, key=lambda a: a.name))
+        return node.op_type, tuple(canon.get(i, "") for i in node.input), attrs
+
+    pending, ordered = list(graph.node), []
+    while pending:
+        ready = [n for n in pending if all(i == "" or i in canon for i in n.input)]
+        node = min(ready, key=key)
+        pending.remove(node)
+        for j, out in enumerate(node.output):
+            canon[out] = out if out in outputs else f"t{len(ordered)}_{j}"
+        node.input[:] = [canon[i] if i else "" for i in node.input]
+        node.output[:] = [canon[o] for o in node.output]
+        node.name = f"{node.op_type}_{len(ordered)}"
+        ordered.append(node)
+    kept = [initializers[name] for name in sorted(initializers)]
+    del graph.node[:]
+    graph.node.extend(ordered)
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    del graph.value_info[:]  # shape hints keyed by the old names; ONNX Runtime infers shapes itself
 
 
 def _contract_name(tensor_name: str) -> str:

@@ -26,3 +26,13 @@ def test_fp32_and_int8_from_tflite(tiny_job, tiny_data, tmp_path):
         np.testing.assert_allclose(run_fp32(request), tiny_job.model.predict(request, verbose=0), atol=1e-5)
         # the QDQ graph carries the .tflite's scales: within a few output quanta of TFLite itself
         np.testing.assert_allclose(run_int8(request), run_tflite(request), atol=0.15)
+
+
+def test_same_model_same_bytes(tiny_job, tmp_path):
+    # tf2onnx numbers constants from a process-wide counter: without canonical names a second export differs
+    # and tf2onnx's node order varies between runs; both are canonicalized before saving
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = onnx_export.export(tiny_job, tmp_path / "a")[0]
+    second = onnx_export.export(tiny_job, tmp_path / "b")[0]
+    assert first.path.read_bytes() == second.path.read_bytes()
