@@ -124,7 +124,8 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
                 other[0].path.unlink()
             shipped.append(bundle_mod.ShippedArtifact(*chosen))
             job.int8_source = final
-            step(f"int8 .tflite: {quantization['selected'].upper()} selected")
+            step(f"int8 .tflite: {quantization['selected'].upper()} ships (the better of PTQ and QAT; both are "
+                 "recorded in manifest.json)")
         for fmt in ("onnx", "coreml"):
             if fmt in cfg.export.formats:
                 step(f"{fmt}: converting")

