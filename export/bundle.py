@@ -84,8 +84,20 @@ def test_vectors(shipped: list[ShippedArtifact], cases: dict[str, np.ndarray], b
     }
 
 
+def _json_safe(value):
+    """NaN (an AUC without positives, say) is not JSON: it is written as null."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, indent=2, sort_keys=False, allow_nan=False) + "\n", encoding="utf-8")
+    text = json.dumps(_json_safe(payload), indent=2, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def _fsync_tree(folder: Path) -> None:

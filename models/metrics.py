@@ -32,10 +32,13 @@ def ndcg_per_request(scores: np.ndarray, labels: np.ndarray, k: int = 10) -> np.
         return np.where(ideal > 0, dcg / ideal, np.nan)
 
 
+def _mean_over_defined(per_request: np.ndarray) -> float:
+    return float(np.nanmean(per_request)) if np.isfinite(per_request).any() else float("nan")
+
+
 def ndcg_at_k(scores: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
     """Mean NDCG@k over the requests that have at least one relevant candidate (NaN if none has)."""
-    per_request = ndcg_per_request(scores, labels, k)
-    return float(np.nanmean(per_request)) if np.isfinite(per_request).any() else float("nan")
+    return _mean_over_defined(ndcg_per_request(scores, labels, k))
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -90,7 +93,7 @@ MIN_POSITIVES = 30  # below this an AUC or NDCG from one test split is noise, an
 def evaluate(scores: np.ndarray, labels: np.ndarray, probabilities: bool = True) -> RankingMetrics:
     per_request = ndcg_per_request(scores, labels, 10)
     return RankingMetrics(
-        ndcg_at_10=float(np.nanmean(per_request)) if np.isfinite(per_request).any() else float("nan"),
+        ndcg_at_10=_mean_over_defined(per_request),
         auc=auc(scores, labels),
         logloss=logloss(scores, labels) if probabilities else None,
         requests=int(np.isfinite(per_request).sum()),

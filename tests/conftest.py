@@ -5,7 +5,6 @@ Everything here is real (real training, real converters, real runtimes); only th
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -70,14 +69,3 @@ def tiny_bundle(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "bundle"
     run(TINY, out)
     return out
-
-
-def reference_scores(model, requests):
-    from edgeship.models.ranker import predict
-
-    return predict(model, requests.inputs())
-
-
-@pytest.fixture
-def replace():
-    return dataclasses.replace
