@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
+
 from . import __version__
 from .config import RunConfig
 from .errors import VerificationError
@@ -44,10 +46,9 @@ class _Steps:
         print(f"[{time.perf_counter() - self.started:6.1f}s] {message}", file=self.stream, flush=True)
 
 
-def evaluate_scorers(ds: Dataset, model, test) -> dict[str, RankingMetrics]:
+def evaluate_scorers(ds: Dataset, model_scores: np.ndarray, test) -> dict[str, RankingMetrics]:
     baseline = SegmentPopularity(ds.spec.item_buckets).fit(ds.train)
-    scorers = {"model": ranker_mod.probabilities(ranker_mod.predict(model, test.inputs())),
-               "rule_baseline": baseline.score(test)}
+    scorers = {"model": ranker_mod.probabilities(model_scores), "rule_baseline": baseline.score(test)}
     if test.true_prob is not None:
         scorers["oracle"] = test.true_prob
     return {name: evaluate(scores, test.labels, probabilities=name != "rule_baseline")
@@ -89,7 +90,8 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     step(f"training the ranker ({params:,} parameters, {len(ds.train):,} requests, {ds.train.impressions:,} "
          f"impressions)")
     fit(model, ds.train, ds.valid, cfg.train.epochs, cfg.train.batch_size, cfg.train.learning_rate, cfg.seed)
-    metrics = evaluate_scorers(ds, model, test)
+    reference = ranker_mod.predict(model, test.inputs())  # Keras fp32: evaluated, then every file is held to it
+    metrics = evaluate_scorers(ds, reference, test)
     for name, m in metrics.items():
         step(f"test {name:<14} NDCG@10 {m.ndcg_at_10:.4f}  AUC {m.auc:.4f}"
              + (f"  logloss {m.logloss:.4f}" if m.logloss is not None else ""))
@@ -102,7 +104,6 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
             cfg.quantization.qat_learning_rate, cfg.seed, label="qat")
 
     fixed = ranker_mod.with_fixed_shape(model, ds.spec, cfg.model, K)
-    reference = ranker_mod.predict(model, test.inputs())
     calibration = calibration_requests(ds.train, K, cfg.quantization.calibration_requests, cfg.seed)
     job = ExportJob(model=fixed, spec=ds.spec, candidates=K, calibration=representative_dataset(calibration),
                     qat_model=qat_model)
@@ -139,7 +140,7 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
                                     + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""))
 
         step("writing the bundle")
-        cases = {k: v[: cfg.export.test_vectors] for k, v in test.inputs().items()}
+        cases = test.take(slice(0, cfg.export.test_vectors))
         bundle_mod.write_json(stage / bundle_mod.TESTVECTORS, bundle_mod.test_vectors(shipped, cases, stage))
         manifest = {
             "schema_version": bundle_mod.SCHEMA_VERSION,

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeshipError
+from ..models.data import Requests
 from ..models.features import SCORES
 from . import format_module
 from .types import Artifact, Verification
@@ -65,19 +66,18 @@ class ShippedArtifact:
         }
 
 
-def test_vectors(shipped: list[ShippedArtifact], cases: dict[str, np.ndarray], bundle: Path) -> dict:
+def test_vectors(shipped: list[ShippedArtifact], cases: Requests, bundle: Path) -> dict:
     """Each artifact's own output on a few requests, so an app's unit test can check its integration."""
-    n = len(next(iter(cases.values())))
+    n = len(cases)
     expected: dict[str, list] = {}
     for s in shipped:
         run = format_module(s.artifact.format).load(s.artifact.path)
         expected[s.artifact.path.relative_to(bundle).as_posix()] = [
-            np.asarray(run({k: v[i : i + 1] for k, v in cases.items()}), dtype=np.float32).reshape(-1)
-            for i in range(n)]
+            np.asarray(run(cases.one(i)), dtype=np.float32).reshape(-1) for i in range(n)]
     return {
         "schema_version": SCHEMA_VERSION,
         "output": SCORES,
-        "cases": [{"inputs": {k: v[i : i + 1].tolist() for k, v in cases.items()},
+        "cases": [{"inputs": {k: v.tolist() for k, v in cases.one(i).items()},
                    "expected": {path: [float(x) for x in out[i]] for path, out in expected.items()}}
                   for i in range(n)],
         "atol": {s.artifact.path.relative_to(bundle).as_posix(): atol_for(s.artifact) for s in shipped},

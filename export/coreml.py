@@ -14,7 +14,7 @@ import numpy as np
 
 from ..models.features import INPUT_NAMES, SCORES
 from . import _shims
-from .types import Artifact, ExportJob, Inputs, TensorInfo
+from .types import Artifact, ExportJob, Inputs, TensorInfo, in_contract_order
 
 FORMAT = "coreml"
 MINIMUM_DEPLOYMENT = {"iOS": "13", "macOS": "10.15"}  # NeuralNetwork spec version 4 (ND layers)
@@ -104,7 +104,8 @@ def describe(path: Path) -> tuple[list[TensorInfo], list[TensorInfo]]:
                  ct.proto.FeatureTypes_pb2.ArrayFeatureType.DOUBLE: "float64"}.get(array.dataType, str(array.dataType))
         return TensorInfo(name=feature.name, dtype=dtype, shape=tuple(int(d) for d in array.shape))
 
-    return [info(f) for f in spec.description.input], [info(f) for f in spec.description.output]
+    return (in_contract_order([info(f) for f in spec.description.input]),
+            [info(f) for f in spec.description.output])
 
 
 def runtime_version() -> str:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..models.features import INPUT_NAMES, SCORES
 from . import _shims
-from .types import Artifact, ExportJob, Inputs, TensorInfo
+from .types import Artifact, ExportJob, Inputs, TensorInfo, in_contract_order
 
 FORMAT = "onnx"
 RUNTIME = "onnxruntime"
@@ -154,9 +154,7 @@ def describe(path: Path) -> tuple[list[TensorInfo], list[TensorInfo]]:
         return TensorInfo(name=value.name, dtype=_ONNX_DTYPES.get(t.elem_type, str(t.elem_type)),
                           shape=tuple(d.dim_value for d in t.shape.dim))
 
-    inputs = sorted((info(v) for v in graph.input), key=lambda t: INPUT_NAMES.index(t.name)
-                    if t.name in INPUT_NAMES else len(INPUT_NAMES))
-    return inputs, [info(v) for v in graph.output]
+    return in_contract_order([info(v) for v in graph.input]), [info(v) for v in graph.output]
 
 
 def runtime_version() -> str:

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from ..models.features import INPUT_NAMES, SCORES, FeatureSpec
 from . import _shims
-from .types import Artifact, ExportJob, Inputs, TensorInfo
+from .types import Artifact, ExportJob, Inputs, TensorInfo, in_contract_order
 
 FORMAT = "tflite"
 RUNTIME = "litert"
@@ -103,8 +103,7 @@ def _tensor_info(detail: dict, name: str) -> TensorInfo:
 def describe(path: Path) -> tuple[list[TensorInfo], list[TensorInfo]]:
     runner = _interpreter(path).get_signature_runner(SIGNATURE)
     ins, outs = runner.get_input_details(), runner.get_output_details()
-    return ([_tensor_info(ins[n], n) for n in INPUT_NAMES if n in ins] + [_tensor_info(d, n) for n, d in ins.items()
-                                                                          if n not in INPUT_NAMES],
+    return (in_contract_order([_tensor_info(d, n) for n, d in ins.items()]),
             [_tensor_info(d, n) for n, d in outs.items()])
 
 

@@ -8,7 +8,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..models.features import FeatureSpec
+from ..models.features import INPUT_NAMES, FeatureSpec
 
 Inputs = dict[str, np.ndarray]
 
@@ -58,6 +58,12 @@ class Verification:
         d = asdict(self)
         d["reasons"] = list(self.reasons)
         return d
+
+
+def in_contract_order(tensors: list["TensorInfo"]) -> list["TensorInfo"]:
+    """The contract's input order first (context, history, candidates, candidate_features), then any others."""
+    rank = {name: i for i, name in enumerate(INPUT_NAMES)}
+    return sorted(tensors, key=lambda t: rank.get(t.name, len(rank)))
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,7 @@ class Floors:
 def score_requests(artifact: Artifact, requests: Requests) -> np.ndarray:
     """[N, K] scores of each request, one runtime call per request (the exported batch is 1)."""
     run = format_module(artifact.format).load(artifact.path)
-    inputs = requests.inputs()
-    rows = [np.asarray(run({n: v[i : i + 1] for n, v in inputs.items()}), dtype=np.float64).reshape(-1)
-            for i in range(len(requests))]
+    rows = [np.asarray(run(requests.one(i)), dtype=np.float64).reshape(-1) for i in range(len(requests))]
     return np.stack(rows)
 
 

@@ -44,6 +44,10 @@ class Requests:
             CANDIDATE_FEATURES: self.candidate_features,
         }
 
+    def one(self, i: int) -> dict[str, np.ndarray]:
+        """The inputs of request i as a batch of one: the shape every exported file takes."""
+        return {name: value[i : i + 1] for name, value in self.inputs().items()}
+
     def take(self, index) -> "Requests":
         return Requests(**{f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[index]
                            for f in fields(self)})

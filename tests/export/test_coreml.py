@@ -15,15 +15,10 @@ def mlmodels(tiny_job, tmp_path_factory):
     return coreml.export(tiny_job, tmp_path_factory.mktemp("coreml"))
 
 
-def _requests(tiny_data, n=5):
-    inputs = tiny_data.test.take(slice(0, n)).inputs()
-    return [{k: v[i : i + 1] for k, v in inputs.items()} for i in range(n)]
-
-
 def test_saved_spec_executed_independently_matches_keras(mlmodels, tiny_job, tiny_data):
     fp32, int8 = mlmodels
     run_fp32, run_int8 = load(fp32.path), load(int8.path)
-    for request in _requests(tiny_data):
+    for request in map(tiny_data.test.one, range(5)):
         want = tiny_job.model.predict(request, verbose=0)
         np.testing.assert_allclose(run_fp32(request)[SCORES], want, atol=1e-5)
         np.testing.assert_allclose(run_int8(request)[SCORES], want, atol=0.05)
@@ -61,5 +56,5 @@ def test_real_coreml_prediction_matches_numpy_executor(mlmodels, tiny_data):
     for artifact in mlmodels:
         model = ct.models.MLModel(str(artifact.path), compute_units=ct.ComputeUnit.CPU_ONLY)
         executor = load(artifact.path)
-        for request in _requests(tiny_data):
+        for request in map(tiny_data.test.one, range(5)):
             np.testing.assert_allclose(model.predict(request)[SCORES], executor(request)[SCORES], atol=1e-4)

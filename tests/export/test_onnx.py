@@ -20,9 +20,7 @@ def test_fp32_and_int8_from_tflite(tiny_job, tiny_data, tmp_path):
     assert any(n.op_type == "QuantizeLinear" for n in onnx.load(str(int8.path)).graph.node)
     run_fp32, run_int8, run_tflite = onnx_export.load(fp32.path), onnx_export.load(int8.path), tflite.load(
         int8_tflite.path)
-    inputs = tiny_data.test.take(slice(0, 5)).inputs()
-    for i in range(5):
-        request = {k: v[i : i + 1] for k, v in inputs.items()}
+    for request in map(tiny_data.test.one, range(5)):
         np.testing.assert_allclose(run_fp32(request), tiny_job.model.predict(request, verbose=0), atol=1e-5)
         # the QDQ graph carries the .tflite's scales: within a few output quanta of TFLite itself
         np.testing.assert_allclose(run_int8(request), run_tflite(request), atol=0.15)

@@ -4,17 +4,12 @@ from edgeship.export import tflite
 from edgeship.models.features import INPUT_NAMES, SCORES
 
 
-def _first(tiny_data, n=5):
-    inputs = tiny_data.test.take(slice(0, n)).inputs()
-    return [{k: v[i : i + 1] for k, v in inputs.items()} for i in range(n)]
-
-
 def test_fp32_and_int8_run_in_litert_and_match_keras(tiny_job, tiny_data, tmp_path):
     artifacts = tflite.export(tiny_job, tmp_path)
     names = [a.name for a in artifacts]
     assert names == ["ranker_fp32.tflite", "ranker_int8_ptq.tflite"]  # no QAT model in this job
     fp32, int8 = (tflite.load(a.path) for a in artifacts)
-    for request in _first(tiny_data):
+    for request in map(tiny_data.test.one, range(5)):
         want = tiny_job.model.predict(request, verbose=0)
         np.testing.assert_allclose(fp32(request), want, atol=1e-5)
         np.testing.assert_allclose(int8(request), want, atol=0.3)

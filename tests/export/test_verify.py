@@ -11,26 +11,26 @@ from edgeship.models.ranker import predict
 
 
 @pytest.fixture(scope="module")
-def test_requests(tiny_data):
+def held_out(tiny_data):
     return tiny_data.test
 
 
 @pytest.fixture(scope="module")
-def reference(tiny_job, test_requests):
-    return predict(tiny_job.model, test_requests.inputs(), batch_size=1)
+def reference(tiny_job, held_out):
+    return predict(tiny_job.model, held_out.inputs(), batch_size=1)
 
 
-def test_faithful_artifacts_pass(tiny_job, test_requests, reference, tmp_path):
+def test_faithful_artifacts_pass(tiny_job, held_out, reference, tmp_path):
     for artifact in tflite.export(tiny_job, tmp_path) + onnx_export.export(tiny_job, tmp_path):
-        result = verify(artifact, test_requests, reference, Floors())
+        result = verify(artifact, held_out, reference, Floors())
         assert result.passed, (artifact.name, result.reasons)
-        assert result.requests == len(test_requests)
+        assert result.requests == len(held_out)
         if artifact.precision == "fp32":
             assert result.max_abs_diff < 1e-5 and result.ndcg_ratio == pytest.approx(1.0, abs=1e-4)
             assert result.top10_overlap == pytest.approx(1.0)
 
 
-def test_perturbed_weights_fail(tiny_job, test_requests, reference, tmp_path):
+def test_perturbed_weights_fail(tiny_job, held_out, reference, tmp_path):
     fp32 = onnx_export.export(tiny_job, tmp_path)[0]
     model = onnx.load(str(fp32.path))
     # scale the largest initializer (the item table) and save: a damaged download
@@ -38,12 +38,12 @@ def test_perturbed_weights_fail(tiny_job, test_requests, reference, tmp_path):
     damaged = numpy_helper.to_array(biggest) * -3.0
     biggest.CopyFrom(numpy_helper.from_array(damaged, biggest.name))
     onnx.save(model, str(fp32.path))
-    result = verify(fp32, test_requests, reference, Floors())
+    result = verify(fp32, held_out, reference, Floors())
     assert not result.passed
     assert any("max |score diff|" in r for r in result.reasons)
 
 
-def test_dropped_layer_fails(tiny_job, tiny_data, tiny_config, test_requests, reference, tmp_path):
+def test_dropped_layer_fails(tiny_job, tiny_data, tiny_config, held_out, reference, tmp_path):
     """A model whose last hidden layer was zeroed (as if dropped) converts fine but must not verify."""
     import dataclasses
 
@@ -54,6 +54,6 @@ def test_dropped_layer_fails(tiny_job, tiny_data, tiny_config, test_requests, re
     layer.set_weights([w * 0 for w in layer.get_weights()])
     job = dataclasses.replace(tiny_job, model=broken)
     artifact = tflite.export(job, tmp_path)[1]  # the int8 file, judged by the ranking floor
-    result = verify(artifact, test_requests, reference, Floors())
+    result = verify(artifact, held_out, reference, Floors())
     assert not result.passed
     assert any("top-10 overlap" in r for r in result.reasons)

@@ -31,9 +31,9 @@ def test_padding_history_is_ignored(tiny_data, tiny_model):
     history = inputs["history"].copy()
     history[0, 1:] = 0  # keep one item, pad the rest
     a = predict(tiny_model, {**inputs, "history": history})
-    # changing what sits behind padding ids is impossible (they are 0); change the padding length instead
+    # [a, a, pad, ...] and [a, pad, pad, ...] have the same mean over real items; they differ only if padding
+    # slots carried weight in the pooling
     longer = history.copy()
     longer[0, 1] = history[0, 0]
     b = predict(tiny_model, {**inputs, "history": longer})
-    # the same item twice has the same mean as once: scores must not move beyond float noise
     np.testing.assert_allclose(a, b, atol=1e-5)
