@@ -29,7 +29,45 @@ def _parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="re-check a bundle: checksums, schemas, test vectors in each runtime")
     verify.add_argument("bundle", type=Path)
+
+    bench = sub.add_parser("bench", help="measure size, latency and memory of a bundle or model files")
+    bench.add_argument("inputs", type=Path, nargs="+", help="a bundle directory and/or .tflite/.onnx/.mlmodel files")
+    bench.add_argument("--out", type=Path, default=Path("artifacts/bench"), help="where bench.json/.md/plots go")
+    _measurement_options(bench)
+    bench.add_argument("--force", action="store_true", help="replace an existing bench.json at --out")
+
+    gate = sub.add_parser("gate", help="hold a bundle or model file to a budget profile (exit 0 ok, 1 broken, 2 bad input)")
+    gate.add_argument("input", type=Path, help="a bundle directory or a .tflite/.onnx/.mlmodel file")
+    gate.add_argument("--budgets", type=Path, help="budgets TOML (default: the built-in profiles)")
+    gate.add_argument("--profile", required=True, help="profile name in the budgets file")
+    gate.add_argument("--baseline", type=Path,
+                      help="a bundle to measure in the same rounds, or a previous bench.json, for relative budgets")
+    gate.add_argument("--out", type=Path, default=Path("artifacts/gate"),
+                      help="where gate.xml (JUnit), gate.md and bench.json go (default artifacts/gate)")
+    gate.add_argument("--rounds", type=int, help="interleaved rounds (default 20)")
+    gate.add_argument("--invokes", type=int, help="timed invokes per round and configuration (default 100)")
+
+    compare = sub.add_parser("compare", help="what got bigger, slower or worse between two bench.json files")
+    compare.add_argument("old", type=Path)
+    compare.add_argument("new", type=Path)
     return parser
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _measurement_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=_int_list, help="thread counts, e.g. 1,2 (default 1,2)")
+    p.add_argument("--candidates", type=_int_list, help="request sizes, e.g. 1,100 (default 1 and the bundle's K)")
+    p.add_argument("--rounds", type=int, help="interleaved rounds (default 20)")
+    p.add_argument("--invokes", type=int, help="timed invokes per round and configuration (default 100)")
 
 
 def _import_tensorflow_quietly() -> None:
@@ -64,7 +102,68 @@ def _verify(args) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "verify": _verify}
+def _bench_config(args, **defaults):
+    from .benchmarks.harness import BenchConfig
+
+    given = {k: getattr(args, k) for k in ("threads", "candidates", "rounds", "invokes")
+             if getattr(args, k, None) is not None}
+    return BenchConfig(**{**defaults, **given})
+
+
+def _bench(args) -> int:
+    from .benchmarks import report
+    from .benchmarks.harness import collect_targets, run_bench
+
+    cfg = _bench_config(args)
+    if (args.out / report.BENCH_JSON).exists() and not args.force:
+        raise EdgeshipError(f"{args.out}: already holds a bench.json; pass --force to replace it")
+    targets, source = collect_targets(args.inputs)
+    result = run_bench(targets, cfg, source, progress=lambda line: print(line, flush=True))
+    report.write(result, args.out, force=True)
+    print(f"\n{args.out / report.BENCH_MD}, {args.out / report.BENCH_JSON} and plots written "
+          f"({result.seconds:.0f}s)")
+    return 0
+
+
+def _gate(args) -> int:
+    import json
+    import os
+
+    from .benchmarks import gate, report
+    from .benchmarks.budgets import load_profile
+
+    profile = load_profile(args.budgets, args.profile)
+    if args.baseline is not None and not args.baseline.exists():
+        raise EdgeshipError(f"--baseline {args.baseline}: not found")
+    result = gate.run_gate(args.input, profile, args.baseline, _bench_config(args),
+                           progress=lambda line: print(line, flush=True))
+    args.out.mkdir(parents=True, exist_ok=True)
+    replaced = (args.out / "gate.xml").exists()
+    summary = gate.markdown(result)
+    report.write_text(args.out / "bench.json", json.dumps(result.bench, indent=1) + "\n")
+    report.write_text(args.out / "gate.xml", gate.junit_xml(result).decode("utf-8"))
+    report.write_text(args.out / "gate.md", summary + "\n")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
+            f.write(summary + "\n")
+    print()
+    for c in result.checks:
+        print(c.line())
+    failed = [c for c in result.checks if c.status == "fail"]
+    print(f"\ngate {'passed' if not failed else 'FAILED'}: profile {profile.name}, {len(result.checks)} checks, "
+          f"{len(failed)} failed; reports in {args.out}{' (previous report replaced)' if replaced else ''}")
+    return 1 if failed else 0
+
+
+def _compare(args) -> int:
+    from .benchmarks.compare import compare, render
+    from .benchmarks.report import load_bench
+
+    print(render(compare(load_bench(args.old), load_bench(args.new))))
+    return 0
+
+
+COMMANDS = {"run": _run, "verify": _verify, "bench": _bench, "gate": _gate, "compare": _compare}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,279 @@
+"""`edgeship gate`: hold a bundle (or model file) to a budget profile. Exit 0 all hold, 1 any broken, 2 bad input.
+
+Deterministic budgets (bytes, gzip bytes, MACs, operators, verified quality) are compared exactly. Latency is
+noisy on a shared runner, so a latency budget fails only when the whole 95 % bootstrap interval of the
+statistic lies above it; an estimate above the budget whose interval still reaches below it passes and is
+flagged "marginal". Relative budgets compare with a baseline: another bundle measured in the same interleaved
+rounds (paired: shared drift cancels) or a previous bench.json (unpaired: wider intervals).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import numpy as np
+
+from ..errors import EdgeshipError
+from .budgets import Profile
+from .signature import FORMATS
+from .harness import BenchConfig, Measurement, Target, bundle_targets, file_target, run_bench
+from .stats import Interval, percentile_interval, ratio_interval
+
+
+@dataclass(frozen=True)
+class Check:
+    budget: str
+    artifact: str
+    status: str  # pass | fail | skip
+    message: str
+    value: float | None = None
+    limit: float | None = None
+    interval: Interval | None = None
+    marginal: bool = False
+
+    def line(self) -> str:
+        mark = {"pass": "ok  ", "fail": "FAIL", "skip": "skip"}[self.status]
+        return f"{mark} {self.artifact}: {self.budget}: {self.message}"
+
+
+@dataclass
+class GateResult:
+    profile: Profile
+    checks: list[Check]
+    bench: dict  # the bench.json of this run
+
+    @property
+    def passed(self) -> bool:
+        return not any(c.status == "fail" for c in self.checks)
+
+
+# --- inputs ----------------------------------------------------------------------------------------------------
+
+def gate_targets(path: Path, profile: Profile) -> tuple[list[Target], list[Check]]:
+    """The artifacts the profile ships; a format the profile ships but the bundle lacks is itself a failure."""
+    if not path.exists():
+        raise EdgeshipError(f"{path}: bundle or model file not found")
+    targets = bundle_targets(path)[0] if path.is_dir() else [file_target(path)]
+    checks = []
+    if profile.formats:
+        have = {t.format for t in targets}
+        for fmt in profile.formats:
+            if fmt not in have and path.is_dir():
+                checks.append(Check("formats", fmt, "fail", f"the profile ships {fmt} but {path} has no {fmt} file"))
+        targets = [t for t in targets if t.format in profile.formats]
+        if not targets and not path.is_dir():
+            raise EdgeshipError(f"{path}: a {targets_format(path)} file, but profile "
+                                f"{profile.name!r} ships only {list(profile.formats)}")
+    if profile.precisions and path.is_dir():
+        for fmt in {t.format for t in targets}:
+            if not any(t.format == fmt and t.precision in profile.precisions for t in targets):
+                checks.append(Check("precisions", fmt, "fail",
+                                    f"the profile ships {fmt} in {list(profile.precisions)} but {path} has none"))
+        targets = [t for t in targets if t.precision in profile.precisions]
+    return targets, checks
+
+
+def targets_format(path: Path) -> str:
+    return FORMATS.get(path.suffix.lower(), path.suffix)
+
+
+def _bench_config(profile: Profile, targets: list[Target], base: BenchConfig) -> BenchConfig:
+    ks = {t.signature.candidates() for t in targets if t.signature is not None} - {None}
+    candidates = None
+    if profile.candidates is not None and ks:
+        # a fixed-shape model pads a smaller request to its K: the app pays for K
+        candidates = tuple(sorted({k if profile.candidates <= k else profile.candidates for k in ks}))
+    return BenchConfig(threads=(profile.threads,), candidates=candidates, rounds=base.rounds,
+                       invokes=base.invokes, warmup=base.warmup, identity=True, seed=base.seed)
+
+
+# --- checks ----------------------------------------------------------------------------------------------------
+
+def _num(v: float) -> str:
+    return f"{v:,}" if isinstance(v, int) else f"{v:.4g}"
+
+
+def _exact(budget: str, label: str, value: float, limit: float, unit: str, larger_is_worse: bool = True) -> Check:
+    ok = value <= limit if larger_is_worse else value >= limit
+    rel = "≤" if larger_is_worse else "≥"
+    text = f"{_num(value)} {unit} {'' if ok else 'not '}{rel} {_num(limit)} {unit}"
+    return Check(budget, label, "pass" if ok else "fail", " ".join(text.split()), value, limit)
+
+
+def _latency(budget: str, label: str, m: Measurement, q: float, limit_ms: float, seed: int) -> Check:
+    iv = percentile_interval(np.asarray(m.rounds_ms), q, seed)
+    ci = f"p{q:.0f} {iv.estimate:.4f} ms (95% CI {iv.low:.4f}–{iv.high:.4f})"
+    if iv.low > limit_ms:
+        return Check(budget, label, "fail", f"{ci} is above the budget {limit_ms} ms", iv.estimate, limit_ms, iv)
+    marginal = iv.high > limit_ms
+    note = " — marginal: the interval reaches above the budget" if marginal else ""
+    return Check(budget, label, "pass", f"{ci} within {limit_ms} ms{note}", iv.estimate, limit_ms, iv, marginal)
+
+
+def _relative(budget: str, label: str, new: np.ndarray, old: np.ndarray, q: float, allowed: float, paired: bool,
+              seed: int) -> Check:
+    iv = ratio_interval(new, old, q, paired, seed)
+    limit = 1.0 + allowed
+    ci = f"p{q:.0f} {iv.estimate:.3f}× baseline (95% CI {iv.low:.3f}–{iv.high:.3f}, {'paired' if paired else 'unpaired'})"
+    if iv.low > limit:
+        return Check(budget, label, "fail", f"{ci}: more than +{allowed:.0%}", iv.estimate, limit, iv)
+    marginal = iv.high > limit
+    return Check(budget, label, "pass", f"{ci} within +{allowed:.0%}" + (" — marginal" if marginal else ""),
+                 iv.estimate, limit, iv, marginal)
+
+
+def evaluate(profile: Profile, targets: list[Target], measurements: list[Measurement],
+             baseline: dict | None, seed: int = 0) -> list[Check]:
+    """Every budget of the profile against every shipped artifact. baseline: {"paired": bool, "targets": {label:
+    target dict}, "rounds": {label: rounds_ms}} or None."""
+    checks = []
+    by_label = {m.label: m for m in measurements if m.group == "model"}
+    for t in targets:
+        f, label = t.facts, t.label
+        if profile.max_bytes is not None:
+            checks.append(_exact("max_bytes", label, f.bytes, profile.max_bytes, "bytes"))
+        if profile.max_download_bytes is not None:
+            checks.append(_exact("max_download_bytes", label, f.gzip_bytes, profile.max_download_bytes, "gzip bytes"))
+        if profile.max_macs is not None:
+            checks.append(_exact("max_macs", label, f.macs, profile.max_macs, "MACs") if f.macs is not None else
+                          Check("max_macs", label, "skip", "MACs not countable for this format"))
+        if profile.mobile_ops_only:
+            checks.append(_mobile_ops(label, f.mobile))
+        if profile.min_ndcg_ratio is not None:
+            v = t.verification
+            checks.append(_exact("min_ndcg_ratio", label, v["ndcg_ratio"], profile.min_ndcg_ratio, "", False) if v
+                          else Check("min_ndcg_ratio", label, "skip", "no verification record (not from an edgeship "
+                                                                        "bundle)"))
+        m = by_label.get(label)
+        latency_budgets = [(b, q, lim) for b, q, lim in (("max_p50_ms", 50, profile.max_p50_ms),
+                                                        ("max_p90_ms", 90, profile.max_p90_ms)) if lim is not None]
+        needs_run = latency_budgets or profile.max_peak_rss_mb is not None or (
+            baseline and (profile.max_p50_increase is not None or profile.max_p90_increase is not None))
+        if needs_run and (m is None or m.status != "ok"):
+            reason = m.reason if m is not None else "no CPU runtime here executes this format (Core ML needs Apple)"
+            status = "fail" if m is not None and m.status == "failed" else "skip"
+            checks.append(Check("runs", label, status, reason))
+            continue
+        for budget, q, limit in latency_budgets:
+            checks.append(_latency(budget, label, m, q, limit, seed))
+        if profile.max_peak_rss_mb is not None:
+            checks.append(_exact("max_peak_rss_mb", label, m.model_rss_mb, profile.max_peak_rss_mb, "MB"))
+        if baseline is not None:
+            checks += _against_baseline(profile, t, m, baseline, seed)
+    return checks
+
+
+def _mobile_ops(label: str, mobile: dict) -> Check:
+    if not mobile:
+        return Check("mobile_ops_only", label, "skip", "no mobile operator check for this format")
+    if "builtin_ops_only" in mobile:
+        c = mobile["builtin_ops_only"]
+        return Check("mobile_ops_only", label, "pass" if c["ok"] else "fail",
+                     "builtin TFLite ops only" if c["ok"] else f"non-builtin ops: {', '.join(c['non_builtin'])}")
+    c = mobile["ort_format"]
+    return Check("mobile_ops_only", label, "pass" if c["ok"] else "fail",
+                 "saves to and runs from the ORT format" if c["ok"] else f"ORT format fails: {c['error']}")
+
+
+def _against_baseline(profile: Profile, t: Target, m: Measurement, baseline: dict, seed: int) -> list[Check]:
+    label, checks = t.label, []
+    old_t, old_rounds = baseline["targets"].get(label), baseline["rounds"].get(label)
+    if old_t is None:
+        return [Check("baseline", label, "skip", "no file of this name in the baseline")]
+    if profile.max_bytes_increase is not None:
+        old_bytes = old_t["facts"]["bytes"]
+        growth, allowed = t.facts.bytes / old_bytes - 1, profile.max_bytes_increase
+        checks.append(Check("max_bytes_increase", label, "pass" if growth <= allowed else "fail",
+                            f"{t.facts.bytes:,} bytes vs baseline {old_bytes:,}: {growth:+.1%} "
+                            f"{'within' if growth <= allowed else 'more than'} +{allowed:.0%}", growth, allowed))
+    for budget, q, allowed in (("max_p50_increase", 50, profile.max_p50_increase),
+                               ("max_p90_increase", 90, profile.max_p90_increase)):
+        if allowed is None:
+            continue
+        if old_rounds is None:
+            checks.append(Check(budget, label, "skip", "baseline has no latency for this configuration"))
+            continue
+        paired = baseline["paired"] and len(old_rounds) == len(m.rounds_ms)
+        checks.append(_relative(budget, label, np.asarray(m.rounds_ms), np.asarray(old_rounds), q, allowed, paired,
+                                seed))
+    return checks
+
+
+# --- the whole gate --------------------------------------------------------------------------------------------
+
+def run_gate(path: Path, profile: Profile, baseline_path: Path | None, base_cfg: BenchConfig,
+             progress=print) -> GateResult:
+    if profile.relative and baseline_path is None:
+        raise EdgeshipError(f"profile {profile.name!r} has relative budgets (max_*_increase): pass --baseline "
+                            "BUNDLE_OR_BENCH_JSON")
+    targets, checks = gate_targets(path, profile)
+    cfg = _bench_config(profile, targets, base_cfg)
+    baseline_targets, stored = [], None
+    if baseline_path is not None:
+        if baseline_path.is_dir():
+            baseline_targets = [t for t in bundle_targets(baseline_path, group="baseline", prefix="baseline/")[0]
+                                if t.format in {x.format for x in targets}]
+        else:
+            from .report import load_bench
+
+            stored = load_bench(baseline_path)
+    # each file directly followed by its baseline twin: the pair runs back to back in every round
+    twins = {t.label[len("baseline/"):]: t for t in baseline_targets}
+    ordered = [x for t in targets for x in (t, twins.get(t.label)) if x is not None]
+    result = run_bench(ordered, cfg,
+                       {"gate": str(path), "profile": profile.name,
+                        "baseline": str(baseline_path) if baseline_path else None}, progress)
+    baseline = None
+    if baseline_targets:
+        strip = len("baseline/")
+        baseline = {"paired": True,
+                    "targets": {t.label[strip:]: t.to_dict() for t in baseline_targets},
+                    "rounds": {m.label[strip:]: m.rounds_ms for m in result.measurements
+                               if m.group == "baseline" and m.status == "ok"}}
+    elif stored is not None:
+        want = (profile.threads,)
+        baseline = {"paired": False, "targets": {t["label"]: t for t in stored["targets"]},
+                    "rounds": {m["label"]: m["rounds_ms"] for m in stored["measurements"]
+                               if m["status"] == "ok" and m["group"] == "model" and (m["threads"],) == want}}
+    checks += evaluate(profile, targets, result.measurements, baseline, cfg.seed)
+    from .report import json_form
+
+    return GateResult(profile, checks, json_form(result))
+
+
+# --- reports ---------------------------------------------------------------------------------------------------
+
+def junit_xml(result: GateResult) -> bytes:
+    suite = ET.Element("testsuite", name=f"edgeship gate: {result.profile.name}", tests=str(len(result.checks)),
+                       failures=str(sum(c.status == "fail" for c in result.checks)),
+                       skipped=str(sum(c.status == "skip" for c in result.checks)))
+    for c in result.checks:
+        case = ET.SubElement(suite, "testcase", classname=f"edgeship.gate.{result.profile.name}.{c.artifact}",
+                             name=c.budget)
+        if c.status == "fail":
+            ET.SubElement(case, "failure", message=c.message).text = c.message
+        elif c.status == "skip":
+            ET.SubElement(case, "skipped", message=c.message)
+        else:
+            ET.SubElement(case, "system-out").text = c.message
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def markdown(result: GateResult) -> str:
+    verdict = "passed" if result.passed else "FAILED"
+    n_fail = sum(c.status == "fail" for c in result.checks)
+    lines = [f"### edgeship gate — profile `{result.profile.name}`: {verdict}", "",
+             f"{len(result.checks)} checks, {n_fail} failed, {sum(c.status == 'skip' for c in result.checks)} "
+             "skipped. Latency budgets fail only when the whole 95 % interval is above the budget.", "",
+             "| | artifact | budget | result |", "|---|---|---|---|"]
+    icon = {"pass": "✅", "fail": "❌", "skip": "⏭️"}
+    for c in sorted(result.checks, key=lambda c: ({"fail": 0, "pass": 1, "skip": 2}[c.status], c.artifact)):
+        lines.append(f"| {icon[c.status]}{' ⚠️' if c.marginal else ''} | {c.artifact} | `{c.budget}` | {c.message} |")
+    host = result.bench["host"]
+    lines += ["", f"Host: {host['cpu']}, {host['logical_cores']} cores; load average {host.get('load_average_1m')}.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""Latency statistics: percentiles and bootstrap confidence intervals over interleaved rounds.
+
+Samples are kept per round. Rounds, not single invokes, are what the bootstrap resamples: invokes inside one
+round share the machine's state at that moment (another process, a frequency step), so they are not independent
+draws; rounds are closer to it. Resampling rounds keeps that drift inside the interval instead of hiding it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BOOTSTRAP_RESAMPLES = 2000
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    mean: float
+    std: float
+    min: float
+    p50: float
+    p90: float
+    p99: float
+
+    def to_dict(self) -> dict:
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class Interval:
+    estimate: float
+    low: float
+    high: float
+
+    def to_dict(self) -> dict:
+        return {"estimate": round(self.estimate, 4), "low": round(self.low, 4), "high": round(self.high, 4)}
+
+
+def summarize(samples_ms: np.ndarray) -> Summary:
+    s = np.asarray(samples_ms, dtype=np.float64)
+    p50, p90, p99 = np.percentile(s, [50, 90, 99])
+    return Summary(int(s.size), float(s.mean()), float(s.std(ddof=1)) if s.size > 1 else 0.0, float(s.min()),
+                   float(p50), float(p90), float(p99))
+
+
+def _resampled_percentile(rounds: np.ndarray, picks: np.ndarray, q: float) -> np.ndarray:
+    """rounds: (R, n) samples; picks: (B, R) round indices → the q-th percentile of each resample, shape (B,)."""
+    b = picks.shape[0]
+    return np.percentile(rounds[picks].reshape(b, -1), q, axis=1)
+
+
+def percentile_interval(rounds: np.ndarray, q: float, seed: int = 0) -> Interval:
+    """The q-th percentile of all samples with a bootstrap CI from resampling whole rounds."""
+    rounds = np.asarray(rounds, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, rounds.shape[0], size=(BOOTSTRAP_RESAMPLES, rounds.shape[0]))
+    boot = _resampled_percentile(rounds, picks, q)
+    lo, hi = np.percentile(boot, [50 * (1 - CONFIDENCE), 100 - 50 * (1 - CONFIDENCE)])
+    return Interval(float(np.percentile(rounds, q)), float(lo), float(hi))
+
+
+
+
+def ratio_interval(new_rounds: np.ndarray, old_rounds: np.ndarray, q: float, paired: bool, seed: int = 0
+                   ) -> Interval:
+    """new/old of the q-th percentile with a bootstrap CI.
+
+    paired (both measured in the same interleaved rounds): the statistic is the median over rounds of the
+    per-round ratio. Round i of each side saw the same machine state, and this shared runner switches between
+    speed states about 1.6x apart for seconds at a time (measured: docs/benchmarks.md); a ratio of pooled
+    percentiles would move with how many slow rounds each side happened to get, the per-round ratio does not.
+    Unpaired (a previous bench.json): the ratio of pooled percentiles, each side resampled on its own, so
+    the interval also carries the difference between the two runs' machine states.
+    """
+    new_rounds = np.asarray(new_rounds, dtype=np.float64)
+    old_rounds = np.asarray(old_rounds, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    lo_q, hi_q = 50 * (1 - CONFIDENCE), 100 - 50 * (1 - CONFIDENCE)
+    if paired:
+        if new_rounds.shape[0] != old_rounds.shape[0]:
+            raise ValueError("paired comparison needs the same number of rounds")
+        ratios = np.percentile(new_rounds, q, axis=1) / np.percentile(old_rounds, q, axis=1)
+        picks = rng.integers(0, ratios.size, size=(BOOTSTRAP_RESAMPLES, ratios.size))
+        boot = np.median(ratios[picks], axis=1)
+        lo, hi = np.percentile(boot, [lo_q, hi_q])
+        return Interval(float(np.median(ratios)), float(lo), float(hi))
+    new_picks = rng.integers(0, new_rounds.shape[0], size=(BOOTSTRAP_RESAMPLES, new_rounds.shape[0]))
+    old_picks = rng.integers(0, old_rounds.shape[0], size=(BOOTSTRAP_RESAMPLES, old_rounds.shape[0]))
+    boot = _resampled_percentile(new_rounds, new_picks, q) / _resampled_percentile(old_rounds, old_picks, q)
+    lo, hi = np.percentile(boot, [lo_q, hi_q])
+    estimate = float(np.percentile(new_rounds, q) / np.percentile(old_rounds, q))
+    return Interval(estimate, float(lo), float(hi))
