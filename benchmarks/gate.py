@@ -55,7 +55,10 @@ def gate_targets(path: Path, profile: Profile) -> tuple[list[Target], list[Check
     """The artifacts the profile ships; a format the profile ships but the bundle lacks is itself a failure."""
     if not path.exists():
         raise EdgeshipError(f"{path}: bundle or model file not found")
-    targets = bundle_targets(path)[0] if path.is_dir() else [file_target(path)]
+    try:
+        targets = bundle_targets(path)[0] if path.is_dir() else [file_target(path)]
+    except EdgeshipError as e:  # `verify` calls a changed file a broken bundle (1); to a gate it is bad input
+        raise EdgeshipError(str(e), exit_code=2) from None
     checks = []
     if profile.formats:
         have = {t.format for t in targets}

@@ -91,6 +91,7 @@ class Measurement:
     peak_rss_mb: float | None = None  # the worker process's high-water mark
     model_rss_mb: float | None = None  # peak minus the identity model's peak in the same runtime and threads
     identity: str | None = None  # label of the identity model measured beside it
+    cpus: list[int] = field(default_factory=list)  # the cores the worker was pinned to
 
     @property
     def key(self) -> tuple:
@@ -286,12 +287,26 @@ def run_bench(targets: list[Target], cfg: BenchConfig, source: dict, progress: P
     return BenchResult(targets, measurements, cfg, host, source, time.perf_counter() - started)
 
 
+def pinned_cpus(threads: int) -> list[int]:
+    """The cores every worker with this thread count is pinned to: the same ones for all of them.
+
+    Measured without pinning under a busy-loop load on 2 cores: the scheduler kept some worker processes on a
+    core shared with a busy loop and their twins on a free one for a whole run, so an unchanged file measured
+    1.5x slower than itself in 2 of 20 gate runs. Pinned, all compared workers see the same cores."""
+    if not hasattr(os, "sched_getaffinity"):
+        return []
+    available = sorted(os.sched_getaffinity(0))
+    return available[-threads:] if threads <= len(available) else available
+
+
 def _load_all(workers: list[Worker], cfg: BenchConfig, progress: Progress) -> None:
     # one at a time: a load measured while another model loads beside it would measure both
     for i, w in enumerate(workers, 1):
         m = w.m
+        m.cpus = pinned_cpus(m.threads)
         reply = w.ask({"cmd": "load", "path": str(w.path), "runtime": m.runtime, "threads": m.threads,
-                       "inputs": [t.to_dict() for t in w.inputs], "warmup": cfg.warmup, "seed": cfg.seed})
+                       "inputs": [t.to_dict() for t in w.inputs], "warmup": cfg.warmup, "seed": cfg.seed,
+                       "cpus": m.cpus})
         if not reply.get("ok"):
             w.fail(f"{m.runtime} cannot run it: {reply.get('error')}")
             progress(f"  load {i}/{len(workers)} {m.label} [{m.runtime}, {m.threads}t]: FAILED {m.reason}")

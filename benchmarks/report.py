@@ -115,6 +115,7 @@ def plot(data: dict, out: Path) -> list[Path]:
         samples = [np.concatenate(m["rounds_ms"]) * 1000 for m in ok]
         ax.boxplot(samples, vert=False, whis=(1, 99), showfliers=False, tick_labels=labels)
         ax.set_xscale("log")
+        ax.invert_yaxis()  # first configuration on top, as in bench.md
         ax.set_xlabel("latency per invoke, µs (box: p25–p75, line: p50, whiskers: p1–p99; log scale)")
         ax.set_title("Latency distribution per file, runtime, threads")
         fig.tight_layout()

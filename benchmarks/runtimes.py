@@ -27,7 +27,8 @@ def open_litert(path: Path, threads: int) -> Invoke:
     for sig in interpreter.get_signature_list():
         for name, d in interpreter.get_signature_runner(sig).get_input_details().items():
             names[d["index"]] = name
-    interpreter.allocate_tensors()
+    with quiet():  # the XNNPACK delegate announces itself here
+        interpreter.allocate_tensors()
     inputs = [(names.get(d["index"], d["name"]), d["index"]) for d in interpreter.get_input_details()]
     outputs = [d["index"] for d in interpreter.get_output_details()]
     set_tensor, run, get_tensor = interpreter.set_tensor, interpreter.invoke, interpreter.get_tensor

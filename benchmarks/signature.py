@@ -72,19 +72,19 @@ def read_signature(path: Path) -> Signature:
 
 def _tflite_signature(path: Path) -> Signature:
     interpreter = runtimes.tflite_interpreter(path, num_threads=1)
-    by_index = {}
-    for sig in interpreter.get_signature_list():  # map raw tensor names to the signature's names
+    in_names, out_names = {}, {}  # raw tensor index -> the signature's name (one tensor can be both)
+    for sig in interpreter.get_signature_list():
         runner = interpreter.get_signature_runner(sig)
-        for name, d in {**runner.get_input_details(), **runner.get_output_details()}.items():
-            by_index[d["index"]] = name
+        in_names.update({d["index"]: name for name, d in runner.get_input_details().items()})
+        out_names.update({d["index"]: name for name, d in runner.get_output_details().items()})
 
-    def spec(d) -> TensorSpec:
+    def spec(d, names) -> TensorSpec:
         sig = d.get("shape_signature")
         shape, dynamic = _resolve(sig if sig is not None and len(sig) else d["shape"])
-        return TensorSpec(by_index.get(d["index"], d["name"]), np.dtype(d["dtype"]).name, shape, dynamic)
+        return TensorSpec(names.get(d["index"], d["name"]), np.dtype(d["dtype"]).name, shape, dynamic)
 
-    return Signature(tuple(spec(d) for d in interpreter.get_input_details()),
-                     tuple(spec(d) for d in interpreter.get_output_details()))
+    return Signature(tuple(spec(d, in_names) for d in interpreter.get_input_details()),
+                     tuple(spec(d, out_names) for d in interpreter.get_output_details()))
 
 
 _ONNX_DTYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 9: "bool", 10: "float16",

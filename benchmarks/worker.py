@@ -3,9 +3,10 @@
 A process per (artifact, runtime, threads) keeps peak RSS attributable to that one model and lets the parent
 interleave many loaded models round by round. Protocol: one JSON object per line each way.
 
-  {"cmd": "load", "path", "runtime", "threads", "inputs": [TensorSpec...], "warmup"}
+  {"cmd": "load", "path", "runtime", "threads", "inputs": [TensorSpec...], "warmup", "cpus"}
       -> {"ok", "import_ms", "load_ms", "first_ms", "rss_runtime_mb", "rss_loaded_mb"}
   {"cmd": "round", "n", "warmup"}  -> {"ok", "ms": [n latencies]}
+  {"cmd": "ping"}                  -> {"ok"}
   {"cmd": "stop"}                  -> {"ok", "peak_rss_mb"}
 Any failure -> {"ok": false, "error": "one line"} and the worker exits.
 """
@@ -33,6 +34,16 @@ def _rss_mb() -> float:
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
+def timed(invoke, feeds, n: int) -> list[float]:
+    """n invokes, each timed on its own, in ms. The only code between the two clock reads is the invoke."""
+    clock, samples = time.perf_counter, []
+    for _ in range(n):
+        t0 = clock()
+        invoke(feeds)
+        samples.append((clock() - t0) * 1e3)
+    return samples
+
+
 def _reply(out, payload: dict) -> None:
     out.write(json.dumps(payload) + "\n")
     out.flush()
@@ -48,6 +59,8 @@ def serve(stdin, stdout) -> None:
         msg = json.loads(line)
         cmd = msg["cmd"]
         if cmd == "load":
+            if msg.get("cpus") and hasattr(os, "sched_setaffinity"):
+                os.sched_setaffinity(0, msg["cpus"])
             t0 = clock()
             runtimes.import_runtime(msg["runtime"])
             import_ms = (clock() - t0) * 1e3
@@ -66,12 +79,9 @@ def serve(stdin, stdout) -> None:
         elif cmd == "round":
             for _ in range(msg.get("warmup", 2)):  # another worker just ran: refill this one's caches first
                 invoke(feeds)
-            samples = []
-            for _ in range(msg["n"]):
-                t0 = clock()
-                invoke(feeds)
-                samples.append((clock() - t0) * 1e3)
-            _reply(stdout, {"ok": True, "ms": samples})
+            _reply(stdout, {"ok": True, "ms": timed(invoke, feeds, msg["n"])})
+        elif cmd == "ping":  # protocol cost alone (benchmarks/harness_overhead.py)
+            _reply(stdout, {"ok": True})
         elif cmd == "stop":
             _reply(stdout, {"ok": True, "peak_rss_mb": _rss_mb()})
             return

@@ -1,0 +1,107 @@
+"""`edgeship gate` as CI runs it: a real subprocess on a real bundle; exit codes 0, 1 and 2, JUnit, summary."""
+
+import os
+import shutil
+import subprocess
+import sys
+from xml.etree import ElementTree as ET
+
+import pytest
+
+QUICK = ("--rounds", "3", "--invokes", "10")
+
+
+def _gate(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "edgeship.cli", "gate", *args], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})})
+
+
+def _budgets(tmp_path, body: str):
+    path = tmp_path / "budgets.toml"
+    path.write_text(body)
+    return path
+
+
+def test_budgets_that_hold_exit_0_with_junit_and_step_summary(tiny_bundle, tmp_path):
+    budgets = _budgets(tmp_path, "[profiles.phone]\nformats = ['tflite', 'onnx']\nprecisions = ['int8']\n"
+                                 "max_bytes = 10000000\nmax_p50_ms = 50.0\nmax_peak_rss_mb = 200\n"
+                                 "min_ndcg_ratio = 0.9\nmobile_ops_only = true\n")
+    summary = tmp_path / "summary.md"
+    out = tmp_path / "gate"
+    done = _gate(str(tiny_bundle), "--budgets", str(budgets), "--profile", "phone", "--out", str(out), *QUICK,
+                 env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "gate passed: profile phone, 10 checks, 0 failed" in done.stdout
+    suite = ET.parse(out / "gate.xml").getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures")) == ("10", "0")
+    cases = {(c.get("classname"), c.get("name")) for c in suite.iter("testcase")}
+    budgets_checked = {"max_bytes", "mobile_ops_only", "min_ndcg_ratio", "max_p50_ms", "max_peak_rss_mb"}
+    assert cases == {(f"edgeship.gate.phone.{a}", b) for a in ("ranker_int8.tflite", "ranker_int8.onnx")
+                     for b in budgets_checked}
+    assert "profile `phone`: passed" in summary.read_text()
+    assert (out / "bench.json").is_file() and (out / "gate.md").read_text() == summary.read_text()
+
+
+def test_broken_budgets_exit_1_with_one_line_each(tiny_bundle, tmp_path):
+    int8_bytes = (tiny_bundle / "ranker_int8.tflite").stat().st_size
+    budgets = _budgets(tmp_path, f"[profiles.tight]\nformats = ['tflite']\nprecisions = ['int8']\n"
+                                 f"max_bytes = {int8_bytes - 1}\nmax_p50_ms = 0.0001\nmin_ndcg_ratio = 0.5\n")
+    out = tmp_path / "gate"
+    done = _gate(str(tiny_bundle), "--budgets", str(budgets), "--profile", "tight", "--out", str(out), *QUICK)
+    assert done.returncode == 1, done.stdout + done.stderr
+    fails = [line for line in done.stdout.splitlines() if line.startswith("FAIL")]
+    assert fails[0] == (f"FAIL ranker_int8.tflite: max_bytes: {int8_bytes:,} bytes not ≤ {int8_bytes - 1:,} bytes")
+    assert fails[1].startswith("FAIL ranker_int8.tflite: max_p50_ms: p50 ") and "above the budget 0.0001 ms" in fails[1]
+    assert len(fails) == 2 and "Traceback" not in done.stderr
+    failures = [c for c in ET.parse(out / "gate.xml").getroot().iter("testcase") if c.find("failure") is not None]
+    assert sorted(c.get("name") for c in failures) == ["max_bytes", "max_p50_ms"]
+
+
+def test_missing_format_in_the_bundle_is_a_failure(tiny_bundle, tmp_path):
+    copy = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, copy)
+    budgets = _budgets(tmp_path, "[profiles.p]\nformats = ['tflite']\nprecisions = ['fp16']\n")
+    done = _gate(str(copy), "--budgets", str(budgets), "--profile", "p", "--out", str(tmp_path / "g"), *QUICK)
+    assert done.returncode == 1 and "FAIL tflite: precisions: the profile ships tflite in ['fp16']" in done.stdout
+
+
+@pytest.mark.parametrize("case", ["missing bundle", "malformed toml", "unknown profile", "unknown key",
+                                  "checksum", "relative without baseline", "bad rounds"])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(case, tiny_bundle, tmp_path):
+    bundle, budgets, profile, extra = str(tiny_bundle), _budgets(tmp_path, "[profiles.p]\nmax_bytes = 1\n"), "p", []
+    expect = {"missing bundle": "bundle or model file not found", "malformed toml": "not valid TOML",
+              "unknown profile": "unknown profile 'nope'", "unknown key": "unknown key 'max_byte'",
+              "checksum": "ranker_int8.tflite: checksum mismatch", "bad rounds": "--rounds: expected an integer >= 2",
+              "relative without baseline": "has relative budgets (max_*_increase): pass --baseline"}[case]
+    if case == "missing bundle":
+        bundle = str(tmp_path / "nothing")
+    elif case == "malformed toml":
+        budgets = _budgets(tmp_path, "[profiles.p\n")
+    elif case == "unknown profile":
+        profile = "nope"
+    elif case == "unknown key":
+        budgets = _budgets(tmp_path, "[profiles.p]\nmax_byte = 1\n")
+    elif case == "checksum":
+        bundle = str(tmp_path / "bundle")
+        shutil.copytree(tiny_bundle, bundle)
+        (tmp_path / "bundle" / "ranker_int8.tflite").write_bytes(b"tampered")
+    elif case == "relative without baseline":
+        budgets = _budgets(tmp_path, "[profiles.p]\nmax_p50_increase = 0.1\n")
+    elif case == "bad rounds":
+        extra = ["--rounds", "1"]
+    out = tmp_path / "out"
+    done = _gate(bundle, "--budgets", str(budgets), "--profile", profile, "--out", str(out), *extra)
+    assert done.returncode == 2, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("edgeship gate: error: ") and expect in errors[0], errors
+    assert not out.exists()
+
+
+def test_same_bundle_as_baseline_passes_a_relative_budget(tiny_bundle, tmp_path):
+    budgets = _budgets(tmp_path, "[profiles.r]\nformats = ['tflite']\nprecisions = ['int8']\n"
+                                 "max_p50_increase = 0.5\nmax_bytes_increase = 0.0\n")
+    done = _gate(str(tiny_bundle), "--budgets", str(budgets), "--profile", "r", "--baseline", str(tiny_bundle),
+                 "--out", str(tmp_path / "g"), "--rounds", "6", "--invokes", "20")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "max_p50_increase: p50 " in done.stdout and "paired" in done.stdout
+    assert "max_bytes_increase: " in done.stdout and "+0.0% within +0%" in done.stdout
