@@ -89,7 +89,11 @@ def _run(args) -> int:
                  config_source=str(args.config) if args.config else "built-in defaults")
     print(summary_table(result.manifest))
     print(f"\nbundle: {result.out}  ({result.seconds:.0f}s)")
-    return 0
+    failures = result.manifest.get("failures") or []
+    for f in failures:
+        print(f"edgeship run: error: {f.get('artifact', f['format'])}: {f['stage']} failed: {f['reason']} "
+              "(recorded in manifest.json; the other formats were written)", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def _verify(args) -> int:

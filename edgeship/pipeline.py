@@ -109,35 +109,31 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
                     qat_model=qat_model)
 
     shipped: list[bundle_mod.ShippedArtifact] = []
+    failures: list[dict] = []
     quantization: dict = {}
     with bundle_mod.staging(out, force) as stage:
-        if "tflite" in cfg.export.formats:
-            step(f"TFLite: converting fp32 and int8 (calibrated on {len(calibration)} training requests)")
-            made = format_module("tflite").export(job, stage)
-            results = [(a, verify(a, test, reference, cfg.floors, stream)) for a in made]
-            shipped.append(bundle_mod.ShippedArtifact(*results[0]))
-            chosen, other = _select_int8(results[1], results[2] if len(results) > 2 else None)
-            quantization = _quantization_record(chosen, other)
-            final = stage / "ranker_int8.tflite"
-            chosen[0].path.rename(final)
-            chosen[0].path = final
-            if other is not None:
-                other[0].path.unlink()
-            shipped.append(bundle_mod.ShippedArtifact(*chosen))
-            job.int8_source = final
-            step(f"int8 .tflite: {quantization['selected'].upper()} ships (the better of PTQ and QAT; both are "
-                 "recorded in manifest.json)")
-        for fmt in ("onnx", "coreml"):
-            if fmt in cfg.export.formats:
-                step(f"{fmt}: converting")
-                for artifact in format_module(fmt).export(job, stage):
-                    shipped.append(bundle_mod.ShippedArtifact(artifact, verify(artifact, test, reference,
-                                                                                cfg.floors, stream)))
-        failed = [s for s in shipped if not s.verification.passed]
-        if failed:
-            s = failed[0]
-            raise VerificationError(f"{s.artifact.name} failed verification: {'; '.join(s.verification.reasons)}"
-                                    + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""))
+        for fmt in (f for f in FORMAT_ORDER if f in cfg.export.formats):
+            before = set(stage.iterdir())
+            try:
+                made, record = _export_format(fmt, job, stage, test, reference, cfg, step, stream)
+            except Exception as e:  # one format's converter failing must not lose the others
+                for path in set(stage.iterdir()) - before:  # nothing half-made of this format stays
+                    path.unlink()
+                reason = f"{type(e).__name__}: {str(e).strip()}".splitlines()[0][:300]
+                failures.append({"format": fmt, "stage": "convert", "reason": reason})
+                step(f"{fmt}: FAILED ({reason}); the other formats go on")
+                continue
+            quantization = record or quantization
+            for s in made:
+                if s.verification.passed:
+                    shipped.append(s)
+                else:  # a file that does not rank like the model is not shipped, and the run says so
+                    s.artifact.path.unlink()
+                    failures.append({"format": fmt, "stage": "verify", "artifact": s.artifact.name,
+                                     "reason": "; ".join(s.verification.reasons)})
+        if not shipped:
+            raise VerificationError("no format produced a verified file: " + "; ".join(
+                f"{f.get('artifact', f['format'])}: {f['reason']}" for f in failures))
 
         step("writing the bundle")
         cases = test.take(slice(0, cfg.export.test_vectors))
@@ -157,6 +153,7 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
                 },
             },
             "artifacts": [s.manifest_entry(stage) for s in shipped],
+            "failures": failures,
             "quantization": quantization,
             "metrics": {
                 "data": ds.description,
@@ -175,6 +172,33 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     seconds = time.perf_counter() - step.started
     step(f"bundle written to {out}")
     return RunResult(out=out, manifest=manifest, seconds=seconds)
+
+
+FORMAT_ORDER = ("tflite", "onnx", "coreml")  # tflite first: the other formats' int8 files derive from its int8
+
+
+def _export_format(fmt, job, stage, test, reference, cfg, step, stream):
+    """Convert and verify one format: (shipped candidates, quantization record or None)."""
+    if fmt != "tflite":
+        step(f"{fmt}: converting")
+        return [bundle_mod.ShippedArtifact(a, verify(a, test, reference, cfg.floors, stream))
+                for a in format_module(fmt).export(job, stage)], None
+    step(f"TFLite: converting fp32 and int8 (calibrated on {cfg.quantization.calibration_requests} training "
+         "requests)")
+    made = format_module("tflite").export(job, stage)
+    results = [(a, verify(a, test, reference, cfg.floors, stream)) for a in made]
+    chosen, other = _select_int8(results[1], results[2] if len(results) > 2 else None)
+    record = _quantization_record(chosen, other)
+    final = stage / "ranker_int8.tflite"
+    chosen[0].path.rename(final)
+    chosen[0].path = final
+    if other is not None:
+        other[0].path.unlink()
+    if chosen[1].passed:
+        job.int8_source = final
+    step(f"int8 .tflite: {record['selected'].upper()} ships (the better of PTQ and QAT; both are recorded in "
+         "manifest.json)")
+    return [bundle_mod.ShippedArtifact(*results[0]), bundle_mod.ShippedArtifact(*chosen)], record
 
 
 def summary_table(manifest: dict) -> str:

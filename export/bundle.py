@@ -136,11 +136,19 @@ def staging(out: Path, force: bool):
 
 
 def clean_stale_staging(out: Path) -> None:
-    """Remove staging folders left by runs that were killed (their process is gone)."""
+    """Remove staging folders left by runs that were killed (their process is gone). A run killed between
+    moving the old bundle aside and moving the new one in (with --force) left the old one aside: put it back."""
     for stale in out.parent.glob(f".{out.name}.staging-*"):
         pid = stale.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
+    for aside in out.parent.glob(f".{out.name}.old-*"):
+        pid = aside.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            if out.exists():
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
+                os.replace(aside, out)
 
 
 def _alive(pid: int) -> bool:

@@ -64,18 +64,24 @@ def _quantize_8bit(spec):
     return quantized.get_spec() if hasattr(quantized, "get_spec") else quantized
 
 
+def _save(spec, path: Path) -> None:
+    """ct.utils.save_spec serializes the metadata map in whatever order the process's hash map holds it: two
+    runs gave logically equal files with different bytes (measured). Sorted map entries make the bytes
+    reproducible."""
+    path.write_bytes(spec.SerializeToString(deterministic=True))
+
+
 def export(job: ExportJob, out_dir: Path) -> list[Artifact]:
-    ct = _shims.import_coremltools()
     spec = _convert(job)
     extra = {"spec_version": int(spec.specificationVersion), "minimum_deployment": MINIMUM_DEPLOYMENT,
              "compute_units": "cpuOnly"}
     artifacts = []
     fp32_path = out_dir / "ranker_fp32.mlmodel"
-    ct.utils.save_spec(spec, str(fp32_path))
+    _save(spec, fp32_path)
     artifacts.append(Artifact(path=fp32_path, format=FORMAT, precision="fp32", runtime=RUNTIME,
                               notes="NeuralNetwork, float32 weights", extra=dict(extra)))
     int8_path = out_dir / "ranker_int8.mlmodel"
-    ct.utils.save_spec(_quantize_8bit(spec), str(int8_path))
+    _save(_quantize_8bit(spec), int8_path)
     artifacts.append(Artifact(path=int8_path, format=FORMAT, precision="int8", runtime=RUNTIME,
                               notes="NeuralNetwork, 8-bit linear weights (per channel), float compute",
                               extra=dict(extra, quantization_method="8-bit linear weights")))

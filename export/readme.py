@@ -22,6 +22,10 @@ def render_readme(manifest: dict) -> str:
     files = _table(["file", "format", "precision", "bytes", "sha256", "NDCG@10 ratio", "runtime checked"], [
         [a["path"], a["format"], a["precision"], f"{a['bytes']:,}", a["sha256"][:16] + "…",
          f"{a['verification']['ndcg_ratio']:.4f}", a["verification"]["runtime"]] for a in manifest["artifacts"]])
+    failed = manifest.get("failures") or []
+    if failed:  # said at the top of the file list, so nobody looks for a format that is not there
+        files = ("**Not in this bundle** (the run exited non-zero): " + "; ".join(
+            f"{f.get('artifact', f['format'])} ({f['stage']}: {f['reason']})" for f in failed) + "\n\n" + files)
     hashing = model["item_hashing"]
     examples = ", ".join(f"`{k_}` → {v}" for k_, v in hashing["examples"].items())
     return f"""# edgeship ranker bundle

@@ -34,3 +34,18 @@ def test_success_replaces_atomically_with_force(tmp_path):
         (stage / "manifest.json").write_text("new")
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+
+
+def test_bundle_moved_aside_by_a_killed_forced_run_is_put_back(tmp_path):
+    import subprocess
+
+    from edgeship.export.bundle import clean_stale_staging
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that has exited: the run that owned it is gone
+    out = tmp_path / "bundle"
+    aside = tmp_path / f".bundle.old-{dead.pid}"
+    aside.mkdir()
+    (aside / "manifest.json").write_text("{}")
+    clean_stale_staging(out)
+    assert (out / "manifest.json").read_text() == "{}" and not aside.exists()
