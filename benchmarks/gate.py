@@ -145,10 +145,7 @@ def evaluate(profile: Profile, targets: list[Target], measurements: list[Measure
         if profile.mobile_ops_only:
             checks.append(_mobile_ops(label, f.mobile))
         if profile.min_ndcg_ratio is not None:
-            v = t.verification
-            checks.append(_exact("min_ndcg_ratio", label, v["ndcg_ratio"], profile.min_ndcg_ratio, "", False) if v
-                          else Check("min_ndcg_ratio", label, "skip", "no verification record (not from an edgeship "
-                                                                        "bundle)"))
+            checks.append(_ndcg(label, t.verification, profile.min_ndcg_ratio))
         m = by_label.get(label)
         latency_budgets = [(b, q, lim) for b, q, lim in (("max_p50_ms", 50, profile.max_p50_ms),
                                                         ("max_p90_ms", 90, profile.max_p90_ms)) if lim is not None]
@@ -166,6 +163,15 @@ def evaluate(profile: Profile, targets: list[Target], measurements: list[Measure
         if baseline is not None:
             checks += _against_baseline(profile, t, m, baseline, seed)
     return checks
+
+
+def _ndcg(label: str, v: dict | None, floor: float) -> Check:
+    if not v:
+        return Check("min_ndcg_ratio", label, "skip", "no verification record (not from an edgeship bundle)")
+    if not v.get("ndcg_gated", True):
+        return Check("min_ndcg_ratio", label, "skip", "too few positives in the verification lists for an NDCG "
+                                                      "ratio to mean anything (see manifest metrics)")
+    return _exact("min_ndcg_ratio", label, v["ndcg_ratio"], floor, "", False)
 
 
 def _mobile_ops(label: str, mobile: dict) -> Check:

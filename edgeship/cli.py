@@ -27,6 +27,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the config's seed")
     run.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
 
+    train = sub.add_parser("train", help="the same as run, on your interaction log (CSV/Parquet) and its schema")
+    train.add_argument("--data", type=Path, required=True, help="a .csv/.parquet file or a folder of shards")
+    train.add_argument("--schema", type=Path, required=True, help="schema TOML: which column plays which role")
+    train.add_argument("--config", type=Path, help="TOML config for model, training, export (defaults built in)")
+    train.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"bundle directory (default {DEFAULT_OUT})")
+    train.add_argument("--seed", type=int, help="override the config's seed")
+    train.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
+
     verify = sub.add_parser("verify", help="re-check a bundle: checksums, schemas, test vectors in each runtime")
     verify.add_argument("bundle", type=Path)
 
@@ -79,13 +87,24 @@ def _import_tensorflow_quietly() -> None:
 
 
 def _run(args) -> int:
-    _import_tensorflow_quietly()
-    from .config import load_config
-    from .pipeline import run, summary_table
+    from dataclasses import replace
+
+    from .config import LogConfig, load_config
+    from .export.bundle import check_destination
+    from .progress import Steps
+    from .sources import prepare
 
     overrides = {"seed": args.seed} if args.seed is not None else None
     cfg = load_config(args.config, overrides)
-    result = run(cfg, args.out, force=args.force,
+    if getattr(args, "data", None) is not None:
+        cfg = replace(cfg, log=LogConfig(str(args.data), str(args.schema)))
+    check_destination(args.out, args.force)
+    step = Steps(sys.stderr)
+    data = prepare(cfg, step)  # every data file read and checked before the slow TensorFlow import
+    _import_tensorflow_quietly()
+    from .pipeline import run, summary_table
+
+    result = run(cfg, args.out, force=args.force, data=data, step=step,
                  config_source=str(args.config) if args.config else "built-in defaults")
     print(summary_table(result.manifest))
     print(f"\nbundle: {result.out}  ({result.seconds:.0f}s)")
@@ -119,9 +138,9 @@ def _bench(args) -> int:
     from .benchmarks.harness import collect_targets, run_bench
 
     cfg = _bench_config(args)
+    targets, source = collect_targets(args.inputs)  # bad inputs are named before anything else
     if (args.out / report.BENCH_JSON).exists() and not args.force:
         raise EdgeshipError(f"{args.out}: already holds a bench.json; pass --force to replace it")
-    targets, source = collect_targets(args.inputs)
     result = run_bench(targets, cfg, source, progress=lambda line: print(line, flush=True))
     report.write(result, args.out, force=True)
     print(f"\n{args.out / report.BENCH_MD}, {args.out / report.BENCH_JSON} and plots written "
@@ -167,7 +186,7 @@ def _compare(args) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "verify": _verify, "bench": _bench, "gate": _gate, "compare": _compare}
+COMMANDS = {"run": _run, "train": _run, "verify": _verify, "bench": _bench, "gate": _gate, "compare": _compare}
 
 
 def main(argv: list[str] | None = None) -> int:

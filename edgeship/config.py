@@ -9,11 +9,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
-from .export.quantization import QuantizationConfig
+from .export.types import QuantizationConfig
 from .export.verify import Floors
 from .models.data import SyntheticConfig
-from .models.ranker import RankerConfig
-from .models.training import TrainConfig
+from .models.settings import RankerConfig, TrainConfig
 
 FORMATS = ("tflite", "coreml", "onnx")
 
@@ -27,6 +26,18 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class LogConfig:
+    """Train on a user's interaction log instead of the built-in data (both set, or neither)."""
+
+    data: str = ""  # a .csv / .parquet file or a folder of shards
+    schema: str = ""  # the schema TOML (models/schema.py)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.data)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     seed: int = 7
     data: SyntheticConfig = field(default_factory=SyntheticConfig)
@@ -35,6 +46,7 @@ class RunConfig:
     quantization: QuantizationConfig = field(default_factory=QuantizationConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     floors: Floors = field(default_factory=Floors)
+    log: LogConfig = field(default_factory=LogConfig)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,6 +123,9 @@ def _validate(cfg: RunConfig, where: str) -> RunConfig:
     if "tflite" not in cfg.export.formats and "onnx" in cfg.export.formats:
         raise ConfigError(f"{where}: [export] formats: onnx needs tflite (the int8 .onnx is derived from the int8 "
                           ".tflite)")
+    if bool(cfg.log.data) != bool(cfg.log.schema):
+        raise ConfigError(f"{where}: [log] data and schema go together (got {'data' if cfg.log.data else 'schema'} "
+                          "only)")
     for name, value in asdict(cfg.floors).items():
         if not 0 <= value <= 1:
             raise ConfigError(f"{where}: [floors] {name}: expected a number in [0, 1], got {value}")
@@ -134,4 +149,8 @@ def load_config(path: Path | None, overrides: dict | None = None) -> RunConfig:
     for key, value in (overrides or {}).items():
         table[key] = value
     cfg = _build(RunConfig, table, where)
+    if path is not None and cfg.log.enabled:  # paths in a config file are relative to that file
+        base = Path(path).parent
+        cfg = dataclasses.replace(cfg, log=LogConfig(*(str(base / p) if not Path(p).is_absolute() else p
+                                                       for p in (cfg.log.data, cfg.log.schema))))
     return _validate(cfg, where)

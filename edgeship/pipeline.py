@@ -11,21 +11,20 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, sources
 from .config import RunConfig
 from .errors import VerificationError
 from .export import bundle as bundle_mod
 from .export import format_module
-from .export.quantization import calibration_requests, quantization_aware_model, representative_dataset
+from .export.quantization import quantization_aware_model, representative_dataset
 from .export.readme import render_readme
 from .export.types import Artifact, ExportJob
 from .export.verify import verify
 from .models import ranker as ranker_mod
-from .models.baseline import SegmentPopularity
-from .models.data import Dataset, generate
 from .models.features import hash_item_id
 from .models.metrics import MIN_POSITIVES, RankingMetrics, evaluate
-from .models.training import fit, seed_everything
+from .models.training import seed_everything
+from .progress import Steps
 
 VERSIONED_PACKAGES = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "coremltools", "onnx", "onnxruntime",
                       "tf2onnx", "ai-edge-litert", "numpy")
@@ -38,20 +37,12 @@ class RunResult:
     seconds: float
 
 
-class _Steps:
-    def __init__(self, stream):
-        self.stream, self.started = stream, time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        print(f"[{time.perf_counter() - self.started:6.1f}s] {message}", file=self.stream, flush=True)
-
-
-def evaluate_scorers(ds: Dataset, model_scores: np.ndarray, test) -> dict[str, RankingMetrics]:
-    baseline = SegmentPopularity(ds.spec.item_buckets).fit(ds.train)
-    scorers = {"model": ranker_mod.probabilities(model_scores), "rule_baseline": baseline.score(test)}
+def evaluate_scorers(data, model_scores: np.ndarray) -> dict[str, RankingMetrics]:
+    test = data.test
+    scorers = {"model": ranker_mod.probabilities(model_scores), "rule_baseline": data.baseline_scores}
     if test.true_prob is not None:
         scorers["oracle"] = test.true_prob
-    return {name: evaluate(scores, test.labels, probabilities=name != "rule_baseline")
+    return {name: evaluate(scores, test.labels, probabilities=name != "rule_baseline", mask=test.mask)
             for name, scores in scorers.items()}
 
 
@@ -73,39 +64,37 @@ def _quantization_record(chosen, other) -> dict:
 
 
 def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "built-in defaults",
-        stream=sys.stderr) -> RunResult:
+        stream=sys.stderr, data: sources.Prepared | None = None, step: Steps | None = None) -> RunResult:
+    """data: already prepared (the CLI reads and checks the data before TensorFlow loads); None: prepare here."""
     bundle_mod.check_destination(out, force)
     bundle_mod.clean_stale_staging(out)
-    step = _Steps(stream)
-    K = cfg.export.candidates
-
-    step("generating the built-in dataset")
-    ds = generate(cfg.data, K, cfg.seed)
-    step(ds.description)
-    test = ds.test.take(slice(0, cfg.export.verify_requests))
+    step = step or Steps(stream)
+    data = data or sources.prepare(cfg, step)
+    K, test = data.candidates, data.test
 
     seed_everything(cfg.seed)
-    model = ranker_mod.build_ranker(ds.spec, cfg.model)
+    model = ranker_mod.build_ranker(data.spec, cfg.model)
     params = ranker_mod.parameter_count(model)
-    step(f"training the ranker ({params:,} parameters, {len(ds.train):,} requests, {ds.train.impressions:,} "
-         f"impressions)")
-    fit(model, ds.train, ds.valid, cfg.train.epochs, cfg.train.batch_size, cfg.train.learning_rate, cfg.seed)
+    step(f"training the ranker ({params:,} parameters)")
+    data.train(model, cfg.train.epochs, cfg.train.learning_rate, "train")
     reference = ranker_mod.predict(model, test.inputs())  # Keras fp32: evaluated, then every file is held to it
-    metrics = evaluate_scorers(ds, reference, test)
+    metrics = evaluate_scorers(data, reference)
     for name, m in metrics.items():
         step(f"test {name:<14} NDCG@10 {m.ndcg_at_10:.4f}  AUC {m.auc:.4f}"
              + (f"  logloss {m.logloss:.4f}" if m.logloss is not None else ""))
+    reliable = all(m.positives >= MIN_POSITIVES for m in metrics.values())
+    if not reliable:
+        step(f"only {metrics['model'].positives} positives in the test lists (< {MIN_POSITIVES}): these NDCG and "
+             "AUC figures are noise, not a measure of the model; the NDCG floors are not applied")
 
     qat_model = None
     if cfg.quantization.qat:
         step("quantization-aware training (Dense layers fake-quantized)")
         qat_model = quantization_aware_model(model)
-        fit(qat_model, ds.train, ds.valid, cfg.quantization.qat_epochs, cfg.train.batch_size,
-            cfg.quantization.qat_learning_rate, cfg.seed, label="qat")
+        data.train(qat_model, cfg.quantization.qat_epochs, cfg.quantization.qat_learning_rate, "qat")
 
-    fixed = ranker_mod.with_fixed_shape(model, ds.spec, cfg.model, K)
-    calibration = calibration_requests(ds.train, K, cfg.quantization.calibration_requests, cfg.seed)
-    job = ExportJob(model=fixed, spec=ds.spec, candidates=K, calibration=representative_dataset(calibration),
+    fixed = ranker_mod.with_fixed_shape(model, data.spec, cfg.model, K)
+    job = ExportJob(model=fixed, spec=data.spec, candidates=K, calibration=representative_dataset(data.calibration),
                     qat_model=qat_model)
 
     shipped: list[bundle_mod.ShippedArtifact] = []
@@ -145,23 +134,26 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
                 "name": "edgeship_ranker",
                 "parameters": params,
                 "candidates": K,
-                "feature_spec": ds.spec.to_dict(),
+                "feature_spec": data.spec.to_dict(),
                 "item_hashing": {
                     "function": "bucket = 1 + fnv1a_32(utf8(str(item_id))) mod (item_buckets - 1); 0 = padding",
-                    "item_buckets": ds.spec.item_buckets,
-                    "examples": {str(i): hash_item_id(i, ds.spec.item_buckets) for i in (0, 1, 42, "sku-123")},
+                    "item_buckets": data.spec.item_buckets,
+                    "examples": {str(i): hash_item_id(i, data.spec.item_buckets) for i in (0, 1, 42, "sku-123")},
                 },
             },
             "artifacts": [s.manifest_entry(stage) for s in shipped],
             "failures": failures,
             "quantization": quantization,
             "metrics": {
-                "data": ds.description,
+                "data": data.description,
+                "source": data.source,
+                "notes": list(data.notes),
                 "test_requests": len(test),
                 "ndcg_definition": "see edgeship/models/metrics.py: gain 2^rel-1, log2 discount, stable ties, "
                                    "requests without positives left out",
                 **{name: m.to_dict() for name, m in metrics.items()},
-                "reliable": all(m.positives >= MIN_POSITIVES for m in metrics.values()),
+                "reliable": reliable,
+                "min_positives": MIN_POSITIVES,
             },
             "seed": cfg.seed,
             "config": cfg.to_dict() | {"source": config_source},
@@ -183,8 +175,8 @@ def _export_format(fmt, job, stage, test, reference, cfg, step, stream):
         step(f"{fmt}: converting")
         return [bundle_mod.ShippedArtifact(a, verify(a, test, reference, cfg.floors, stream))
                 for a in format_module(fmt).export(job, stage)], None
-    step(f"TFLite: converting fp32 and int8 (calibrated on {cfg.quantization.calibration_requests} training "
-         "requests)")
+    step(f"TFLite: converting fp32 and int8 (calibrated on {cfg.quantization.calibration_requests} requests "
+         "of non-test data)")
     made = format_module("tflite").export(job, stage)
     results = [(a, verify(a, test, reference, cfg.floors, stream)) for a in made]
     chosen, other = _select_int8(results[1], results[2] if len(results) > 2 else None)
@@ -214,4 +206,7 @@ def summary_table(manifest: dict) -> str:
     lines.append("")
     lines.append("test NDCG@10: " + "  ".join(f"{name} {m[name]['ndcg_at_10']:.4f}"
                                               for name in ("model", "oracle", "rule_baseline") if name in m))
+    if not m["reliable"]:
+        lines.append(f"  (only {m['model']['positives']} positives in the test lists, fewer than "
+                     f"{m['min_positives']}: these figures are noise, not a measure of the model)")
     return "\n".join(lines)

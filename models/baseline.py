@@ -54,3 +54,18 @@ class SegmentPopularity:
         prior = self.item_rate[items]
         rate = (hits + self.prior_strength * prior) / (shows + self.prior_strength)
         return rate.reshape(requests.candidates.shape)
+
+
+@dataclass
+class ItemPopularity:
+    """For a user's log, where the context fields are the user's own: each item's smoothed click rate on the
+    training split, counted while the log streams by (no second copy of the log in memory)."""
+
+    shows: np.ndarray  # [item_buckets] impressions per item bucket
+    hits: np.ndarray  # [item_buckets] clicks per item bucket
+    prior_strength: float = 20.0
+
+    def score(self, requests: Requests) -> np.ndarray:
+        global_rate = self.hits.sum() / max(self.shows.sum(), 1.0)
+        rate = (self.hits + self.prior_strength * global_rate) / (self.shows + self.prior_strength)
+        return rate[requests.candidates]

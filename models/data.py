@@ -28,6 +28,7 @@ class Requests:
     candidate_features: np.ndarray  # [N, K, F] float32
     labels: np.ndarray  # [N, K] float32 relevance (clicks are 0/1)
     true_prob: np.ndarray | None = None  # [N, K] ground-truth click probability, known for synthetic data
+    mask: np.ndarray | None = None  # [N, K] bool, False = padding (logged lists shorter than K); None = all real
 
     def __len__(self) -> int:
         return len(self.candidates)
@@ -51,6 +52,28 @@ class Requests:
     def take(self, index) -> "Requests":
         return Requests(**{f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[index]
                            for f in fields(self)})
+
+
+def calibration_requests(train: Requests, candidates: int, n: int, seed: int) -> Requests:
+    """Requests shaped like the exported model's input (K candidates), built from training data only.
+
+    Logged slates are shorter than K, so each calibration request concatenates the candidate lists of several
+    training requests behind one request's context and history: the value ranges are the training data's.
+    """
+    rng = np.random.default_rng(seed)
+    slate = train.candidates.shape[1]
+    per_request = -(-candidates // slate)
+    picks = rng.choice(len(train), size=(n, per_request), replace=len(train) < n * per_request)
+    first = picks[:, 0]
+    cands = train.candidates[picks].reshape(n, -1)[:, :candidates]
+    feats = train.candidate_features[picks].reshape(n, -1, train.candidate_features.shape[-1])[:, :candidates]
+    return Requests(
+        context=train.context[first],
+        history=train.history[first],
+        candidates=cands,
+        candidate_features=feats,
+        labels=train.labels[picks].reshape(n, -1)[:, :candidates],
+    )
 
 
 @dataclass
@@ -223,7 +246,8 @@ def _requests(world: _World, n: int, k: int, rng: np.random.Generator, chunk: in
             labels=(rng.random(prob.shape) < prob).astype(np.float32),
             true_prob=prob.astype(np.float32),
         ))
-    return Requests(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Requests)})
+    return Requests(**{f.name: None if getattr(parts[0], f.name) is None
+                       else np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Requests)})
 
 
 def _calibrate_bias(world: _World, rng: np.random.Generator) -> None:

@@ -54,7 +54,11 @@ class FeatureSpec:
     context_fields: tuple[ContextField, ...]
     history_len: int
     item_buckets: int
-    item_features: tuple[str, ...]  # per-candidate float features, each scaled to about [-1, 1]
+    item_features: tuple[str, ...]  # per-candidate float features
+    # raw features are standardized inside the model ((x - mean) * scale), so apps pass values as logged;
+    # None: the features already arrive scaled (the built-in data)
+    feature_mean: tuple[float, ...] | None = None
+    feature_scale: tuple[float, ...] | None = None
 
     @property
     def context_offsets(self) -> list[int]:
@@ -90,4 +94,6 @@ class FeatureSpec:
             history_len=int(d["history_len"]),
             item_buckets=int(d["item_buckets"]),
             item_features=tuple(d["item_features"]),
+            feature_mean=tuple(d["feature_mean"]) if d.get("feature_mean") is not None else None,
+            feature_scale=tuple(d["feature_scale"]) if d.get("feature_scale") is not None else None,
         )

@@ -66,13 +66,24 @@ def logloss(probs: np.ndarray, labels: np.ndarray, eps: float = 1e-7) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def top_k_overlap(scores_a: np.ndarray, scores_b: np.ndarray, k: int = 10) -> float:
-    """Mean fraction of the top-k candidates two scorers share per request (1.0 = same top-k sets)."""
-    k = min(k, scores_a.shape[1])
-    top_a = np.argsort(-scores_a, axis=1, kind="stable")[:, :k]
-    top_b = np.argsort(-scores_b, axis=1, kind="stable")[:, :k]
-    shared = [len(np.intersect1d(a, b, assume_unique=True)) for a, b in zip(top_a, top_b)]
-    return float(np.mean(shared) / k)
+def top_k_overlap(scores_a: np.ndarray, scores_b: np.ndarray, k: int = 10, mask: np.ndarray | None = None
+                  ) -> float:
+    """Mean fraction of the top-k candidates two scorers share per request (1.0 = same top-k sets). With a
+    mask, padding slots are never counted and a list shorter than k is compared on all its real items."""
+    a, b = masked(scores_a, mask), masked(scores_b, mask)
+    real = np.full(len(a), a.shape[1]) if mask is None else np.asarray(mask).sum(axis=1)
+    k_each = np.minimum(min(k, a.shape[1]), real)
+    top_a = np.argsort(-a, axis=1, kind="stable")
+    top_b = np.argsort(-b, axis=1, kind="stable")
+    shared = [len(np.intersect1d(x[:n], y[:n], assume_unique=True)) / n
+              for x, y, n in zip(top_a, top_b, k_each) if n > 0]
+    return float(np.mean(shared))
+
+
+def masked(scores: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Scores with padding slots (mask False) at -inf: ranked last, never in anyone's top-k."""
+    scores = np.asarray(scores, dtype=np.float64)
+    return scores if mask is None else np.where(mask, scores, -np.inf)
 
 
 @dataclass(frozen=True)
@@ -90,12 +101,16 @@ class RankingMetrics:
 MIN_POSITIVES = 30  # below this an AUC or NDCG from one test split is noise, and the report says so
 
 
-def evaluate(scores: np.ndarray, labels: np.ndarray, probabilities: bool = True) -> RankingMetrics:
-    per_request = ndcg_per_request(scores, labels, 10)
+def evaluate(scores: np.ndarray, labels: np.ndarray, probabilities: bool = True, mask: np.ndarray | None = None
+             ) -> RankingMetrics:
+    """Ranking metrics of one scorer; with a mask (lists padded to K), padding slots count nowhere."""
+    per_request = ndcg_per_request(masked(scores, mask), labels, 10)
+    real = np.ones(np.shape(labels), bool) if mask is None else np.asarray(mask, bool)
+    scores, labels = np.asarray(scores), np.asarray(labels)
     return RankingMetrics(
         ndcg_at_10=_mean_over_defined(per_request),
-        auc=auc(scores, labels),
-        logloss=logloss(scores, labels) if probabilities else None,
+        auc=auc(scores[real], labels[real]),
+        logloss=logloss(scores[real], labels[real]) if probabilities else None,
         requests=int(np.isfinite(per_request).sum()),
         positives=int((np.asarray(labels) > 0).sum()),
     )

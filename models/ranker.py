@@ -12,25 +12,15 @@ The model is user-agnostic: no per-user table, so its size does not grow with th
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
 from .features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT, HISTORY, SCORES, FeatureSpec
+from .settings import RankerConfig  # noqa: F401  defined TensorFlow-free, re-exported
 
 MASK_BIAS = 16.0  # large enough to silence padding in the softmax, small enough to keep int8 scales useful
-
-
-@dataclass(frozen=True)
-class RankerConfig:
-    item_dim: int = 16
-    context_dim: int = 8
-    hidden: tuple[int, ...] = (64, 32)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def build_ranker(spec: FeatureSpec, cfg: RankerConfig, candidates: int | None = None, batch: int | None = None
@@ -68,8 +58,14 @@ def build_ranker(spec: FeatureSpec, cfg: RankerConfig, candidates: int | None = 
     request_hidden = keras.layers.Dense(cfg.hidden[0], name="request_dense")(request)
     request_hidden = keras.layers.Reshape((1, cfg.hidden[0]), name="request_row")(request_hidden)
 
+    if spec.feature_mean is not None:  # logged features arrive raw; standardize them inside the graph
+        mean = tf.constant([[spec.feature_mean]], dtype=tf.float32)
+        scale = tf.constant([[spec.feature_scale]], dtype=tf.float32)
+        cand_feats_in = (cand_feats - mean) * scale
+    else:
+        cand_feats_in = cand_feats
     match = keras.layers.Multiply(name="history_match")([cand_emb, hist_vec])
-    candidate = keras.layers.Concatenate(axis=-1, name="candidate_input")([cand_emb, match, cand_feats])
+    candidate = keras.layers.Concatenate(axis=-1, name="candidate_input")([cand_emb, match, cand_feats_in])
     candidate_hidden = keras.layers.Dense(cfg.hidden[0], use_bias=False, name="candidate_dense")(candidate)
 
     x = keras.layers.Add(name="join")([candidate_hidden, request_hidden])

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict, dataclass
 
 import tensorflow as tf
 import tf_keras as keras
 
 from .data import Requests
 from .metrics import auc
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    epochs: int = 6  # at most: training stops early when validation loss stops improving
-    batch_size: int = 128
-    learning_rate: float = 2e-3
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from .settings import TrainConfig  # noqa: F401  defined TensorFlow-free, re-exported
 
 
 def seed_everything(seed: int) -> None:
@@ -45,19 +35,33 @@ class _Progress(keras.callbacks.Callback):
               f"({time.perf_counter() - self.started:.1f}s)", file=self.stream, flush=True)
 
 
+def _callbacks(label: str, valid: Requests) -> list:
+    # the item table overfits quickly: keep the epoch with the best validation loss
+    return [_Progress(label, valid),
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)]
+
+
+def _compile(model: keras.Model, learning_rate: float) -> None:
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
+
+
 def fit(model: keras.Model, train: Requests, valid: Requests, epochs: int, batch_size: int, learning_rate: float,
         seed: int, label: str = "train") -> keras.Model:
     """Binary cross-entropy on each (request, candidate) click; the model sees whole slates, so the same
     weights score any number of candidates."""
     seed_everything(seed)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
-    model.fit(
-        train.inputs(), train.labels,
-        validation_data=(valid.inputs(), valid.labels),
-        batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0,
-        callbacks=[_Progress(label, valid),
-                   # the item table overfits quickly: keep the epoch with the best validation loss
-                   keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)],
-    )
+    _compile(model, learning_rate)
+    model.fit(train.inputs(), train.labels, validation_data=(valid.inputs(), valid.labels),
+              batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=_callbacks(label, valid))
+    return model
+
+
+def fit_stream(model: keras.Model, make_dataset, valid: Requests, epochs: int, learning_rate: float, seed: int,
+               label: str = "train") -> keras.Model:
+    """The same loss over a tf.data pipeline (a log larger than memory); make_dataset() is read once per epoch."""
+    seed_everything(seed)
+    _compile(model, learning_rate)
+    model.fit(make_dataset(), validation_data=(valid.inputs(), valid.labels), epochs=epochs, verbose=0,
+              callbacks=_callbacks(label, valid))
     return model

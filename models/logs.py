@@ -1,0 +1,378 @@
+"""A user's interaction log (CSV or Parquet, one file or a folder of shards) as model inputs, streamed.
+
+Memory stays bounded by the chunk size and the validation/test caps, never by the log: one pass validates every
+row and gathers what needs the whole log (row counts per split, label classes, feature means and spreads,
+item popularity); training then streams the train split chunk by chunk through tf.data, once per epoch.
+
+Each log row is one impression: the candidate (its item, its numeric features), its label, and the request's
+context and history. Training scores rows one at a time (the loss is per candidate, so a list of one is the
+same loss as the full list); evaluation groups rows into the candidate lists the schema defines.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+from .data import Requests
+from .features import PAD_ID, ContextField, FeatureSpec, fnv1a_32, hash_item_ids
+from .schema import LogSchema
+
+CHUNK_ROWS = 50_000
+MAX_VALID_ROWS = 50_000  # enough for early stopping; kept in memory
+MAX_TEST_ROWS = 200_000  # the evaluation lists are formed from these
+MIN_ROWS = {"train": 100, "valid": 20, "test": 20}
+_SPLIT_BUCKETS = 10_000
+
+
+class LogError(ConfigError):
+    """A data file that is not what the schema says (exit 2, one line naming file, row and column)."""
+
+
+# --- files -----------------------------------------------------------------------------------------------------
+
+def log_files(path: Path) -> tuple[list[Path], str]:
+    """The shard files and their kind; a folder must hold only one kind."""
+    if not path.exists():
+        raise LogError(f"{path}: data file or folder not found")
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    kinds = {_kind(p) for p in files}
+    if path.is_dir():
+        files = [p for p in files if _kind(p)]
+        kinds = {_kind(p) for p in files}
+        if not files:
+            raise LogError(f"{path}: no .csv or .parquet files in the folder")
+    if None in kinds:
+        raise LogError(f"{path}: expected a .csv or .parquet file")
+    if len(kinds) > 1:
+        raise LogError(f"{path}: mixes CSV and Parquet shards; use one kind per folder")
+    for f in files:
+        if f.stat().st_size == 0:
+            raise LogError(f"{f}: empty file")
+    return files, kinds.pop()
+
+
+def _kind(p: Path) -> str | None:
+    name = p.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
+        return "csv"
+    if name.endswith(".parquet"):
+        return "parquet"
+    return None
+
+
+def _header(f: Path, kind: str) -> list[str]:
+    try:
+        if kind == "csv":
+            return list(pd.read_csv(f, nrows=0).columns)
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(f).names)
+    except Exception as e:  # a file pandas/pyarrow cannot even open is bad input, named
+        raise LogError(f"{f}: cannot be read as {kind.upper()} ({str(e).splitlines()[0][:120]})") from None
+
+
+def resolve(schema: LogSchema, files: list[Path], kind: str) -> LogSchema:
+    """Expand column patterns against the first file's header and check every file has every column."""
+    first = _header(files[0], kind)
+    numeric = []
+    for pattern in schema.numeric:
+        hits = [c for c in first if fnmatch.fnmatchcase(c, pattern)] if any(ch in pattern for ch in "*?[") \
+            else [pattern]
+        if not hits:
+            raise LogError(f"{files[0]}: numeric column pattern {pattern!r} matches no column")
+        numeric += hits
+    from dataclasses import replace
+
+    resolved = replace(schema, numeric=tuple(dict.fromkeys(numeric)))
+    roles = _roles(resolved)
+    for f in files:
+        header = first if f == files[0] else _header(f, kind)
+        if not header:
+            raise LogError(f"{f}: empty file (no header)")
+        for col in resolved.columns():
+            if col not in header:
+                raise LogError(f"{f}: column {col!r} ({roles[col]}) not found")
+    return resolved
+
+
+def _roles(schema: LogSchema) -> dict[str, str]:
+    roles = {c: "numeric" for c in schema.numeric}
+    roles.update({c: "context" for c in schema.context})
+    roles.update({c: "list key" for c in schema.group_by})
+    roles.update({schema.item: "item", schema.label: "label"})
+    if schema.timestamp:
+        roles[schema.timestamp] = "timestamp"
+    if schema.history:
+        roles[schema.history] = "history"
+    return roles
+
+
+def chunks(files: list[Path], kind: str, columns: list[str]) -> Iterator[tuple[Path, int, pd.DataFrame]]:
+    """(file, number of the chunk's first data row in that file, chunk), CHUNK_ROWS rows at a time."""
+    for f in files:
+        row = 0
+        try:
+            if kind == "csv":
+                reader = pd.read_csv(f, usecols=columns, chunksize=CHUNK_ROWS, low_memory=False)
+            else:
+                import pyarrow.parquet as pq
+
+                reader = (b.to_pandas() for b in pq.ParquetFile(f).iter_batches(CHUNK_ROWS, columns=columns))
+            for df in reader:
+                yield f, row, df
+                row += len(df)
+        except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as e:
+            raise LogError(f"{f}: unreadable after data row {row} ({str(e).splitlines()[0][:120]})") from None
+
+
+# --- one chunk -------------------------------------------------------------------------------------------------
+
+@dataclass
+class Encoded:
+    """One chunk as model inputs, one row per impression."""
+
+    context: np.ndarray  # [n, C] int32
+    history: np.ndarray  # [n, H] int32
+    item: np.ndarray  # [n] int32 bucket
+    features: np.ndarray  # [n, F] float32, raw (the model standardizes)
+    label: np.ndarray  # [n] float32
+    split: np.ndarray  # [n] int8: 0 train, 1 valid, 2 test
+    key: np.ndarray  # [n] int64 list-key hash
+    time: np.ndarray  # [n] float64 seconds since epoch (0 without a timestamp column)
+
+    def take(self, index) -> "Encoded":
+        return Encoded(**{k: v[index] for k, v in self.__dict__.items()})
+
+    @staticmethod
+    def concat(parts: list["Encoded"]) -> "Encoded":
+        return Encoded(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in Encoded.__dataclass_fields__})
+
+
+def _hash_values(values: pd.Series, modulo: int) -> np.ndarray:
+    codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
+    table = np.fromiter((fnv1a_32(u) % modulo for u in uniques), dtype=np.int64, count=len(uniques))
+    return table[codes]
+
+
+def _where(f: Path, row0: int, df: pd.DataFrame, bad: np.ndarray) -> str:
+    i = int(np.flatnonzero(bad)[0])
+    return f"{f}: data row {row0 + i + 1}"
+
+
+def _numeric(f: Path, row0: int, df: pd.DataFrame, col: str, role: str) -> np.ndarray:
+    s = df[col]
+    if s.dtype == bool:
+        s = s.astype(np.float64)
+    if not pd.api.types.is_numeric_dtype(s):
+        parsed = pd.to_numeric(s, errors="coerce")
+        bad = parsed.isna().to_numpy() & s.notna().to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise LogError(f"{f}: data row {row0 + i + 1}: column {col!r} ({role}): expected a number, got "
+                           f"{s.iloc[i]!r}")
+        s = parsed
+    values = s.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        what = "empty (NaN)" if np.isnan(values[i]) else f"{values[i]}"
+        raise LogError(f"{f}: data row {row0 + i + 1}: column {col!r} ({role}): {what}; expected a finite number")
+    return values
+
+
+def _timestamps(f: Path, row0: int, df: pd.DataFrame, col: str) -> np.ndarray:
+    s = df[col]
+    if pd.api.types.is_numeric_dtype(s):  # unix seconds
+        t = s.to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(t)
+    else:
+        parsed = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
+        bad = parsed.isna().to_numpy()
+        # seconds via a timedelta: pandas 3 picks the storage unit (s, us, ns) per column, so no fixed divisor
+        t = ((parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds()).to_numpy(dtype=np.float64, na_value=0.0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise LogError(f"{f}: data row {row0 + i + 1}: column {col!r} (timestamp): cannot parse {s.iloc[i]!r} "
+                       "as a date-time or unix seconds")
+    return t
+
+
+def encode(f: Path, row0: int, df: pd.DataFrame, schema: LogSchema) -> Encoded:
+    """Validate one chunk and turn it into model inputs; the first bad value raises with file, row, column."""
+    n = len(df)
+    label = _numeric(f, row0, df, schema.label, "label")
+    if (label < 0).any():
+        i = int(np.flatnonzero(label < 0)[0])
+        raise LogError(f"{f}: data row {row0 + i + 1}: column {schema.label!r} (label): {label[i]}; expected a "
+                       "click (0/1) or a relevance >= 0")
+    items = df[schema.item]
+    if items.isna().any():
+        i = int(np.flatnonzero(items.isna().to_numpy())[0])
+        raise LogError(f"{f}: data row {row0 + i + 1}: column {schema.item!r} (item): empty item id")
+    features = np.stack([_numeric(f, row0, df, c, "numeric") for c in schema.numeric], axis=1).astype(np.float32)
+    context = []
+    t = np.zeros(n)
+    if schema.timestamp:
+        t = _timestamps(f, row0, df, schema.timestamp)
+        whole = np.floor(t).astype(np.int64)
+        context += [(whole // 3600) % 24, (whole // 86400 + 3) % 7]  # 1970-01-01 was a Thursday: Monday = 0
+    context += [_hash_values(df[c], schema.context_buckets) for c in schema.context]
+    key_text = df[list(schema.group_by)].astype(str).agg("\x1f".join, axis=1) if len(schema.group_by) > 1 \
+        else df[schema.group_by[0]].astype(str)
+    key = _hash_values(key_text, 2**31 - 1)
+    split_at = (key % _SPLIT_BUCKETS) / _SPLIT_BUCKETS
+    split = np.where(split_at < schema.test_fraction, 2,
+                     np.where(split_at < schema.test_fraction + schema.valid_fraction, 1, 0)).astype(np.int8)
+    history = np.full((n, schema.history_len), PAD_ID, np.int32)
+    if schema.history:
+        for i, text in enumerate(df[schema.history].fillna("").astype(str)):
+            ids = [x for x in text.split(schema.history_separator) if x][: schema.history_len]
+            if ids:
+                history[i, : len(ids)] = hash_item_ids(np.asarray(ids, dtype=object), schema.item_buckets)
+    ctx = np.stack(context, axis=1).astype(np.int32) if context else np.zeros((n, 0), np.int32)
+    return Encoded(ctx, history, hash_item_ids(items.astype(str).to_numpy(dtype=object), schema.item_buckets),
+                   features, label.astype(np.float32), split, key, t)
+
+
+# --- the whole log ---------------------------------------------------------------------------------------------
+
+@dataclass
+class LogProfile:
+    """What one validating pass over the whole log learned."""
+
+    rows: dict = field(default_factory=lambda: {"train": 0, "valid": 0, "test": 0})
+    positives: dict = field(default_factory=lambda: {"train": 0, "valid": 0, "test": 0})
+    label_values: set = field(default_factory=set)
+    feature_sum: np.ndarray | None = None
+    feature_sumsq: np.ndarray | None = None
+    item_shows: np.ndarray | None = None
+    item_hits: np.ndarray | None = None
+    valid: list = field(default_factory=list)
+    test: list = field(default_factory=list)
+
+
+def profile(files: list[Path], kind: str, schema: LogSchema, progress: Callable[[str], None]) -> LogProfile:
+    p = LogProfile(item_shows=np.zeros(schema.item_buckets), item_hits=np.zeros(schema.item_buckets),
+                   feature_sum=np.zeros(len(schema.numeric)), feature_sumsq=np.zeros(len(schema.numeric)))
+    total = 0
+    for f, row0, df in chunks(files, kind, schema.columns()):
+        e = encode(f, row0, df, schema)
+        total += len(df)
+        for i, name in enumerate(("train", "valid", "test")):
+            part = e.split == i
+            p.rows[name] += int(part.sum())
+            p.positives[name] += int((e.label[part] > 0).sum())
+        if len(p.label_values) < 2:
+            p.label_values.update(np.unique(e.label)[:2].tolist())
+        train = e.take(e.split == 0)
+        p.feature_sum += train.features.sum(axis=0, dtype=np.float64)
+        p.feature_sumsq += np.square(train.features, dtype=np.float64).sum(axis=0)
+        p.item_shows += np.bincount(train.item, minlength=schema.item_buckets)
+        p.item_hits += np.bincount(train.item, weights=(train.label > 0).astype(float), minlength=schema.item_buckets)
+        for name, i, cap in (("valid", 1, MAX_VALID_ROWS), ("test", 2, MAX_TEST_ROWS)):
+            have = sum(len(x.label) for x in getattr(p, name))
+            if have < cap:
+                getattr(p, name).append(e.take(np.flatnonzero(e.split == i)[: cap - have]))
+        progress(f"validated {total:,} rows ({f.name})")
+    where = files[0].parent if len(files) > 1 else files[0]
+    if total == 0:
+        raise LogError(f"{where}: no data rows")
+    if len(p.label_values) < 2:
+        raise LogError(f"{where}: column {schema.label!r} (label): every row is {p.label_values.pop():g}; "
+                       "a ranker needs both relevant and irrelevant impressions")
+    for name, need in MIN_ROWS.items():
+        if p.rows[name] < need:
+            raise LogError(f"{where}: too few rows for the split: {p.rows[name]} {name} rows of {total} (need at "
+                           f"least {need}; the split is by list key, [split] in the schema)")
+    return p
+
+
+def feature_spec(schema: LogSchema, prof: LogProfile) -> FeatureSpec:
+    n = prof.rows["train"]
+    mean = prof.feature_sum / n
+    std = np.sqrt(np.maximum(prof.feature_sumsq / n - mean**2, 0.0))
+    fields = [ContextField("hour", 24), ContextField("weekday", 7)] if schema.timestamp else []
+    fields += [ContextField(c, schema.context_buckets) for c in schema.context]
+    if not fields:  # the model always has a context input; a constant field keeps it (and every exporter) happy
+        fields = [ContextField("constant", 1)]
+    return FeatureSpec(tuple(fields), schema.history_len, schema.item_buckets, tuple(schema.numeric),
+                       feature_mean=tuple(float(m) for m in mean),
+                       feature_scale=tuple(float(1.0 / s) if s > 1e-12 else 1.0 for s in std))
+
+
+def as_rows(e: Encoded) -> Requests:
+    """Impressions as requests of one candidate each (training and validation)."""
+    ctx = e.context if e.context.shape[1] else np.zeros((len(e.label), 1), np.int32)
+    return Requests(context=ctx, history=e.history, candidates=e.item[:, None],
+                    candidate_features=e.features[:, None, :], labels=e.label[:, None])
+
+
+def as_lists(e: Encoded, k: int, session_seconds: float | None, limit: int) -> Requests:
+    """Rows grouped into candidate lists by key (and session gap), each list's first K rows, padded to K."""
+    order = np.lexsort((e.time, e.key))
+    e = e.take(order)
+    new = np.ones(len(e.key), bool)
+    new[1:] = e.key[1:] != e.key[:-1]
+    if session_seconds is not None:
+        new[1:] |= (e.time[1:] - e.time[:-1]) > session_seconds
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(e.key))
+    lists = [(s, min(t, s + k)) for s, t in zip(starts, ends)][:limit]
+    n, f = len(lists), e.features.shape[1]
+    ctx_width = max(e.context.shape[1], 1)
+    out = Requests(context=np.zeros((n, ctx_width), np.int32), history=np.zeros((n, e.history.shape[1]), np.int32),
+                   candidates=np.zeros((n, k), np.int32), candidate_features=np.zeros((n, k, f), np.float32),
+                   labels=np.zeros((n, k), np.float32), mask=np.zeros((n, k), bool))
+    for i, (s, t) in enumerate(lists):
+        m = t - s
+        if e.context.shape[1]:
+            out.context[i] = e.context[s]  # the list's first impression carries the request's context
+        out.history[i] = e.history[s]
+        out.candidates[i, :m] = e.item[s:t]
+        out.candidate_features[i, :m] = e.features[s:t]
+        out.labels[i, :m] = e.label[s:t]
+        out.mask[i, :m] = True
+    return out
+
+
+def list_lengths(e: Encoded, session_seconds: float | None) -> np.ndarray:
+    order = np.lexsort((e.time, e.key))
+    key, t = e.key[order], e.time[order]
+    new = np.ones(len(key), bool)
+    new[1:] = key[1:] != key[:-1]
+    if session_seconds is not None:
+        new[1:] |= (t[1:] - t[:-1]) > session_seconds
+    starts = np.flatnonzero(new)
+    return np.diff(np.append(starts, len(key)))
+
+
+def train_dataset(files: list[Path], kind: str, schema: LogSchema, batch_size: int, seed: int,
+                  shuffle_rows: int = 100_000):
+    """The train split as a tf.data pipeline: chunks are read, encoded and shuffled within a bounded buffer."""
+    import tensorflow as tf
+
+    from .features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT, HISTORY
+
+    def gen():
+        for f, row0, df in chunks(files, kind, schema.columns()):
+            e = encode(f, row0, df, schema)
+            r = as_rows(e.take(e.split == 0))
+            yield ({CONTEXT: r.context, HISTORY: r.history, CANDIDATES: r.candidates,
+                    CANDIDATE_FEATURES: r.candidate_features}, r.labels)
+
+    probe = next(gen())[0]
+    n_ctx = probe[CONTEXT].shape[1]
+    sig = ({CONTEXT: tf.TensorSpec((None, n_ctx), tf.int32), HISTORY: tf.TensorSpec((None, schema.history_len), tf.int32),
+            CANDIDATES: tf.TensorSpec((None, 1), tf.int32),
+            CANDIDATE_FEATURES: tf.TensorSpec((None, 1, len(schema.numeric)), tf.float32)},
+           tf.TensorSpec((None, 1), tf.float32))
+    ds = tf.data.Dataset.from_generator(gen, output_signature=sig).unbatch()
+    return ds.shuffle(shuffle_rows, seed=seed, reshuffle_each_iteration=True).batch(batch_size).prefetch(2)

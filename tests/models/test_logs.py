@@ -1,0 +1,87 @@
+"""Reading users' logs: real files written to disk (CSV, Parquet, shards), every row validated."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edgeship.benchmarks.synthetic_log import write_log
+from edgeship.models import logs
+from edgeship.models.features import hash_item_id
+from edgeship.models.schema import load_schema
+
+
+@pytest.fixture(scope="module")
+def log_dir(tmp_path_factory):
+    return write_log(tmp_path_factory.mktemp("log") / "csv", 3000, shards=3, kind="csv", seed=1)
+
+
+def _profile(folder):
+    files, kind = logs.log_files(folder)
+    schema = logs.resolve(load_schema(folder / "schema.toml"), files, kind)
+    return files, kind, schema, logs.profile(files, kind, schema, progress=lambda _: None)
+
+
+def test_encoding_of_one_known_row(log_dir):
+    files, kind, schema, _ = _profile(log_dir)
+    _, row0, df = next(logs.chunks(files, kind, schema.columns()))
+    e = logs.encode(files[0], row0, df, schema)
+    first = df.iloc[0]
+    t = pd.Timestamp(first["ts"])
+    assert e.context[0, 0] == t.hour and e.context[0, 1] == t.weekday()  # Monday = 0, as Python counts
+    assert e.item[0] == hash_item_id(first["item_id"], schema.item_buckets)
+    a, b = first["recent_items"].split("|")
+    assert list(e.history[0]) == [hash_item_id(a, 4096), hash_item_id(b, 4096), 0, 0, 0]
+    np.testing.assert_allclose(e.features[0], [first["price"], first["quality"]], rtol=1e-6)
+
+
+def test_shards_parquet_and_one_file_give_the_same_profile(log_dir, tmp_path):
+    one = tmp_path / "one"
+    one.mkdir()
+    whole = pd.concat(pd.read_csv(f) for f in sorted(log_dir.glob("*.csv")))
+    whole.to_csv(one / "log.csv", index=False)
+    parquet = tmp_path / "pq"
+    parquet.mkdir()
+    whole.iloc[:1700].to_parquet(parquet / "a.parquet", index=False)  # other cut points than the CSV shards
+    whole.iloc[1700:].to_parquet(parquet / "b.parquet", index=False)
+    for d in (one, parquet):
+        shutil.copy(log_dir / "schema.toml", d / "schema.toml")
+    profiles = [_profile(d)[3] for d in (log_dir, one, parquet)]
+    for p in profiles[1:]:
+        assert p.rows == profiles[0].rows and p.positives == profiles[0].positives
+        np.testing.assert_allclose(p.feature_sum, profiles[0].feature_sum, rtol=1e-9)
+    rows = profiles[0].rows
+    assert sum(rows.values()) == 3000 and rows["test"] > 0 and rows["valid"] > 0
+
+
+def test_lists_keep_requests_whole_and_pad_to_k(log_dir):
+    _, _, schema, prof = _profile(log_dir)
+    test = logs.Encoded.concat(prof.test)
+    lengths = logs.list_lengths(test, None)
+    assert set(lengths.tolist()) == {10}  # ten impressions per request, none split across train/test
+    lists = logs.as_lists(test, 12, None, limit=1000)
+    assert lists.candidates.shape == (len(lengths), 12)
+    assert (lists.mask.sum(axis=1) == 10).all() and (lists.candidates[~lists.mask] == 0).all()
+    assert lists.labels.sum() == test.label.sum()
+
+
+def test_train_stream_yields_only_train_rows(log_dir):
+    files, kind, schema, prof = _profile(log_dir)
+    ds = logs.train_dataset(files, kind, schema, batch_size=64, seed=0)
+    n, ctx = 0, None
+    for inputs, labels in ds:
+        n += int(labels.shape[0])
+        ctx = inputs["context"].shape[1]
+        assert inputs["candidate_features"].shape[1:] == (1, 2)
+    assert n == prof.rows["train"] and ctx == 4  # hour, weekday, device, region
+
+
+def test_feature_spec_standardizes_inside_the_model(log_dir):
+    _, _, schema, prof = _profile(log_dir)
+    spec = logs.feature_spec(schema, prof)
+    assert [f.name for f in spec.context_fields] == ["hour", "weekday", "device", "region"]
+    price_mean = prof.feature_sum[0] / prof.rows["train"]
+    assert spec.feature_mean[0] == pytest.approx(price_mean) and spec.feature_scale[0] > 0

@@ -1,0 +1,39 @@
+from pathlib import Path
+
+import pytest
+
+from edgeship.errors import ConfigError
+from edgeship.models.schema import load_schema
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "open_bandit_schema.toml"
+
+
+def test_example_schema_loads():
+    s = load_schema(EXAMPLE)
+    assert (s.item, s.label, s.timestamp) == ("item_id", "click", "timestamp")
+    assert s.group_by == s.context and len(s.context) == 4
+    assert s.numeric == ("user-item_affinity_*",) and s.session_seconds == 3600 and s.item_buckets == 64
+
+
+MINIMAL = '[columns]\nitem = "i"\nlabel = "y"\nnumeric = ["x"]\n[lists]\ngroup_by = ["r"]\n'
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[columns]\nlabel = "y"\nnumeric = ["x"]\n[lists]\ngroup_by = ["r"]\n', "[columns] item: required"),
+    ('[columns]\nitem = "i"\nlabel = "y"\nnumeric = ["x"]\n', "[lists] group_by: required"),
+    (MINIMAL + "[columns2]\n", "unknown section [columns2]"),
+    (MINIMAL.replace('item = "i"', 'item = 3'), "[columns] item: expected a string, got 3"),
+    (MINIMAL.replace('numeric = ["x"]', 'numeric = "x"'), "[columns] numeric: expected a list of column names"),
+    (MINIMAL.replace('numeric = ["x"]', 'numeric = []'), "[columns] numeric: expected a list of column names"),
+    (MINIMAL.replace('label = "y"', 'label = "y"\nlabels = "z"'), "[columns] unknown key 'labels'"),
+    (MINIMAL + "session_seconds = 60\n", "session_seconds needs [columns] timestamp"),
+    (MINIMAL + "[split]\ntest_fraction = 0.7\n", "[split] test_fraction: expected a number in (0, 0.5)"),
+    (MINIMAL + "[encoding]\nitem_buckets = 1\n", "[encoding] item_buckets: expected an integer >= 2"),
+    (MINIMAL + "[encoding\n", "not valid TOML"),
+])
+def test_bad_schema_names_section_and_key(tmp_path, text, message):
+    path = tmp_path / "schema.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_schema(path)
+    assert message in str(e.value) and str(e.value).startswith(str(path)) and "\n" not in str(e.value)
