@@ -35,7 +35,7 @@ def write_log(folder: Path, events: int, shards: int = 1, kind: str = "csv", see
     """`events` rows in `shards` files under folder, plus schema.toml; returns the folder."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    item_bias = rng.normal(-3.0, 1.0, ITEMS)
+    item_bias = rng.normal(-3.0, 0.3, ITEMS)  # popularity alone explains little; features and context do
     item_price = rng.lognormal(3.0, 0.6, ITEMS).round(2)
     item_quality = rng.beta(2, 2, ITEMS).round(3)
     per_shard = -(-events // shards)
@@ -52,8 +52,8 @@ def write_log(folder: Path, events: int, shards: int = 1, kind: str = "csv", see
         ts = pd.to_datetime(start + requests * 37, unit="s", utc=True).strftime("%Y-%m-%dT%H:%M:%SZ")
         hour = (start + requests * 37) // 3600 % 24
         recent = rng.integers(0, ITEMS, (n, 2))
-        logit = (item_bias[items] + 1.5 * item_quality[items] - 0.02 * item_price[items] * (device == "low")
-                 + 0.5 * (np.abs(items - recent[:, 0]) < 50) + 0.3 * np.sin(hour / 24 * 2 * np.pi))
+        logit = (item_bias[items] + 3.0 * item_quality[items] - 0.04 * item_price[items] * (device == "low")
+                 + 0.8 * (np.abs(items - recent[:, 0]) < 100) + 0.3 * np.sin(hour / 24 * 2 * np.pi))
         click = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int8)
         df = pd.DataFrame({
             "request_id": requests, "ts": ts, "device": device, "region": region,

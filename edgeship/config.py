@@ -151,6 +151,6 @@ def load_config(path: Path | None, overrides: dict | None = None) -> RunConfig:
     cfg = _build(RunConfig, table, where)
     if path is not None and cfg.log.enabled:  # paths in a config file are relative to that file
         base = Path(path).parent
-        cfg = dataclasses.replace(cfg, log=LogConfig(*(str(base / p) if not Path(p).is_absolute() else p
+        cfg = dataclasses.replace(cfg, log=LogConfig(*(str(base / p) if p and not Path(p).is_absolute() else p
                                                        for p in (cfg.log.data, cfg.log.schema))))
     return _validate(cfg, where)
