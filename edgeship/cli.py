@@ -35,6 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="override the config's seed")
     train.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
 
+    export = sub.add_parser("export", help="your own Keras ranker (.keras/.h5/SavedModel) into a verified bundle")
+    export.add_argument("--model", type=Path, required=True, help="a .keras or .h5 file, or a SavedModel folder")
+    export.add_argument("--calibration", type=Path, required=True,
+                        help=".npz with context, history, candidates, candidate_features [and labels], N rows each")
+    export.add_argument("--config", type=Path, help="TOML config: [export] formats, [floors], [quantization]")
+    export.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"bundle directory (default {DEFAULT_OUT})")
+    export.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
+
     verify = sub.add_parser("verify", help="re-check a bundle: checksums, schemas, test vectors in each runtime")
     verify.add_argument("bundle", type=Path)
 
@@ -106,13 +114,32 @@ def _run(args) -> int:
 
     result = run(cfg, args.out, force=args.force, data=data, step=step,
                  config_source=str(args.config) if args.config else "built-in defaults")
+    return _finish(result, summary_table, args.command)
+
+
+def _finish(result, summary_table, command: str) -> int:
     print(summary_table(result.manifest))
     print(f"\nbundle: {result.out}  ({result.seconds:.0f}s)")
     failures = result.manifest.get("failures") or []
     for f in failures:
-        print(f"edgeship run: error: {f.get('artifact', f['format'])}: {f['stage']} failed: {f['reason']} "
+        print(f"edgeship {command}: error: {f.get('artifact', f['format'])}: {f['stage']} failed: {f['reason']} "
               "(recorded in manifest.json; the other formats were written)", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _export(args) -> int:
+    from .config import load_config
+    from .export.bundle import check_destination
+    from .user_model import load_calibration
+
+    cfg = load_config(args.config)
+    check_destination(args.out, args.force)
+    load_calibration(args.calibration)  # a bad .npz is named before TensorFlow loads
+    _import_tensorflow_quietly()
+    from .pipeline import export_user_model, summary_table
+
+    result = export_user_model(cfg, args.model, args.calibration, args.out, force=args.force)
+    return _finish(result, summary_table, args.command)
 
 
 def _verify(args) -> int:
@@ -186,7 +213,7 @@ def _compare(args) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "train": _run, "verify": _verify, "bench": _bench, "gate": _gate, "compare": _compare}
+COMMANDS = {"run": _run, "train": _run, "export": _export, "verify": _verify, "bench": _bench, "gate": _gate, "compare": _compare}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import __version__, sources
 from .config import RunConfig
-from .errors import VerificationError
+from .errors import ConfigError, VerificationError
 from .export import bundle as bundle_mod
 from .export import format_module
 from .export.quantization import quantization_aware_model, representative_dataset
@@ -96,7 +96,33 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     fixed = ranker_mod.with_fixed_shape(model, data.spec, cfg.model, K)
     job = ExportJob(model=fixed, spec=data.spec, candidates=K, calibration=representative_dataset(data.calibration),
                     qat_model=qat_model)
+    model_record = {"name": "edgeship_ranker", "parameters": params, "candidates": K, **spec_record(data.spec)}
+    metrics_record = {
+        "data": data.description,
+        "source": data.source,
+        "notes": list(data.notes),
+        "test_requests": len(test),
+        "ndcg_definition": "see edgeship/models/metrics.py: gain 2^rel-1, log2 discount, stable ties, "
+                           "requests without positives left out",
+        **{name: m.to_dict() for name, m in metrics.items()},
+        "reliable": reliable,
+        "min_positives": MIN_POSITIVES,
+    }
+    return ship(cfg, out, force, job, test, reference, model_record, metrics_record, config_source, step, stream)
 
+
+def spec_record(spec) -> dict:
+    return {"feature_spec": spec.to_dict(),
+            "item_hashing": {
+                "function": "bucket = 1 + fnv1a_32(utf8(str(item_id))) mod (item_buckets - 1); 0 = padding",
+                "item_buckets": spec.item_buckets,
+                "examples": {str(i): hash_item_id(i, spec.item_buckets) for i in (0, 1, 42, "sku-123")}}}
+
+
+def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference: np.ndarray, model_record: dict,
+         metrics_record: dict, config_source: str, step: Steps, stream=sys.stderr) -> RunResult:
+    """Convert to every configured format, verify each file in its runtime against `reference` (the Keras
+    model's scores on `test`), and write the bundle atomically. Shared by `run`, `train` and `export`."""
     shipped: list[bundle_mod.ShippedArtifact] = []
     failures: list[dict] = []
     quantization: dict = {}
@@ -108,7 +134,8 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
             except Exception as e:  # one format's converter failing must not lose the others
                 for path in set(stage.iterdir()) - before:  # nothing half-made of this format stays
                     path.unlink()
-                reason = f"{type(e).__name__}: {str(e).strip()}".splitlines()[0][:300]
+                # the converter's whole message on one line: the first line alone often omits which op it was
+                reason = " ".join(f"{type(e).__name__}: {e}".split())[:300]
                 failures.append({"format": fmt, "stage": "convert", "reason": reason})
                 step(f"{fmt}: FAILED ({reason}); the other formats go on")
                 continue
@@ -130,31 +157,11 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
         manifest = {
             "schema_version": bundle_mod.SCHEMA_VERSION,
             "generator": f"edgeship {__version__}",
-            "model": {
-                "name": "edgeship_ranker",
-                "parameters": params,
-                "candidates": K,
-                "feature_spec": data.spec.to_dict(),
-                "item_hashing": {
-                    "function": "bucket = 1 + fnv1a_32(utf8(str(item_id))) mod (item_buckets - 1); 0 = padding",
-                    "item_buckets": data.spec.item_buckets,
-                    "examples": {str(i): hash_item_id(i, data.spec.item_buckets) for i in (0, 1, 42, "sku-123")},
-                },
-            },
+            "model": model_record,
             "artifacts": [s.manifest_entry(stage) for s in shipped],
             "failures": failures,
             "quantization": quantization,
-            "metrics": {
-                "data": data.description,
-                "source": data.source,
-                "notes": list(data.notes),
-                "test_requests": len(test),
-                "ndcg_definition": "see edgeship/models/metrics.py: gain 2^rel-1, log2 discount, stable ties, "
-                                   "requests without positives left out",
-                **{name: m.to_dict() for name, m in metrics.items()},
-                "reliable": reliable,
-                "min_positives": MIN_POSITIVES,
-            },
+            "metrics": metrics_record,
             "seed": cfg.seed,
             "config": cfg.to_dict() | {"source": config_source},
             "versions": {p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
@@ -204,9 +211,48 @@ def summary_table(manifest: dict) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     m = manifest["metrics"]
     lines.append("")
-    lines.append("test NDCG@10: " + "  ".join(f"{name} {m[name]['ndcg_at_10']:.4f}"
-                                              for name in ("model", "oracle", "rule_baseline") if name in m))
-    if not m["reliable"]:
+    named = [name for name in ("model", "oracle", "rule_baseline") if name in m]
+    if named:
+        lines.append("test NDCG@10: " + "  ".join(f"{name} {m[name]['ndcg_at_10']:.4f}" for name in named))
+    if not m["reliable"] and "model" in m:
         lines.append(f"  (only {m['model']['positives']} positives in the test lists, fewer than "
                      f"{m['min_positives']}: these figures are noise, not a measure of the model)")
     return "\n".join(lines)
+
+
+def export_user_model(cfg: RunConfig, model_path: Path, calibration_path: Path, out: Path, force: bool = False,
+                      stream=sys.stderr, step: Steps | None = None) -> RunResult:
+    """`edgeship export`: a user's Keras ranker (edgeship input contract) into the same verified bundle."""
+    from . import user_model
+
+    bundle_mod.check_destination(out, force)
+    bundle_mod.clean_stale_staging(out)
+    step = step or Steps(stream)
+    calib = user_model.load_calibration(calibration_path)
+    step(f"loading {model_path} (safe mode)")
+    model = user_model.load_model(model_path)
+    k = user_model.check_contract(model, model_path)
+    test = calib.requests
+    if k is not None and k != test.candidates.shape[1]:
+        raise ConfigError(f"{calibration_path}: candidates has {test.candidates.shape[1]} per request, the model "
+                          f"scores {k}")
+    spec = user_model.feature_spec(test)
+    fixed = user_model.with_batch_one(model, test)
+    reference = np.stack([np.asarray(fixed(test.one(i), training=False)).reshape(-1) for i in range(len(test))])
+    step(f"{len(test)} requests of K = {test.candidates.shape[1]} calibrate int8 and verify every file"
+         + ("" if calib.has_labels else " (no labels in the .npz: parity with Keras only, no NDCG)"))
+    metrics = {"model": evaluate(ranker_mod.probabilities(reference), test.labels).to_dict()} if calib.has_labels \
+        else {}
+    positives = int((test.labels > 0).sum())
+    metrics_record = {"data": f"calibration set {calibration_path}: {len(test)} requests", "source": {
+        "kind": "user_model", "model": str(model_path), "calibration": str(calibration_path),
+        "labels": calib.has_labels}, "notes": [], "test_requests": len(test), **metrics,
+        "reliable": calib.has_labels and positives >= MIN_POSITIVES, "min_positives": MIN_POSITIVES}
+    model_record = {"name": model.name, "parameters": ranker_mod.parameter_count(model),
+                    "candidates": test.candidates.shape[1], **spec_record(spec),
+                    "note": "context cardinalities and item_buckets are the largest values seen in the calibration "
+                            "set + 1, not read from the model"}
+    job = ExportJob(model=fixed, spec=spec, candidates=test.candidates.shape[1],
+                    calibration=representative_dataset(test))
+    return ship(cfg, out, force, job, test, reference, model_record, metrics_record, f"export of {model_path}",
+                step, stream)

@@ -69,7 +69,8 @@ def interaction_log(cfg: RunConfig, step) -> Prepared:
          f"numeric columns)")
     prof = logs.profile(files, kind, schema, progress=lambda line: step("  " + line))
     spec = logs.feature_spec(schema, prof)
-    valid, test_rows = logs.Encoded.concat(prof.valid), logs.Encoded.concat(prof.test)
+    valid = logs.standardized(logs.Encoded.concat(prof.valid), spec)
+    test_rows = logs.standardized(logs.Encoded.concat(prof.test), spec)
     lengths = logs.list_lengths(test_rows, schema.session_seconds)
     k = min(cfg.export.candidates, int(lengths.max()))
     notes = []
@@ -87,7 +88,7 @@ def interaction_log(cfg: RunConfig, step) -> Prepared:
     def train(model, epochs, lr, label):
         from .models.training import fit_stream
 
-        fit_stream(model, lambda: logs.train_dataset(files, kind, schema, cfg.train.batch_size, cfg.seed),
+        fit_stream(model, lambda: logs.train_dataset(files, kind, schema, spec, cfg.train.batch_size, cfg.seed),
                    valid_rows, epochs, lr, cfg.seed, label=label)
 
     baseline = ItemPopularity(prof.item_shows, prof.item_hits)

@@ -109,6 +109,8 @@ def export(job: ExportJob, out_dir: Path) -> list[Artifact]:
     signature = [tf.TensorSpec(shapes[n], tf.as_dtype(dtypes[n]), name=n) for n in INPUT_NAMES]
     with _shims.quiet():
         fp32, _ = tf2onnx.convert.from_keras(job.model, input_signature=signature, opset=OPSET)
+    if len(fp32.graph.output) == 1 and fp32.graph.output[0].name != SCORES:  # a user's model names it its own way
+        _rename_io(fp32, {fp32.graph.output[0].name: SCORES})
     path = out_dir / "ranker_fp32.onnx"
     _check_and_save(fp32, path)
     artifacts.append(Artifact(path=path, format=FORMAT, precision="fp32", runtime=RUNTIME,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..models.features import FEATURE_CLIP
+
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -26,6 +28,12 @@ def render_readme(manifest: dict) -> str:
     if failed:  # said at the top of the file list, so nobody looks for a format that is not there
         files = ("**Not in this bundle** (the run exited non-zero): " + "; ".join(
             f"{f.get('artifact', f['format'])} ({f['stage']}: {f['reason']})" for f in failed) + "\n\n" + files)
+    if spec.get("feature_mean") is not None:
+        rows = [[name, f"{m:.6g}", f"{sc:.6g}"] for name, m, sc in
+                zip(spec["item_features"], spec["feature_mean"], spec["feature_scale"])]
+        contract += ("\n\n`candidate_features` are standardized by the app, per feature: "
+                     f"`clip((x - mean) * scale, -{FEATURE_CLIP:g}, {FEATURE_CLIP:g})` with\n\n"
+                     + _table(["feature", "mean", "scale"], rows))
     hashing = model["item_hashing"]
     examples = ", ".join(f"`{k_}` → {v}" for k_, v in hashing["examples"].items())
     return f"""# edgeship ranker bundle

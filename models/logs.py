@@ -12,7 +12,6 @@ same loss as the full list); evaluation groups rows into the candidate lists the
 from __future__ import annotations
 
 import fnmatch
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -233,10 +232,14 @@ def encode(f: Path, row0: int, df: pd.DataFrame, schema: LogSchema) -> Encoded:
                      np.where(split_at < schema.test_fraction + schema.valid_fraction, 1, 0)).astype(np.int8)
     history = np.full((n, schema.history_len), PAD_ID, np.int32)
     if schema.history:
-        for i, text in enumerate(df[schema.history].fillna("").astype(str)):
-            ids = [x for x in text.split(schema.history_separator) if x][: schema.history_len]
-            if ids:
-                history[i, : len(ids)] = hash_item_ids(np.asarray(ids, dtype=object), schema.item_buckets)
+        parts = df[schema.history].fillna("").astype(str).str.split(schema.history_separator, n=schema.history_len,
+                                                                      expand=True, regex=False)
+        parts = parts.iloc[:, : schema.history_len].fillna("")
+        for j in range(parts.shape[1]):  # one column at a time, each distinct id hashed once
+            col = parts.iloc[:, j]
+            present = (col != "").to_numpy()
+            if present.any():
+                history[present, j] = hash_item_ids(col[present].to_numpy(dtype=object), schema.item_buckets)
     ctx = np.stack(context, axis=1).astype(np.int32) if context else np.zeros((n, 0), np.int32)
     return Encoded(ctx, history, hash_item_ids(items.astype(str).to_numpy(dtype=object), schema.item_buckets),
                    features, label.astype(np.float32), split, key, t)
@@ -308,6 +311,10 @@ def feature_spec(schema: LogSchema, prof: LogProfile) -> FeatureSpec:
                        feature_scale=tuple(float(1.0 / s) if s > 1e-12 else 1.0 for s in std))
 
 
+def standardized(e: Encoded, spec: FeatureSpec) -> Encoded:
+    return Encoded(**{**e.__dict__, "features": spec.standardize(e.features)})
+
+
 def as_rows(e: Encoded) -> Requests:
     """Impressions as requests of one candidate each (training and validation)."""
     ctx = e.context if e.context.shape[1] else np.zeros((len(e.label), 1), np.int32)
@@ -354,25 +361,31 @@ def list_lengths(e: Encoded, session_seconds: float | None) -> np.ndarray:
     return np.diff(np.append(starts, len(key)))
 
 
-def train_dataset(files: list[Path], kind: str, schema: LogSchema, batch_size: int, seed: int,
-                  shuffle_rows: int = 100_000):
-    """The train split as a tf.data pipeline: chunks are read, encoded and shuffled within a bounded buffer."""
+def train_dataset(files: list[Path], kind: str, schema: LogSchema, spec: FeatureSpec, batch_size: int, seed: int):
+    """The train split as a tf.data pipeline of ready batches. Each epoch reads the shards in a new order and
+    shuffles the rows inside each chunk: memory stays one chunk, and no batch holds one request's rows alone."""
     import tensorflow as tf
 
     from .features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT, HISTORY
 
-    def gen():
-        for f, row0, df in chunks(files, kind, schema.columns()):
-            e = encode(f, row0, df, schema)
-            r = as_rows(e.take(e.split == 0))
-            yield ({CONTEXT: r.context, HISTORY: r.history, CANDIDATES: r.candidates,
-                    CANDIDATE_FEATURES: r.candidate_features}, r.labels)
+    epoch = [0]
 
-    probe = next(gen())[0]
-    n_ctx = probe[CONTEXT].shape[1]
-    sig = ({CONTEXT: tf.TensorSpec((None, n_ctx), tf.int32), HISTORY: tf.TensorSpec((None, schema.history_len), tf.int32),
+    def gen():
+        rng = np.random.default_rng([seed, epoch[0]])
+        epoch[0] += 1
+        for f, row0, df in chunks(list(rng.permutation(np.array(files, dtype=object))), kind, schema.columns()):
+            e = encode(f, row0, df, schema)
+            r = as_rows(standardized(e.take(e.split == 0), spec))
+            order = rng.permutation(len(r))
+            for start in range(0, len(order), batch_size):
+                i = order[start : start + batch_size]
+                yield ({CONTEXT: r.context[i], HISTORY: r.history[i], CANDIDATES: r.candidates[i],
+                        CANDIDATE_FEATURES: r.candidate_features[i]}, r.labels[i])
+
+    n_ctx = (2 if schema.timestamp else 0) + len(schema.context) or 1
+    sig = ({CONTEXT: tf.TensorSpec((None, n_ctx), tf.int32),
+            HISTORY: tf.TensorSpec((None, schema.history_len), tf.int32),
             CANDIDATES: tf.TensorSpec((None, 1), tf.int32),
             CANDIDATE_FEATURES: tf.TensorSpec((None, 1, len(schema.numeric)), tf.float32)},
            tf.TensorSpec((None, 1), tf.float32))
-    ds = tf.data.Dataset.from_generator(gen, output_signature=sig).unbatch()
-    return ds.shuffle(shuffle_rows, seed=seed, reshuffle_each_iteration=True).batch(batch_size).prefetch(2)
+    return tf.data.Dataset.from_generator(gen, output_signature=sig).prefetch(2)

@@ -58,14 +58,8 @@ def build_ranker(spec: FeatureSpec, cfg: RankerConfig, candidates: int | None = 
     request_hidden = keras.layers.Dense(cfg.hidden[0], name="request_dense")(request)
     request_hidden = keras.layers.Reshape((1, cfg.hidden[0]), name="request_row")(request_hidden)
 
-    if spec.feature_mean is not None:  # logged features arrive raw; standardize them inside the graph
-        mean = tf.constant([[spec.feature_mean]], dtype=tf.float32)
-        scale = tf.constant([[spec.feature_scale]], dtype=tf.float32)
-        cand_feats_in = (cand_feats - mean) * scale
-    else:
-        cand_feats_in = cand_feats
     match = keras.layers.Multiply(name="history_match")([cand_emb, hist_vec])
-    candidate = keras.layers.Concatenate(axis=-1, name="candidate_input")([cand_emb, match, cand_feats_in])
+    candidate = keras.layers.Concatenate(axis=-1, name="candidate_input")([cand_emb, match, cand_feats])
     candidate_hidden = keras.layers.Dense(cfg.hidden[0], use_bias=False, name="candidate_dense")(candidate)
 
     x = keras.layers.Add(name="join")([candidate_hidden, request_hidden])

@@ -60,7 +60,7 @@ def test_a_failing_converter_loses_only_its_own_format(tiny_config, tmp_path, mo
     result = run(cfg, tmp_path / "bundle")
     manifest = json.loads((tmp_path / "bundle" / "manifest.json").read_text())
     assert manifest["failures"] == [{"format": "coreml", "stage": "convert",
-                                     "reason": "RuntimeError: unsupported layer 'FancyAttention'"}]
+                                     "reason": "RuntimeError: unsupported layer 'FancyAttention' long converter trace"}]
     assert sorted(a["path"] for a in manifest["artifacts"]) == [
         "ranker_fp32.onnx", "ranker_fp32.tflite", "ranker_int8.onnx", "ranker_int8.tflite"]
     assert not list((tmp_path / "bundle").glob("*.mlmodel"))

@@ -70,7 +70,7 @@ def test_lists_keep_requests_whole_and_pad_to_k(log_dir):
 
 def test_train_stream_yields_only_train_rows(log_dir):
     files, kind, schema, prof = _profile(log_dir)
-    ds = logs.train_dataset(files, kind, schema, batch_size=64, seed=0)
+    ds = logs.train_dataset(files, kind, schema, logs.feature_spec(schema, prof), batch_size=64, seed=0)
     n, ctx = 0, None
     for inputs, labels in ds:
         n += int(labels.shape[0])
@@ -79,9 +79,11 @@ def test_train_stream_yields_only_train_rows(log_dir):
     assert n == prof.rows["train"] and ctx == 4  # hour, weekday, device, region
 
 
-def test_feature_spec_standardizes_inside_the_model(log_dir):
+def test_features_are_standardized_with_train_statistics_and_clipped(log_dir):
     _, _, schema, prof = _profile(log_dir)
     spec = logs.feature_spec(schema, prof)
     assert [f.name for f in spec.context_fields] == ["hour", "weekday", "device", "region"]
     price_mean = prof.feature_sum[0] / prof.rows["train"]
     assert spec.feature_mean[0] == pytest.approx(price_mean) and spec.feature_scale[0] > 0
+    z = spec.standardize(np.array([[price_mean, 0.5], [1e6, 0.5]], np.float32))
+    assert z[0, 0] == pytest.approx(0, abs=1e-5) and z[1, 0] == 5.0  # clipped
