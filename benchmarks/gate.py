@@ -84,12 +84,20 @@ def targets_format(path: Path) -> str:
 
 def _bench_config(profile: Profile, targets: list[Target], base: BenchConfig) -> BenchConfig:
     ks = {t.signature.candidates() for t in targets if t.signature is not None} - {None}
-    candidates = None
-    if profile.candidates is not None and ks:
-        # a fixed-shape model pads a smaller request to its K: the app pays for K
-        candidates = tuple(sorted({k if profile.candidates <= k else profile.candidates for k in ks}))
+    # a fixed-K file is measured at its K: a smaller request is padded to K, a larger one is a failed check
+    candidates = tuple(sorted(ks)) if profile.candidates is not None and ks else None
     return BenchConfig(threads=(profile.threads,), candidates=candidates, rounds=base.rounds,
                        invokes=base.invokes, warmup=base.warmup, identity=True, seed=base.seed)
+
+
+def _too_small(profile: Profile, targets: list[Target]) -> list[Check]:
+    out = []
+    for t in targets:
+        k = t.signature.candidates() if t.signature is not None else None
+        if profile.candidates is not None and k is not None and k < profile.candidates:
+            out.append(Check("candidates", t.label, "fail", f"scores {k} candidates per call; the profile's requests "
+                                                             f"have {profile.candidates}"))
+    return out
 
 
 # --- checks ----------------------------------------------------------------------------------------------------
@@ -171,6 +179,8 @@ def _ndcg(label: str, v: dict | None, floor: float) -> Check:
     if not v.get("ndcg_gated", True):
         return Check("min_ndcg_ratio", label, "skip", "too few positives in the verification lists for an NDCG "
                                                       "ratio to mean anything (see manifest metrics)")
+    if v.get("ndcg_ratio") is None:  # NaN in the run (the model ranked no relevant item in any top 10)
+        return Check("min_ndcg_ratio", label, "fail", "NDCG ratio undefined in the bundle's verification")
     return _exact("min_ndcg_ratio", label, v["ndcg_ratio"], floor, "", False)
 
 
@@ -218,6 +228,7 @@ def run_gate(path: Path, profile: Profile, baseline_path: Path | None, base_cfg:
         raise EdgeshipError(f"profile {profile.name!r} has relative budgets (max_*_increase): pass --baseline "
                             "BUNDLE_OR_BENCH_JSON")
     targets, checks = gate_targets(path, profile)
+    checks += _too_small(profile, targets)
     cfg = _bench_config(profile, targets, base_cfg)
     baseline_targets, stored = [], None
     if baseline_path is not None:

@@ -224,8 +224,10 @@ def _shape_for(signature: Signature, candidates: int | None) -> tuple[tuple[Tens
     if 1 in cand.dynamic:  # a free candidate dimension: run the requested count
         return tuple(replace(t, shape=(t.shape[0], candidates, *t.shape[2:]))
                      if t.name in ("candidates", "candidate_features") else t for t in signature.inputs), ""
-    if candidates != k:
+    if candidates < k:
         return None, f"fixed input shape [1, {k}]: a request with {candidates} candidate(s) is padded to {k}"
+    if candidates > k:
+        return None, f"fixed input shape [1, {k}]: takes at most {k} candidates per call"
     return signature.inputs, ""
 
 

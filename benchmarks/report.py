@@ -96,7 +96,10 @@ def markdown(data: dict) -> str:
                   "|---|---:|---:|---:|"]
         for t in verified:
             v = t["verification"]
-            lines.append(f"| {t['label']} | {v['ndcg_ratio']:.4f} | {v['top10_overlap']:.3f} | {v['max_abs_diff']:.2e} |")
+            ratio = "–" if v.get("ndcg_ratio") is None else f"{v['ndcg_ratio']:.4f}"
+            if not v.get("ndcg_gated", True):
+                ratio += " (too few positives to mean anything)"
+            lines.append(f"| {t['label']} | {ratio} | {v['top10_overlap']:.3f} | {v['max_abs_diff']:.2e} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -134,7 +137,7 @@ def plot(data: dict, out: Path) -> list[Path]:
         fig.tight_layout()
         made.append(_save(fig, out / PLOTS[1]))
         plt.close(fig)
-    verified = [t for t in files if t.get("verification")]
+    verified = [t for t in files if t.get("verification") and t["verification"].get("ndcg_ratio") is not None]
     if verified:
         fig, ax = plt.subplots(figsize=(7, 4.5))
         for t in verified:

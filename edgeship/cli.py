@@ -22,26 +22,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="train, quantize, convert, verify and write a bundle")
-    run.add_argument("--config", type=Path, help="TOML config (defaults are built in)")
-    run.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"bundle directory (default {DEFAULT_OUT})")
-    run.add_argument("--seed", type=int, help="override the config's seed")
-    run.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
+    _bundle_options(run)
 
     train = sub.add_parser("train", help="the same as run, on your interaction log (CSV/Parquet) and its schema")
     train.add_argument("--data", type=Path, required=True, help="a .csv/.parquet file or a folder of shards")
     train.add_argument("--schema", type=Path, required=True, help="schema TOML: which column plays which role")
-    train.add_argument("--config", type=Path, help="TOML config for model, training, export (defaults built in)")
-    train.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"bundle directory (default {DEFAULT_OUT})")
-    train.add_argument("--seed", type=int, help="override the config's seed")
-    train.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
+    _bundle_options(train)
 
     export = sub.add_parser("export", help="your own Keras ranker (.keras/.h5/SavedModel) into a verified bundle")
     export.add_argument("--model", type=Path, required=True, help="a .keras or .h5 file, or a SavedModel folder")
     export.add_argument("--calibration", type=Path, required=True,
                         help=".npz with context, history, candidates, candidate_features [and labels], N rows each")
-    export.add_argument("--config", type=Path, help="TOML config: [export] formats, [floors], [quantization]")
-    export.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"bundle directory (default {DEFAULT_OUT})")
-    export.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
+    _bundle_options(export, seed=False)
 
     verify = sub.add_parser("verify", help="re-check a bundle: checksums, schemas, test vectors in each runtime")
     verify.add_argument("bundle", type=Path)
@@ -67,6 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("old", type=Path)
     compare.add_argument("new", type=Path)
     return parser
+
+
+def _bundle_options(p: argparse.ArgumentParser, seed: bool = True) -> None:
+    """What every bundle-writing command takes."""
+    p.add_argument("--config", type=Path, help="TOML config (defaults are built in)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"bundle directory (default {DEFAULT_OUT})")
+    if seed:
+        p.add_argument("--seed", type=int, help="override the config's seed")
+    p.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
 
 
 def _int_list(text: str) -> tuple[int, ...]:

@@ -105,3 +105,13 @@ def test_same_bundle_as_baseline_passes_a_relative_budget(tiny_bundle, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "max_p50_increase: p50 " in done.stdout and "paired" in done.stdout
     assert "max_bytes_increase: " in done.stdout and "+0.0% within +0%" in done.stdout
+
+
+def test_requests_larger_than_the_model_takes_fail(tiny_bundle, tmp_path):
+    budgets = _budgets(tmp_path, "[profiles.p]\nformats = ['onnx']\nprecisions = ['int8']\ncandidates = 50\n"
+                                 "max_p50_ms = 100.0\n")
+    done = _gate(str(tiny_bundle), "--budgets", str(budgets), "--profile", "p", "--out", str(tmp_path / "g"), *QUICK)
+    assert done.returncode == 1
+    assert "FAIL ranker_int8.onnx: candidates: scores 12 candidates per call; the profile's requests have 50" \
+        in done.stdout
+    assert "ok   ranker_int8.onnx: max_p50_ms" in done.stdout  # still measured, at the K it takes
