@@ -6,6 +6,7 @@
     timestamp = "ts"                    # optional: hour and weekday become context fields
     context = ["device", "region"]      # categorical columns (any values; hashed into buckets per field)
     numeric = ["price", "affinity_*"]   # numeric columns, one float feature each; shell patterns allowed
+    item_features = ["item_rating"]     # numeric columns describing the item; same treatment as numeric
     history = "recent_items"            # optional: the user's recent item ids in one column, "a|b|c"
 
     [lists]                             # how candidate lists are formed for ranking evaluation
@@ -60,7 +61,8 @@ class LogSchema:
 
 
 _SECTIONS = {
-    "columns": {"item": str, "label": str, "timestamp": str, "context": list, "numeric": list, "history": str},
+    "columns": {"item": str, "label": str, "timestamp": str, "context": list, "numeric": list, "item_features": list,
+                "history": str},
     "lists": {"group_by": list, "session_seconds": (int, float)},
     "encoding": {"context_buckets": int, "item_buckets": int, "history_len": int, "history_separator": str},
     "split": {"valid_fraction": (int, float), "test_fraction": (int, float)},
@@ -94,6 +96,8 @@ def load_schema(path: Path) -> LogSchema:
         if required not in values:
             raise ConfigError(f"{path}: [{section}] {required}: required (which column{'s' if required == 'group_by' else ''} "
                               f"{'form a candidate list' if required == 'group_by' else 'holds the ' + required})")
+    # request-level numbers and item descriptors are both per-row floats to the model: one feature list
+    values["numeric"] = tuple(values.pop("numeric", ())) + tuple(values.pop("item_features", ()))
     schema = LogSchema(**values)
     for name in ("context_buckets", "item_buckets", "history_len"):
         if getattr(schema, name) < 2:
@@ -106,6 +110,6 @@ def load_schema(path: Path) -> LogSchema:
         if not 0 < getattr(schema, name) < 0.5:
             raise ConfigError(f"{path}: [split] {name}: expected a number in (0, 0.5), got {getattr(schema, name)}")
     if not schema.numeric:
-        raise ConfigError(f"{path}: [columns] numeric: at least one numeric column is needed (the candidate "
+        raise ConfigError(f"{path}: [columns] numeric, item_features: at least one numeric column is needed (the candidate "
                           "features; an item's price, a user-item affinity, ...)")
     return schema

@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 
 import pytest
@@ -74,22 +73,32 @@ def _edgeship(*args, **kw):
                             stderr=subprocess.PIPE, text=True, **kw)
 
 
-@pytest.mark.parametrize("kill_at", ["onnx: converting", "writing the bundle"])
-def test_killed_run_leaves_no_partial_bundle_and_a_rerun_completes(kill_at, tmp_path):
-    config = tmp_path / "tiny.toml"
-    config.write_text(TINY_TOML)
-    out = tmp_path / "bundle"
+def _run_until(config, out, kill_at: str | None):
     proc = _edgeship("run", "--config", str(config), "--out", str(out))
+    if kill_at is None:
+        _, err = proc.communicate(timeout=300)
+        return proc.returncode, err
     for line in proc.stderr:  # progress lines; SIGKILL the moment the chosen step starts
         if kill_at in line:
             proc.send_signal(signal.SIGKILL)
             break
     proc.wait(timeout=300)
-    assert proc.returncode == -signal.SIGKILL, f"run ended before '{kill_at}'"
-    assert not out.exists()  # the bundle appears only by one rename, when complete
-    leftovers = list(tmp_path.glob(".bundle*"))  # the staging folder of the killed run
-    rerun = _edgeship("run", "--config", str(config), "--out", str(out))
-    _, err = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, err
+    return proc.returncode, ""
+
+
+def test_killed_runs_leave_no_partial_bundle_and_a_rerun_completes(tmp_path):
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY_TOML)
+    out = tmp_path / "bundle"
+    stale = set()
+    for kill_at in ("onnx: converting", "writing the bundle"):  # mid-conversion, and while files are written
+        code, _ = _run_until(config, out, kill_at)
+        assert code == -signal.SIGKILL, f"run ended before '{kill_at}'"
+        assert not out.exists()  # the bundle appears only by one rename, when complete
+        now = set(tmp_path.glob(".bundle.staging-*"))
+        assert len(now) == 1 and not now & stale  # this run's staging is left; the previous dead one was cleared
+        stale = now
+    code, err = _run_until(config, out, None)
+    assert code == 0, err
     assert len(check_bundle(out)) == 4
-    assert not [p for p in leftovers if p.exists()]  # the rerun cleared the dead run's staging
+    assert not list(tmp_path.glob(".bundle.staging-*"))
