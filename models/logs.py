@@ -12,7 +12,7 @@ same loss as the full list); evaluation groups rows into the candidate lists the
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -38,18 +38,19 @@ class LogError(ConfigError):
 # --- files -----------------------------------------------------------------------------------------------------
 
 def log_files(path: Path) -> tuple[list[Path], str]:
-    """The shard files and their kind; a folder must hold only one kind."""
+    """The shard files and their kind. A folder's other files (a README, the schema) are ignored; its shards must
+    all be one kind."""
     if not path.exists():
         raise LogError(f"{path}: data file or folder not found")
-    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-    kinds = {_kind(p) for p in files}
-    if path.is_dir():
-        files = [p for p in files if _kind(p)]
-        kinds = {_kind(p) for p in files}
+    if path.is_file():
+        files = [path]
+        if _kind(path) is None:
+            raise LogError(f"{path}: expected a .csv or .parquet file")
+    else:
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".") and _kind(p))
         if not files:
             raise LogError(f"{path}: no .csv or .parquet files in the folder")
-    if None in kinds:
-        raise LogError(f"{path}: expected a .csv or .parquet file")
+    kinds = {_kind(p) for p in files}
     if len(kinds) > 1:
         raise LogError(f"{path}: mixes CSV and Parquet shards; use one kind per folder")
     for f in files:
@@ -88,8 +89,6 @@ def resolve(schema: LogSchema, files: list[Path], kind: str) -> LogSchema:
         if not hits:
             raise LogError(f"{files[0]}: numeric column pattern {pattern!r} matches no column")
         numeric += hits
-    from dataclasses import replace
-
     resolved = replace(schema, numeric=tuple(dict.fromkeys(numeric)))
     roles = _roles(resolved)
     for f in files:
