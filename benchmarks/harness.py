@@ -93,10 +93,6 @@ class Measurement:
     identity: str | None = None  # label of the identity model measured beside it
     cpus: list[int] = field(default_factory=list)  # the cores the worker was pinned to
 
-    @property
-    def key(self) -> tuple:
-        return (self.label, self.runtime, self.threads, self.candidates)
-
     def to_dict(self) -> dict:
         d = asdict(self)
         d["latency_ms"] = self.latency_ms.to_dict() if self.latency_ms else None

@@ -38,8 +38,7 @@ def _us(ms: float | None) -> str:
 
 def markdown(data: dict) -> str:
     host = data["host"]
-    targets = {t["label"]: t for t in data["targets"]}
-    lines = [f"# edgeship bench", "",
+    lines = ["# edgeship bench", "",
              f"Host: {host['cpu']}, {host['logical_cores']} logical cores, {host['platform']}; "
              f"{host['runtimes']['litert']}, {host['runtimes']['onnxruntime']}. "
              f"Load average {host.get('load_average_1m')} → {host.get('load_average_1m_end')}.", "",

@@ -153,12 +153,11 @@ def _verify(args) -> int:
     return 0
 
 
-def _bench_config(args, **defaults):
+def _bench_config(args):
     from .benchmarks.harness import BenchConfig
 
-    given = {k: getattr(args, k) for k in ("threads", "candidates", "rounds", "invokes")
-             if getattr(args, k, None) is not None}
-    return BenchConfig(**{**defaults, **given})
+    return BenchConfig(**{k: getattr(args, k) for k in ("threads", "candidates", "rounds", "invokes")
+                          if getattr(args, k, None) is not None})
 
 
 def _bench(args) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-import numpy as np
 import tf_keras as keras
 
 from ..models.data import Requests

@@ -160,11 +160,6 @@ def _hash_values(values: pd.Series, modulo: int) -> np.ndarray:
     return table[codes]
 
 
-def _where(f: Path, row0: int, df: pd.DataFrame, bad: np.ndarray) -> str:
-    i = int(np.flatnonzero(bad)[0])
-    return f"{f}: data row {row0 + i + 1}"
-
-
 def _numeric(f: Path, row0: int, df: pd.DataFrame, col: str, role: str) -> np.ndarray:
     s = df[col]
     if s.dtype == bool:

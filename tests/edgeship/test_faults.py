@@ -8,7 +8,6 @@ import subprocess
 import sys
 from dataclasses import replace
 
-import pytest
 
 from edgeship.export import format_module
 from edgeship.export.check import check_bundle

@@ -48,7 +48,7 @@ def test_open_bandit_log_trains_into_a_verified_bundle_and_says_the_metrics_are_
 
 
 def test_sharded_parquet_log_through_the_run_config(tmp_path):
-    log = write_log(tmp_path / "log", 20_000, shards=4, kind="parquet", seed=3)
+    write_log(tmp_path / "log", 20_000, shards=4, kind="parquet", seed=3)
     config = tmp_path / "run.toml"  # [log] paths are relative to the config file
     # 200 lists of 10: one list moves an NDCG ratio by ~0.5 %, so the tiny-test floor (conftest.py) applies
     config.write_text(FAST + '[floors]\nint8_ndcg_ratio = 0.97\n[log]\ndata = "log"\nschema = "log/schema.toml"\n')
