@@ -47,15 +47,22 @@ def evaluate_scorers(data, model_scores: np.ndarray) -> dict[str, RankingMetrics
 
 
 def _select_int8(ptq: tuple[Artifact, object], qat: tuple[Artifact, object] | None):
-    """The better int8 .tflite by NDCG@10 on the verification requests; PTQ wins ties (one step fewer)."""
-    if qat is None or not qat[1].passed or (ptq[1].passed and ptq[1].ndcg_at_10 >= qat[1].ndcg_at_10):
+    """The better int8 .tflite by NDCG@10 on the verification requests, or by score rank correlation with Keras
+    when there are too few positives for NDCG to mean anything; PTQ wins ties (one step fewer)."""
+    if qat is None or not qat[1].passed:
         return ptq, qat
-    return qat, ptq
+    if not ptq[1].passed:
+        return qat, ptq
+
+    def quality(v):
+        return v.ndcg_at_10 if v.ndcg_gated else v.rank_correlation
+
+    return (ptq, qat) if quality(ptq[1]) >= quality(qat[1]) else (qat, ptq)
 
 
 def _quantization_record(chosen, other) -> dict:
     record = {"selected": chosen[0].extra["quantization_method"], "rule": "higher NDCG@10 on the verification "
-              "requests; PTQ on ties"}
+              "requests (score rank correlation with Keras when positives are too few); PTQ on ties"}
     for artifact, result in filter(None, (chosen, other)):
         record[artifact.extra["quantization_method"]] = {
             "bytes": artifact.path.stat().st_size, "sha256": bundle_mod.sha256(artifact.path),

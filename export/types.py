@@ -64,6 +64,7 @@ class Verification:
     requests: int
     reasons: tuple[str, ...] = ()
     ndcg_gated: bool = True  # False: too few positives for the NDCG floor to mean anything (see verify.py)
+    rank_correlation: float = float("nan")  # Spearman of the file's scores with Keras's, all real candidates
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -41,6 +41,18 @@ def ndcg_at_k(scores: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
     return _mean_over_defined(ndcg_per_request(scores, labels, k))
 
 
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing their average rank."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    sorted_v = values[order]
+    boundaries = np.flatnonzero(np.diff(sorted_v)) + 1
+    starts = np.concatenate([[0], boundaries])
+    ends = np.concatenate([boundaries, [len(values)]])
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
+
+
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     """ROC AUC over all impressions (labels > 0 are positives), ties counted as half (Mann-Whitney)."""
     s = np.asarray(scores, dtype=np.float64).ravel()
@@ -48,16 +60,18 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    order = np.argsort(s, kind="stable")
-    ranks = np.empty(len(s))
-    sorted_s = s[order]
-    # average ranks over ties
-    boundaries = np.flatnonzero(np.diff(sorted_s)) + 1
-    starts = np.concatenate([[0], boundaries])
-    ends = np.concatenate([boundaries, [len(s)]])
-    avg = (starts + ends + 1) / 2.0
-    ranks[order] = np.repeat(avg, ends - starts)
+    ranks = _average_ranks(s)
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman correlation of two scorers over the same candidates (pooled): label-free, and meaningful on
+    short lists, where a per-list top-10 overlap compares nearly whole lists."""
+    ra = _average_ranks(np.asarray(a, dtype=np.float64).ravel())
+    rb = _average_ranks(np.asarray(b, dtype=np.float64).ravel())
+    if ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def logloss(probs: np.ndarray, labels: np.ndarray, eps: float = 1e-7) -> float:

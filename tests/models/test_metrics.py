@@ -49,3 +49,14 @@ def test_logloss_and_overlap():
     b = np.array([[4.0, 1.0, 2.0, 3.0]])
     assert top_k_overlap(a, b, k=2) == pytest.approx(0.5)
     assert top_k_overlap(a, a, k=10) == 1.0
+
+
+def test_rank_correlation_is_spearman_with_ties():
+    from edgeship.models.metrics import rank_correlation
+
+    a = np.array([0.1, 0.5, 0.3, 0.9])
+    assert rank_correlation(a, a * 10 - 3) == pytest.approx(1.0)  # any increasing transform: same ranks
+    assert rank_correlation(a, -a) == pytest.approx(-1.0)
+    # ties share their average rank: ranks (1, 2.5, 2.5, 4) against (1, 2, 3, 4)
+    assert rank_correlation(np.array([1, 2, 2, 3.0]), np.array([1, 2, 3, 4.0])) == pytest.approx(0.9486833, abs=1e-6)
+    assert np.isnan(rank_correlation(np.ones(4), a))  # constant scores rank nothing: a floor must reject them
