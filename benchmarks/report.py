@@ -67,6 +67,8 @@ def markdown(data: dict) -> str:
     floor = {(m["label"], m["runtime"], m["threads"]): m for m in ms if m["group"] == "identity"}
     for m in ms:
         k = "–" if m["candidates"] is None else m["candidates"]
+        if m["status"] == "skipped":  # listed once per file and reason below the table, not as empty rows
+            continue
         if m["status"] != "ok":
             lines.append(f"| {m['label']} | {m['runtime']} | {m['threads']} | {k} | {m['status']}: {m['reason']} "
                          "| | | | | | | | | | |")
@@ -82,6 +84,8 @@ def markdown(data: dict) -> str:
               "cost (overhead floor). Model RSS = the worker's peak RSS minus the identity worker's peak in the "
               "same runtime and thread count (Python and the runtime library are not what a phone pays).", ""]
     notes = [(t["label"], n) for t in data["targets"] for n in (t["facts"] or {}).get("notes", [])]
+    notes += list(dict.fromkeys((m["label"], f"not measured at K={m['candidates']}: {m['reason']}")
+                                for m in ms if m["status"] == "skipped"))
     unknown = [t["label"] for t in data["targets"] if t["inputs"] and t["group"] != "identity"
                and any(i["dtype"].startswith("int") and i["value_range"] is None for i in t["inputs"])]
     if notes or unknown:
