@@ -233,8 +233,11 @@ def run_gate(path: Path, profile: Profile, baseline_path: Path | None, base_cfg:
     baseline_targets, stored = [], None
     if baseline_path is not None:
         if baseline_path.is_dir():
-            baseline_targets = [t for t in bundle_targets(baseline_path, group="baseline", prefix="baseline/")[0]
-                                if t.format in {x.format for x in targets}]
+            try:
+                found = bundle_targets(baseline_path, group="baseline", prefix="baseline/")[0]
+            except EdgeshipError as e:  # a changed baseline file is bad input to a gate, as the bundle's own is
+                raise EdgeshipError(f"--baseline: {e}", exit_code=2) from None
+            baseline_targets = [t for t in found if t.format in {x.format for x in targets}]
         else:
             from .report import load_bench
 

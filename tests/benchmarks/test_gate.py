@@ -66,13 +66,14 @@ def test_missing_format_in_the_bundle_is_a_failure(tiny_bundle, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["missing bundle", "malformed toml", "unknown profile", "unknown key",
-                                  "checksum", "relative without baseline", "bad rounds"])
+                                  "checksum", "relative without baseline", "bad rounds", "baseline checksum"])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(case, tiny_bundle, tmp_path):
     bundle, budgets, profile, extra = str(tiny_bundle), _budgets(tmp_path, "[profiles.p]\nmax_bytes = 1\n"), "p", []
     expect = {"missing bundle": "bundle or model file not found", "malformed toml": "not valid TOML",
               "unknown profile": "unknown profile 'nope'", "unknown key": "unknown key 'max_byte'",
               "checksum": "ranker_int8.tflite: checksum mismatch", "bad rounds": "--rounds: expected an integer >= 2",
-              "relative without baseline": "has relative budgets (max_*_increase): pass --baseline"}[case]
+              "relative without baseline": "has relative budgets (max_*_increase): pass --baseline",
+              "baseline checksum": None}[case]
     if case == "missing bundle":
         bundle = str(tmp_path / "nothing")
     elif case == "malformed toml":
@@ -89,6 +90,12 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(case, tiny_bundle, t
         budgets = _budgets(tmp_path, "[profiles.p]\nmax_p50_increase = 0.1\n")
     elif case == "bad rounds":
         extra = ["--rounds", "1"]
+    elif case == "baseline checksum":
+        budgets = _budgets(tmp_path, "[profiles.p]\nmax_p50_increase = 0.1\n")
+        shutil.copytree(tiny_bundle, tmp_path / "old")
+        (tmp_path / "old" / "ranker_int8.onnx").write_bytes(b"changed")
+        extra = ["--baseline", str(tmp_path / "old")]
+        expect = f"--baseline: {tmp_path / 'old' / 'ranker_int8.onnx'}: checksum mismatch"
     out = tmp_path / "out"
     done = _gate(bundle, "--budgets", str(budgets), "--profile", profile, "--out", str(out), *extra)
     assert done.returncode == 2, done.stdout + done.stderr
