@@ -20,12 +20,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..files import parse_toml, read_toml
 
 DEFAULT_BUDGETS = "budgets.toml"  # shipped inside edgeship.benchmarks
 KNOWN_FORMATS = ("tflite", "onnx", "coreml")
@@ -86,16 +86,10 @@ def _value(where: str, key: str, value):
 def read_budgets(path: Path | None) -> tuple[dict[str, Profile], str]:
     """All profiles of a budgets file (the shipped default when path is None) and where they came from."""
     if path is None:
-        text, where = resources.files(__package__).joinpath(DEFAULT_BUDGETS).read_text(encoding="utf-8"), \
-            f"(built-in {DEFAULT_BUDGETS})"
+        where = f"(built-in {DEFAULT_BUDGETS})"
+        data = parse_toml(resources.files(__package__).joinpath(DEFAULT_BUDGETS).read_text(encoding="utf-8"), where)
     else:
-        if not path.is_file():
-            raise ConfigError(f"{path}: budgets file not found")
-        text, where = path.read_text(encoding="utf-8"), str(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{where}: not valid TOML ({e})") from None
+        where, data = str(path), read_toml(path, "budgets file")
     unknown_top = sorted(set(data) - {"profiles"})
     if unknown_top:
         raise ConfigError(f"{where}: unknown table {unknown_top[0]!r} (budgets go under [profiles.<name>])")

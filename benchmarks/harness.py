@@ -8,7 +8,6 @@ alike instead of on whichever happened to run then, and per-round samples feed t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -23,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import EdgeshipError
+from ..export.bundle import sha256
 from . import identity, runtimes
 from .facts import ModelFacts, model_facts
 from .signature import FORMATS, RUNTIMES, Signature, TensorSpec, read_signature, with_ranges
@@ -140,8 +140,7 @@ def file_target(path: Path) -> Target:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise EdgeshipError(f"{path}: expected a .tflite, .onnx or .mlmodel file or a bundle directory")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    t = Target(path.name, path, fmt, sha256=digest)
+    t = Target(path.name, path, fmt, sha256=sha256(path))
     if path.suffix.lower() in RUNTIMES:
         try:
             t.signature = read_signature(path)
@@ -175,7 +174,11 @@ def host_info() -> dict:
     return {"cpu": cpu, "logical_cores": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(),
             "runtimes": {r: runtimes.version(r) for r in ("litert", "onnxruntime")},
-            "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None}
+            "load_average_1m": _load_average()}
+
+
+def _load_average() -> float | None:
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
 # --- workers ---------------------------------------------------------------------------------------------------
@@ -281,7 +284,7 @@ def run_bench(targets: list[Target], cfg: BenchConfig, source: dict, progress: P
             for w in workers:
                 w.close()
     _attach_memory(measurements)
-    host["load_average_1m_end"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+    host["load_average_1m_end"] = _load_average()
     return BenchResult(targets, measurements, cfg, host, source, time.perf_counter() - started)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeshipError
+from ..files import read_json, write_text
 from .harness import BENCH_SCHEMA_VERSION, BenchResult
 
 BENCH_JSON, BENCH_MD = "bench.json", "bench.md"
@@ -18,12 +19,7 @@ def load_bench(path: Path) -> dict:
     """A bench.json written by this version's schema; one-line errors for anything else."""
     if path.is_dir():
         path = path / BENCH_JSON
-    if not path.is_file():
-        raise EdgeshipError(f"{path}: bench.json not found")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise EdgeshipError(f"{path}: not valid JSON ({e})") from None
+    data = read_json(path, "bench.json")
     if not isinstance(data, dict) or data.get("kind") != "edgeship-bench":
         raise EdgeshipError(f"{path}: not an edgeship bench.json (kind must be 'edgeship-bench')")
     if data.get("schema_version") != BENCH_SCHEMA_VERSION:
@@ -167,12 +163,6 @@ def _save(fig, path: Path) -> Path:
 def json_form(result: BenchResult) -> dict:
     """The plain form bench.json holds, which a later `compare` or `gate --baseline` reads back."""
     return json.loads(json.dumps(result.to_dict()))
-
-
-def write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def write(result: BenchResult, out: Path, force: bool) -> dict:

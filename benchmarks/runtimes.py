@@ -11,18 +11,13 @@ from typing import Callable
 
 import numpy as np
 
-from ..export._shims import litert_interpreter_class, quiet
+from ..export._shims import litert_interpreter, litert_interpreter_class, quiet
 
 Invoke = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
 
 
-def tflite_interpreter(path: Path, num_threads: int):
-    with quiet():  # LiteRT prints "Created TensorFlow Lite XNNPACK delegate" on stderr
-        return litert_interpreter_class()(model_path=str(path), num_threads=num_threads)
-
-
 def open_litert(path: Path, threads: int) -> Invoke:
-    interpreter = tflite_interpreter(path, threads)
+    interpreter = litert_interpreter(path, threads)
     names = {}
     for sig in interpreter.get_signature_list():
         for name, d in interpreter.get_signature_runner(sig).get_input_details().items():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import runtimes
+from ..export._shims import litert_interpreter
 
 RUNTIMES = {".tflite": "litert", ".onnx": "onnxruntime"}
 FORMATS = {".tflite": "tflite", ".onnx": "onnx", ".mlmodel": "coreml"}
@@ -71,7 +71,7 @@ def read_signature(path: Path) -> Signature:
 
 
 def _tflite_signature(path: Path) -> Signature:
-    interpreter = runtimes.tflite_interpreter(path, num_threads=1)
+    interpreter = litert_interpreter(path, num_threads=1)
     in_names, out_names = {}, {}  # raw tensor index -> the signature's name (one tensor can be both)
     for sig in interpreter.get_signature_list():
         runner = interpreter.get_signature_runner(sig)

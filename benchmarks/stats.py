@@ -52,14 +52,18 @@ def _resampled_percentile(rounds: np.ndarray, picks: np.ndarray, q: float) -> np
     return np.percentile(rounds[picks].reshape(b, -1), q, axis=1)
 
 
+def _interval(estimate: float, boot: np.ndarray) -> Interval:
+    """The estimate with the central CONFIDENCE range of its bootstrap replicates."""
+    lo, hi = np.percentile(boot, [50 * (1 - CONFIDENCE), 100 - 50 * (1 - CONFIDENCE)])
+    return Interval(estimate, float(lo), float(hi))
+
+
 def percentile_interval(rounds: np.ndarray, q: float, seed: int = 0) -> Interval:
     """The q-th percentile of all samples with a bootstrap CI from resampling whole rounds."""
     rounds = np.asarray(rounds, dtype=np.float64)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, rounds.shape[0], size=(BOOTSTRAP_RESAMPLES, rounds.shape[0]))
-    boot = _resampled_percentile(rounds, picks, q)
-    lo, hi = np.percentile(boot, [50 * (1 - CONFIDENCE), 100 - 50 * (1 - CONFIDENCE)])
-    return Interval(float(np.percentile(rounds, q)), float(lo), float(hi))
+    return _interval(float(np.percentile(rounds, q)), _resampled_percentile(rounds, picks, q))
 
 
 
@@ -78,18 +82,13 @@ def ratio_interval(new_rounds: np.ndarray, old_rounds: np.ndarray, q: float, pai
     new_rounds = np.asarray(new_rounds, dtype=np.float64)
     old_rounds = np.asarray(old_rounds, dtype=np.float64)
     rng = np.random.default_rng(seed)
-    lo_q, hi_q = 50 * (1 - CONFIDENCE), 100 - 50 * (1 - CONFIDENCE)
     if paired:
         if new_rounds.shape[0] != old_rounds.shape[0]:
             raise ValueError("paired comparison needs the same number of rounds")
         ratios = np.percentile(new_rounds, q, axis=1) / np.percentile(old_rounds, q, axis=1)
         picks = rng.integers(0, ratios.size, size=(BOOTSTRAP_RESAMPLES, ratios.size))
-        boot = np.median(ratios[picks], axis=1)
-        lo, hi = np.percentile(boot, [lo_q, hi_q])
-        return Interval(float(np.median(ratios)), float(lo), float(hi))
+        return _interval(float(np.median(ratios)), np.median(ratios[picks], axis=1))
     new_picks = rng.integers(0, new_rounds.shape[0], size=(BOOTSTRAP_RESAMPLES, new_rounds.shape[0]))
     old_picks = rng.integers(0, old_rounds.shape[0], size=(BOOTSTRAP_RESAMPLES, old_rounds.shape[0]))
     boot = _resampled_percentile(new_rounds, new_picks, q) / _resampled_percentile(old_rounds, old_picks, q)
-    lo, hi = np.percentile(boot, [lo_q, hi_q])
-    estimate = float(np.percentile(new_rounds, q) / np.percentile(old_rounds, q))
-    return Interval(estimate, float(lo), float(hi))
+    return _interval(float(np.percentile(new_rounds, q) / np.percentile(old_rounds, q)), boot)

@@ -135,11 +135,11 @@ def _export(args) -> int:
 
     cfg = load_config(args.config)
     check_destination(args.out, args.force)
-    load_calibration(args.calibration)  # a bad .npz is named before TensorFlow loads
+    calib = load_calibration(args.calibration)  # a bad .npz is named before TensorFlow loads
     _import_tensorflow_quietly()
     from .pipeline import export_user_model, summary_table
 
-    result = export_user_model(cfg, args.model, args.calibration, args.out, force=args.force)
+    result = export_user_model(cfg, args.model, args.calibration, args.out, force=args.force, calib=calib)
     return _finish(result, summary_table, args.command)
 
 
@@ -179,8 +179,9 @@ def _gate(args) -> int:
     import json
     import os
 
-    from .benchmarks import gate, report
+    from .benchmarks import gate
     from .benchmarks.budgets import load_profile
+    from .files import write_text
 
     profile = load_profile(args.budgets, args.profile)
     if args.baseline is not None and not args.baseline.exists():
@@ -190,9 +191,9 @@ def _gate(args) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     replaced = (args.out / "gate.xml").exists()
     summary = gate.markdown(result)
-    report.write_text(args.out / "bench.json", json.dumps(result.bench, indent=1) + "\n")
-    report.write_text(args.out / "gate.xml", gate.junit_xml(result).decode("utf-8"))
-    report.write_text(args.out / "gate.md", summary + "\n")
+    write_text(args.out / "bench.json", json.dumps(result.bench, indent=1) + "\n")
+    write_text(args.out / "gate.xml", gate.junit_xml(result).decode("utf-8"))
+    write_text(args.out / "gate.md", summary + "\n")
     if os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
             f.write(summary + "\n")

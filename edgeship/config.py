@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .files import read_toml
 from .export.types import QuantizationConfig
 from .export.verify import Floors
 from .models.data import SyntheticConfig
@@ -138,14 +138,7 @@ def load_config(path: Path | None, overrides: dict | None = None) -> RunConfig:
     where = "config"
     if path is not None:
         where = str(path)
-        try:
-            table = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{path}: not valid TOML ({e})") from None
-        except IsADirectoryError:
-            raise ConfigError(f"{path}: expected a TOML file, got a directory") from None
+        table = read_toml(path, "config file")
     for key, value in (overrides or {}).items():
         table[key] = value
     cfg = _build(RunConfig, table, where)

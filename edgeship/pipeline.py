@@ -228,14 +228,15 @@ def summary_table(manifest: dict) -> str:
 
 
 def export_user_model(cfg: RunConfig, model_path: Path, calibration_path: Path, out: Path, force: bool = False,
-                      stream=sys.stderr, step: Steps | None = None) -> RunResult:
-    """`edgeship export`: a user's Keras ranker (edgeship input contract) into the same verified bundle."""
+                      stream=sys.stderr, step: Steps | None = None, calib=None) -> RunResult:
+    """`edgeship export`: a user's Keras ranker (edgeship input contract) into the same verified bundle.
+    calib: the .npz already loaded (the CLI checks it before TensorFlow loads); None: loaded here."""
     from . import user_model
 
     bundle_mod.check_destination(out, force)
     bundle_mod.clean_stale_staging(out)
     step = step or Steps(stream)
-    calib = user_model.load_calibration(calibration_path)
+    calib = calib or user_model.load_calibration(calibration_path)
     step(f"loading {model_path} (safe mode)")
     model = user_model.load_model(model_path)
     k = user_model.check_contract(model, model_path)

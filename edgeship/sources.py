@@ -71,12 +71,13 @@ def interaction_log(cfg: RunConfig, step) -> Prepared:
     spec = logs.feature_spec(schema, prof)
     valid = logs.standardized(logs.Encoded.concat(prof.valid), spec)
     test_rows = logs.standardized(logs.Encoded.concat(prof.test), spec)
-    lengths = logs.list_lengths(test_rows, schema.session_seconds)
+    groups = logs.group_lists(test_rows, schema.session_seconds)
+    lengths = groups.lengths
     k = min(cfg.export.candidates, int(lengths.max()))
     notes = []
     if k < cfg.export.candidates:
         notes.append(f"K = {k}: the longest test list has {k} rows ([export] candidates = {cfg.export.candidates})")
-    test = logs.as_lists(test_rows, k, schema.session_seconds, cfg.export.verify_requests)
+    test = logs.as_lists(groups, k, cfg.export.verify_requests)
     rows = prof.rows
     description = (f"log {data}: {sum(rows.values()):,} rows (train {rows['train']:,}, valid {rows['valid']:,}, "
                    f"test {rows['test']:,}); positives train {prof.positives['train']:,}, test "

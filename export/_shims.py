@@ -67,6 +67,18 @@ def litert_interpreter_class():
     return Interpreter
 
 
+def litert_interpreter(path, num_threads: int = 1, with_delegates: bool = True):
+    """A LiteRT interpreter for a file, made quietly (it announces its XNNPACK delegate on stderr).
+    with_delegates=False keeps ops as they are, where XNNPACK would fold them into DELEGATE nodes."""
+    kwargs = {"model_path": str(path), "num_threads": num_threads}
+    if not with_delegates:
+        from ai_edge_litert.interpreter import OpResolverType
+
+        kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    with quiet():
+        return litert_interpreter_class()(**kwargs)
+
+
 def coreml_model_proto():
     """Core ML's protobuf `Model` class without running coremltools/__init__, which imports TensorFlow (4.5 s and
     ~800 MB here) — too much for reading a file's layer list. Uses the real package when it is already imported.

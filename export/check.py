@@ -3,13 +3,13 @@ vectors in its own runtime. Needs no training code and no Keras model."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import EdgeshipError
+from ..files import read_json
 from . import FORMAT_MODULES, format_module
 from .bundle import MANIFEST, SCHEMA_VERSION, TESTVECTORS, sha256
 
@@ -26,12 +26,7 @@ class ArtifactCheck:
 
 
 def _load_json(path: Path, what: str) -> dict:
-    if not path.is_file():
-        raise EdgeshipError(f"{path}: {what} not found", exit_code=1)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise EdgeshipError(f"{path}: not valid JSON ({e})", exit_code=1) from None
+    return read_json(path, what, exit_code=1)  # a broken bundle: verify's exit code
 
 
 def read_manifest(bundle: Path) -> dict:

@@ -63,15 +63,7 @@ def export(job: ExportJob, out_dir: Path) -> list[Artifact]:
     return artifacts
 
 
-def _interpreter(path: Path, num_threads: int = 1, with_delegates: bool = True):
-    Interpreter = _shims.litert_interpreter_class()
-    kwargs = {"model_path": str(path), "num_threads": num_threads}
-    if not with_delegates:
-        from ai_edge_litert.interpreter import OpResolverType
-
-        kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    with _shims.quiet():
-        return Interpreter(**kwargs)
+_interpreter = _shims.litert_interpreter
 
 
 def load(path: Path, num_threads: int = 1) -> Callable[[Inputs], np.ndarray]:

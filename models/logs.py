@@ -218,8 +218,9 @@ def encode(f: Path, row0: int, df: pd.DataFrame, schema: LogSchema) -> Encoded:
         whole = np.floor(t).astype(np.int64)
         context += [(whole // 3600) % 24, (whole // 86400 + 3) % 7]  # 1970-01-01 was a Thursday: Monday = 0
     context += [_hash_values(df[c], schema.context_buckets) for c in schema.context]
-    key_text = df[list(schema.group_by)].astype(str).agg("\x1f".join, axis=1) if len(schema.group_by) > 1 \
-        else df[schema.group_by[0]].astype(str)
+    key_text = df[schema.group_by[0]].astype(str)
+    for col in schema.group_by[1:]:  # vectorized concatenation: a row-wise join is a Python call per row
+        key_text = key_text + "\x1f" + df[col].astype(str)
     key = _hash_values(key_text, 2**31 - 1)
     split_at = (key % _SPLIT_BUCKETS) / _SPLIT_BUCKETS
     split = np.where(split_at < schema.test_fraction, 2,
@@ -263,21 +264,23 @@ def profile(files: list[Path], kind: str, schema: LogSchema, progress: Callable[
     for f, row0, df in chunks(files, kind, schema.columns()):
         e = encode(f, row0, df, schema)
         total += len(df)
-        for i, name in enumerate(("train", "valid", "test")):
-            part = e.split == i
+        masks = {name: e.split == i for i, name in enumerate(("train", "valid", "test"))}
+        for name, part in masks.items():
             p.rows[name] += int(part.sum())
             p.positives[name] += int((e.label[part] > 0).sum())
         if len(p.label_values) < 2:
             p.label_values.update(np.unique(e.label)[:2].tolist())
-        train = e.take(e.split == 0)
-        p.feature_sum += train.features.sum(axis=0, dtype=np.float64)
-        p.feature_sumsq += np.square(train.features, dtype=np.float64).sum(axis=0)
-        p.item_shows += np.bincount(train.item, minlength=schema.item_buckets)
-        p.item_hits += np.bincount(train.item, weights=(train.label > 0).astype(float), minlength=schema.item_buckets)
-        for name, i, cap in (("valid", 1, MAX_VALID_ROWS), ("test", 2, MAX_TEST_ROWS)):
+        # train-split statistics straight from the columns they need (no copy of the whole chunk)
+        features, items = e.features[masks["train"]], e.item[masks["train"]]
+        p.feature_sum += features.sum(axis=0, dtype=np.float64)
+        p.feature_sumsq += np.square(features, dtype=np.float64).sum(axis=0)
+        p.item_shows += np.bincount(items, minlength=schema.item_buckets)
+        p.item_hits += np.bincount(items, weights=(e.label[masks["train"]] > 0).astype(float),
+                                   minlength=schema.item_buckets)
+        for name, cap in (("valid", MAX_VALID_ROWS), ("test", MAX_TEST_ROWS)):
             have = sum(len(x.label) for x in getattr(p, name))
             if have < cap:
-                getattr(p, name).append(e.take(np.flatnonzero(e.split == i)[: cap - have]))
+                getattr(p, name).append(e.take(np.flatnonzero(masks[name])[: cap - have]))
         progress(f"validated {total:,} rows ({f.name})")
     where = files[0].parent if len(files) > 1 else files[0]
     if total == 0:
@@ -316,17 +319,34 @@ def as_rows(e: Encoded) -> Requests:
                     candidate_features=e.features[:, None, :], labels=e.label[:, None])
 
 
-def as_lists(e: Encoded, k: int, session_seconds: float | None, limit: int) -> Requests:
-    """Rows grouped into candidate lists by key (and session gap), each list's first K rows, padded to K."""
-    order = np.lexsort((e.time, e.key))
-    e = e.take(order)
+@dataclass
+class Lists:
+    """Rows sorted by list key and time, and where each candidate list starts and ends."""
+
+    rows: Encoded
+    starts: np.ndarray
+    ends: np.ndarray
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.ends - self.starts
+
+
+def group_lists(e: Encoded, session_seconds: float | None) -> Lists:
+    """Rows grouped into candidate lists by key, cut where two rows are further apart than session_seconds."""
+    e = e.take(np.lexsort((e.time, e.key)))
     new = np.ones(len(e.key), bool)
     new[1:] = e.key[1:] != e.key[:-1]
     if session_seconds is not None:
         new[1:] |= (e.time[1:] - e.time[:-1]) > session_seconds
     starts = np.flatnonzero(new)
-    ends = np.append(starts[1:], len(e.key))
-    lists = [(s, min(t, s + k)) for s, t in zip(starts, ends)][:limit]
+    return Lists(e, starts, np.append(starts[1:], len(e.key)))
+
+
+def as_lists(groups: Lists, k: int, limit: int) -> Requests:
+    """The first `limit` lists as requests: each list's first K rows, padded to K (mask False on padding)."""
+    e = groups.rows
+    lists = [(s, min(t, s + k)) for s, t in zip(groups.starts, groups.ends)][:limit]
     n, f = len(lists), e.features.shape[1]
     ctx_width = max(e.context.shape[1], 1)
     out = Requests(context=np.zeros((n, ctx_width), np.int32), history=np.zeros((n, e.history.shape[1]), np.int32),
@@ -342,17 +362,6 @@ def as_lists(e: Encoded, k: int, session_seconds: float | None, limit: int) -> R
         out.labels[i, :m] = e.label[s:t]
         out.mask[i, :m] = True
     return out
-
-
-def list_lengths(e: Encoded, session_seconds: float | None) -> np.ndarray:
-    order = np.lexsort((e.time, e.key))
-    key, t = e.key[order], e.time[order]
-    new = np.ones(len(key), bool)
-    new[1:] = key[1:] != key[:-1]
-    if session_seconds is not None:
-        new[1:] |= (t[1:] - t[:-1]) > session_seconds
-    starts = np.flatnonzero(new)
-    return np.diff(np.append(starts, len(key)))
 
 
 def train_dataset(files: list[Path], kind: str, schema: LogSchema, spec: FeatureSpec, batch_size: int, seed: int):

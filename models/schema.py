@@ -26,11 +26,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..files import read_toml
 
 
 @dataclass(frozen=True)
@@ -71,12 +71,7 @@ _TYPE_NAMES = {str: "a string", list: "a list of column names", int: "an integer
 
 
 def load_schema(path: Path) -> LogSchema:
-    if not path.is_file():
-        raise ConfigError(f"{path}: schema file not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    data = read_toml(path, "schema file")
     values: dict = {}
     for section, table in data.items():
         if section not in _SECTIONS:

@@ -36,11 +36,16 @@ def test_each_keras_format_loads_with_the_contract(saved, name, tiny_model, tiny
     np.testing.assert_allclose(model.predict(inputs, verbose=0), tiny_model.predict(inputs, verbose=0), atol=1e-6)
 
 
+def _export(model, calibration, out):
+    """The real CLI in a subprocess, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "edgeship.cli", "export", "--model", str(model),
+                           "--calibration", str(calibration), "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+
+
 def test_keras_file_exports_to_a_verified_bundle(saved, tmp_path):
     out = tmp_path / "bundle"
-    done = subprocess.run([sys.executable, "-m", "edgeship.cli", "export", "--model", str(saved / "ranker.keras"),
-                           "--calibration", str(saved / "calib.npz"), "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)
+    done = _export(saved / "ranker.keras", saved / "calib.npz", out)
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
     assert sorted(a["path"] for a in manifest["artifacts"]) == sorted(
@@ -63,9 +68,7 @@ def test_a_format_that_cannot_take_an_op_is_reported_and_the_others_ship(saved, 
     model = keras.Model([ins[n] for n in INPUT_NAMES], keras.layers.Reshape((-1,), name="scores")(x))
     model.save(tmp_path / "cumsum.keras")
     out = tmp_path / "bundle"
-    done = subprocess.run([sys.executable, "-m", "edgeship.cli", "export", "--model", str(tmp_path / "cumsum.keras"),
-                           "--calibration", str(saved / "calib.npz"), "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)
+    done = _export(tmp_path / "cumsum.keras", saved / "calib.npz", out)
     assert done.returncode == 1, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
     assert [f["format"] for f in manifest["failures"]] == ["coreml"]

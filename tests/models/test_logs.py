@@ -60,9 +60,10 @@ def test_shards_parquet_and_one_file_give_the_same_profile(log_dir, tmp_path):
 def test_lists_keep_requests_whole_and_pad_to_k(log_dir):
     _, _, schema, prof = _profile(log_dir)
     test = logs.Encoded.concat(prof.test)
-    lengths = logs.list_lengths(test, None)
+    groups = logs.group_lists(test, None)
+    lengths = groups.lengths
     assert set(lengths.tolist()) == {10}  # ten impressions per request, none split across train/test
-    lists = logs.as_lists(test, 12, None, limit=1000)
+    lists = logs.as_lists(groups, 12, limit=1000)
     assert lists.candidates.shape == (len(lengths), 12)
     assert (lists.mask.sum(axis=1) == 10).all() and (lists.candidates[~lists.mask] == 0).all()
     assert lists.labels.sum() == test.label.sum()
