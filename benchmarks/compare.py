@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .records import BenchResult, Group, Measurement, Status
 from .stats import Interval, ratio_interval
 
 
@@ -35,42 +36,39 @@ def _fmt(v) -> str:
     return "–" if v is None else f"{v:,.4g}"
 
 
-def _files(data: dict) -> dict[str, dict]:
-    return {t["label"]: t for t in data["targets"] if t["group"] == "model"}
+def _runs(data: BenchResult) -> dict[tuple, Measurement]:
+    return {(m.label, m.runtime, m.threads, m.candidates): m for m in data.measurements
+            if m.group == Group.MODEL and m.status == Status.OK}
 
 
-def _runs(data: dict) -> dict[tuple, dict]:
-    return {(m["label"], m["runtime"], m["threads"], m["candidates"]): m for m in data["measurements"]
-            if m["group"] == "model" and m["status"] == "ok"}
-
-
-def compare(old: dict, new: dict) -> list[Change]:
+def compare(old: BenchResult, new: BenchResult) -> list[Change]:
     changes = []
-    old_files, new_files = _files(old), _files(new)
+    old_files, new_files = old.models(), new.models()
     for label in sorted(set(old_files) | set(new_files)):
         if label not in new_files or label not in old_files:
             changes.append(Change(label, "file", None, None, verdict="gone" if label not in new_files else "new"))
             continue
-        a, b = old_files[label]["facts"], new_files[label]["facts"]
+        a, b = old_files[label].facts, new_files[label].facts
         for key, what in (("bytes", "bytes"), ("gzip_bytes", "gzip bytes"), ("parameters", "parameters"),
                           ("macs", "MACs")):
-            if a.get(key) is not None and b.get(key) is not None:
-                verdict = "bigger" if b[key] > a[key] else "smaller" if b[key] < a[key] else "same"
-                changes.append(Change(label, what, a[key], b[key], verdict=verdict))
-        if set(a["operators"]) != set(b["operators"]):
-            added, removed = sorted(set(b["operators"]) - set(a["operators"])), sorted(set(a["operators"]) - set(b["operators"]))
+            x, y = getattr(a, key), getattr(b, key)
+            if x is not None and y is not None:
+                verdict = "bigger" if y > x else "smaller" if y < x else "same"
+                changes.append(Change(label, what, x, y, verdict=verdict))
+        if set(a.operators) != set(b.operators):
+            added, removed = sorted(set(b.operators) - set(a.operators)), sorted(set(a.operators) - set(b.operators))
             changes.append(Change(label, f"operators +{added} -{removed}", None, None, verdict="changed"))
-        va, vb = old_files[label].get("verification"), new_files[label].get("verification")
+        va, vb = old_files[label].verification, new_files[label].verification
         if va and vb:
-            d = vb["ndcg_ratio"] - va["ndcg_ratio"]
+            d = vb.ndcg_ratio - va.ndcg_ratio
             verdict = "worse" if d < -1e-4 else "better" if d > 1e-4 else "same"
-            changes.append(Change(label, "NDCG@10 ratio", va["ndcg_ratio"], vb["ndcg_ratio"], verdict=verdict))
+            changes.append(Change(label, "NDCG@10 ratio", va.ndcg_ratio, vb.ndcg_ratio, verdict=verdict))
     old_runs, new_runs = _runs(old), _runs(new)
     for key in sorted(set(old_runs) & set(new_runs), key=str):
         label, runtime, threads, k = key
         where = f"{label} [{runtime}, {threads}t, K={k if k is not None else '–'}]"
         for q in (50, 90):
-            iv = ratio_interval(np.asarray(new_runs[key]["rounds_ms"]), np.asarray(old_runs[key]["rounds_ms"]), q,
+            iv = ratio_interval(np.asarray(new_runs[key].rounds_ms), np.asarray(old_runs[key].rounds_ms), q,
                                 paired=False)
             verdict = "slower" if iv.low > 1 else "faster" if iv.high < 1 else "same"
             changes.append(Change(where, f"p{q} latency", None, None, iv, verdict))

@@ -9,24 +9,33 @@ rounds (paired: shared drift cancels) or a previous bench.json (unpaired: wider 
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import numpy as np
 
-from ..errors import EdgeshipError
+from ..core.errors import InputError
+from ..export import formats
 from .budgets import Profile
-from .signature import FORMATS
-from .harness import BenchConfig, Measurement, Target, bundle_targets, file_target, run_bench
+from .harness import bundle_targets, file_target, run_bench
+from .records import BenchConfig, BenchResult, Group, Measurement, Status, Target, read_bench
 from .stats import Interval, percentile_interval, ratio_interval
+
+
+class Verdict(str, enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    SKIP = "skip"
 
 
 @dataclass(frozen=True)
 class Check:
     budget: str
     artifact: str
-    status: str  # pass | fail | skip
+    status: Verdict
     message: str
     value: float | None = None
     limit: float | None = None
@@ -34,7 +43,7 @@ class Check:
     marginal: bool = False
 
     def line(self) -> str:
-        mark = {"pass": "ok  ", "fail": "FAIL", "skip": "skip"}[self.status]
+        mark = {Verdict.PASS: "ok  ", Verdict.FAIL: "FAIL", Verdict.SKIP: "skip"}[self.status]
         return f"{mark} {self.artifact}: {self.budget}: {self.message}"
 
 
@@ -42,11 +51,24 @@ class Check:
 class GateResult:
     profile: Profile
     checks: list[Check]
-    bench: dict  # the bench.json of this run
+    bench: BenchResult  # what this run measured: written beside the gate's reports
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.status == Verdict.FAIL]
 
     @property
     def passed(self) -> bool:
-        return not any(c.status == "fail" for c in self.checks)
+        return not self.failed
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What relative budgets compare with: a bundle measured in the same rounds (paired) or a bench.json."""
+
+    paired: bool
+    targets: dict[str, Target]
+    rounds: dict[str, list[list[float]]]
 
 
 # --- inputs ----------------------------------------------------------------------------------------------------
@@ -54,25 +76,24 @@ class GateResult:
 def gate_targets(path: Path, profile: Profile) -> tuple[list[Target], list[Check]]:
     """The artifacts the profile ships; a format the profile ships but the bundle lacks is itself a failure."""
     if not path.exists():
-        raise EdgeshipError(f"{path}: bundle or model file not found")
-    try:
-        targets = bundle_targets(path)[0] if path.is_dir() else [file_target(path)]
-    except EdgeshipError as e:  # `verify` calls a changed file a broken bundle (1); to a gate it is bad input
-        raise EdgeshipError(str(e), exit_code=2) from None
+        raise InputError(f"{path}: bundle or model file not found")
+    # `verify` calls a changed file a broken bundle (exit 1); to a gate it is bad input (exit 2)
+    targets = bundle_targets(path, error=InputError)[0] if path.is_dir() else [file_target(path)]
     checks = []
     if profile.formats:
         have = {t.format for t in targets}
         for fmt in profile.formats:
             if fmt not in have and path.is_dir():
-                checks.append(Check("formats", fmt, "fail", f"the profile ships {fmt} but {path} has no {fmt} file"))
+                checks.append(Check("formats", fmt, Verdict.FAIL,
+                                    f"the profile ships {fmt} but {path} has no {fmt} file"))
         targets = [t for t in targets if t.format in profile.formats]
         if not targets and not path.is_dir():
-            raise EdgeshipError(f"{path}: a {FORMATS.get(path.suffix.lower(), path.suffix)} file, but profile "
-                                f"{profile.name!r} ships only {list(profile.formats)}")
+            raise InputError(f"{path}: a {formats.for_path(path).name} file, but profile {profile.name!r} ships "
+                             f"only {list(profile.formats)}")
     if profile.precisions and path.is_dir():
         for fmt in {t.format for t in targets}:
             if not any(t.format == fmt and t.precision in profile.precisions for t in targets):
-                checks.append(Check("precisions", fmt, "fail",
+                checks.append(Check("precisions", fmt, Verdict.FAIL,
                                     f"the profile ships {fmt} in {list(profile.precisions)} but {path} has none"))
         targets = [t for t in targets if t.precision in profile.precisions]
     return targets, checks
@@ -91,8 +112,8 @@ def _too_small(profile: Profile, targets: list[Target]) -> list[Check]:
     for t in targets:
         k = t.signature.candidates() if t.signature is not None else None
         if profile.candidates is not None and k is not None and k < profile.candidates:
-            out.append(Check("candidates", t.label, "fail", f"scores {k} candidates per call; the profile's requests "
-                                                             f"have {profile.candidates}"))
+            out.append(Check("candidates", t.label, Verdict.FAIL,
+                             f"scores {k} candidates per call; the profile's requests have {profile.candidates}"))
     return out
 
 
@@ -106,17 +127,17 @@ def _exact(budget: str, label: str, value: float, limit: float, unit: str, large
     ok = value <= limit if larger_is_worse else value >= limit
     rel = "≤" if larger_is_worse else "≥"
     text = f"{_num(value)} {unit} {'' if ok else 'not '}{rel} {_num(limit)} {unit}"
-    return Check(budget, label, "pass" if ok else "fail", " ".join(text.split()), value, limit)
+    return Check(budget, label, Verdict.PASS if ok else Verdict.FAIL, " ".join(text.split()), value, limit)
 
 
 def _interval_check(budget: str, label: str, iv: Interval, limit: float, what: str, over: str, within: str,
                     marginal_note: str) -> Check:
     """Noisy budgets: fail only when the whole interval lies above the limit; flag an interval that straddles."""
     if iv.low > limit:
-        return Check(budget, label, "fail", f"{what}{over}", iv.estimate, limit, iv)
+        return Check(budget, label, Verdict.FAIL, f"{what}{over}", iv.estimate, limit, iv)
     marginal = iv.high > limit
-    return Check(budget, label, "pass", f"{what}{within}" + (marginal_note if marginal else ""), iv.estimate, limit,
-                 iv, marginal)
+    return Check(budget, label, Verdict.PASS, f"{what}{within}" + (marginal_note if marginal else ""), iv.estimate,
+                 limit, iv, marginal)
 
 
 def _latency(budget: str, label: str, m: Measurement, q: float, limit_ms: float, seed: int) -> Check:
@@ -137,11 +158,10 @@ def _relative(budget: str, label: str, new: np.ndarray, old: np.ndarray, q: floa
 
 
 def evaluate(profile: Profile, targets: list[Target], measurements: list[Measurement],
-             baseline: dict | None, seed: int = 0) -> list[Check]:
-    """Every budget of the profile against every shipped artifact. baseline: {"paired": bool, "targets": {label:
-    target dict}, "rounds": {label: rounds_ms}} or None."""
+             baseline: Baseline | None, seed: int = 0) -> list[Check]:
+    """Every budget of the profile against every shipped artifact."""
     checks = []
-    by_label = {m.label: m for m in measurements if m.group == "model"}
+    by_label = {m.label: m for m in measurements if m.group == Group.MODEL}
     for t in targets:
         f, label = t.facts, t.label
         if profile.max_bytes is not None:
@@ -150,7 +170,7 @@ def evaluate(profile: Profile, targets: list[Target], measurements: list[Measure
             checks.append(_exact("max_download_bytes", label, f.gzip_bytes, profile.max_download_bytes, "gzip bytes"))
         if profile.max_macs is not None:
             checks.append(_exact("max_macs", label, f.macs, profile.max_macs, "MACs") if f.macs is not None else
-                          Check("max_macs", label, "skip", "MACs not countable for this format"))
+                          Check("max_macs", label, Verdict.SKIP, "MACs not countable for this format"))
         if profile.mobile_ops_only:
             checks.append(_mobile_ops(label, f.mobile))
         if profile.min_ndcg_ratio is not None:
@@ -160,9 +180,9 @@ def evaluate(profile: Profile, targets: list[Target], measurements: list[Measure
                                                         ("max_p90_ms", 90, profile.max_p90_ms)) if lim is not None]
         needs_run = latency_budgets or profile.max_peak_rss_mb is not None or (
             baseline and (profile.max_p50_increase is not None or profile.max_p90_increase is not None))
-        if needs_run and (m is None or m.status != "ok"):
+        if needs_run and (m is None or m.status != Status.OK):
             reason = m.reason if m is not None else "no CPU runtime here executes this format (Core ML needs Apple)"
-            status = "fail" if m is not None and m.status == "failed" else "skip"
+            status = Verdict.FAIL if m is not None and m.status == Status.FAILED else Verdict.SKIP
             checks.append(Check("runs", label, status, reason))
             continue
         for budget, q, limit in latency_budgets:
@@ -174,38 +194,38 @@ def evaluate(profile: Profile, targets: list[Target], measurements: list[Measure
     return checks
 
 
-def _ndcg(label: str, v: dict | None, floor: float) -> Check:
+def _ndcg(label: str, v, floor: float) -> Check:
     if not v:
-        return Check("min_ndcg_ratio", label, "skip", "no verification record (not from an edgeship bundle)")
-    if not v.get("ndcg_gated", True):
-        return Check("min_ndcg_ratio", label, "skip", "too few positives in the verification lists for an NDCG "
-                                                      "ratio to mean anything (see manifest metrics)")
-    if v.get("ndcg_ratio") is None:  # NaN in the run (the model ranked no relevant item in any top 10)
-        return Check("min_ndcg_ratio", label, "fail", "NDCG ratio undefined in the bundle's verification")
-    return _exact("min_ndcg_ratio", label, v["ndcg_ratio"], floor, "", False)
+        return Check("min_ndcg_ratio", label, Verdict.SKIP, "no verification record (not from an edgeship bundle)")
+    if not v.ndcg_gated:
+        return Check("min_ndcg_ratio", label, Verdict.SKIP, "too few positives in the verification lists for an "
+                                                            "NDCG ratio to mean anything (see manifest metrics)")
+    if v.ndcg_ratio != v.ndcg_ratio:  # NaN in the run (the model ranked no relevant item in any top 10)
+        return Check("min_ndcg_ratio", label, Verdict.FAIL, "NDCG ratio undefined in the bundle's verification")
+    return _exact("min_ndcg_ratio", label, v.ndcg_ratio, floor, "", False)
 
 
 def _mobile_ops(label: str, mobile: dict) -> Check:
     if not mobile:
-        return Check("mobile_ops_only", label, "skip", "no mobile operator check for this format")
+        return Check("mobile_ops_only", label, Verdict.SKIP, "no mobile operator check for this format")
     if "builtin_ops_only" in mobile:
         c = mobile["builtin_ops_only"]
-        return Check("mobile_ops_only", label, "pass" if c["ok"] else "fail",
+        return Check("mobile_ops_only", label, Verdict.PASS if c["ok"] else Verdict.FAIL,
                      "builtin TFLite ops only" if c["ok"] else f"non-builtin ops: {', '.join(c['non_builtin'])}")
     c = mobile["ort_format"]
-    return Check("mobile_ops_only", label, "pass" if c["ok"] else "fail",
+    return Check("mobile_ops_only", label, Verdict.PASS if c["ok"] else Verdict.FAIL,
                  "saves to and runs from the ORT format" if c["ok"] else f"ORT format fails: {c['error']}")
 
 
-def _against_baseline(profile: Profile, t: Target, m: Measurement, baseline: dict, seed: int) -> list[Check]:
+def _against_baseline(profile: Profile, t: Target, m: Measurement, baseline: Baseline, seed: int) -> list[Check]:
     label, checks = t.label, []
-    old_t, old_rounds = baseline["targets"].get(label), baseline["rounds"].get(label)
+    old_t, old_rounds = baseline.targets.get(label), baseline.rounds.get(label)
     if old_t is None:
-        return [Check("baseline", label, "skip", "no file of this name in the baseline")]
+        return [Check("baseline", label, Verdict.SKIP, "no file of this name in the baseline")]
     if profile.max_bytes_increase is not None:
-        old_bytes = old_t["facts"]["bytes"]
+        old_bytes = old_t.facts.bytes
         growth, allowed = t.facts.bytes / old_bytes - 1, profile.max_bytes_increase
-        checks.append(Check("max_bytes_increase", label, "pass" if growth <= allowed else "fail",
+        checks.append(Check("max_bytes_increase", label, Verdict.PASS if growth <= allowed else Verdict.FAIL,
                             f"{t.facts.bytes:,} bytes vs baseline {old_bytes:,}: {growth:+.1%} "
                             f"{'within' if growth <= allowed else 'more than'} +{allowed:.0%}", growth, allowed))
     for budget, q, allowed in (("max_p50_increase", 50, profile.max_p50_increase),
@@ -213,9 +233,9 @@ def _against_baseline(profile: Profile, t: Target, m: Measurement, baseline: dic
         if allowed is None:
             continue
         if old_rounds is None:
-            checks.append(Check(budget, label, "skip", "baseline has no latency for this configuration"))
+            checks.append(Check(budget, label, Verdict.SKIP, "baseline has no latency for this configuration"))
             continue
-        paired = baseline["paired"] and len(old_rounds) == len(m.rounds_ms)
+        paired = baseline.paired and len(old_rounds) == len(m.rounds_ms)
         checks.append(_relative(budget, label, np.asarray(m.rounds_ms), np.asarray(old_rounds), q, allowed, paired,
                                 seed))
     return checks
@@ -226,23 +246,21 @@ def _against_baseline(profile: Profile, t: Target, m: Measurement, baseline: dic
 def run_gate(path: Path, profile: Profile, baseline_path: Path | None, base_cfg: BenchConfig,
              progress=print) -> GateResult:
     if profile.relative and baseline_path is None:
-        raise EdgeshipError(f"profile {profile.name!r} has relative budgets (max_*_increase): pass --baseline "
-                            "BUNDLE_OR_BENCH_JSON")
+        raise InputError(f"profile {profile.name!r} has relative budgets (max_*_increase): pass {{option}} "
+                         "BUNDLE_OR_BENCH_JSON", option="baseline")
+    if baseline_path is not None and not baseline_path.exists():
+        raise InputError("not found", option="baseline", value=baseline_path)
     targets, checks = gate_targets(path, profile)
     checks += _too_small(profile, targets)
     cfg = _bench_config(profile, targets, base_cfg)
     baseline_targets, stored = [], None
     if baseline_path is not None:
-        if baseline_path.is_dir():
-            try:
-                found = bundle_targets(baseline_path, group="baseline", prefix="baseline/")[0]
-            except EdgeshipError as e:  # a changed baseline file is bad input to a gate, as the bundle's own is
-                raise EdgeshipError(f"--baseline: {e}", exit_code=2) from None
+        if baseline_path.is_dir():  # a changed baseline file is bad input to a gate, as the bundle's own is
+            found = bundle_targets(baseline_path, Group.BASELINE, "baseline/", error=partial(InputError,
+                                                                                            option="baseline"))[0]
             baseline_targets = [t for t in found if t.format in {x.format for x in targets}]
         else:
-            from .report import load_bench
-
-            stored = load_bench(baseline_path)
+            stored = read_bench(baseline_path)
     # each file directly followed by its baseline twin: the pair runs back to back in every round
     twins = {t.label[len("baseline/"):]: t for t in baseline_targets}
     ordered = [x for t in targets for x in (t, twins.get(t.label)) if x is not None]
@@ -252,33 +270,29 @@ def run_gate(path: Path, profile: Profile, baseline_path: Path | None, base_cfg:
     baseline = None
     if baseline_targets:
         strip = len("baseline/")
-        baseline = {"paired": True,
-                    "targets": {t.label[strip:]: t.to_dict() for t in baseline_targets},
-                    "rounds": {m.label[strip:]: m.rounds_ms for m in result.measurements
-                               if m.group == "baseline" and m.status == "ok"}}
+        baseline = Baseline(True, {t.label[strip:]: t for t in baseline_targets},
+                            {m.label[strip:]: m.rounds_ms for m in result.measurements
+                             if m.group == Group.BASELINE and m.status == Status.OK})
     elif stored is not None:
-        want = (profile.threads,)
-        baseline = {"paired": False, "targets": {t["label"]: t for t in stored["targets"]},
-                    "rounds": {m["label"]: m["rounds_ms"] for m in stored["measurements"]
-                               if m["status"] == "ok" and m["group"] == "model" and (m["threads"],) == want}}
+        baseline = Baseline(False, stored.models(),
+                            {m.label: m.rounds_ms for m in stored.measurements
+                             if m.status == Status.OK and m.group == Group.MODEL and m.threads == profile.threads})
     checks += evaluate(profile, targets, result.measurements, baseline, cfg.seed)
-    from .report import json_form
-
-    return GateResult(profile, checks, json_form(result))
+    return GateResult(profile, checks, result)
 
 
 # --- reports ---------------------------------------------------------------------------------------------------
 
 def junit_xml(result: GateResult) -> bytes:
     suite = ET.Element("testsuite", name=f"edgeship gate: {result.profile.name}", tests=str(len(result.checks)),
-                       failures=str(sum(c.status == "fail" for c in result.checks)),
-                       skipped=str(sum(c.status == "skip" for c in result.checks)))
+                       failures=str(len(result.failed)),
+                       skipped=str(sum(c.status == Verdict.SKIP for c in result.checks)))
     for c in result.checks:
         case = ET.SubElement(suite, "testcase", classname=f"edgeship.gate.{result.profile.name}.{c.artifact}",
                              name=c.budget)
-        if c.status == "fail":
+        if c.status == Verdict.FAIL:
             ET.SubElement(case, "failure", message=c.message).text = c.message
-        elif c.status == "skip":
+        elif c.status == Verdict.SKIP:
             ET.SubElement(case, "skipped", message=c.message)
         else:
             ET.SubElement(case, "system-out").text = c.message
@@ -290,14 +304,15 @@ def junit_xml(result: GateResult) -> bytes:
 
 def markdown(result: GateResult) -> str:
     verdict = "passed" if result.passed else "FAILED"
-    n_fail = sum(c.status == "fail" for c in result.checks)
+    n_fail = len(result.failed)
     lines = [f"### edgeship gate — profile `{result.profile.name}`: {verdict}", "",
-             f"{len(result.checks)} checks, {n_fail} failed, {sum(c.status == 'skip' for c in result.checks)} "
+             f"{len(result.checks)} checks, {n_fail} failed, {sum(c.status == Verdict.SKIP for c in result.checks)} "
              "skipped. Latency budgets fail only when the whole 95 % interval is above the budget.", "",
              "| | artifact | budget | result |", "|---|---|---|---|"]
-    icon = {"pass": "✅", "fail": "❌", "skip": "⏭️"}
-    for c in sorted(result.checks, key=lambda c: ({"fail": 0, "pass": 1, "skip": 2}[c.status], c.artifact)):
+    icon = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.SKIP: "⏭️"}
+    order = {Verdict.FAIL: 0, Verdict.PASS: 1, Verdict.SKIP: 2}
+    for c in sorted(result.checks, key=lambda c: (order[c.status], c.artifact)):
         lines.append(f"| {icon[c.status]}{' ⚠️' if c.marginal else ''} | {c.artifact} | `{c.budget}` | {c.message} |")
-    host = result.bench["host"]
-    lines += ["", f"Host: {host['cpu']}, {host['logical_cores']} cores; load average {host.get('load_average_1m')}.", ""]
+    host = result.bench.host
+    lines += ["", f"Host: {host.cpu}, {host.logical_cores} cores; load average {host.load_average_1m}.", ""]
     return "\n".join(lines)

@@ -15,138 +15,57 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ..errors import EdgeshipError
-from ..export.bundle import sha256
-from . import identity, runtimes
-from .facts import ModelFacts, model_facts
-from .signature import FORMATS, RUNTIMES, Signature, TensorSpec, read_signature, with_ranges
-from .stats import Summary, summarize
+from ..core import typed
+from ..core.errors import EdgeshipError, InputError
+from ..core.files import sha256
+from ..core.tensors import Signature, TensorSpec
+from ..export import formats
+from ..export.check import read_manifest
+from ..export.manifest import Manifest
+from .records import BENCH_KIND, BENCH_VERSION, BenchConfig, BenchResult, Group, Host, Measurement, Status, Target
+from .stats import summarize
 
-BENCH_SCHEMA_VERSION = 1
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class BenchConfig:
-    threads: tuple[int, ...] = (1, 2)
-    candidates: tuple[int, ...] | None = None  # None: 1 and the bundle's K
-    rounds: int = 20
-    invokes: int = 100  # per round and configuration
-    warmup: int = 20  # invokes after loading, before any timing
-    identity: bool = True  # also measure the identity model (overhead floor)
-    seed: int = 0
-
-    def __post_init__(self):
-        for name in ("rounds", "invokes"):
-            if getattr(self, name) < 2:
-                raise EdgeshipError(f"--{name}: expected an integer >= 2, got {getattr(self, name)}")
-        if not self.threads or min(self.threads) < 1:
-            raise EdgeshipError(f"--threads: expected positive integers, got {list(self.threads)}")
-        if self.candidates is not None and min(self.candidates) < 1:
-            raise EdgeshipError(f"--candidates: expected positive integers, got {list(self.candidates)}")
-
-
-@dataclass
-class Target:
-    """One file to measure."""
-
-    label: str  # unique within a run, e.g. "ranker_int8.tflite" or "baseline/ranker_int8.tflite"
-    path: Path
-    format: str
-    group: str = "model"  # model | baseline | identity
-    precision: str | None = None
-    sha256: str = ""
-    verification: dict | None = None  # from the bundle's manifest
-    signature: Signature | None = None  # None: no runtime here can execute it (Core ML on Linux)
-    facts: ModelFacts | None = None
-
-    def to_dict(self) -> dict:
-        return {"label": self.label, "path": str(self.path), "format": self.format, "group": self.group,
-                "precision": self.precision, "sha256": self.sha256, "verification": self.verification,
-                "inputs": [t.to_dict() for t in self.signature.inputs] if self.signature else None,
-                "facts": self.facts.to_dict() if self.facts else None}
-
-
-@dataclass
-class Measurement:
-    label: str
-    group: str
-    runtime: str
-    threads: int
-    candidates: int | None  # None: the file's own input shape (not an edgeship ranker)
-    status: str = "ok"  # ok | skipped | failed
-    reason: str = ""
-    import_ms: float | None = None
-    load_ms: float | None = None
-    first_ms: float | None = None
-    latency_ms: Summary | None = None
-    rounds_ms: list[list[float]] = field(default_factory=list)
-    rss_runtime_mb: float | None = None  # after importing the runtime, before loading the model
-    peak_rss_mb: float | None = None  # the worker process's high-water mark
-    model_rss_mb: float | None = None  # peak minus the identity model's peak in the same runtime and threads
-    identity: str | None = None  # label of the identity model measured beside it
-    cpus: list[int] = field(default_factory=list)  # the cores the worker was pinned to
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["latency_ms"] = self.latency_ms.to_dict() if self.latency_ms else None
-        d["rounds_ms"] = [[round(x, 5) for x in r] for r in self.rounds_ms]
-        return d
-
-
-@dataclass
-class BenchResult:
-    targets: list[Target]
-    measurements: list[Measurement]
-    config: BenchConfig
-    host: dict
-    source: dict
-    seconds: float
-
-    def to_dict(self) -> dict:
-        return {"schema_version": BENCH_SCHEMA_VERSION, "kind": "edgeship-bench", "host": self.host,
-                "source": self.source, "config": asdict(self.config), "seconds": round(self.seconds, 1),
-                "targets": [t.to_dict() for t in self.targets],
-                "measurements": [m.to_dict() for m in self.measurements]}
+class WorkerError(Exception):
+    """A worker process answered with an error, or died: the configuration it measures fails, not the run."""
 
 
 # --- targets ---------------------------------------------------------------------------------------------------
 
-def bundle_targets(bundle: Path, group: str = "model", prefix: str = "") -> tuple[list[Target], dict]:
-    """The artifacts of a bundle, each checked against the manifest's checksum before anything runs."""
-    from ..export.check import read_manifest
-
-    manifest = read_manifest(bundle)  # refuses a missing, changed or truncated artifact (exit 1)
+def bundle_targets(bundle: Path, group: Group = Group.MODEL, prefix: str = "",
+                   error: type[EdgeshipError] = InputError) -> tuple[list[Target], Manifest]:
+    """The artifacts of a bundle, each checked against the manifest's checksum before anything runs. error:
+    what a changed or missing artifact is to the caller (a gate's input, or a baseline)."""
+    manifest = read_manifest(bundle, error)
+    ranges = manifest.model.feature_spec.value_ranges()
     targets = []
-    for entry in manifest["artifacts"]:
-        path = bundle / entry["path"]
-        t = Target(prefix + entry["path"], path, entry["format"], group, entry["precision"], entry["sha256"],
-                   entry.get("verification"))
-        if path.suffix in RUNTIMES:
-            t.signature = with_ranges(read_signature(path), manifest.get("model"))
-        targets.append(t)
+    for entry in manifest.artifacts:
+        path = bundle / entry.path
+        fmt = formats.get(entry.format)
+        signature = fmt.inspect.signature(path, error).with_ranges(ranges) if fmt.timed else None
+        targets.append(Target(prefix + entry.path, path, entry.format, group, entry.precision, entry.sha256,
+                              entry.verification, signature))
     return targets, manifest
 
 
 def file_target(path: Path) -> Target:
+    """A loose model file, ours or foreign: everything the harness needs is read before anything runs, so a
+    file its library cannot read is one line of bad input."""
     if not path.is_file():
-        raise EdgeshipError(f"{path}: model file not found")
-    fmt = FORMATS.get(path.suffix.lower())
+        raise InputError(f"{path}: model file not found")
+    fmt = formats.for_path(path)
     if fmt is None:
-        raise EdgeshipError(f"{path}: expected a .tflite, .onnx or .mlmodel file or a bundle directory")
-    t = Target(path.name, path, fmt, sha256=sha256(path))
-    if path.suffix.lower() in RUNTIMES:
-        try:
-            t.signature = read_signature(path)
-        except Exception as e:  # a file the runtime cannot even parse is bad input, not a measurement
-            raise EdgeshipError(f"{path}: not a readable {fmt} model ({str(e).splitlines()[0][:160]})") from None
-    return t
+        raise InputError(f"{path}: expected a {formats.suffixes()} file or a bundle directory")
+    signature = fmt.inspect.signature(path) if fmt.timed else None
+    return Target(path.name, path, fmt.name, sha256=sha256(path), signature=signature, facts=fmt.inspect.facts(path))
 
 
 def unique_labels(targets: list[Target]) -> list[Target]:
@@ -155,14 +74,14 @@ def unique_labels(targets: list[Target]) -> list[Target]:
     for t in targets:
         seen[t.label] = seen.get(t.label, 0) + 1
     for t in targets:
-        if seen[t.label] > 1 and t.group != "identity":
+        if seen[t.label] > 1 and t.group != Group.IDENTITY:
             t.label = f"{t.path.parent.name}/{t.label}"
     return targets
 
 
 # --- host ------------------------------------------------------------------------------------------------------
 
-def host_info() -> dict:
+def host_info() -> Host:
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -171,10 +90,8 @@ def host_info() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "logical_cores": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(),
-            "runtimes": {r: runtimes.version(r) for r in ("litert", "onnxruntime")},
-            "load_average_1m": _load_average()}
+    runtimes = {f.runtime.RUNTIME: f.runtime.version() for f in formats.FORMATS.values() if f.timed}
+    return Host(cpu, os.cpu_count(), platform.platform(), platform.python_version(), runtimes, _load_average())
 
 
 def _load_average() -> float | None:
@@ -191,21 +108,25 @@ class Worker:
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
 
     def ask(self, msg: dict) -> dict:
+        """The worker's reply; WorkerError when it answers with an error or is gone."""
         if self.proc.poll() is not None:
-            return {"ok": False, "error": f"worker exited with code {self.proc.returncode}"}
+            raise WorkerError(f"worker exited with code {self.proc.returncode}")
         try:
             self.proc.stdin.write(json.dumps(msg) + "\n")
             self.proc.stdin.flush()
             line = self.proc.stdout.readline()
         except (BrokenPipeError, OSError) as e:
-            return {"ok": False, "error": f"worker died ({e})"}
+            raise WorkerError(f"worker died ({e})") from None
         if not line:
             code = self.proc.wait()
-            return {"ok": False, "error": f"the runtime crashed the worker process (exit code {code})"}
-        return json.loads(line)
+            raise WorkerError(f"the runtime crashed the worker process (exit code {code})")
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise WorkerError(reply.get("error") or "the worker gave no reason")
+        return reply
 
     def fail(self, error: str) -> None:
-        self.m.status, self.m.reason = "failed", error
+        self.m.status, self.m.reason = Status.FAILED, error
         self.close()
 
     def close(self) -> None:
@@ -219,7 +140,7 @@ def _shape_for(signature: Signature, candidates: int | None) -> tuple[tuple[Tens
     if candidates is None:
         return signature.inputs, ""
     k = signature.candidates()
-    cand = next(t for t in signature.inputs if t.name == "candidates")
+    cand = signature.input("candidates")
     if 1 in cand.dynamic:  # a free candidate dimension: run the requested count
         return tuple(replace(t, shape=(t.shape[0], candidates, *t.shape[2:]))
                      if t.name in ("candidates", "candidate_features") else t for t in signature.inputs), ""
@@ -236,7 +157,8 @@ def plan(targets: list[Target], cfg: BenchConfig, scratch: Path) -> list[tuple[M
     for t in targets:
         if t.signature is None:
             continue
-        runtime = RUNTIMES[t.path.suffix.lower()]
+        fmt = formats.get(t.format)
+        runtime = fmt.runtime.RUNTIME
         k = t.signature.candidates()
         shapes = [None] if k is None else list(cfg.candidates or sorted({1, k}))
         for threads in cfg.threads:
@@ -244,16 +166,14 @@ def plan(targets: list[Target], cfg: BenchConfig, scratch: Path) -> list[tuple[M
                 m = Measurement(t.label, t.group, runtime, threads, c)
                 inputs, why = _shape_for(t.signature, c)
                 if inputs is None:
-                    m.status, m.reason = "skipped", why
+                    m.status, m.reason = Status.SKIPPED, why
                     jobs.append((m, t.path, ()))
                     continue
                 if cfg.identity:
-                    key = (runtime, threads, inputs)
+                    key = (fmt.name, threads, inputs)
                     if key not in identities:
-                        stem = f"identity_{len(identities)}"
-                        path = identity.write(runtime, inputs, scratch, stem)
-                        ident = Measurement(f"{stem}{path.suffix}", "identity", runtime, threads, c)
-                        identities[key] = ident
+                        path = fmt.identity.write(inputs, scratch / f"identity_{len(identities)}{fmt.suffix}")
+                        identities[key] = ident = Measurement(path.name, Group.IDENTITY, runtime, threads, c)
                         jobs.append((ident, path, inputs))
                     m.identity = identities[key].label
                 jobs.append((m, t.path, inputs))
@@ -265,11 +185,11 @@ def run_bench(targets: list[Target], cfg: BenchConfig, source: dict, progress: P
     host = host_info()
     for t in targets:
         if t.facts is None:
-            t.facts = model_facts(t.path)
+            t.facts = formats.get(t.format).inspect.facts(t.path)
     with tempfile.TemporaryDirectory(prefix="edgeship-bench-") as scratch:
         jobs = plan(targets, cfg, Path(scratch))
         measurements = [m for m, _, _ in jobs]
-        runnable = [(m, p, i) for m, p, i in jobs if m.status == "ok"]
+        runnable = [(m, p, i) for m, p, i in jobs if m.status == Status.OK]
         progress(f"bench: {len(runnable)} configurations ({len(jobs) - len(runnable)} skipped), "
                  f"{cfg.rounds} rounds x {cfg.invokes} invokes each")
         workers = [Worker(m, p, i) for m, p, i in runnable]
@@ -277,15 +197,18 @@ def run_bench(targets: list[Target], cfg: BenchConfig, source: dict, progress: P
             _load_all(workers, cfg, progress)
             _rounds(workers, cfg, progress)
             for w in workers:
-                if w.m.status == "ok":
-                    reply = w.ask({"cmd": "stop"})
-                    w.m.peak_rss_mb = round(reply["peak_rss_mb"], 1) if reply.get("ok") else None
+                if w.m.status == Status.OK:
+                    try:
+                        w.m.peak_rss_mb = round(w.ask({"cmd": "stop"})["peak_rss_mb"], 1)
+                    except WorkerError:
+                        w.m.peak_rss_mb = None
         finally:
             for w in workers:
                 w.close()
     _attach_memory(measurements)
-    host["load_average_1m_end"] = _load_average()
-    return BenchResult(targets, measurements, cfg, host, source, time.perf_counter() - started)
+    host = replace(host, load_average_1m_end=_load_average())
+    return BenchResult(BENCH_VERSION, BENCH_KIND, host, source, cfg, round(time.perf_counter() - started, 1),
+                       targets, measurements)
 
 
 def pinned_cpus(threads: int) -> list[int]:
@@ -305,11 +228,12 @@ def _load_all(workers: list[Worker], cfg: BenchConfig, progress: Progress) -> No
     for i, w in enumerate(workers, 1):
         m = w.m
         m.cpus = pinned_cpus(m.threads)
-        reply = w.ask({"cmd": "load", "path": str(w.path), "runtime": m.runtime, "threads": m.threads,
-                       "inputs": [t.to_dict() for t in w.inputs], "warmup": cfg.warmup, "seed": cfg.seed,
-                       "cpus": m.cpus})
-        if not reply.get("ok"):
-            w.fail(f"{m.runtime} cannot run it: {reply.get('error')}")
+        try:
+            reply = w.ask({"cmd": "load", "path": str(w.path), "format": formats.for_path(w.path).name,
+                           "threads": m.threads, "inputs": typed.dump(w.inputs), "warmup": cfg.warmup,
+                           "seed": cfg.seed, "cpus": m.cpus})
+        except WorkerError as e:
+            w.fail(f"{m.runtime} cannot run it: {e}")
             progress(f"  load {i}/{len(workers)} {m.label} [{m.runtime}, {m.threads}t]: FAILED {m.reason}")
             continue
         m.import_ms, m.load_ms, m.first_ms = reply["import_ms"], reply["load_ms"], reply["first_ms"]
@@ -319,29 +243,30 @@ def _load_all(workers: list[Worker], cfg: BenchConfig, progress: Progress) -> No
 
 
 def _rounds(workers: list[Worker], cfg: BenchConfig, progress: Progress) -> None:
-    live = [w for w in workers if w.m.status == "ok"]
+    live = [w for w in workers if w.m.status == Status.OK]
     t0 = time.perf_counter()
     for r in range(cfg.rounds):
         shift = r % max(len(live), 1)
         for w in live[shift:] + live[:shift]:  # rotate who goes first, so no configuration always runs cold
-            if w.m.status != "ok":
+            if w.m.status != Status.OK:
                 continue
-            reply = w.ask({"cmd": "round", "n": cfg.invokes})
-            if not reply.get("ok"):
-                w.fail(f"{w.m.runtime} failed while running: {reply.get('error')}")
+            try:
+                reply = w.ask({"cmd": "round", "n": cfg.invokes})
+            except WorkerError as e:
+                w.fail(f"{w.m.runtime} failed while running: {e}")
                 continue
-            w.m.rounds_ms.append(reply["ms"])
+            w.m.rounds_ms.append([round(x, 5) for x in reply["ms"]])
         elapsed = time.perf_counter() - t0
         progress(f"  round {r + 1}/{cfg.rounds} done ({elapsed:.1f} s, ~{elapsed / (r + 1) * (cfg.rounds - r - 1):.0f} s left)")
     for w in live:
-        if w.m.status == "ok":
+        if w.m.status == Status.OK:
             w.m.latency_ms = summarize(np.concatenate(w.m.rounds_ms))
 
 
 def _attach_memory(measurements: list[Measurement]) -> None:
-    by_label = {(m.label, m.runtime, m.threads): m for m in measurements if m.group == "identity"}
+    by_label = {(m.label, m.runtime, m.threads): m for m in measurements if m.group == Group.IDENTITY}
     for m in measurements:
-        if m.status != "ok" or m.peak_rss_mb is None:
+        if m.status != Status.OK or m.peak_rss_mb is None:
             continue
         ident = by_label.get((m.identity, m.runtime, m.threads)) if m.identity else None
         floor = ident.peak_rss_mb if ident and ident.peak_rss_mb else m.rss_runtime_mb
@@ -355,8 +280,7 @@ def collect_targets(paths: list[Path]) -> tuple[list[Target], dict]:
         if p.is_dir():
             found, manifest = bundle_targets(p)
             targets += found
-            source["bundles"].append({"path": str(p), "model": manifest.get("model", {}).get("name"),
-                                      "generator": manifest.get("generator")})
+            source["bundles"].append({"path": str(p), "model": manifest.model.name, "generator": manifest.generator})
         else:
             targets.append(file_target(p))
             source["files"].append(str(p))

@@ -17,6 +17,8 @@ CONFIDENCE = 0.95
 
 @dataclass(frozen=True)
 class Summary:
+    """Latency of one configuration over all its rounds, in ms (rounded to 0.1 µs)."""
+
     n: int
     mean: float
     std: float
@@ -25,9 +27,6 @@ class Summary:
     p90: float
     p99: float
 
-    def to_dict(self) -> dict:
-        return {k: round(v, 4) if isinstance(v, float) else v for k, v in self.__dict__.items()}
-
 
 @dataclass(frozen=True)
 class Interval:
@@ -35,15 +34,12 @@ class Interval:
     low: float
     high: float
 
-    def to_dict(self) -> dict:
-        return {"estimate": round(self.estimate, 4), "low": round(self.low, 4), "high": round(self.high, 4)}
-
 
 def summarize(samples_ms: np.ndarray) -> Summary:
     s = np.asarray(samples_ms, dtype=np.float64)
     p50, p90, p99 = np.percentile(s, [50, 90, 99])
-    return Summary(int(s.size), float(s.mean()), float(s.std(ddof=1)) if s.size > 1 else 0.0, float(s.min()),
-                   float(p50), float(p90), float(p99))
+    std = float(s.std(ddof=1)) if s.size > 1 else 0.0
+    return Summary(int(s.size), *(round(float(v), 4) for v in (s.mean(), std, s.min(), p50, p90, p99)))
 
 
 def _resampled_percentile(rounds: np.ndarray, picks: np.ndarray, q: float) -> np.ndarray:
@@ -66,8 +62,6 @@ def percentile_interval(rounds: np.ndarray, q: float, seed: int = 0) -> Interval
     return _interval(float(np.percentile(rounds, q)), _resampled_percentile(rounds, picks, q))
 
 
-
-
 def ratio_interval(new_rounds: np.ndarray, old_rounds: np.ndarray, q: float, paired: bool, seed: int = 0
                    ) -> Interval:
     """new/old of the q-th percentile with a bootstrap CI.
@@ -83,7 +77,7 @@ def ratio_interval(new_rounds: np.ndarray, old_rounds: np.ndarray, q: float, pai
     old_rounds = np.asarray(old_rounds, dtype=np.float64)
     rng = np.random.default_rng(seed)
     if paired:
-        if new_rounds.shape[0] != old_rounds.shape[0]:
+        if new_rounds.shape[0] != old_rounds.shape[0]:  # callers pair only runs of equal length
             raise ValueError("paired comparison needs the same number of rounds")
         ratios = np.percentile(new_rounds, q, axis=1) / np.percentile(old_rounds, q, axis=1)
         picks = rng.integers(0, ratios.size, size=(BOOTSTRAP_RESAMPLES, ratios.size))

@@ -3,12 +3,12 @@
 A process per (artifact, runtime, threads) keeps peak RSS attributable to that one model and lets the parent
 interleave many loaded models round by round. Protocol: one JSON object per line each way.
 
-  {"cmd": "load", "path", "runtime", "threads", "inputs": [TensorSpec...], "warmup", "cpus"}
-      -> {"ok", "import_ms", "load_ms", "first_ms", "rss_runtime_mb", "rss_loaded_mb"}
+  {"cmd": "load", "path", "format", "threads", "inputs": [TensorSpec...], "warmup", "seed", "cpus"}
+      -> {"ok", "import_ms", "load_ms", "first_ms", "rss_runtime_mb"}
   {"cmd": "round", "n", "warmup"}  -> {"ok", "ms": [n latencies]}
   {"cmd": "ping"}                  -> {"ok"}
   {"cmd": "stop"}                  -> {"ok", "peak_rss_mb"}
-Any failure -> {"ok": false, "error": "one line"} and the worker exits.
+An unknown command or any failure -> {"ok": false, "error": "one line"}, and the worker exits.
 """
 
 from __future__ import annotations
@@ -49,25 +49,32 @@ def _reply(out, payload: dict) -> None:
     out.flush()
 
 
+class UnknownCommand(Exception):
+    pass
+
+
 def serve(stdin, stdout) -> None:
-    from . import runtimes
-    from .signature import TensorSpec, synthesize
+    from ..core import typed
+    from ..core.tensors import TensorSpec, synthesize
+    from ..export import formats
 
     invoke = feeds = None
     clock = time.perf_counter
     for line in stdin:
         msg = json.loads(line)
-        cmd = msg["cmd"]
+        cmd = msg.get("cmd")
         if cmd == "load":
             if msg.get("cpus") and hasattr(os, "sched_setaffinity"):
                 os.sched_setaffinity(0, msg["cpus"])
+            runtime = formats.get(msg["format"]).runtime
             t0 = clock()
-            runtimes.import_runtime(msg["runtime"])
+            runtime.load_library()
             import_ms = (clock() - t0) * 1e3
-            feeds = synthesize(tuple(TensorSpec.from_dict(t) for t in msg["inputs"]), seed=msg.get("seed", 0))
+            feeds = synthesize(typed.load(tuple[TensorSpec, ...], msg["inputs"], "worker inputs", toml=False),
+                               seed=msg.get("seed", 0))
             rss_runtime = _rss_mb()
             t0 = clock()
-            invoke = runtimes.OPENERS[msg["runtime"]](Path(msg["path"]), msg["threads"])
+            invoke = runtime.open_session(Path(msg["path"]), msg["threads"]).invoke
             load_ms = (clock() - t0) * 1e3
             t0 = clock()
             invoke(feeds)
@@ -75,19 +82,23 @@ def serve(stdin, stdout) -> None:
             for _ in range(msg.get("warmup", 20)):
                 invoke(feeds)
             _reply(stdout, {"ok": True, "import_ms": import_ms, "load_ms": load_ms, "first_ms": first_ms,
-                            "rss_runtime_mb": rss_runtime, "rss_loaded_mb": _rss_mb()})
+                            "rss_runtime_mb": rss_runtime})
         elif cmd == "round":
             for _ in range(msg.get("warmup", 2)):  # another worker just ran: refill this one's caches first
                 invoke(feeds)
             _reply(stdout, {"ok": True, "ms": timed(invoke, feeds, msg["n"])})
-        elif cmd == "ping":  # protocol cost alone (benchmarks/harness_overhead.py)
+        elif cmd == "ping":  # protocol cost alone (studies/harness_overhead.py)
             _reply(stdout, {"ok": True})
         elif cmd == "stop":
             _reply(stdout, {"ok": True, "peak_rss_mb": _rss_mb()})
             return
+        else:
+            raise UnknownCommand(f"unknown command {cmd!r} (expected load, round, ping or stop)")
 
 
 def main() -> int:
+    from ..core.errors import one_line
+
     # the protocol gets its own descriptor; fd 1 goes to stderr, so whatever a runtime's C++ code prints
     # cannot corrupt the stream the parent parses
     stdout = os.fdopen(os.dup(1), "w")
@@ -96,7 +107,8 @@ def main() -> int:
     try:
         serve(sys.stdin, stdout)
     except Exception as e:  # reported to the parent as data; the parent decides what it means
-        _reply(stdout, {"ok": False, "error": f"{type(e).__name__}: {e}".splitlines()[0]})
+        error = e.args[0] if isinstance(e, UnknownCommand) else getattr(e, "detail", None) or one_line(e)
+        _reply(stdout, {"ok": False, "error": error})
         return 1
     return 0
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import EdgeshipError
+from .core.errors import AlreadyExists, EdgeshipError
 
 DEFAULT_OUT = Path("artifacts/bundle")
 
@@ -89,7 +89,7 @@ def _measurement_options(p: argparse.ArgumentParser) -> None:
 
 def _import_tensorflow_quietly() -> None:
     """TensorFlow's C++ start-up logs (CUDA probing, oneDNN notices) bypass TF_CPP_MIN_LOG_LEVEL."""
-    from .export._shims import quiet
+    from .export.shims import quiet
 
     with quiet():
         import tensorflow  # noqa: F401
@@ -103,29 +103,47 @@ def _run(args) -> int:
     from .progress import Steps
     from .sources import prepare
 
-    overrides = {"seed": args.seed} if args.seed is not None else None
-    cfg = load_config(args.config, overrides)
+    cfg = load_config(args.config, {"seed": args.seed} if args.seed is not None else None)
     if getattr(args, "data", None) is not None:
         cfg = replace(cfg, log=LogConfig(str(args.data), str(args.schema)))
     check_destination(args.out, args.force)
     step = Steps(sys.stderr)
     data = prepare(cfg, step)  # every data file read and checked before the slow TensorFlow import
     _import_tensorflow_quietly()
-    from .pipeline import run, summary_table
+    from .pipeline import run
 
     result = run(cfg, args.out, force=args.force, data=data, step=step,
                  config_source=str(args.config) if args.config else "built-in defaults")
-    return _finish(result, summary_table, args.command)
+    return _finish(result, args.command)
 
 
-def _finish(result, summary_table, command: str) -> int:
+def summary_table(manifest) -> str:
+    """The bundle's files and the test NDCG, as a person reads them at the end of a run."""
+    rows = [("artifact", "bytes", "NDCG@10 ratio", "max |d|", "verified")]
+    for a in manifest.artifacts:
+        v = a.verification
+        rows.append((a.path, f"{a.bytes:,}", f"{v.ndcg_ratio:.4f}", f"{v.max_abs_diff:.1e}",
+                     "yes" if v.passed else "NO"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    m = manifest.metrics
+    lines.append("")
+    if m.scorers():
+        lines.append("test NDCG@10: " + "  ".join(f"{name} {s.ndcg_at_10:.4f}" for name, s in m.scorers().items()))
+    if not m.reliable and m.model is not None:
+        lines.append(f"  (only {m.model.positives} positives in the test lists, fewer than {m.min_positives}: "
+                     "these figures are noise, not a measure of the model)")
+    return "\n".join(lines)
+
+
+def _finish(result, command: str) -> int:
     print(summary_table(result.manifest))
     print(f"\nbundle: {result.out}  ({result.seconds:.0f}s)")
-    failures = result.manifest.get("failures") or []
-    for f in failures:
-        print(f"edgeship {command}: error: {f.get('artifact', f['format'])}: {f['stage']} failed: {f['reason']} "
+    for f in result.manifest.failures:
+        print(f"edgeship {command}: error: {f.what}: {f.stage.value} failed: {f.reason} "
               "(recorded in manifest.json; the other formats were written)", file=sys.stderr)
-    return 1 if failures else 0
+    return 1 if result.manifest.failures else 0
 
 
 def _export(args) -> int:
@@ -137,10 +155,10 @@ def _export(args) -> int:
     check_destination(args.out, args.force)
     calib = load_calibration(args.calibration)  # a bad .npz is named before TensorFlow loads
     _import_tensorflow_quietly()
-    from .pipeline import export_user_model, summary_table
+    from .user_export import export_user_model
 
     result = export_user_model(cfg, args.model, args.calibration, args.out, force=args.force, calib=calib)
-    return _finish(result, summary_table, args.command)
+    return _finish(result, args.command)
 
 
 def _verify(args) -> int:
@@ -154,7 +172,7 @@ def _verify(args) -> int:
 
 
 def _bench_config(args):
-    from .benchmarks.harness import BenchConfig
+    from .benchmarks.records import BenchConfig
 
     return BenchConfig(**{k: getattr(args, k) for k in ("threads", "candidates", "rounds", "invokes")
                           if getattr(args, k, None) is not None})
@@ -167,7 +185,7 @@ def _bench(args) -> int:
     cfg = _bench_config(args)
     targets, source = collect_targets(args.inputs)  # bad inputs are named before anything else
     if (args.out / report.BENCH_JSON).exists() and not args.force:
-        raise EdgeshipError(f"{args.out}: already holds a bench.json; pass --force to replace it")
+        raise AlreadyExists("already holds a bench.json", option="out", value=args.out)
     result = run_bench(targets, cfg, source, progress=lambda line: print(line, flush=True))
     report.write(result, args.out, force=True)
     print(f"\n{args.out / report.BENCH_MD}, {args.out / report.BENCH_JSON} and plots written "
@@ -176,22 +194,21 @@ def _bench(args) -> int:
 
 
 def _gate(args) -> int:
-    import json
     import os
 
     from .benchmarks import gate
     from .benchmarks.budgets import load_profile
-    from .files import write_text
+    from .benchmarks.records import BENCH_JSON
+    from .core import typed
+    from .core.files import write_json, write_text
 
     profile = load_profile(args.budgets, args.profile)
-    if args.baseline is not None and not args.baseline.exists():
-        raise EdgeshipError(f"--baseline {args.baseline}: not found")
     result = gate.run_gate(args.input, profile, args.baseline, _bench_config(args),
                            progress=lambda line: print(line, flush=True))
     args.out.mkdir(parents=True, exist_ok=True)
     replaced = (args.out / "gate.xml").exists()
     summary = gate.markdown(result)
-    write_text(args.out / "bench.json", json.dumps(result.bench, indent=1) + "\n")
+    write_json(args.out / BENCH_JSON, typed.dump(result.bench))
     write_text(args.out / "gate.xml", gate.junit_xml(result).decode("utf-8"))
     write_text(args.out / "gate.md", summary + "\n")
     if os.environ.get("GITHUB_STEP_SUMMARY"):
@@ -200,7 +217,7 @@ def _gate(args) -> int:
     print()
     for c in result.checks:
         print(c.line())
-    failed = [c for c in result.checks if c.status == "fail"]
+    failed = result.failed
     print(f"\ngate {'passed' if not failed else 'FAILED'}: profile {profile.name}, {len(result.checks)} checks, "
           f"{len(failed)} failed; reports in {args.out}{' (previous report replaced)' if replaced else ''}")
     return 1 if failed else 0
@@ -208,13 +225,22 @@ def _gate(args) -> int:
 
 def _compare(args) -> int:
     from .benchmarks.compare import compare, render
-    from .benchmarks.report import load_bench
+    from .benchmarks.records import read_bench
 
-    print(render(compare(load_bench(args.old), load_bench(args.new))))
+    print(render(compare(read_bench(args.old), read_bench(args.new))))
     return 0
 
 
 COMMANDS = {"run": _run, "train": _run, "export": _export, "verify": _verify, "bench": _bench, "gate": _gate, "compare": _compare}
+# How the library's errors say what to do about them on the command line.
+REMEDIES = {AlreadyExists: "pass --force to replace it"}
+
+
+def error_line(command: str, e: EdgeshipError) -> str:
+    """One line: the library's option named as this CLI's flag, and the remedy where there is one."""
+    text = e.render(f"--{e.option.replace('_', '-')}" if e.option else None)
+    remedy = next((r for cls, r in REMEDIES.items() if isinstance(e, cls)), None)
+    return f"edgeship {command}: error: {text}" + (f"; {remedy}" if remedy else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except EdgeshipError as e:
-        print(f"edgeship {args.command}: error: {e}", file=sys.stderr)
+        print(error_line(args.command, e), file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print(f"edgeship {args.command}: interrupted; nothing was written", file=sys.stderr)

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from .config import RunConfig
+from .core import typed
 from .models.baseline import ItemPopularity, SegmentPopularity
 from .models.data import Requests, calibration_requests, generate
 from .models.features import FeatureSpec
@@ -96,6 +97,6 @@ def interaction_log(cfg: RunConfig, step) -> Prepared:
     # calibration: held-out validation rows (never test rows), combined into K-candidate requests
     calibration = calibration_requests(valid_rows, k, cfg.quantization.calibration_requests, cfg.seed)
     source = {"kind": "log", "data": str(data), "files": [f.name for f in files], "format": kind,
-              "schema": schema.to_dict(), "rows": rows, "positives": prof.positives}
+              "schema": typed.dump(schema), "rows": rows, "positives": prof.positives}
     return Prepared(spec, description, k, train, valid_rows, test, calibration, baseline.score(test),
                     tuple(notes), source)

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError
+from .core.errors import ConfigError, one_line, reading_model
 from .models.data import Requests
-from .models.features import INPUT_NAMES, ContextField, FeatureSpec
+from .models.features import INPUT_DTYPES, INPUT_NAMES, ContextField, FeatureSpec
 
-DTYPES = {"context": np.int32, "history": np.int32, "candidates": np.int32, "candidate_features": np.float32}
+DTYPES = {name: np.dtype(dtype) for name, dtype in INPUT_DTYPES.items()}
 MIN_SAMPLES = 10
 
 
@@ -58,28 +58,23 @@ def load_model(path: Path):
 
     if not path.exists():
         raise ConfigError(f"{path}: model not found")
-    try:
+    if path.is_dir() and not (path / "saved_model.pb").is_file():
+        raise ConfigError(f"{path}: a folder, but not a SavedModel (no saved_model.pb)")
+    suffix = path.suffix.lower()
+    if not path.is_dir() and suffix not in (".keras", ".h5", ".hdf5"):
+        raise ConfigError(f"{path}: expected a .keras or .h5 file or a SavedModel folder")
+    with reading_model(path, "Keras"):  # whatever Keras says about a file it cannot read, in one line
         if path.is_dir():
-            if not (path / "saved_model.pb").is_file():
-                raise ConfigError(f"{path}: a folder, but not a SavedModel (no saved_model.pb)")
             return keras.models.load_model(str(path), compile=False)
-        suffix = path.suffix.lower()
         if suffix == ".keras":
             with zipfile.ZipFile(path) as z:
                 _refuse_code_layers(path, z.read("config.json") if "config.json" in z.namelist() else None)
             return keras.models.load_model(str(path), compile=False, safe_mode=True)
-        if suffix in (".h5", ".hdf5"):
-            import h5py
+        import h5py
 
-            with h5py.File(path, "r") as f:
-                _refuse_code_layers(path, f.attrs.get("model_config"))
-            return keras.models.load_model(str(path), compile=False)
-    except ConfigError:
-        raise
-    except Exception as e:  # whatever Keras says about a file it cannot read, in one line
-        raise ConfigError(f"{path}: cannot be loaded as a Keras model ({type(e).__name__}: "
-                          f"{str(e).strip().splitlines()[0][:160]})") from None
-    raise ConfigError(f"{path}: expected a .keras or .h5 file or a SavedModel folder")
+        with h5py.File(path, "r") as f:
+            _refuse_code_layers(path, f.attrs.get("model_config"))
+        return keras.models.load_model(str(path), compile=False)
 
 
 def check_contract(model, path: Path) -> int:
@@ -104,7 +99,7 @@ def load_calibration(path: Path) -> Calibration:
         data = np.load(path, allow_pickle=False)
         arrays = {k: data[k] for k in data.files}
     except Exception as e:
-        raise ConfigError(f"{path}: not a readable .npz ({type(e).__name__})") from None
+        raise ConfigError(f"{path}: not a readable .npz ({one_line(e, 120)})") from None
     missing = [n for n in INPUT_NAMES if n not in arrays]
     if missing:
         raise ConfigError(f"{path}: missing array {missing[0]!r} (expected one per input: {', '.join(INPUT_NAMES)})")
@@ -153,7 +148,7 @@ def with_batch_one(model, calib: Requests):
     try:
         fixed = keras.models.clone_model(model, input_tensors=[inputs[t.name.split(":")[0]] for t in model.inputs])
     except Exception as e:
-        raise ConfigError(f"the model cannot be rebuilt with batch 1 (only functional and Sequential models can): "
-                          f"{str(e).splitlines()[0][:160]}") from None
+        raise ConfigError("the model cannot be rebuilt with batch 1 (only functional and Sequential models can): "
+                          f"{one_line(e, 160)}") from None
     fixed.set_weights(model.get_weights())
     return fixed

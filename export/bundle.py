@@ -7,97 +7,70 @@ so an interrupted run never leaves a half-written artifact or a manifest that po
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import EdgeshipError
+from ..core import typed
+from ..core.errors import AlreadyExists, InputError
+from ..core.files import sha256, write_json
 from ..models.data import Requests
 from ..models.features import SCORES
-from . import format_module
-from .types import Artifact, Verification
+from . import formats
+from .manifest import MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry, Manifest, VectorCase, Vectors
+from .stage import Verified
+from .types import Artifact, in_contract_order
+from .verify import scorer
 
-SCHEMA_VERSION = 1
-MANIFEST = "manifest.json"
-TESTVECTORS = "testvectors.json"
 README = "README.md"
+SCHEMA_FILES = ("manifest.schema.json", "testvectors.schema.json")  # copied into every bundle
 
 # How far a runtime on another CPU may drift from the expected outputs recorded on this host.
 ATOL = {"fp32": 1e-5, "int8": 0.1}  # int8: about two steps of the int8 logit output (scale ~0.04-0.06)
 ATOL_COREML = 1e-3  # Core ML may pick other float kernels than the NumPy executor that recorded the vectors
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def atol_for(artifact: Artifact) -> float:
     return ATOL_COREML if artifact.format == "coreml" else ATOL[artifact.precision]
 
 
-@dataclass
-class ShippedArtifact:
-    artifact: Artifact
-    verification: Verification
-
-    def manifest_entry(self, bundle: Path) -> dict:
-        a = self.artifact
-        inputs, outputs = format_module(a.format).describe(a.path)
-        return {
-            "path": a.path.relative_to(bundle).as_posix(),
-            "format": a.format,
-            "precision": a.precision,
-            "bytes": a.path.stat().st_size,
-            "sha256": sha256(a.path),
-            "inputs": [t.to_dict() for t in inputs],
-            "outputs": [t.to_dict() for t in outputs],
-            "verification": self.verification.to_dict(),
-            "notes": a.notes,
-            **a.extra,
-        }
+def entry(shipped: Verified, bundle: Path) -> ArtifactEntry:
+    """The manifest's record of one shipped file; its inputs and outputs are read back from the file itself."""
+    a = shipped.artifact
+    sig = formats.get(a.format).inspect.signature(a.path)
+    return ArtifactEntry(path=a.path.relative_to(bundle).as_posix(), format=a.format, precision=a.precision,
+                         bytes=a.path.stat().st_size, sha256=sha256(a.path), inputs=in_contract_order(sig.inputs),
+                         outputs=list(sig.outputs), verification=shipped.verification, notes=a.notes,
+                         quantization_method=a.quantization_method, **{a.format: a.details})
 
 
-def test_vectors(shipped: list[ShippedArtifact], cases: Requests, bundle: Path) -> dict:
+def test_vectors(shipped: list[Verified], cases: Requests, bundle: Path) -> Vectors:
     """Each artifact's own output on a few requests, so an app's unit test can check its integration."""
     n = len(cases)
     expected: dict[str, list] = {}
     for s in shipped:
-        run = format_module(s.artifact.format).load(s.artifact.path)
+        run = scorer(s.artifact.format, s.artifact.path)
         expected[s.artifact.path.relative_to(bundle).as_posix()] = [
             np.asarray(run(cases.one(i)), dtype=np.float32).reshape(-1) for i in range(n)]
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "output": SCORES,
-        "cases": [{"inputs": {k: v.tolist() for k, v in cases.one(i).items()},
-                   "expected": {path: [float(x) for x in out[i]] for path, out in expected.items()}}
-                  for i in range(n)],
-        "atol": {s.artifact.path.relative_to(bundle).as_posix(): atol_for(s.artifact) for s in shipped},
-    }
+    return Vectors(
+        schema_version=TESTVECTORS_VERSION, output=SCORES,
+        cases=[VectorCase(inputs={k: v.tolist() for k, v in cases.one(i).items()},
+                          expected={path: [float(x) for x in out[i]] for path, out in expected.items()})
+               for i in range(n)],
+        atol={s.artifact.path.relative_to(bundle).as_posix(): atol_for(s.artifact) for s in shipped})
 
 
-def _json_safe(value):
-    """NaN (an AUC without positives, say) is not JSON: it is written as null."""
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
+def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str) -> None:
+    """manifest.json, testvectors.json, the JSON Schemas they follow, and README.md, into the staging folder."""
+    from ..schemas import schema_path
 
-
-def write_json(path: Path, payload: dict) -> None:
-    text = json.dumps(_json_safe(payload), indent=2, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    write_json(stage / TESTVECTORS, typed.dump(vectors))
+    write_json(stage / MANIFEST, typed.dump(manifest))
+    for name in SCHEMA_FILES:
+        shutil.copyfile(schema_path(name), stage / name)
+    (stage / README).write_text(readme, encoding="utf-8")
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -108,11 +81,11 @@ def _fsync_tree(folder: Path) -> None:
 
 
 def check_destination(out: Path, force: bool) -> None:
-    """Refuse, before any work is done, to overwrite an existing bundle without --force."""
+    """Refuse, before any work is done, to overwrite an existing bundle unless forced."""
     if out.exists() and not out.is_dir():
-        raise EdgeshipError(f"--out {out}: exists and is not a directory")
+        raise InputError("exists and is not a directory", option="out", value=out)
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise EdgeshipError(f"--out {out}: already holds a bundle; pass --force to replace it")
+        raise AlreadyExists("already holds a bundle", option="out", value=out)
 
 
 @contextlib.contextmanager
@@ -137,7 +110,7 @@ def staging(out: Path, force: bool):
 
 def clean_stale_staging(out: Path) -> None:
     """Remove staging folders left by runs that were killed (their process is gone). A run killed between
-    moving the old bundle aside and moving the new one in (with --force) left the old one aside: put it back."""
+    moving the old bundle aside and moving the new one in (when forced) left the old one aside: put it back."""
     for stale in out.parent.glob(f".{out.name}.staging-*"):
         pid = stale.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):

@@ -13,8 +13,6 @@ import tf_keras as keras
 
 from ..models.data import Requests
 from .types import Inputs
-from ..models.data import calibration_requests  # noqa: F401  numpy only, re-exported
-from .types import QuantizationConfig  # noqa: F401  defined TensorFlow-free, re-exported
 
 
 def representative_dataset(requests: Requests) -> Callable[[], Iterator[Inputs]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..models.features import FEATURE_CLIP
+from .manifest import Manifest
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -11,31 +12,30 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def render_readme(manifest: dict) -> str:
-    model = manifest["model"]
-    spec = model["feature_spec"]
-    k = model["candidates"]
-    first = manifest["artifacts"][0]
+def render_readme(manifest: Manifest) -> str:
+    model = manifest.model
+    spec = model.feature_spec
+    k = model.candidates
+    first = manifest.artifacts[0]
     contract = _table(["name", "dtype", "shape", "meaning"], [
-        [t["name"], t["dtype"], str(t["shape"]), _MEANING.get(t["name"], "").format(
-            fields=", ".join(f"{f['name']} (0..{f['cardinality'] - 1})" for f in spec["context_fields"]),
-            h=spec["history_len"], k=k, features=", ".join(spec["item_features"]))]
-        for t in first["inputs"] + first["outputs"]])
+        [t.name, t.dtype, str(list(t.shape)), _MEANING.get(t.name, "").format(
+            fields=", ".join(f"{f.name} (0..{f.cardinality - 1})" for f in spec.context_fields),
+            h=spec.history_len, k=k, features=", ".join(spec.item_features))]
+        for t in first.inputs + first.outputs])
     files = _table(["file", "format", "precision", "bytes", "sha256", "NDCG@10 ratio", "runtime checked"], [
-        [a["path"], a["format"], a["precision"], f"{a['bytes']:,}", a["sha256"][:16] + "…",
-         f"{a['verification']['ndcg_ratio']:.4f}", a["verification"]["runtime"]] for a in manifest["artifacts"]])
-    failed = manifest.get("failures") or []
-    if failed:  # said at the top of the file list, so nobody looks for a format that is not there
+        [a.path, a.format, a.precision, f"{a.bytes:,}", a.sha256[:16] + "…",
+         f"{a.verification.ndcg_ratio:.4f}", a.verification.runtime] for a in manifest.artifacts])
+    if manifest.failures:  # said at the top of the file list, so nobody looks for a format that is not there
         files = ("**Not in this bundle** (the run exited non-zero): " + "; ".join(
-            f"{f.get('artifact', f['format'])} ({f['stage']}: {f['reason']})" for f in failed) + "\n\n" + files)
-    if spec.get("feature_mean") is not None:
+            f"{f.what} ({f.stage.value}: {f.reason})" for f in manifest.failures) + "\n\n" + files)
+    if spec.feature_mean is not None:
         rows = [[name, f"{m:.6g}", f"{sc:.6g}"] for name, m, sc in
-                zip(spec["item_features"], spec["feature_mean"], spec["feature_scale"])]
+                zip(spec.item_features, spec.feature_mean, spec.feature_scale)]
         contract += ("\n\n`candidate_features` are standardized by the app, per feature: "
                      f"`clip((x - mean) * scale, -{FEATURE_CLIP:g}, {FEATURE_CLIP:g})` with\n\n"
                      + _table(["feature", "mean", "scale"], rows))
-    hashing = model["item_hashing"]
-    examples = ", ".join(f"`{k_}` → {v}" for k_, v in hashing["examples"].items())
+    hashing = model.item_hashing
+    examples = ", ".join(f"`{k_}` → {v}" for k_, v in hashing.examples.items())
     return f"""# edgeship ranker bundle
 
 A ranking model that scores **{k} candidate items for one request** in a single call, exported to TensorFlow
@@ -46,11 +46,11 @@ integration without Python.
 ## Contract (identical in every file)
 {contract}
 
-- Item ids are hashed on the app side: `{hashing["function"]}` with `item_buckets = {hashing["item_buckets"]}`.
+- Item ids are hashed on the app side: `{hashing.function}` with `item_buckets = {hashing.item_buckets}`.
   FNV-1a 32-bit: start at 0x811C9DC5; for each UTF-8 byte: `h = (h XOR byte) * 0x01000193 mod 2^32`.
   Examples: {examples}.
-- `history`: most recent first, padded with 0 at the end; fewer than {spec["history_len"]} items is fine.
-- `candidate_features` are scaled as in training (each about −1..1): {", ".join(spec["item_features"])}.
+- `history`: most recent first, padded with 0 at the end; fewer than {spec.history_len} items is fine.
+- `candidate_features` are scaled as in training (each about −1..1): {", ".join(spec.item_features)}.
 - Inputs and outputs are float32/int32 in every file, including the int8 ones (they quantize inside), so one
   integration serves all precisions. `scores` are click logits: rank candidates by score, highest first; the
   click probability, where you need one, is `1 / (1 + exp(-score))`.

@@ -1,13 +1,14 @@
-"""Central types of the export stage: what goes into an exporter and what comes out."""
+"""Central types of the export stage: what goes into an exporter and what comes out of it and of inspection."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
+from ..core.tensors import TensorSpec
 from ..models.features import INPUT_NAMES, FeatureSpec
 
 Inputs = dict[str, np.ndarray]
@@ -23,70 +24,78 @@ class QuantizationConfig:
     qat_learning_rate: float = 2e-5
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExportJob:
-    """Everything an exporter needs; every format module takes the same job."""
+    """Everything an exporter needs; every format's convert takes the same job."""
 
     model: object  # tf_keras.Model with batch 1 and K fixed: the fp32 reference
     spec: FeatureSpec
     candidates: int
     calibration: Callable[[], Iterator[Inputs]]  # yields single requests (batch 1) from the training data
     qat_model: object | None = None  # quantization-aware trained model (free K); None skips QAT
-    int8_source: Path | None = None  # the int8 .tflite other formats may derive their int8 file from
+
+    @property
+    def inputs(self) -> tuple[TensorSpec, ...]:
+        return self.spec.inputs(self.candidates)
 
 
-@dataclass
+@dataclass(frozen=True)
+class Derived:
+    """Shipped files of earlier formats that a later format converts from (see Format.needs)."""
+
+    int8_tflite: Path | None = None  # the int8 .tflite that won the PTQ/QAT choice and passed verification
+
+
+@dataclass(frozen=True)
 class Artifact:
-    """One saved model file in a bundle."""
+    """One saved model file, as a converter made it."""
 
     path: Path  # absolute while being built; relative to the bundle in the manifest
-    format: str  # tflite | coreml | onnx
-    precision: str  # fp32 | fp16 | int8
-    runtime: str  # the runtime that executes it for verification
+    format: str  # a name in export.formats.FORMATS
+    precision: str  # fp32 | int8
     notes: str = ""
-    extra: dict = field(default_factory=dict)  # format-specific facts (quantization method, minimum OS, ...)
+    quantization_method: str | None = None  # ptq | qat | 8-bit linear weights
+    ships_as: str | None = None  # one of several candidates for this file name; the export stage keeps one
+    details: object = None  # the format's own facts (manifest.TFLiteDetails, OnnxDetails, CoreMLDetails)
 
     @property
     def name(self) -> str:
         return self.path.name
 
-
-@dataclass(frozen=True)
-class Verification:
-    runtime: str
-    runtime_version: str
-    max_abs_diff: float
-    ndcg_at_10: float
-    ndcg_ratio: float
-    auc: float
-    top10_overlap: float
-    passed: bool
-    requests: int
-    reasons: tuple[str, ...] = ()
-    ndcg_gated: bool = True  # False: too few positives for the NDCG floor to mean anything (see verify.py)
-    rank_correlation: float = float("nan")  # Spearman of the file's scores with Keras's, all real candidates
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["reasons"] = list(self.reasons)
-        return d
+    @property
+    def slot(self) -> str:
+        """The file name it ships as."""
+        return self.ships_as or self.path.name
 
 
-def in_contract_order(tensors: list["TensorInfo"]) -> list["TensorInfo"]:
+@dataclass
+class ModelFacts:
+    """Deterministic facts of a model file, read from the file alone (they hold for foreign files too)."""
+
+    bytes: int
+    gzip_bytes: int
+    parameters: int = field(metadata={"doc": "elements of constant tensors (weights, biases, constant tables)"})
+    macs: int | None = field(metadata={"doc": "multiply-accumulates per invoke in matmul/conv-like ops; null "
+                                              "where not countable"})
+    operators: list[str]
+    mobile: dict = field(default_factory=dict, metadata={"doc": "format-specific mobile checks, each with ok"})
+    notes: list[str] = field(default_factory=list)
+
+
+def in_contract_order(tensors) -> list[TensorSpec]:
     """The contract's input order first (context, history, candidates, candidate_features), then any others."""
     rank = {name: i for i, name in enumerate(INPUT_NAMES)}
     return sorted(tensors, key=lambda t: rank.get(t.name, len(rank)))
 
 
-@dataclass(frozen=True)
-class TensorInfo:
-    name: str
-    dtype: str
-    shape: tuple[int, ...]
-    quantization: dict | None = None  # {"scale": float, "zero_point": int} where the tensor is quantized
+def tf_signature(inputs: tuple[TensorSpec, ...]) -> list:
+    """The inputs as tf.TensorSpec, for the converters that trace a TensorFlow function."""
+    import tensorflow as tf
 
-    def to_dict(self) -> dict:
-        d = {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
-        if self.quantization is not None:
-            d["quantization"] = self.quantization
-        return d
+    return [tf.TensorSpec(t.shape, tf.as_dtype(t.dtype), name=t.name) for t in inputs]
+
+
+def identity_output(inputs: tuple[TensorSpec, ...]) -> int:
+    """Which input an identity model returns: the smallest, so the output copy stays negligible next to a real
+    model's scores."""
+    return int(np.argmin([np.prod(t.shape) for t in inputs]))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from ..core.errors import EdgeshipError, InputError
 from ..models.data import Requests
+from ..models.features import SCORES
 from ..models.metrics import MIN_POSITIVES, auc, masked, ndcg_at_k, rank_correlation, top_k_overlap
-from . import format_module
-from .types import Artifact, Verification
+from . import formats
+from .manifest import Verification
+from .types import Artifact
 
 
 @dataclass(frozen=True)
@@ -28,20 +32,23 @@ class Floors:
     fp32_ndcg_ratio: float = 0.9999
     fp32_max_abs_diff: float = 1e-4  # an fp32 file must compute the same function, not just rank alike
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+
+def scorer(fmt: str, path: Path, error: type[EdgeshipError] = InputError):
+    """A callable scoring one request (batch 1) with the file in its format's runtime."""
+    session = formats.get(fmt).runtime.open_session(path, error=error)
+    return lambda inputs: session.run(inputs)[SCORES]
 
 
 def score_requests(artifact: Artifact, requests: Requests) -> np.ndarray:
     """[N, K] scores of each request, one runtime call per request (the exported batch is 1)."""
-    run = format_module(artifact.format).load(artifact.path)
+    run = scorer(artifact.format, artifact.path)
     rows = [np.asarray(run(requests.one(i)), dtype=np.float64).reshape(-1) for i in range(len(requests))]
     return np.stack(rows)
 
 
 def compare(artifact: Artifact, scores: np.ndarray, reference: np.ndarray, labels: np.ndarray,
             floors: Floors, mask: np.ndarray | None = None) -> Verification:
-    module = format_module(artifact.format)
+    runtime = formats.get(artifact.format).runtime
     real = np.ones(labels.shape, bool) if mask is None else np.asarray(mask, bool)
     ndcg = ndcg_at_k(masked(scores, mask), labels)
     ref_ndcg = ndcg_at_k(masked(reference, mask), labels)
@@ -63,7 +70,7 @@ def compare(artifact: Artifact, scores: np.ndarray, reference: np.ndarray, label
     if artifact.precision == "fp32" and not diff <= floors.fp32_max_abs_diff:
         reasons.append(f"max |score diff| {diff:.2e} > {floors.fp32_max_abs_diff:.0e}")
     return Verification(
-        runtime=module.RUNTIME, runtime_version=module.runtime_version(), max_abs_diff=diff, ndcg_at_10=ndcg,
+        runtime=runtime.RUNTIME, runtime_version=runtime.version(), max_abs_diff=diff, ndcg_at_10=ndcg,
         ndcg_ratio=float(ratio), auc=auc(scores[real], labels[real]), top10_overlap=overlap,
         rank_correlation=corr,
         passed=not reasons, requests=len(scores), reasons=tuple(reasons), ndcg_gated=gated)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
+
+from ..core.tensors import TensorSpec
 
 # Input and output names: identical in every exported format, so one integration contract serves all.
 CONTEXT = "context"
@@ -13,6 +15,7 @@ CANDIDATES = "candidates"
 CANDIDATE_FEATURES = "candidate_features"
 SCORES = "scores"
 INPUT_NAMES = (CONTEXT, HISTORY, CANDIDATES, CANDIDATE_FEATURES)
+INPUT_DTYPES = {CONTEXT: "int32", HISTORY: "int32", CANDIDATES: "int32", CANDIDATE_FEATURES: "float32"}
 
 FEATURE_CLIP = 5.0  # standardized log features are clipped to +-5: bounded int8 input range, tails kept
 PAD_ID = 0  # bucket 0 is reserved for "no item" (history padding)
@@ -81,28 +84,15 @@ class FeatureSpec:
     def context_vocab(self) -> int:
         return sum(f.cardinality for f in self.context_fields)
 
-    def input_shapes(self, candidates: int, batch: int | None = 1) -> dict[str, tuple]:
-        return {
-            CONTEXT: (batch, len(self.context_fields)),
-            HISTORY: (batch, self.history_len),
-            CANDIDATES: (batch, candidates),
-            CANDIDATE_FEATURES: (batch, candidates, len(self.item_features)),
-        }
+    def inputs(self, candidates: int) -> tuple[TensorSpec, ...]:
+        """The contract's inputs for one request of K candidates (batch 1), in contract order: the one place
+        every converter, verifier and benchmark takes input names, dtypes, shapes and id ranges from."""
+        shapes = {CONTEXT: (1, len(self.context_fields)), HISTORY: (1, self.history_len),
+                  CANDIDATES: (1, candidates), CANDIDATE_FEATURES: (1, candidates, len(self.item_features))}
+        return tuple(TensorSpec(n, INPUT_DTYPES[n], shapes[n], value_range=self.value_ranges().get(n))
+                     for n in INPUT_NAMES)
 
-    @staticmethod
-    def input_dtypes() -> dict[str, str]:
-        return {CONTEXT: "int32", HISTORY: "int32", CANDIDATES: "int32", CANDIDATE_FEATURES: "float32"}
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "FeatureSpec":
-        return cls(
-            context_fields=tuple(ContextField(**f) for f in d["context_fields"]),
-            history_len=int(d["history_len"]),
-            item_buckets=int(d["item_buckets"]),
-            item_features=tuple(d["item_features"]),
-            feature_mean=tuple(d["feature_mean"]) if d.get("feature_mean") is not None else None,
-            feature_scale=tuple(d["feature_scale"]) if d.get("feature_scale") is not None else None,
-        )
+    def value_ranges(self) -> dict[str, tuple[int, int]]:
+        """Valid [low, high) of the integer inputs; context columns differ, the smallest keeps every one valid."""
+        return {CONTEXT: (0, min(f.cardinality for f in self.context_fields)) if self.context_fields else (0, 1),
+                HISTORY: (0, self.item_buckets), CANDIDATES: (0, self.item_buckets)}

@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError, one_line
 from .data import Requests
 from .features import PAD_ID, ContextField, FeatureSpec, fnv1a_32, hash_item_ids
 from .schema import LogSchema
@@ -76,7 +76,7 @@ def _header(f: Path, kind: str) -> list[str]:
 
         return list(pq.read_schema(f).names)
     except Exception as e:  # a file pandas/pyarrow cannot even open is bad input, named
-        raise LogError(f"{f}: cannot be read as {kind.upper()} ({str(e).splitlines()[0][:120]})") from None
+        raise LogError(f"{f}: cannot be read as {kind.upper()} ({one_line(e, 120)})") from None
 
 
 def resolve(schema: LogSchema, files: list[Path], kind: str) -> LogSchema:
@@ -128,7 +128,7 @@ def chunks(files: list[Path], kind: str, columns: list[str]) -> Iterator[tuple[P
                 yield f, row, df
                 row += len(df)
         except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as e:
-            raise LogError(f"{f}: unreadable after data row {row} ({str(e).splitlines()[0][:120]})") from None
+            raise LogError(f"{f}: unreadable after data row {row} ({one_line(e, 120)})") from None
 
 
 # --- one chunk -------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ requests that did take part is reported beside the mean.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -107,9 +107,6 @@ class RankingMetrics:
     logloss: float | None  # only for scorers that output probabilities
     requests: int  # requests with at least one relevant candidate (those NDCG averages over)
     positives: int
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 MIN_POSITIVES = 30  # below this an AUC or NDCG from one test split is noise, and the report says so

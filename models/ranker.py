@@ -1,7 +1,7 @@
 """The listwise ranker: one call scores the K candidates of one request.
 
 Every pattern here was chosen because it converts to TFLite (builtin int8 ops), Core ML and ONNX *and* still
-ranks after full-integer quantization (see docs/model.md for the traps it avoids):
+ranks after full-integer quantization (see docs/formats.md for the traps it avoids):
 - one lookup in the shared item table over concat(history, candidates), so int8 TFLite stores the table once;
 - history pooling as softmax over an additive mask bias (not sum/count, whose int8 DIV breaks silently);
 - the mask comes from min(ids, 1) looked up in a frozen 2-row table, so no float CAST is left in the graph;

@@ -26,15 +26,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..files import read_toml
+from ..core import typed
+from ..core.errors import ConfigError
+from ..core.files import read_toml
 
 
 @dataclass(frozen=True)
 class LogSchema:
+    """What the rest of the code sees: one flat record, patterns resolved later against a file's header."""
+
     item: str
     label: str
     group_by: tuple[str, ...]
@@ -50,9 +53,6 @@ class LogSchema:
     valid_fraction: float = 0.1
     test_fraction: float = 0.1
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
     def columns(self) -> list[str]:
         """Every column the log must have (patterns already resolved)."""
         cols = [self.item, self.label, *self.group_by, *self.context, *self.numeric]
@@ -60,43 +60,56 @@ class LogSchema:
         return list(dict.fromkeys(cols))
 
 
-_SECTIONS = {
-    "columns": {"item": str, "label": str, "timestamp": str, "context": list, "numeric": list, "item_features": list,
-                "history": str},
-    "lists": {"group_by": list, "session_seconds": (int, float)},
-    "encoding": {"context_buckets": int, "item_buckets": int, "history_len": int, "history_separator": str},
-    "split": {"valid_fraction": (int, float), "test_fraction": (int, float)},
-}
-_TYPE_NAMES = {str: "a string", list: "a list of column names", int: "an integer", (int, float): "a number"}
+# The file's sections, read by the one TOML loader (types, unknown keys and required keys checked there).
+_COLUMNS = {"nonempty": True}
+
+
+@dataclass(frozen=True)
+class Columns:
+    item: str = field(metadata={"doc": "which column holds the item"})
+    label: str = field(metadata={"doc": "which column holds the label"})
+    timestamp: str | None = None
+    context: tuple[str, ...] = field(default=(), metadata=_COLUMNS)
+    numeric: tuple[str, ...] = field(default=(), metadata=_COLUMNS)
+    item_features: tuple[str, ...] = field(default=(), metadata=_COLUMNS)
+    history: str | None = None
+
+
+@dataclass(frozen=True)
+class Lists:
+    group_by: tuple[str, ...] = field(metadata={**_COLUMNS, "doc": "which columns form a candidate list"})
+    session_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Encoding:
+    context_buckets: int = field(default=64, metadata={"min": 2})
+    item_buckets: int = field(default=8192, metadata={"min": 2})
+    history_len: int = field(default=20, metadata={"min": 2})
+    history_separator: str = "|"
+
+
+@dataclass(frozen=True)
+class Split:
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.1
+
+
+@dataclass(frozen=True)
+class SchemaFile:
+    columns: Columns
+    lists: Lists
+    encoding: Encoding = field(default_factory=Encoding)
+    split: Split = field(default_factory=Split)
 
 
 def load_schema(path: Path) -> LogSchema:
-    data = read_toml(path, "schema file")
-    values: dict = {}
-    for section, table in data.items():
-        if section not in _SECTIONS:
-            raise ConfigError(f"{path}: unknown section [{section}] (expected {', '.join(_SECTIONS)})")
-        if not isinstance(table, dict):
-            raise ConfigError(f"{path}: [{section}]: expected a table")
-        for key, value in table.items():
-            expected = _SECTIONS[section].get(key)
-            if expected is None:
-                raise ConfigError(f"{path}: [{section}] unknown key {key!r} (expected one of: "
-                                  f"{', '.join(_SECTIONS[section])})")
-            if isinstance(value, bool) or not isinstance(value, expected) or (
-                    expected is list and (not value or not all(isinstance(v, str) and v for v in value))):
-                raise ConfigError(f"{path}: [{section}] {key}: expected {_TYPE_NAMES[expected]}, got {value!r}")
-            values[key] = tuple(value) if isinstance(value, list) else value
-    for required, section in (("item", "columns"), ("label", "columns"), ("group_by", "lists")):
-        if required not in values:
-            raise ConfigError(f"{path}: [{section}] {required}: required (which column{'s' if required == 'group_by' else ''} "
-                              f"{'form a candidate list' if required == 'group_by' else 'holds the ' + required})")
+    f = typed.load(SchemaFile, read_toml(path, "schema file"), str(path), error=ConfigError)
+    values = {k.name: getattr(section, k.name) for section in (f.columns, f.lists, f.encoding, f.split)
+              for k in fields(section)}
     # request-level numbers and item descriptors are both per-row floats to the model: one feature list
-    values["numeric"] = tuple(values.pop("numeric", ())) + tuple(values.pop("item_features", ()))
+    values["numeric"] = values["numeric"] + values.pop("item_features")
     schema = LogSchema(**values)
-    for name in ("context_buckets", "item_buckets", "history_len"):
-        if getattr(schema, name) < 2:
-            raise ConfigError(f"{path}: [encoding] {name}: expected an integer >= 2, got {getattr(schema, name)}")
     if schema.session_seconds is not None and schema.session_seconds <= 0:
         raise ConfigError(f"{path}: [lists] session_seconds: expected a positive number, got {schema.session_seconds}")
     if schema.session_seconds is not None and schema.timestamp is None:
@@ -105,6 +118,6 @@ def load_schema(path: Path) -> LogSchema:
         if not 0 < getattr(schema, name) < 0.5:
             raise ConfigError(f"{path}: [split] {name}: expected a number in (0, 0.5), got {getattr(schema, name)}")
     if not schema.numeric:
-        raise ConfigError(f"{path}: [columns] numeric, item_features: at least one numeric column is needed (the candidate "
-                          "features; an item's price, a user-item affinity, ...)")
+        raise ConfigError(f"{path}: [columns] numeric, item_features: at least one numeric column is needed (the "
+                          "candidate features; an item's price, a user-item affinity, ...)")
     return schema

@@ -3,17 +3,14 @@ the CLI's input checks use them before the slow TensorFlow import)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class RankerConfig:
     item_dim: int = 16
     context_dim: int = 8
-    hidden: tuple[int, ...] = (64, 32)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+    hidden: tuple[int, ...] = field(default=(64, 32), metadata={"nonempty": True, "min": 1})
 
 
 @dataclass(frozen=True)
@@ -21,6 +18,3 @@ class TrainConfig:
     epochs: int = 6  # at most: training stops early when validation loss stops improving
     batch_size: int = 128
     learning_rate: float = 2e-3
-
-    def to_dict(self) -> dict:
-        return asdict(self)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgeship.config import ExportConfig, RunConfig
-from edgeship.export.quantization import QuantizationConfig
+from edgeship.export.types import QuantizationConfig
 from edgeship.export.verify import Floors
 from edgeship.models.data import SyntheticConfig
 from edgeship.models.ranker import RankerConfig
@@ -55,7 +55,8 @@ def tiny_model(tiny_data):
 
 @pytest.fixture(scope="session")
 def tiny_job(tiny_data, tiny_model):
-    from edgeship.export.quantization import calibration_requests, representative_dataset
+    from edgeship.export.quantization import representative_dataset
+    from edgeship.models.data import calibration_requests
     from edgeship.export.types import ExportJob
     from edgeship.models.ranker import with_fixed_shape
 

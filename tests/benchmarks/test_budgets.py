@@ -1,7 +1,7 @@
 import pytest
 
 from edgeship.benchmarks.budgets import load_profile, read_budgets
-from edgeship.errors import ConfigError
+from edgeship.core.errors import ConfigError
 
 
 def test_shipped_budgets_have_the_device_profiles():
@@ -14,14 +14,16 @@ def test_shipped_budgets_have_the_device_profiles():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("[profiles.a]\nmax_bytes = 'big'\n", "profiles.a.max_bytes: expected a non-negative integer, got 'big'"),
-    ("[profiles.a]\nmax_p50_mss = 1.0\n", "profiles.a: unknown key 'max_p50_mss'"),
-    ("[profiles.a]\nformats = ['tflite', 'pt']\n", "profiles.a.formats: expected a non-empty list"),
-    ("[profiles.a]\nthreads = 0\n", "profiles.a.threads: expected a non-negative integer, got 0"),
-    ("[profiles.a]\nmobile_ops_only = 1\n", "profiles.a.mobile_ops_only: expected true or false"),
-    ("[profile.a]\nmax_bytes = 1\n", "unknown table 'profile'"),
+    ("[profiles.a]\nmax_bytes = 'big'\n", "[profiles.a] max_bytes: expected an integer, got 'big'"),
+    ("[profiles.a]\nmax_bytes = -1\n", "[profiles.a] max_bytes: expected an integer >= 0, got -1"),
+    ("[profiles.a]\nmax_p50_mss = 1.0\n", "[profiles.a]: unknown key 'max_p50_mss'"),
+    ("[profiles.a]\nformats = ['tflite', 'pt']\n", "[profiles.a] formats: expected one of 'tflite', 'onnx', 'coreml'"),
+    ("[profiles.a]\nthreads = 0\n", "[profiles.a] threads: expected an integer >= 1, got 0"),
+    ("[profiles.a]\nmobile_ops_only = 1\n", "[profiles.a] mobile_ops_only: expected true or false"),
+    ("[profile.a]\nmax_bytes = 1\n", "unknown key 'profile' (expected one of: profiles)"),
     ("[profiles.a\nmax_bytes = 1\n", "not valid TOML"),
-    ("title = 'x'\n[profiles]\n", "unknown table 'title'"),
+    ("title = 'x'\n[profiles]\n", "unknown key 'title'"),
+    ("[profiles]\n", "no [profiles.<name>] tables"),
 ])
 def test_bad_budgets_name_the_field(tmp_path, text, message):
     path = tmp_path / "budgets.toml"

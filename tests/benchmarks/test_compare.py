@@ -4,9 +4,13 @@ import sys
 
 import pytest
 
+import dataclasses
+import json
+
 from edgeship.benchmarks import report
 from edgeship.benchmarks.compare import compare, render
-from edgeship.benchmarks.harness import BenchConfig, collect_targets, run_bench
+from edgeship.benchmarks.harness import collect_targets, run_bench
+from edgeship.benchmarks.records import BenchConfig, Status, read_bench
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +23,7 @@ def bench_json(tiny_bundle, tmp_path_factory):
 
 
 def test_same_file_twice_reports_nothing_worse(bench_json):
-    data = report.load_bench(bench_json)
+    data = read_bench(bench_json)
     changes = compare(data, data)
     assert not [c for c in changes if c.verdict in ("worse", "slower", "bigger", "changed")]
     p50 = [c for c in changes if c.what == "p50 latency"]
@@ -27,14 +31,14 @@ def test_same_file_twice_reports_nothing_worse(bench_json):
 
 
 def test_bigger_slower_worse_are_called_out_with_intervals(bench_json):
-    old = report.load_bench(bench_json)
+    old = read_bench(bench_json)
     new = copy.deepcopy(old)
-    t = next(t for t in new["targets"] if t["label"] == "ranker_int8.tflite")
-    t["facts"]["bytes"] += 4096
-    t["verification"]["ndcg_ratio"] -= 0.01
-    for m in new["measurements"]:
-        if m["label"] == "ranker_int8.tflite" and m["status"] == "ok":
-            m["rounds_ms"] = [[x * 2 for x in r] for r in m["rounds_ms"]]
+    t = next(t for t in new.targets if t.label == "ranker_int8.tflite")
+    t.facts.bytes += 4096
+    t.verification = dataclasses.replace(t.verification, ndcg_ratio=t.verification.ndcg_ratio - 0.01)
+    for m in new.measurements:
+        if m.label == "ranker_int8.tflite" and m.status == Status.OK:
+            m.rounds_ms = [[x * 2 for x in r] for r in m.rounds_ms]
     text = render(compare(old, new))
     head = text.split("unchanged or improved:")[0]
     assert "worse    ranker_int8.tflite: NDCG@10 ratio" in head
@@ -52,3 +56,16 @@ def test_cli_compare_and_bad_file(bench_json, tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.strip() == (
         f"edgeship compare: error: {bad}: not an edgeship bench.json (kind must be 'edgeship-bench')")
+
+
+def test_an_older_or_damaged_bench_json_is_one_line(bench_json, tmp_path):
+    data = json.loads(bench_json.read_text())
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({**data, "schema_version": 1}))
+    with pytest.raises(Exception, match="schema_version: expected 2, got 1"):
+        read_bench(old)
+    del data["measurements"][0]["threads"]
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(json.dumps(data))
+    with pytest.raises(Exception, match=r"damaged.json: measurements\[0\].threads: required"):
+        read_bench(damaged)

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from edgeship.benchmarks import report
-from edgeship.benchmarks.harness import BenchConfig, collect_targets, run_bench
-from edgeship.errors import EdgeshipError
+from edgeship.benchmarks.harness import Worker, WorkerError, collect_targets, run_bench
+from edgeship.benchmarks.records import BenchConfig, Group, Measurement, read_bench
+from edgeship.core.errors import EdgeshipError, InputError
 
 FOREIGN = Path(__file__).resolve().parents[3] / "shared" / "data" / "third_party_models"
 QUICK = BenchConfig(threads=(1,), rounds=3, invokes=10, warmup=2)
@@ -53,13 +54,15 @@ def test_foreign_models_run_or_fail_with_the_runtime_reason(tiny_bench):
 
 
 def test_reports_are_written_and_not_silently_replaced(tiny_bench, tmp_path):
-    data = report.write(tiny_bench, tmp_path, force=False)
-    assert data["schema_version"] == 1 and report.load_bench(tmp_path)["targets"] == data["targets"]
+    report.write(tiny_bench, tmp_path, force=False)
+    again = read_bench(tmp_path)
+    assert again.schema_version == 2 and again.targets == tiny_bench.targets
+    assert again.measurements == tiny_bench.measurements
     md = (tmp_path / "bench.md").read_text()
     assert "| ranker_int8.tflite | litert | 1 |" in md and "identity" in md and "Gemm(6)" in md
     for name in report.PLOTS:
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(EdgeshipError, match="already holds a bench.json; pass --force"):
+    with pytest.raises(EdgeshipError, match="already holds a bench.json"):
         report.write(tiny_bench, tmp_path, force=False)
 
 
@@ -79,3 +82,19 @@ def test_not_a_model_file(tmp_path):
         collect_targets([bogus])
     with pytest.raises(EdgeshipError, match="expected a .tflite, .onnx or .mlmodel file"):
         collect_targets([Path(__file__)])
+
+
+def test_a_folder_without_manifest_is_bad_input(tmp_path):
+    with pytest.raises(InputError, match="not a bundle \\(no manifest.json\\)") as e:
+        collect_targets([tmp_path])
+    assert e.value.exit_code == 2
+
+
+def test_worker_answers_an_unknown_command_with_an_error_the_parent_raises():
+    worker = Worker(Measurement("x", Group.IDENTITY, "onnxruntime", 1, None), Path(), ())
+    try:
+        with pytest.raises(WorkerError, match="unknown command 'measure'"):
+            worker.ask({"cmd": "measure"})
+        assert worker.proc.wait(timeout=30) == 1  # and it exits instead of waiting for more
+    finally:
+        worker.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from edgeship.benchmarks.synthetic_log import write_log
+from studies.synthetic_log import write_log
 
 ROOT = Path(__file__).resolve().parents[2]
 FOREIGN = ROOT.parent / "shared" / "data" / "third_party_models"
@@ -92,7 +92,7 @@ CASES = {
     "schema missing": lambda t, g, o: (_train(g, t / "none.toml", o), 2, "schema file not found"),
     "schema bad toml": lambda t, g, o: (_train(g, _schema(t, "[columns\n"), o), 2, "not valid TOML"),
     "schema unknown key": lambda t, g, o: (_train(g, _schema(t, (g / "schema.toml").read_text().replace(
-        'label = "click"', 'label = "click"\nlable = "x"')), o), 2, "[columns] unknown key 'lable'"),
+        'label = "click"', 'label = "click"\nlable = "x"')), o), 2, "[columns]: unknown key 'lable'"),
     "schema no item": lambda t, g, o: (_train(g, _schema(t, (g / "schema.toml").read_text().replace(
         'item = "item_id"\n', '')), o), 2, "[columns] item: required"),
     # --- run config ---
@@ -110,6 +110,8 @@ CASES = {
     "unknown flag": lambda t, g, o: (["run", "--fast", "--out", str(o)], 2, "unrecognized arguments: --fast"),
     "seed not a number": lambda t, g, o: (["run", "--seed", "seven", "--out", str(o)], 2,
                                           "argument --seed: invalid int value: 'seven'"),
+    "seed negative": lambda t, g, o: (["run", "--seed", "-1", "--out", str(o)], 2,
+                                      "--seed: expected an integer in [0, 4294967295], got -1"),
     "bench threads zero": lambda t, g, o: (["bench", str(FOREIGN / "tflite" / "hello_world_float.tflite"),
                                             "--threads", "0", "--out", str(o)], 2, "expected positive integers"),
     # --- model files ---
@@ -117,6 +119,12 @@ CASES = {
                                               "--out", str(o)], 2, "not a readable tflite model"),
     "bench corrupt onnx": lambda t, g, o: (["bench", str((t / "m.onnx", (t / "m.onnx").write_bytes(b"garbage"))[0]),
                                             "--out", str(o)], 2, "not a readable onnx model"),
+    "bench corrupt mlmodel": lambda t, g, o: (["bench", str((t / "m.mlmodel", (t / "m.mlmodel").write_bytes(b"\x07x"))[0]),
+                                               "--out", str(o)], 2, "not a readable coreml model"),
+    "bench onnx data outside its folder": lambda t, g, o: (["bench", str(_onnx_external_outside(t)), "--out", str(o)],
+                                                           2, "model.onnx: not a readable onnx model"),
+    "bench folder without manifest": lambda t, g, o: (["bench", str(g), "--out", str(o)], 2,
+                                                      "not a bundle (no manifest.json)"),
     "bench unknown file type": lambda t, g, o: (["bench", str(g / "schema.toml"), "--out", str(o)], 2,
                                                 "expected a .tflite, .onnx or .mlmodel file"),
     "gate unknown profile": lambda t, g, o: (["gate", str(FOREIGN / "tflite" / "hello_world_float.tflite"),
@@ -129,6 +137,24 @@ CASES = {
     # --- bundles ---
     "verify missing bundle": lambda t, g, o: (["verify", str(t / "nothing")], 2, "bundle directory not found"),
 }
+
+
+def _onnx_external_outside(t: Path) -> Path:
+    """A valid ONNX file whose weights live in ../weights.bin: onnx refuses to read outside the model's folder."""
+    import numpy as np
+    import onnx
+    from onnx import external_data_helper, helper, numpy_helper
+
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])],
+                              [numpy_helper.from_array(np.ones((4, 4), np.float32), "w")])
+    model = helper.make_model(graph)
+    external_data_helper.convert_model_to_external_data(model, location="../weights.bin", size_threshold=0)
+    (t / "m").mkdir()
+    (t / "m" / "model.onnx").write_bytes(model.SerializeToString())
+    (t / "weights.bin").write_bytes(np.ones((4, 4), np.float32).tobytes())
+    return t / "m" / "model.onnx"
 
 
 def _mixed(t, g, o):

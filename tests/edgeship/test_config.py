@@ -1,7 +1,7 @@
 import pytest
 
 from edgeship.config import load_config
-from edgeship.errors import ConfigError
+from edgeship.core.errors import ConfigError
 
 
 def test_defaults_and_overrides(tmp_path):
@@ -17,7 +17,9 @@ def test_defaults_and_overrides(tmp_path):
     ("seed = ", "not valid TOML"),
     ("[train]\nepochs = 'many'\n", r"\[train\] epochs: expected an integer"),
     ("[train]\nepoch = 3\n", r"\[train\]: unknown key 'epoch'"),
-    ("[export]\nformats = ['tflite', 'pt']\n", "unknown format 'pt'"),
+    ("[export]\nformats = ['tflite', 'pt']\n", r"\[export\] formats: expected one of 'tflite', 'onnx', 'coreml', got 'pt'"),
+    ("seed = -1\n", r"seed: expected an integer in \[0, 4294967295\], got -1"),
+    ("[model]\nhidden = []\n", r"\[model\] hidden: expected a non-empty list of integers"),
     ("[export]\nformats = ['onnx']\n", "onnx needs tflite"),
     ("[train]\nepochs = 0\n", r"\[train\] epochs: expected a positive value"),
     ("[floors]\nint8_ndcg_ratio = 1.5\n", r"\[floors\] int8_ndcg_ratio"),
@@ -30,6 +32,13 @@ def test_bad_config_names_file_and_field(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as e:
         load_config(path)
     assert str(path) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_an_option_is_checked_like_the_key_and_named_as_an_option():
+    with pytest.raises(ConfigError) as e:
+        load_config(None, {"seed": -1})
+    assert (e.value.option, e.value.message) == ("seed", "expected an integer in [0, 4294967295], got -1")
+    assert load_config(None, {"seed": 5}).seed == 5
 
 
 def test_missing_config_file(tmp_path):

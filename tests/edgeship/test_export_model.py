@@ -11,7 +11,7 @@ import pytest
 import tf_keras as keras
 import tensorflow as tf
 
-from edgeship.errors import ConfigError
+from edgeship.core.errors import ConfigError
 from edgeship.export.check import check_bundle
 from edgeship.models.features import INPUT_NAMES
 from edgeship.user_model import check_contract, load_calibration, load_model

@@ -9,7 +9,8 @@ import sys
 from dataclasses import replace
 
 
-from edgeship.export import format_module
+from edgeship.core import typed
+from edgeship.export.formats import FORMATS
 from edgeship.export.check import check_bundle
 from edgeship.pipeline import run
 
@@ -47,9 +48,9 @@ int8_top10_overlap = 0.8
 
 
 def test_a_failing_converter_loses_only_its_own_format(tiny_config, tmp_path, monkeypatch):
-    coreml = format_module("coreml")
+    coreml = FORMATS["coreml"].convert
 
-    def broken_export(job, out_dir):  # a converter that writes half a file, then fails
+    def broken_export(job, out_dir, derived):  # a converter that writes half a file, then fails
         (out_dir / "ranker_fp32.mlmodel").write_bytes(b"half")
         raise RuntimeError("unsupported layer 'FancyAttention'\nlong converter trace")
 
@@ -57,14 +58,14 @@ def test_a_failing_converter_loses_only_its_own_format(tiny_config, tmp_path, mo
     cfg = replace(tiny_config, quantization=replace(tiny_config.quantization, qat=False))
     result = run(cfg, tmp_path / "bundle")
     manifest = json.loads((tmp_path / "bundle" / "manifest.json").read_text())
-    assert manifest["failures"] == [{"format": "coreml", "stage": "convert",
+    assert manifest["failures"] == [{"format": "coreml", "stage": "convert", "artifact": None,
                                      "reason": "RuntimeError: unsupported layer 'FancyAttention' long converter trace"}]
     assert sorted(a["path"] for a in manifest["artifacts"]) == [
         "ranker_fp32.onnx", "ranker_fp32.tflite", "ranker_int8.onnx", "ranker_int8.tflite"]
     assert not list((tmp_path / "bundle").glob("*.mlmodel"))
     assert "Not in this bundle" in (tmp_path / "bundle" / "README.md").read_text()
     assert len(check_bundle(tmp_path / "bundle")) == 4  # what was written is whole and verifies
-    assert result.manifest["failures"] == manifest["failures"]
+    assert [typed.dump(f) for f in result.manifest.failures] == manifest["failures"]
 
 
 def _edgeship(*args, **kw):
@@ -90,7 +91,7 @@ def test_killed_runs_leave_no_partial_bundle_and_a_rerun_completes(tmp_path):
     config.write_text(TINY_TOML)
     out = tmp_path / "bundle"
     stale = set()
-    for kill_at in ("onnx: converting", "writing the bundle"):  # mid-conversion, and while files are written
+    for kill_at in ("ONNX: converting", "writing the bundle"):  # mid-conversion, and while files are written
         code, _ = _run_until(config, out, kill_at)
         assert code == -signal.SIGKILL, f"run ended before '{kill_at}'"
         assert not out.exists()  # the bundle appears only by one rename, when complete

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgeship.benchmarks.synthetic_log import write_log
+from studies.synthetic_log import write_log
 from edgeship.export.check import check_bundle
 
 ROOT = Path(__file__).resolve().parents[2]

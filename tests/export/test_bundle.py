@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
-from edgeship.errors import EdgeshipError
-from edgeship.export.bundle import sha256
+from edgeship.core.errors import EdgeshipError
+from edgeship.core.files import sha256
 from edgeship.export.check import check_bundle
+from edgeship.export.manifest import read_manifest_file
 from edgeship.models.features import INPUT_NAMES, SCORES
 
 EXPECTED_FILES = {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx", "ranker_int8.onnx",
@@ -18,15 +19,18 @@ EXPECTED_FILES = {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx"
 
 def test_manifest_schema_and_checksums(tiny_bundle, tiny_config):
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
-    assert manifest["schema_version"] == 1
+    assert manifest["schema_version"] == 2
     assert {a["path"] for a in manifest["artifacts"]} == EXPECTED_FILES
-    assert set(os.listdir(tiny_bundle)) == EXPECTED_FILES | {"manifest.json", "testvectors.json", "README.md"}
+    assert set(os.listdir(tiny_bundle)) == EXPECTED_FILES | {"manifest.json", "testvectors.json", "README.md",
+                                                             "manifest.schema.json", "testvectors.schema.json"}
     for a in manifest["artifacts"]:
         assert a["format"] in {"tflite", "coreml", "onnx"} and a["precision"] in {"fp32", "int8"}
         assert a["sha256"] == sha256(tiny_bundle / a["path"])
         assert a["bytes"] == (tiny_bundle / a["path"]).stat().st_size
         assert [t["name"] for t in a["inputs"]] == list(INPUT_NAMES)
         assert [t["name"] for t in a["outputs"]] == [SCORES]
+        # format facts under the format's own key, and only there
+        assert a[a["format"]] and all(a[f] is None for f in ("tflite", "onnx", "coreml") if f != a["format"])
         v = a["verification"]
         assert set(v) >= {"runtime", "runtime_version", "max_abs_diff", "ndcg_at_10", "ndcg_ratio", "auc",
                           "top10_overlap", "passed"}
@@ -36,11 +40,30 @@ def test_manifest_schema_and_checksums(tiny_bundle, tiny_config):
     assert manifest["model"]["parameters"] > 0 and manifest["seed"] == tiny_config.seed
     assert {"model", "oracle", "rule_baseline"} <= set(manifest["metrics"])
     q = manifest["quantization"]
-    assert q["selected"] in ("ptq", "qat") and {"ptq", "qat"} <= set(q)
-    assert q[q["selected"]]["sha256"] == next(a["sha256"] for a in manifest["artifacts"]
-                                              if a["path"] == "ranker_int8.tflite")
+    assert q["selected"] in ("ptq", "qat") and set(q["candidates"]) == {"ptq", "qat"}
+    assert q["candidates"][q["selected"]]["shipped"] and not q["candidates"][{"ptq": "qat", "qat": "ptq"}[
+        q["selected"]]]["shipped"]
+    assert q["candidates"][q["selected"]]["sha256"] == next(a["sha256"] for a in manifest["artifacts"]
+                                                            if a["path"] == "ranker_int8.tflite")
     assert {"tensorflow", "coremltools", "onnxruntime", "tf2onnx"} <= set(manifest["versions"])
     assert manifest["config"]["export"]["candidates"] == tiny_config.export.candidates
+
+
+def test_manifest_reads_back_as_the_typed_record_and_refuses_bad_keys(tiny_bundle, tmp_path):
+    m = read_manifest_file(tiny_bundle / "manifest.json")
+    assert m.artifacts[0].tflite.signature == "serving_default" and m.failures == []
+    assert m.model.feature_spec.history_len > 0 and m.metrics.model.ndcg_at_10 > 0
+    data = json.loads((tiny_bundle / "manifest.json").read_text())
+    data["artifacts"][2]["verification"]["passed"] = "yes"
+    bad = tmp_path / "manifest.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(EdgeshipError, match=r"manifest.json: artifacts\[2\].verification.passed: expected true or "
+                                            "false, got 'yes'") as e:
+        read_manifest_file(bad)
+    assert e.value.exit_code == 1
+    bad.write_text(json.dumps({**data, "schema_version": 1}))
+    with pytest.raises(EdgeshipError, match="schema_version: expected 2, got 1"):
+        read_manifest_file(bad)
 
 
 def test_int8_is_smaller(tiny_bundle):

@@ -1,6 +1,6 @@
 import pytest
 
-from edgeship.errors import EdgeshipError
+from edgeship.core.errors import EdgeshipError
 from edgeship.export.bundle import staging
 
 
@@ -8,7 +8,7 @@ def test_existing_bundle_is_kept_without_force(tmp_path):
     out = tmp_path / "bundle"
     out.mkdir()
     (out / "manifest.json").write_text("old")
-    with pytest.raises(EdgeshipError, match="--force"):
+    with pytest.raises(EdgeshipError, match="already holds a bundle"):
         with staging(out, force=False):
             pass
     assert (out / "manifest.json").read_text() == "old"

@@ -4,8 +4,9 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from edgeship.export import onnx as onnx_export
-from edgeship.export import tflite
+from edgeship.export.onnx import convert as onnx_convert
+from edgeship.export.tflite import convert as tflite_convert
+from edgeship.export.types import Derived
 from edgeship.export.verify import Floors, verify
 from edgeship.models.ranker import predict
 
@@ -21,7 +22,8 @@ def reference(tiny_job, held_out):
 
 
 def test_faithful_artifacts_pass(tiny_job, held_out, reference, tmp_path):
-    for artifact in tflite.export(tiny_job, tmp_path) + onnx_export.export(tiny_job, tmp_path):
+    for artifact in (tflite_convert.export(tiny_job, tmp_path, Derived())
+                     + onnx_convert.export(tiny_job, tmp_path, Derived())):
         result = verify(artifact, held_out, reference, Floors())
         assert result.passed, (artifact.name, result.reasons)
         assert result.requests == len(held_out)
@@ -31,7 +33,7 @@ def test_faithful_artifacts_pass(tiny_job, held_out, reference, tmp_path):
 
 
 def test_perturbed_weights_fail(tiny_job, held_out, reference, tmp_path):
-    fp32 = onnx_export.export(tiny_job, tmp_path)[0]
+    fp32 = onnx_convert.export(tiny_job, tmp_path, Derived())[0]
     model = onnx.load(str(fp32.path))
     # scale the largest initializer (the item table) and save: a damaged download
     biggest = max(model.graph.initializer, key=lambda t: numpy_helper.to_array(t).size)
@@ -53,7 +55,7 @@ def test_dropped_layer_fails(tiny_job, tiny_data, tiny_config, held_out, referen
     layer = broken.get_layer("hidden_1")
     layer.set_weights([w * 0 for w in layer.get_weights()])
     job = dataclasses.replace(tiny_job, model=broken)
-    artifact = tflite.export(job, tmp_path)[1]  # the int8 file, judged by the ranking floor
+    artifact = tflite_convert.export(job, tmp_path, Derived())[1]  # the int8 file, judged by the ranking floor
     result = verify(artifact, held_out, reference, Floors())
     assert not result.passed
     assert any("top-10 overlap" in r for r in result.reasons)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edgeship.benchmarks.synthetic_log import write_log
+from studies.synthetic_log import write_log
 from edgeship.models import logs
 from edgeship.models.features import hash_item_id
 from edgeship.models.schema import load_schema

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeship.errors import ConfigError
+from edgeship.core.errors import ConfigError
 from edgeship.models.schema import load_schema
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "open_bandit_schema.toml"
@@ -20,12 +20,13 @@ MINIMAL = '[columns]\nitem = "i"\nlabel = "y"\nnumeric = ["x"]\n[lists]\ngroup_b
 
 @pytest.mark.parametrize("text, message", [
     ('[columns]\nlabel = "y"\nnumeric = ["x"]\n[lists]\ngroup_by = ["r"]\n', "[columns] item: required"),
-    ('[columns]\nitem = "i"\nlabel = "y"\nnumeric = ["x"]\n', "[lists] group_by: required"),
-    (MINIMAL + "[columns2]\n", "unknown section [columns2]"),
+    ('[columns]\nitem = "i"\nlabel = "y"\nnumeric = ["x"]\n',
+     "[lists] group_by: required (which columns form a candidate list)"),
+    (MINIMAL + "[columns2]\n", "unknown key 'columns2' (expected one of: columns, lists, encoding, split)"),
     (MINIMAL.replace('item = "i"', 'item = 3'), "[columns] item: expected a string, got 3"),
-    (MINIMAL.replace('numeric = ["x"]', 'numeric = "x"'), "[columns] numeric: expected a list of column names"),
-    (MINIMAL.replace('numeric = ["x"]', 'numeric = []'), "[columns] numeric: expected a list of column names"),
-    (MINIMAL.replace('label = "y"', 'label = "y"\nlabels = "z"'), "[columns] unknown key 'labels'"),
+    (MINIMAL.replace('numeric = ["x"]', 'numeric = "x"'), "[columns] numeric: expected a non-empty list of strings"),
+    (MINIMAL.replace('numeric = ["x"]', 'numeric = []'), "[columns] numeric: expected a non-empty list of strings"),
+    (MINIMAL.replace('label = "y"', 'label = "y"\nlabels = "z"'), "[columns]: unknown key 'labels'"),
     (MINIMAL + "session_seconds = 60\n", "session_seconds needs [columns] timestamp"),
     (MINIMAL + "[split]\ntest_fraction = 0.7\n", "[split] test_fraction: expected a number in (0, 0.5)"),
     (MINIMAL + "[encoding]\nitem_buckets = 1\n", "[encoding] item_buckets: expected an integer >= 2"),

@@ -1,0 +1,68 @@
+"""Reading the TOML and JSON files users hand us, and writing outputs, with one behaviour everywhere: a missing,
+unreadable or malformed file is one line naming the file; an output replaces its old version only when whole."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+
+from .errors import ConfigError, EdgeshipError, InputError
+
+
+def parse_toml(text: str, where: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: not valid TOML ({e})") from None
+
+
+def read_toml(path: Path, what: str) -> dict:
+    """what: how the message names the file when it is missing ("config file", "schema file", ...)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: expected a TOML file, got a directory")
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    return parse_toml(text, str(path))
+
+
+def read_json(path: Path, what: str, error: type[EdgeshipError] = InputError):
+    """error: what a missing or malformed file is to the caller (bad input, or a broken bundle)."""
+    if not path.is_file():
+        raise error(f"{path}: {what} not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise error(f"{path}: not valid JSON ({e})") from None
+
+
+def write_text(path: Path, text: str) -> None:
+    """Written beside the target and renamed over it: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def write_json(path: Path, payload) -> None:
+    """Strict JSON (NaN refused: the codec writes undefined numbers as null), atomically."""
+    write_text(path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def gzip_size(path: Path) -> int:
+    # mtime=0 and a fixed level: the download cost is a property of the file, not of when it was measured
+    return len(gzip.compress(Path(path).read_bytes(), compresslevel=9, mtime=0))

@@ -1,0 +1,209 @@
+"""What a bundle says about itself, as typed records: manifest.json and testvectors.json.
+
+Written with `core.typed.dump`, read back with `read_manifest` / `read_test_vectors`, which check every key and
+type and name the file and key of the first problem. `schemas/*.schema.json` describe the same records for apps
+and CI without Python (regenerate with `python -m tools.schemas`; a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core import typed
+from ..core.errors import BundleError, EdgeshipError
+from ..core.files import read_json
+from ..core.tensors import TensorSpec
+from ..models.features import FeatureSpec
+from . import formats
+from ..models.metrics import RankingMetrics
+
+MANIFEST = "manifest.json"
+TESTVECTORS = "testvectors.json"
+MANIFEST_VERSION = 2  # 2: format-specific facts under the format's own key; quantization candidates grouped
+TESTVECTORS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A saved file, executed by its runtime on the verification requests, against the trained model."""
+
+    runtime: str
+    runtime_version: str
+    max_abs_diff: float
+    ndcg_at_10: float
+    ndcg_ratio: float = field(metadata={"doc": "NDCG@10 of the file / NDCG@10 of the trained model"})
+    auc: float
+    top10_overlap: float
+    passed: bool
+    requests: int
+    reasons: tuple[str, ...] = ()
+    ndcg_gated: bool = field(default=True, metadata={
+        "doc": "false: too few positives for the NDCG floor to mean anything; the label-free floors decided"})
+    rank_correlation: float = field(default=float("nan"), metadata={
+        "doc": "Spearman correlation of the file's scores with the trained model's over all real candidates"})
+
+
+@dataclass(frozen=True)
+class TFLiteDetails:
+    signature: str
+    operators: list[str]
+
+
+@dataclass(frozen=True)
+class OnnxDetails:
+    opset: int
+    derived_from: str | None = field(default=None, metadata={"doc": "the file this graph was converted from"})
+
+
+@dataclass(frozen=True)
+class CoreMLDetails:
+    spec_version: int
+    minimum_deployment: dict[str, str]
+    compute_units: str
+
+
+@dataclass(frozen=True)
+class ArtifactEntry:
+    """One shipped file."""
+
+    path: str = field(metadata={"doc": "relative to the bundle"})
+    format: str = field(metadata={"choices": formats.NAMES})
+    precision: str
+    bytes: int
+    sha256: str
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    verification: Verification
+    notes: str = ""
+    quantization_method: str | None = None
+    tflite: TFLiteDetails | None = None
+    onnx: OnnxDetails | None = None
+    coreml: CoreMLDetails | None = None
+
+
+class Stage(str, enum.Enum):
+    CONVERT = "convert"
+    VERIFY = "verify"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A format or file that is not in the bundle, and why."""
+
+    format: str
+    stage: Stage
+    reason: str
+    artifact: str | None = None
+
+    @property
+    def what(self) -> str:
+        return self.artifact or self.format
+
+
+@dataclass(frozen=True)
+class QuantizationCandidate:
+    bytes: int
+    sha256: str
+    shipped: bool
+    verification: Verification
+
+
+@dataclass(frozen=True)
+class QuantizationRecord:
+    """The int8 candidates of one file (post-training and quantization-aware) and which one ships."""
+
+    selected: str
+    rule: str
+    candidates: dict[str, QuantizationCandidate]
+
+
+@dataclass(frozen=True)
+class ItemHashing:
+    function: str
+    item_buckets: int
+    examples: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    name: str
+    parameters: int
+    candidates: int = field(metadata={"doc": "K: candidates scored per call, fixed in every file"})
+    feature_spec: FeatureSpec
+    item_hashing: ItemHashing
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """How the trained model ranks on held-out requests, beside the oracle and the rule baseline."""
+
+    data: str
+    source: dict
+    notes: list[str]
+    test_requests: int
+    reliable: bool = field(metadata={"doc": "false: too few positives for these figures to mean anything"})
+    min_positives: int
+    ndcg_definition: str | None = None
+    model: RankingMetrics | None = None
+    oracle: RankingMetrics | None = None
+    rule_baseline: RankingMetrics | None = None
+
+    def scorers(self) -> dict[str, RankingMetrics]:
+        return {n: m for n in ("model", "oracle", "rule_baseline") if (m := getattr(self, n)) is not None}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """manifest.json: what is in a bundle, how each file was made and verified, and how to call it."""
+
+    schema_version: int = field(metadata={"choices": (MANIFEST_VERSION,)})
+    generator: str
+    model: ModelRecord
+    artifacts: list[ArtifactEntry]
+    failures: list[Failure]
+    quantization: QuantizationRecord | None
+    metrics: Metrics
+    seed: int | None
+    config: dict = field(metadata={"doc": "the run configuration, with where it came from"})
+    versions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class VectorCase:
+    inputs: dict[str, list] = field(metadata={"doc": "each input as a batch of one, nested lists"})
+    expected: dict[str, list[float]] = field(metadata={"doc": "per file (bundle-relative path): its scores"})
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """testvectors.json: each shipped file's own output on a few requests, for an app's unit tests."""
+
+    schema_version: int = field(metadata={"choices": (TESTVECTORS_VERSION,)})
+    output: str
+    cases: list[VectorCase] = field(metadata={"nonempty": True})
+    atol: dict[str, float] = field(metadata={"doc": "per file: how far another CPU's runtime may drift"})
+
+
+def _read(cls, path: Path, what: str, version: int, error: type[EdgeshipError]):
+    data = read_json(path, what, error=error)
+    found = data.get("schema_version") if isinstance(data, dict) else None
+    if found != version:  # an older or newer file: said before any key is checked
+        raise error(f"{path}: schema_version: expected {version}, got {found!r}")
+    return typed.load(cls, data, str(path), toml=False, error=error)
+
+
+def read_manifest_file(path: Path, error: type[EdgeshipError] = BundleError) -> Manifest:
+    return _read(Manifest, path, MANIFEST, MANIFEST_VERSION, error)
+
+
+def read_test_vectors(path: Path, error: type[EdgeshipError] = BundleError) -> Vectors:
+    return _read(Vectors, path, TESTVECTORS, TESTVECTORS_VERSION, error)
+
+
+SCHEMAS = {  # file in schemas/ -> (record, title)
+    "manifest.schema.json": (Manifest, "edgeship bundle manifest.json"),
+    "testvectors.schema.json": (Vectors, "edgeship bundle testvectors.json"),
+}

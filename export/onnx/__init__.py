@@ -1,0 +1,3 @@
+"""ONNX: convert (tf2onnx), runtime (ONNX Runtime), inspect, identity."""
+
+OPSET = 17

@@ -1,0 +1,83 @@
+"""Every workaround for third-party behaviour lives here, each with the reason it is needed. Imports no stage."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import sys
+import warnings
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence converter chatter (tf2onnx INFO logs, coremltools progress, TFLite's deprecation banners).
+
+    The converters print to Python logging, warnings and raw stdout/stderr of the process; a user watching
+    `edgeship run` should see our progress lines, not hundreds of converter lines. Errors still propagate.
+    """
+    saved_levels = {}
+    for name in ("tf2onnx", "coremltools", "tensorflow", "absl", "root"):
+        logger = logging.getLogger(None if name == "root" else name)
+        saved_levels[name] = logger.level
+        logger.setLevel(logging.ERROR)
+    with warnings.catch_warnings(), _redirect_fd(1), _redirect_fd(2), \
+            contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        finally:
+            for name, level in saved_levels.items():
+                logging.getLogger(None if name == "root" else name).setLevel(level)
+
+
+@contextlib.contextmanager
+def _redirect_fd(fd: int):
+    """C++ code in TF/TFLite writes straight to file descriptors 1/2; Python redirects cannot catch it."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = os.dup(fd)
+    except (OSError, ValueError):  # no real descriptor (e.g. captured by a test runner): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_coremltools():
+    """coremltools logs 'Failed to load _MLModelProxy' (its macOS-only native part) and a scikit-learn notice
+    on import on Linux; both are harmless, so import it once under quiet()."""
+    with quiet():
+        import coremltools
+    return coremltools
+
+
+def coreml_model_proto():
+    """Core ML's protobuf `Model` class without running coremltools/__init__, which imports TensorFlow (4.5 s and
+    ~800 MB here) — too much for reading a file's layer list. Uses the real package when it is already imported.
+    The stub package is removed again, so a later `import coremltools` gets the real thing (checked: both parse)."""
+    import importlib.util
+    import types
+
+    if "coremltools" in sys.modules:
+        from coremltools.proto import Model_pb2
+
+        return Model_pb2.Model
+    spec = importlib.util.find_spec("coremltools")
+    stub = types.ModuleType("coremltools")
+    stub.__path__ = list(spec.submodule_search_locations)
+    sys.modules["coremltools"] = stub
+    try:
+        from coremltools.proto import Model_pb2
+    finally:
+        for name in [n for n in sys.modules if n == "coremltools" or n.startswith("coremltools.")]:
+            del sys.modules[name]
+    return Model_pb2.Model

@@ -1,0 +1,86 @@
+"""What a .tflite file takes and gives, and its facts (bytes, parameters, MACs, operators, mobile checks), read
+from the file itself: they hold for foreign files too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ...core.errors import EdgeshipError, InputError, reading_model
+from ...core.files import gzip_size
+from ...core.tensors import Quantization, Signature, TensorSpec, resolve_shape
+from ..types import ModelFacts
+from . import runtime
+
+
+def signature(path: Path, error: type[EdgeshipError] = InputError) -> Signature:
+    """Inputs and outputs in the order the file declares them, named as its signature names them."""
+    it = runtime.interpreter(path, error=error)
+    in_names, out_names = runtime.signature_names(it)
+
+    def spec(d, names) -> TensorSpec:
+        sig = d.get("shape_signature")
+        shape, dynamic = resolve_shape(sig if sig is not None and len(sig) else d["shape"])
+        q = d["quantization_parameters"]
+        quant = Quantization(float(q["scales"][0]), int(q["zero_points"][0])) if len(q["scales"]) else None
+        return TensorSpec(names.get(d["index"], d["name"]), np.dtype(d["dtype"]).name, shape, dynamic, quant)
+
+    return Signature(tuple(spec(d, in_names) for d in it.get_input_details()),
+                     tuple(spec(d, out_names) for d in it.get_output_details()))
+
+
+def _model(path: Path):
+    from ai_edge_litert import schema_py_generated as fb
+
+    with reading_model(path, "tflite"):
+        return fb, fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(Path(path).read_bytes(), 0))
+
+
+def operators(path: Path) -> list[str]:
+    return facts(path).operators
+
+
+def facts(path: Path) -> ModelFacts:
+    fb, model = _model(path)
+    names = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
+    codes = []
+    for oc in model.operatorCodes or []:
+        code = max(oc.builtinCode, oc.deprecatedBuiltinCode)  # the schema moved codes >127 to a new field
+        custom = oc.customCode.decode() if oc.customCode else None
+        codes.append(f"CUSTOM:{custom}" if code == fb.BuiltinOperator.CUSTOM else names.get(code, f"OP_{code}"))
+
+    parameters, macs, used = 0, 0, set()
+    for sg in model.subgraphs or []:
+        tensors = sg.tensors
+        for t in tensors:
+            buf = model.buffers[t.buffer] if t.buffer < len(model.buffers) else None
+            if buf is not None and buf.data is not None and len(buf.data) and t.shape is not None:
+                parameters += int(np.prod(t.shape))
+        for op in sg.operators or []:
+            name = codes[op.opcodeIndex]
+            used.add(name)
+            macs += _macs(name, [tensors[i] for i in op.inputs if i >= 0], [tensors[i] for i in op.outputs])
+    ops = sorted(used)
+    custom = [o for o in ops if o.startswith("CUSTOM:") or o == "DELEGATE" or o.startswith("FLEX")]
+    mobile = {"builtin_ops_only": {"ok": not custom, "non_builtin": custom}}
+    return ModelFacts(Path(path).stat().st_size, gzip_size(path), parameters, macs, ops, mobile)
+
+
+def _macs(op: str, inputs, outputs) -> int:
+    out = outputs[0].shape if outputs and outputs[0].shape is not None else None
+    if out is None or not len(inputs):
+        return 0
+    out_elems = int(np.prod(out))
+    if op == "FULLY_CONNECTED":
+        return out_elems * int(inputs[1].shape[-1])  # weights are [units, depth]
+    if op == "BATCH_MATMUL":
+        a = inputs[0].shape
+        return out_elems * int(a[-1])  # models with adj_x set are rare; counted as if unset
+    if op in ("CONV_2D", "TRANSPOSE_CONV"):
+        w = inputs[1].shape  # [out, kh, kw, in]
+        return out_elems * int(np.prod(w[1:]))
+    if op == "DEPTHWISE_CONV_2D":
+        w = inputs[1].shape  # [1, kh, kw, out]
+        return out_elems * int(w[1] * w[2])
+    return 0

@@ -1,0 +1,1 @@
+"""Developer tools run from the repository with `python -m tools.<name>`; not installed with edgeship."""
