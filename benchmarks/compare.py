@@ -37,7 +37,7 @@ def _fmt(v) -> str:
 
 
 def _runs(data: BenchResult) -> dict[tuple, Measurement]:
-    return {(m.label, m.runtime, m.threads, m.candidates): m for m in data.measurements
+    return {(m.name, m.runtime, m.threads, m.candidates): m for m in data.measurements
             if m.group == Group.MODEL and m.status == Status.OK}
 
 

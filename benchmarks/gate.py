@@ -161,7 +161,7 @@ def evaluate(profile: Profile, targets: list[Target], measurements: list[Measure
              baseline: Baseline | None, seed: int = 0) -> list[Check]:
     """Every budget of the profile against every shipped artifact."""
     checks = []
-    by_label = {m.label: m for m in measurements if m.group == Group.MODEL}
+    by_label = {m.label: m for m in measurements if m.group == Group.MODEL and m.call == "infer"}
     for t in targets:
         f, label = t.facts, t.label
         if profile.max_bytes is not None:
@@ -272,11 +272,12 @@ def run_gate(path: Path, profile: Profile, baseline_path: Path | None, base_cfg:
         strip = len("baseline/")
         baseline = Baseline(True, {t.label[strip:]: t for t in baseline_targets},
                             {m.label[strip:]: m.rounds_ms for m in result.measurements
-                             if m.group == Group.BASELINE and m.status == Status.OK})
+                             if m.group == Group.BASELINE and m.status == Status.OK and m.call == "infer"})
     elif stored is not None:
         baseline = Baseline(False, stored.models(),
                             {m.label: m.rounds_ms for m in stored.measurements
-                             if m.status == Status.OK and m.group == Group.MODEL and m.threads == profile.threads})
+                             if m.status == Status.OK and m.group == Group.MODEL and m.threads == profile.threads
+                             and m.call == "infer"})
     checks += evaluate(profile, targets, result.measurements, baseline, cfg.seed)
     return GateResult(profile, checks, result)
 

@@ -52,7 +52,8 @@ def bundle_targets(bundle: Path, group: Group = Group.MODEL, prefix: str = "",
         fmt = formats.get(entry.format)
         signature = fmt.inspect.signature(path, error).with_ranges(ranges) if fmt.timed else None
         targets.append(Target(prefix + entry.path, path, entry.format, group, entry.precision, entry.sha256,
-                              entry.verification, signature))
+                              entry.verification, signature,
+                              trainable=bool(entry.tflite and "train" in entry.tflite.signatures)))
     return targets, manifest
 
 
@@ -177,6 +178,8 @@ def plan(targets: list[Target], cfg: BenchConfig, scratch: Path) -> list[tuple[M
                         jobs.append((ident, path, inputs))
                     m.identity = identities[key].label
                 jobs.append((m, t.path, inputs))
+                if t.trainable:  # what the app pays after a request with taps: one train step
+                    jobs.append((replace(m, call="train", rounds_ms=[], cpus=[]), t.path, inputs))
     return jobs
 
 
@@ -230,15 +233,15 @@ def _load_all(workers: list[Worker], cfg: BenchConfig, progress: Progress) -> No
         m.cpus = pinned_cpus(m.threads)
         try:
             reply = w.ask({"cmd": "load", "path": str(w.path), "format": formats.for_path(w.path).name,
-                           "threads": m.threads, "inputs": typed.dump(w.inputs), "warmup": cfg.warmup,
+                           "call": m.call, "threads": m.threads, "inputs": typed.dump(w.inputs), "warmup": cfg.warmup,
                            "seed": cfg.seed, "cpus": m.cpus})
         except WorkerError as e:
             w.fail(f"{m.runtime} cannot run it: {e}")
-            progress(f"  load {i}/{len(workers)} {m.label} [{m.runtime}, {m.threads}t]: FAILED {m.reason}")
+            progress(f"  load {i}/{len(workers)} {m.name} [{m.runtime}, {m.threads}t]: FAILED {m.reason}")
             continue
         m.import_ms, m.load_ms, m.first_ms = reply["import_ms"], reply["load_ms"], reply["first_ms"]
         m.rss_runtime_mb = round(reply["rss_runtime_mb"], 1)
-        progress(f"  load {i}/{len(workers)} {m.label} [{m.runtime}, {m.threads}t, K={m.candidates}]: "
+        progress(f"  load {i}/{len(workers)} {m.name} [{m.runtime}, {m.threads}t, K={m.candidates}]: "
                  f"{m.load_ms:.1f} ms, first invoke {m.first_ms:.2f} ms")
 
 

@@ -71,6 +71,7 @@ class Target:
     signature: Signature | None = field(default=None, metadata={
         "doc": "null: no runtime here can execute it (Core ML on Linux)"})
     facts: ModelFacts | None = None
+    trainable: bool = field(default=False, metadata={"doc": "learns on the device: its train call is timed too"})
 
 
 @dataclass
@@ -82,6 +83,9 @@ class Measurement:
     runtime: str
     threads: int
     candidates: int | None = field(metadata={"doc": "null: the file's own input shape (not an edgeship ranker)"})
+    call: str = field(default="infer", metadata={"choices": ("infer", "train"),
+                                                 "doc": "what one timed invoke is: scoring a request, or one "
+                                                        "on-device training step on it"})
     status: Status = Status.OK
     reason: str = ""
     import_ms: float | None = None
@@ -97,6 +101,11 @@ class Measurement:
         "doc": "peak minus the identity model's peak in the same runtime and threads"})
     identity: str | None = field(default=None, metadata={"doc": "label of the identity model measured beside it"})
     cpus: list[int] = field(default_factory=list, metadata={"doc": "the cores the worker was pinned to"})
+
+    @property
+    def name(self) -> str:
+        """How reports call it: the file, and the call when it is not scoring."""
+        return self.label if self.call == "infer" else f"{self.label} · {self.call}"
 
 
 @dataclass(frozen=True)

@@ -51,14 +51,14 @@ def markdown(data: BenchResult) -> str:
         if m.status == Status.SKIPPED:  # listed once per file and reason below the table, not as empty rows
             continue
         if m.status != Status.OK:
-            lines.append(f"| {m.label} | {m.runtime} | {m.threads} | {k} | {m.status.value}: {m.reason} "
+            lines.append(f"| {m.name} | {m.runtime} | {m.threads} | {k} | {m.status.value}: {m.reason} "
                          "| | | | | | | | | | |")
             continue
         s = m.latency_ms
         ident = data.identity_of(m)
         over = (f"{s.p50 / ident.latency_ms.p50:.1f}×"
                 if ident and ident.latency_ms and m.group != Group.IDENTITY else "–")
-        lines.append(f"| {m.label} | {m.runtime} | {m.threads} | {k} | {_us(s.p50)} | {_us(s.p90)} | "
+        lines.append(f"| {m.name} | {m.runtime} | {m.threads} | {k} | {_us(s.p50)} | {_us(s.p90)} | "
                      f"{_us(s.p99)} | {_us(s.mean)} ± {_us(s.std)} | {_us(s.min)} | {s.n} | {over} | "
                      f"{m.load_ms:.1f} | {m.first_ms:.2f} | {m.peak_rss_mb} | {m.model_rss_mb} |")
     lines += ["", "identity_*: a model with the same inputs and no computation — the runtime's own per-invoke "
@@ -98,7 +98,7 @@ def plot(data: BenchResult, out: Path) -> list[Path]:
     ok = [m for m in data.measurements if m.status == Status.OK]
     if ok:
         fig, ax = plt.subplots(figsize=(10, 0.45 * len(ok) + 1.5))
-        labels = [f"{m.label} [{m.runtime}, {m.threads}t, K={m.candidates or '–'}]" for m in ok]
+        labels = [f"{m.name} [{m.runtime}, {m.threads}t, K={m.candidates or '–'}]" for m in ok]
         samples = [np.concatenate(m.rounds_ms) * 1000 for m in ok]
         ax.boxplot(samples, vert=False, whis=(1, 99), showfliers=False, tick_labels=labels)
         ax.set_xscale("log")

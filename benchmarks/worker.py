@@ -3,7 +3,7 @@
 A process per (artifact, runtime, threads) keeps peak RSS attributable to that one model and lets the parent
 interleave many loaded models round by round. Protocol: one JSON object per line each way.
 
-  {"cmd": "load", "path", "format", "threads", "inputs": [TensorSpec...], "warmup", "seed", "cpus"}
+  {"cmd": "load", "path", "format", "call", "threads", "inputs": [TensorSpec...], "warmup", "seed", "cpus"}
       -> {"ok", "import_ms", "load_ms", "first_ms", "rss_runtime_mb"}
   {"cmd": "round", "n", "warmup"}  -> {"ok", "ms": [n latencies]}
   {"cmd": "ping"}                  -> {"ok"}
@@ -19,6 +19,8 @@ import resource
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 
 def _rss_mb() -> float:
@@ -42,6 +44,21 @@ def timed(invoke, feeds, n: int) -> list[float]:
         invoke(feeds)
         samples.append((clock() - t0) * 1e3)
     return samples
+
+
+def _opener(runtime, call: str, feeds: dict):
+    """path, threads -> the timed call: scoring a request, or one training step on it (learning rate 0, so the
+    file's state, and with it every later step, stays the same)."""
+    if call == "infer":
+        return lambda path, threads: runtime.open_session(path, threads).invoke
+
+    def train(path, threads):
+        trainer = runtime.Trainer(path, threads)
+        k = feeds["candidates"].shape[1]
+        labels, mask = (np.arange(k) == 0).astype(np.float32), np.ones(k, np.float32)
+        return lambda f: trainer.train(f, labels, mask, 0.0)
+
+    return train
 
 
 def _reply(out, payload: dict) -> None:
@@ -74,7 +91,7 @@ def serve(stdin, stdout) -> None:
                                seed=msg.get("seed", 0))
             rss_runtime = _rss_mb()
             t0 = clock()
-            invoke = runtime.open_session(Path(msg["path"]), msg["threads"]).invoke
+            invoke = _opener(runtime, msg.get("call", "infer"), feeds)(Path(msg["path"]), msg["threads"])
             load_ms = (clock() - t0) * 1e3
             t0 = clock()
             invoke(feeds)

@@ -10,6 +10,7 @@ from .core import typed
 from .core.errors import ConfigError
 from .core.files import read_toml
 from .export import formats
+from .export.personalization import StudyConfig
 from .export.types import QuantizationConfig
 from .export.verify import Floors
 from .models.data import SyntheticConfig
@@ -23,6 +24,7 @@ class ExportConfig:
                                      metadata={"nonempty": True, "choices": formats.NAMES})
     verify_requests: int = 1_000  # test requests each artifact is executed on
     test_vectors: int = 5  # requests written to testvectors.json
+    personal: bool = True  # also ranker_personal.tflite, which learns its user on the phone
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class RunConfig:
     export: ExportConfig = field(default_factory=ExportConfig)
     floors: Floors = field(default_factory=Floors)
     log: LogConfig = field(default_factory=LogConfig)
+    personalization: StudyConfig = field(default_factory=StudyConfig)
 
 
 def _validate(cfg: RunConfig, where: str) -> RunConfig:
@@ -54,7 +57,7 @@ def _validate(cfg: RunConfig, where: str) -> RunConfig:
         if not value > 0:
             raise ConfigError(f"{where}: [{section}] {name}: expected a positive value, got {value!r}")
 
-    for section in ("data", "model", "train", "quantization", "export"):
+    for section in ("data", "model", "train", "quantization", "export", "personalization"):
         for f in dataclasses.fields(getattr(cfg, section)):
             value = getattr(getattr(cfg, section), f.name)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and f.name != "valid_fraction":
@@ -76,6 +79,10 @@ def _validate(cfg: RunConfig, where: str) -> RunConfig:
     if bool(cfg.log.data) != bool(cfg.log.schema):
         raise ConfigError(f"{where}: [log] data and schema go together (got {'data' if cfg.log.data else 'schema'} "
                           "only)")
+    study = cfg.personalization
+    if 0 not in study.steps or 1 not in study.steps or study.choose_at not in study.steps:
+        raise ConfigError(f"{where}: [personalization] steps: must include 0, 1 and choose_at ({study.choose_at}), "
+                          f"got {list(study.steps)}")
     for name, value in asdict(cfg.floors).items():
         if not 0 <= value <= 1:
             raise ConfigError(f"{where}: [floors] {name}: expected a number in [0, 1], got {value}")

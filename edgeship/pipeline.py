@@ -84,13 +84,35 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
 
     fixed = ranker_mod.with_fixed_shape(model, data.spec, cfg.model, K)
     job = ExportJob(model=fixed, spec=data.spec, candidates=K, calibration=representative_dataset(data.calibration),
-                    qat_model=qat_model)
+                    qat_model=qat_model, personal=cfg.export.personal)
     step(f"int8 is calibrated on {len(data.calibration)} requests of non-test data")
     model_record = ModelRecord("edgeship_ranker", params, K, data.spec, item_hashing(data.spec))
     metrics_record = Metrics(data=data.description, source=data.source or {}, notes=list(data.notes),
                              test_requests=len(test), reliable=reliable, min_positives=MIN_POSITIVES,
                              ndcg_definition=NDCG_DEFINITION, **metrics)
-    return ship(cfg, out, force, job, test, reference, model_record, metrics_record, config_source, step, stream)
+    return ship(cfg, out, force, job, test, reference, model_record, metrics_record, config_source, step, stream,
+                data.timelines)
+
+
+def _personalization(path: Path, cfg: RunConfig, timelines, stage: Path, step: Steps):
+    """The study on new users' timelines, through the shipped trainable file; its report goes in the bundle."""
+    from .core.files import write_json, write_text
+    from .export import formats, personalization
+
+    study_cfg = cfg.personalization
+    step(f"personalization study: {study_cfg.users} + {study_cfg.tune_users} new users, {study_cfg.length} "
+         "requests each, every train call in LiteRT")
+    record = personalization.study(path, formats.get("tflite").runtime, timelines(study_cfg.tune_users, 2),
+                                   timelines(study_cfg.users, 1), study_cfg, cfg.seed, step)
+    write_json(stage / "personalization.json", typed.dump(record))
+    write_text(stage / "personalization.md", personalization.markdown(record))
+    personalization.plot(record, stage / "personalization.png")
+    by_n = {p.n: p for p in record.curve}
+    top = by_n[max(by_n)]
+    step(f"personalization: NDCG@10 at n = {top.n}: {top.personal_ndcg.mean:.4f} vs global "
+         f"{top.global_ndcg.mean:.4f} (gain {top.gain.mean:+.4f}, 95% CI {top.gain.low:+.4f}…{top.gain.high:+.4f}); "
+         f"n = 1 gain {by_n[1].gain.mean:+.4f}")
+    return record
 
 
 def item_hashing(spec: FeatureSpec) -> ItemHashing:
@@ -99,14 +121,18 @@ def item_hashing(spec: FeatureSpec) -> ItemHashing:
 
 
 def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference: np.ndarray, model: ModelRecord,
-         metrics: Metrics, config_source: str, step: Steps, stream=sys.stderr) -> RunResult:
-    """The export stage over every configured format, then the bundle, written atomically. Shared by `run`,
-    `train` and `export`."""
+         metrics: Metrics, config_source: str, step: Steps, stream=sys.stderr, timelines=None) -> RunResult:
+    """The export stage over every configured format, the personalization study where the data has users to
+    follow (timelines), then the bundle, written atomically. Shared by `run`, `train` and `export`."""
     with bundle.staging(out, force) as stage:
         outcome = export_formats(job, cfg.export.formats, stage, test, reference, cfg.floors, step, stream)
         if not outcome.shipped:
             raise VerificationError("no format produced a verified file: " + "; ".join(
                 f"{f.what}: {f.reason}" for f in outcome.failures))
+        personal = next((s.artifact for s in outcome.shipped if s.artifact.trainable), None)
+        study = None
+        if personal is not None and timelines is not None:
+            study = _personalization(personal.path, cfg, timelines, stage, step)
         step("writing the bundle")
         vectors = bundle.test_vectors(outcome.shipped, test.take(slice(0, cfg.export.test_vectors)), stage)
         manifest = Manifest(
@@ -114,7 +140,8 @@ def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference
             artifacts=[bundle.entry(s, stage) for s in outcome.shipped], failures=outcome.failures,
             quantization=outcome.quantization, metrics=metrics, seed=cfg.seed,
             config=typed.dump(cfg) | {"source": config_source},
-            versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()})
+            versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
+            personalization=study)
         bundle.write_files(stage, manifest, vectors, render_readme(manifest))
     seconds = time.perf_counter() - step.started
     step(f"bundle written to {out}")

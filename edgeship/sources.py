@@ -15,7 +15,7 @@ import numpy as np
 from .config import RunConfig
 from .core import typed
 from .models.baseline import ItemPopularity, SegmentPopularity
-from .models.data import Requests, calibration_requests, generate
+from .models.data import Requests, Timelines, calibration_requests, generate, timelines
 from .models.features import FeatureSpec
 
 Trainer = Callable[[object, int, float, str], None]  # (model, epochs, learning rate, label)
@@ -33,6 +33,8 @@ class Prepared:
     baseline_scores: np.ndarray  # the rule baseline on `test`
     notes: tuple[str, ...] = ()
     source: dict | None = None  # for the manifest: where the data came from
+    # (users, stream) -> per-user timelines for the personalization study; None: the data has no users to follow
+    timelines: Callable[[int, int], Timelines] | None = None
 
 
 def prepare(cfg: RunConfig, step) -> Prepared:
@@ -55,7 +57,9 @@ def synthetic(cfg: RunConfig, step) -> Prepared:
     return Prepared(ds.spec, ds.description, cfg.export.candidates, train, ds.valid, test,
                     calibration_requests(ds.train, cfg.export.candidates, cfg.quantization.calibration_requests,
                                          cfg.seed),
-                    baseline.score(test), source={"kind": "synthetic", "seed": cfg.seed})
+                    baseline.score(test), source={"kind": "synthetic", "seed": cfg.seed},
+                    timelines=lambda users, stream: timelines(cfg.data, cfg.export.candidates, cfg.seed, users,
+                                                              cfg.personalization.length, stream))
 
 
 def interaction_log(cfg: RunConfig, step) -> Prepared:

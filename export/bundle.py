@@ -19,7 +19,8 @@ from ..core.files import sha256, write_json
 from ..models.data import Requests
 from ..models.features import SCORES
 from . import formats
-from .manifest import MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry, Manifest, VectorCase, Vectors
+from .manifest import (MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry, Manifest, TrainingVector,
+                       VectorCase, Vectors)
 from .stage import Verified
 from .types import Artifact, in_contract_order
 from .verify import scorer
@@ -55,11 +56,34 @@ def test_vectors(shipped: list[Verified], cases: Requests, bundle: Path) -> Vect
         expected[s.artifact.path.relative_to(bundle).as_posix()] = [
             np.asarray(run(cases.one(i)), dtype=np.float32).reshape(-1) for i in range(n)]
     return Vectors(
+        training=[training_vector(s.artifact, cases, bundle) for s in shipped if s.artifact.trainable],
         schema_version=TESTVECTORS_VERSION, output=SCORES,
         cases=[VectorCase(inputs={k: v.tolist() for k, v in cases.one(i).items()},
                           expected={path: [float(x) for x in out[i]] for path, out in expected.items()})
                for i in range(n)],
         atol={s.artifact.path.relative_to(bundle).as_posix(): atol_for(s.artifact) for s in shipped})
+
+
+TRAINING_ATOL = 1e-4  # float32 training step replayed by another CPU's LiteRT
+TRAINING_LEARNING_RATE = 0.1
+
+
+def training_vector(artifact: Artifact, cases: Requests, bundle: Path) -> TrainingVector:
+    """One train call from the shipped state on case 0: its real taps, or a tap on the candidate the file ranks
+    last when the case has none (a call that changes nothing would check nothing)."""
+    trainer = formats.get(artifact.format).runtime.Trainer(artifact.path)
+    trainer.reset()
+    request = cases.one(0)
+    labels = np.asarray(cases.labels[0], np.float32)
+    if not labels.any():
+        labels = np.zeros_like(labels)
+        labels[int(np.argmin(trainer.scores(request)))] = 1.0
+    mask = np.ones_like(labels) if cases.mask is None else cases.mask[0].astype(np.float32)
+    loss = trainer.train(request, labels, mask, TRAINING_LEARNING_RATE)
+    after = trainer.scores(request).reshape(-1)
+    trainer.reset()
+    return TrainingVector(artifact.path.relative_to(bundle).as_posix(), 0, labels.tolist(), mask.tolist(),
+                          TRAINING_LEARNING_RATE, loss, [float(x) for x in after], TRAINING_ATOL)
 
 
 def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str) -> None:

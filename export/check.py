@@ -11,6 +11,7 @@ import numpy as np
 from ..core.errors import BundleError, EdgeshipError, InputError
 from ..core.files import sha256
 from .manifest import MANIFEST, TESTVECTORS, Manifest, read_manifest_file, read_test_vectors
+from . import formats
 from .verify import scorer
 
 
@@ -45,6 +46,25 @@ def read_manifest(bundle: Path, error: type[EdgeshipError] = BundleError) -> Man
     return manifest
 
 
+def _replay_training(bundle: Path, manifest: Manifest, vectors, t) -> ArtifactCheck:
+    """The recorded train call from the shipped state: same loss, same scores after it, and reset gives the
+    shipped scores back."""
+    entry = next((e for e in manifest.artifacts if e.path == t.file), None)
+    if entry is None or not 0 <= t.case < len(vectors.cases):
+        raise BundleError(f"{bundle / TESTVECTORS}: training: {t.file} (case {t.case}) is not in the bundle")
+    dtypes = {s.name: np.dtype(s.dtype) for s in entry.inputs}
+    feeds = {n: np.asarray(v, dtype=dtypes[n]) for n, v in vectors.cases[t.case].inputs.items()}
+    trainer = formats.get(entry.format).runtime.Trainer(bundle / t.file, error=BundleError)
+    trainer.reset()
+    loss = trainer.train(feeds, t.labels, t.mask, t.learning_rate)
+    after = trainer.scores(feeds).reshape(-1)
+    trainer.reset()
+    shipped = np.asarray(vectors.cases[t.case].expected[t.file])
+    worst = max(abs(loss - t.loss), float(np.max(np.abs(after - np.asarray(t.scores_after)))),
+                float(np.max(np.abs(trainer.scores(feeds).reshape(-1) - shipped))))
+    return ArtifactCheck(f"{t.file} (train, reset)", worst, t.atol, worst <= t.atol)
+
+
 def check_bundle(bundle: Path) -> list[ArtifactCheck]:
     """Checksums, schemas and test vectors; raises BundleError (exit 1) on the first broken promise."""
     manifest = read_manifest(bundle)
@@ -69,6 +89,8 @@ def check_bundle(bundle: Path) -> list[ArtifactCheck]:
             worst = max(worst, float(np.max(np.abs(got - want))))
         atol = float(vectors.atol[rel])
         results.append(ArtifactCheck(rel, worst, atol, worst <= atol))
+    for t in vectors.training:
+        results.append(_replay_training(bundle, manifest, vectors, t))
     bad = [r for r in results if not r.passed]
     if bad:
         raise BundleError(f"{bundle / bad[0].path}: test vectors off by {bad[0].max_error:.2e} (atol "

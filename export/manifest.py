@@ -47,8 +47,9 @@ class Verification:
 
 @dataclass(frozen=True)
 class TFLiteDetails:
-    signature: str
+    signature: str = field(metadata={"doc": "the signature that scores a request"})
     operators: list[str]
+    signatures: list[str] = field(default_factory=lambda: ["serving_default"])
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,45 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """A mean with its 95 % bootstrap interval over users."""
+
+    mean: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    n: int = field(metadata={"doc": "train calls made on the user's earlier requests"})
+    global_ndcg: Estimate
+    personal_ndcg: Estimate
+    gain: Estimate = field(metadata={"doc": "personal minus global NDCG@10, per user"})
+    worse_share: float = field(metadata={"doc": "share of users whose NDCG@10 went down"})
+    oracle_ndcg: Estimate | None = None
+
+
+@dataclass(frozen=True)
+class PersonalizationRecord:
+    """The trainable file, what the app should call it with, and the study that chose that on new users."""
+
+    file: str
+    trainable_parameters: int
+    state_bytes: int = field(metadata={"doc": "what the app persists per user (get_weights)"})
+    l2: float
+    learning_rate: float = field(metadata={"doc": "what the app passes to train, chosen by the study"})
+    steps_per_request: int
+    learning_rates_tried: dict[str, float] = field(metadata={"doc": "mean NDCG@10 gain at the choosing n, "
+                                                                    "on the tuning users"})
+    tune_users: int
+    users: int
+    eval_requests: int
+    curve: list[CurvePoint]
+    train_ms_p50: float = field(metadata={"doc": "one train call in the Python LiteRT interpreter, this host"})
+    infer_ms_p50: float
+
+
+@dataclass(frozen=True)
 class Manifest:
     """manifest.json: what is in a bundle, how each file was made and verified, and how to call it."""
 
@@ -169,12 +209,28 @@ class Manifest:
     seed: int | None
     config: dict = field(metadata={"doc": "the run configuration, with where it came from"})
     versions: dict[str, str]
+    personalization: PersonalizationRecord | None = None
 
 
 @dataclass(frozen=True)
 class VectorCase:
     inputs: dict[str, list] = field(metadata={"doc": "each input as a batch of one, nested lists"})
     expected: dict[str, list[float]] = field(metadata={"doc": "per file (bundle-relative path): its scores"})
+
+
+@dataclass(frozen=True)
+class TrainingVector:
+    """One `train` call of a trainable file, from its shipped state, on the inputs of cases[case]: the loss it
+    returns and what `infer` gives afterwards. `reset` then gives cases[case].expected[file] again."""
+
+    file: str
+    case: int
+    labels: list[float]
+    mask: list[float]
+    learning_rate: float
+    loss: float
+    scores_after: list[float]
+    atol: float
 
 
 @dataclass(frozen=True)
@@ -185,6 +241,7 @@ class Vectors:
     output: str
     cases: list[VectorCase] = field(metadata={"nonempty": True})
     atol: dict[str, float] = field(metadata={"doc": "per file: how far another CPU's runtime may drift"})
+    training: list[TrainingVector] = field(default_factory=list, metadata={"doc": "per trainable file"})
 
 
 def _read(cls, path: Path, what: str, version: int, error: type[EdgeshipError]):

@@ -65,13 +65,48 @@ integration without Python.
   item ids above 2048 are not exact in float16, which the GPU and Neural Engine use.
 - **ONNX Runtime** (including ONNX Runtime Mobile): `ranker_int8.onnx` is the int8 .tflite as a QDQ graph (the
   same integer model), `ranker_fp32.onnx` the float one.
-
+{_personal_section(manifest)}
 ## Verify a download
 1. Check each file's SHA-256 against `manifest.json` (`sha256sum -c` works on the list `sha256  path`).
 2. Run `testvectors.json` in your app's unit tests: for each case feed `inputs` (each is a batch of one) and
    compare `scores` with `expected[<file>]` within `atol[<file>]`.
 3. Or, with Python and edgeship installed: `edgeship verify <this folder>`.
 """
+
+
+def _personal_section(manifest: Manifest) -> str:
+    """The app protocol for the trainable file, with the study's figures when the run had users to follow."""
+    personal = next((a for a in manifest.artifacts if a.tflite and "train" in a.tflite.signatures), None)
+    if personal is None:
+        return ""
+    r = manifest.personalization
+    lr = f"{r.learning_rate:g}" if r else "0.1 (no study on this data: tune it on your own users)"
+    text = f"""
+## Personalization on the phone: `{personal.path}`
+
+The same ranker, frozen, plus a small linear head that learns this one user from their taps, on the device:
+nothing about the user leaves the phone. Until the first `train` call it ranks exactly like
+`ranker_fp32.tflite`. Signatures (LiteRT `Interpreter` API, builtin ops only; all runners of one interpreter
+share the learned state):
+
+- `infer(context, history, candidates, candidate_features) -> scores`: rank with what was learned so far.
+- `train(..., labels, mask, learning_rate) -> loss`: after a request whose taps are known, one call with the
+  same four inputs, `labels` [1, K] (1 = tapped, 0 = shown and not tapped), `mask` [1, K] (1 = a real
+  candidate, 0 = padding) and `learning_rate` [1] = **{lr}**. One call per request with taps.
+- `get_weights() -> w, b` and `set_weights(w, b)`: persist the learned state across app restarts (store it in
+  the app's private storage; it is the user's data).
+- `reset()`: back to the shipped model (the user's "reset personalization").
+"""
+    if r:
+        by_n = {p.n: p for p in r.curve}
+        top = by_n[max(by_n)]
+        text += (f"""
+Measured on {r.users} simulated new users ([personalization.md](personalization.md)): NDCG@10 on a user's later
+requests goes from {top.global_ndcg.mean:.4f} (shipped model) to {top.personal_ndcg.mean:.4f} after {top.n} train
+calls (gain {top.gain.mean:+.4f}, 95 % CI {top.gain.low:+.4f} … {top.gain.high:+.4f}); the learned state is
+{r.state_bytes} bytes per user; one `train` call took {r.train_ms_p50 * 1000:.0f} µs on the build host.
+""")
+    return text
 
 
 _MEANING = {

@@ -55,26 +55,38 @@ def export_formats(job: ExportJob, names: tuple[str, ...], out_dir: Path, test: 
                    floors: Floors, progress: Callable[[str], None], stream=sys.stderr) -> ExportOutcome:
     outcome = ExportOutcome([], [])
     for fmt in (f for f in formats.FORMATS.values() if f.name in names):
-        before = set(out_dir.iterdir())
         progress(f"{fmt.title}: converting")
-        try:
-            made = fmt.convert.export(job, out_dir, _derived(outcome.shipped))
-            checked = [Verified(a, verify(a, test, reference, floors, stream)) for a in made]
-        except Exception as e:  # one format's converter failing must not lose the others
-            for path in set(out_dir.iterdir()) - before:  # nothing half-made of this format stays
-                path.unlink()
-            reason = one_line(e, 300)
-            outcome.failures.append(Failure(fmt.name, Stage.CONVERT, reason))
-            progress(f"{fmt.name}: FAILED ({reason}); the other formats go on")
-            continue
-        for final in _choose(checked, outcome, progress, out_dir):
-            if final.verification.passed:
-                outcome.shipped.append(final)
-            else:  # a file that does not rank like the model is not shipped, and the run says so
-                final.artifact.path.unlink()
-                outcome.failures.append(Failure(fmt.name, Stage.VERIFY, "; ".join(final.verification.reasons),
-                                                final.artifact.name))
+        _one(lambda: fmt.convert.export(job, out_dir, _derived(outcome.shipped)), fmt.name, None, out_dir, test,
+             reference, floors, outcome, progress, stream)
+    if job.personal and "tflite" in names:
+        personal = formats.get("tflite").part("personal")
+        progress(f"{personal.NAME}: the trainable file (learns its user on the phone)")
+        _one(lambda: [personal.export(job, out_dir)], "tflite", personal.NAME, out_dir, test, reference, floors,
+             outcome, progress, stream)
     return outcome
+
+
+def _one(make: Callable[[], list[Artifact]], fmt: str, what: str | None, out_dir: Path, test: Requests,
+         reference: np.ndarray, floors: Floors, outcome: ExportOutcome, progress, stream) -> None:
+    """Convert and verify one format (or one extra file): what ranks like the model ships, what does not, or
+    does not convert, is recorded, and nothing half-made stays."""
+    before = set(out_dir.iterdir())
+    try:
+        checked = [Verified(a, verify(a, test, reference, floors, stream)) for a in make()]
+    except Exception as e:  # one converter failing must not lose the other formats
+        for path in set(out_dir.iterdir()) - before:
+            path.unlink()
+        reason = one_line(e, 300)
+        outcome.failures.append(Failure(fmt, Stage.CONVERT, reason, what))
+        progress(f"{what or fmt}: FAILED ({reason}); the other formats go on")
+        return
+    for final in _choose(checked, outcome, progress, out_dir):
+        if final.verification.passed:
+            outcome.shipped.append(final)
+        else:  # a file that does not rank like the model is not shipped, and the run says so
+            final.artifact.path.unlink()
+            outcome.failures.append(Failure(fmt, Stage.VERIFY, "; ".join(final.verification.reasons),
+                                            final.artifact.name))
 
 
 def _derived(shipped: list[Verified]) -> Derived:

@@ -33,6 +33,7 @@ class ExportJob:
     candidates: int
     calibration: Callable[[], Iterator[Inputs]]  # yields single requests (batch 1) from the training data
     qat_model: object | None = None  # quantization-aware trained model (free K); None skips QAT
+    personal: bool = False  # also a trainable .tflite that learns its user on the phone
 
     @property
     def inputs(self) -> tuple[TensorSpec, ...]:
@@ -56,6 +57,7 @@ class Artifact:
     notes: str = ""
     quantization_method: str | None = None  # ptq | qat | 8-bit linear weights
     ships_as: str | None = None  # one of several candidates for this file name; the export stage keeps one
+    trainable: bool = False  # learns on the device (train / reset signatures): verified to learn and to reset
     details: object = None  # the format's own facts (manifest.TFLiteDetails, OnnxDetails, CoreMLDetails)
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -76,10 +76,51 @@ def compare(artifact: Artifact, scores: np.ndarray, reference: np.ndarray, label
         passed=not reasons, requests=len(scores), reasons=tuple(reasons), ndcg_gated=gated)
 
 
+VERIFY_LEARNING_RATE = 0.1
+
+
+def training_problems(artifact: Artifact, requests: Requests) -> list[str]:
+    """What is wrong with a trainable file as the app would drive it: one train call on a tap of the candidate
+    it ranks last must change `infer` and lower the loss on that request (a second call with learning rate 0
+    reports the loss without changing anything); `reset` must restore the shipped scores exactly; weights read
+    with get_weights and written back with set_weights must give the same scores; builtin ops only."""
+    fmt = formats.get(artifact.format)
+    problems = []
+    facts = fmt.inspect.facts(artifact.path)
+    if not facts.mobile.get("builtin_ops_only", {}).get("ok", True):
+        problems.append(f"needs non-builtin ops: {', '.join(facts.mobile['builtin_ops_only']['non_builtin'])}")
+    trainer = fmt.runtime.Trainer(artifact.path)
+    request = requests.one(0)
+    shipped = trainer.scores(request).reshape(-1)
+    tapped = int(np.argmin(shipped))
+    labels = np.zeros_like(shipped)
+    labels[tapped] = 1.0
+    loss = trainer.train(request, labels, np.ones_like(shipped), VERIFY_LEARNING_RATE)
+    after = trainer.scores(request).reshape(-1)
+    loss_after = trainer.train(request, labels, np.ones_like(shipped), 0.0)
+    if not np.isfinite(loss):
+        problems.append(f"train returned loss {loss}")
+    if not np.abs(after - shipped).max() > 0:
+        problems.append("a train call does not change infer's output")
+    elif not loss_after < loss:
+        problems.append(f"a train call does not lower the loss on its own request ({loss:.4f} -> {loss_after:.4f})")
+    learned = trainer.get_weights()
+    trainer.reset()
+    if not np.array_equal(trainer.scores(request).reshape(-1), shipped):
+        problems.append("reset does not restore the shipped scores")
+    trainer.set_weights(learned)
+    if not np.allclose(trainer.scores(request).reshape(-1), after, atol=1e-6):
+        problems.append("set_weights(get_weights()) does not restore the learned scores")
+    return problems
+
+
 def verify(artifact: Artifact, requests: Requests, reference: np.ndarray, floors: Floors,
            stream=sys.stderr) -> Verification:
     result = compare(artifact, score_requests(artifact, requests), reference, requests.labels, floors,
                      requests.mask)
+    if artifact.trainable:
+        problems = training_problems(artifact, requests)
+        result = replace(result, passed=result.passed and not problems, reasons=result.reasons + tuple(problems))
     status = "ok" if result.passed else "below floor: " + "; ".join(result.reasons)
     print(f"  verified {artifact.name:<24} {result.runtime:<13} NDCG ratio {result.ndcg_ratio:.4f}  "
           f"max|d| {result.max_abs_diff:.1e}  {status}", file=stream, flush=True)

@@ -167,6 +167,16 @@ class _World:
         self.price_by_network = np.array([0.0, -0.2, -0.5])
         self.bias = 0.0
 
+    def add_users(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n new users drawn like the others (never seen in training): their indices."""
+        cfg, first = self.cfg, len(self.taste)
+        taste = np.log(rng.dirichlet(np.full(cfg.categories, 0.3), n) * cfg.categories + 1e-3).astype(np.float32)
+        self.taste = np.concatenate([self.taste, taste])
+        self.user_latent = np.concatenate([self.user_latent, rng.normal(0.0, 1.0, (n, cfg.latent_dim))])
+        self.user_region = np.concatenate([self.user_region, rng.integers(0, cfg.regions, n)])
+        self.user_device = np.concatenate([self.user_device, rng.choice(DEVICES, n, p=[0.45, 0.45, 0.10])])
+        return np.arange(first, first + n)
+
     def sample_context(self, users: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         n = len(users)
         hour = rng.choice(HOURS, n, p=_hour_profile())
@@ -223,21 +233,23 @@ def _sample_without_replacement(logw: np.ndarray, k: int, rng: np.random.Generat
     return np.take_along_axis(top, order, axis=1)
 
 
-def _requests(world: _World, n: int, k: int, rng: np.random.Generator, chunk: int = 1_000) -> Requests:
+def _requests(world: _World, n: int, k: int, rng: np.random.Generator, chunk: int = 1_000,
+              users: np.ndarray | None = None) -> Requests:
+    """n requests of k candidates, each by a random user (or by users[i], in that order)."""
     cfg = world.cfg
     parts = []
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
-        users = rng.integers(0, cfg.users, m)
-        context = world.sample_context(users, rng)
-        hist_items = _sample_without_replacement(world.user_item_affinity(users) + world.log_popularity,
+        who = rng.integers(0, cfg.users, m) if users is None else users[start:start + m]
+        context = world.sample_context(who, rng)
+        hist_items = _sample_without_replacement(world.user_item_affinity(who) + world.log_popularity,
                                                  cfg.history_len, rng)
         lengths = np.minimum(rng.geometric(0.12, m), cfg.history_len)  # newer users have shorter histories
         valid = np.arange(cfg.history_len)[None, :] < lengths[:, None]
         history = np.where(valid, world.item_bucket[hist_items], PAD_ID).astype(np.int32)
         last_category = world.category[hist_items[:, 0]]
         items = _sample_without_replacement(np.broadcast_to(world.log_popularity, (m, cfg.items)), k, rng)
-        prob = 1.0 / (1.0 + np.exp(-world.logits(users, context, items, last_category)))
+        prob = 1.0 / (1.0 + np.exp(-world.logits(who, context, items, last_category)))
         parts.append(Requests(
             context=context,
             history=history,
@@ -264,11 +276,39 @@ def _calibrate_bias(world: _World, rng: np.random.Generator) -> None:
     world.bias = (lo + hi) / 2
 
 
-def generate(cfg: SyntheticConfig, candidates: int, seed: int) -> Dataset:
-    """The built-in dataset: the same config and seed always give the same arrays."""
+def _world(cfg: SyntheticConfig, seed: int) -> tuple[_World, np.random.Generator]:
     rng = np.random.default_rng(seed)
     world = _World(cfg, rng)
     _calibrate_bias(world, rng)
+    return world, rng
+
+
+@dataclass
+class Timelines:
+    """Per new user, `length` requests in time order: same taste, changing context and history. Learning on a
+    user's first n requests can be scored on their later ones."""
+
+    requests: Requests  # users * length, user by user
+    users: int
+    length: int
+
+    def of(self, u: int) -> Requests:
+        return self.requests.take(slice(u * self.length, (u + 1) * self.length))
+
+
+def timelines(cfg: SyntheticConfig, candidates: int, seed: int, users: int, length: int, stream: int = 1
+              ) -> Timelines:
+    """Timelines of `users` users nobody trained on, in the world `generate(cfg, _, seed)` draws from; `stream`
+    picks an independent set of users (e.g. one to tune on, another to report)."""
+    world, _ = _world(cfg, seed)
+    rng = np.random.default_rng([seed, stream])
+    who = np.repeat(world.add_users(users, rng), length)
+    return Timelines(_requests(world, len(who), candidates, rng, users=who), users, length)
+
+
+def generate(cfg: SyntheticConfig, candidates: int, seed: int) -> Dataset:
+    """The built-in dataset: the same config and seed always give the same arrays."""
+    world, rng = _world(cfg, seed)
     logged = _requests(world, cfg.train_requests, cfg.slate_size, rng)
     n_valid = int(round(cfg.train_requests * cfg.valid_fraction))
     test = _requests(world, cfg.test_requests, candidates, rng)

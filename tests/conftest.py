@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgeship.config import ExportConfig, RunConfig
+from edgeship.export.personalization import StudyConfig
 from edgeship.export.types import QuantizationConfig
 from edgeship.export.verify import Floors
 from edgeship.models.data import SyntheticConfig
@@ -27,6 +28,8 @@ TINY = RunConfig(
     # 80 requests of a tiny model make NDCG ratios noisy (one request moves them by ~1 %); the default floors
     # are exercised on the full model by `make run`, the failure path by tests/export/test_verify.py.
     floors=Floors(int8_ndcg_ratio=0.97, int8_top10_overlap=0.8),
+    personalization=StudyConfig(users=12, tune_users=6, eval_requests=5, steps=(0, 1, 5, 10), choose_at=10,
+                                learning_rates=(0.1, 1.0)),
 )
 
 

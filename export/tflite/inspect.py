@@ -15,19 +15,17 @@ from . import runtime
 
 
 def signature(path: Path, error: type[EdgeshipError] = InputError) -> Signature:
-    """Inputs and outputs in the order the file declares them, named as its signature names them."""
-    it = runtime.interpreter(path, error=error)
-    in_names, out_names = runtime.signature_names(it)
+    """Inputs and outputs of the scoring signature in the order the file declares them, with its names."""
+    inputs, outputs = runtime.tensor_details(runtime.interpreter(path, error=error))
 
-    def spec(d, names) -> TensorSpec:
+    def spec(d) -> TensorSpec:
         sig = d.get("shape_signature")
         shape, dynamic = resolve_shape(sig if sig is not None and len(sig) else d["shape"])
         q = d["quantization_parameters"]
         quant = Quantization(float(q["scales"][0]), int(q["zero_points"][0])) if len(q["scales"]) else None
-        return TensorSpec(names.get(d["index"], d["name"]), np.dtype(d["dtype"]).name, shape, dynamic, quant)
+        return TensorSpec(d["name"], np.dtype(d["dtype"]).name, shape, dynamic, quant)
 
-    return Signature(tuple(spec(d, in_names) for d in it.get_input_details()),
-                     tuple(spec(d, out_names) for d in it.get_output_details()))
+    return Signature(tuple(map(spec, inputs)), tuple(map(spec, outputs)))
 
 
 def _model(path: Path):
@@ -50,12 +48,15 @@ def facts(path: Path) -> ModelFacts:
         custom = oc.customCode.decode() if oc.customCode else None
         codes.append(f"CUSTOM:{custom}" if code == fb.BuiltinOperator.CUSTOM else names.get(code, f"OP_{code}"))
 
-    parameters, macs, used = 0, 0, set()
+    parameters, macs, used, counted = 0, 0, set(), set()
     for sg in model.subgraphs or []:
         tensors = sg.tensors
         for t in tensors:
             buf = model.buffers[t.buffer] if t.buffer < len(model.buffers) else None
-            if buf is not None and buf.data is not None and len(buf.data) and t.shape is not None:
+            # one buffer can back tensors in several subgraphs (a trainable file's signatures): count it once
+            if (buf is not None and buf.data is not None and len(buf.data) and t.shape is not None
+                    and t.buffer not in counted):
+                counted.add(t.buffer)
                 parameters += int(np.prod(t.shape))
         for op in sg.operators or []:
             name = codes[op.opcodeIndex]

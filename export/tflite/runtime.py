@@ -13,6 +13,7 @@ import numpy as np
 
 from ...core.errors import EdgeshipError, InputError, reading_model
 from ..shims import quiet
+from . import SIGNATURE
 
 RUNTIME = "litert"
 
@@ -46,11 +47,42 @@ def signature_names(it) -> tuple[dict[int, str], dict[int, str]]:
     return ins, outs
 
 
-class Session:
-    """A loaded file: `invoke(feeds)` -> outputs in file order (the timed path), `run(feeds)` -> by name."""
+def scoring_signature(it) -> str | None:
+    """The signature that scores a request: serving_default, else infer (a trainable file), else the only one."""
+    keys = list(it.get_signature_list())
+    return next((k for k in (SIGNATURE, "infer") if k in keys), keys[0] if keys else None)
 
-    def __init__(self, path: Path, threads: int = 1, error: type[EdgeshipError] = InputError):
+
+def tensor_details(it) -> tuple[list[dict], list[dict]]:
+    """Input and output details of the scoring signature, named as that signature names them. A file with one
+    signature: the interpreter's own tensors (also where a foreign file has no signature at all)."""
+    keys = list(it.get_signature_list())
+    if len(keys) > 1:
+        runner = it.get_signature_runner(scoring_signature(it))
+        return ([{**d, "name": n} for n, d in runner.get_input_details().items()],
+                [{**d, "name": n} for n, d in runner.get_output_details().items()])
+    in_names, out_names = signature_names(it)
+    return ([{**d, "name": in_names.get(d["index"], d["name"])} for d in it.get_input_details()],
+            [{**d, "name": out_names.get(d["index"], d["name"])} for d in it.get_output_details()])
+
+
+class Session:
+    """A loaded file: `invoke(feeds)` -> outputs in file order (the timed path), `run(feeds)` -> by name.
+
+    A file with one scoring signature is driven through the interpreter's tensors directly (the cheapest call);
+    a file with several (a trainable file) through the runner of `signature` (default: serving_default, else
+    infer), since the others live in their own subgraphs."""
+
+    def __init__(self, path: Path, threads: int = 1, error: type[EdgeshipError] = InputError,
+                 signature: str | None = None):
         it = interpreter(path, threads, error=error, problem=f"{RUNTIME} cannot load it")
+        self.signature = signature or scoring_signature(it)
+        if len(it.get_signature_list()) > 1:
+            runner = it.get_signature_runner(self.signature)
+            self.output_names = list(runner.get_output_details())
+            self.run = lambda feeds: runner(**{n: feeds[n] for n in runner.get_input_details()})
+            self.invoke = lambda feeds: list(self.run(feeds).values())
+            return
         in_names, out_names = signature_names(it)
         with quiet():  # the XNNPACK delegate announces itself here
             it.allocate_tensors()
@@ -72,3 +104,37 @@ class Session:
 def open_session(path: Path, threads: int = 1, error: type[EdgeshipError] = InputError) -> Session:
     """error: what a file LiteRT cannot load is to the caller (bad input, or a broken bundle)."""
     return Session(path, threads, error)
+
+
+class Trainer:
+    """A trainable file as the app drives it: all signature runners of one interpreter share its variables, so
+    `train` followed by `infer` sees the update."""
+
+    def __init__(self, path: Path, threads: int = 1, error: type[EdgeshipError] = InputError):
+        it = interpreter(path, threads, error=error, problem=f"{RUNTIME} cannot load it")
+        missing = [s for s in ("infer", "train", "reset", "get_weights", "set_weights")
+                   if s not in it.get_signature_list()]
+        if missing:
+            raise error(f"{path}: not a trainable file (no {missing[0]!r} signature)")
+        self._infer, self._train, self._reset, self._get, self._set = (
+            it.get_signature_runner(s) for s in ("infer", "train", "reset", "get_weights", "set_weights"))
+        self._in = list(self._infer.get_input_details())
+
+    def scores(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return self._infer(**{n: feeds[n] for n in self._in})["scores"]
+
+    def train(self, feeds: dict[str, np.ndarray], labels: np.ndarray, mask: np.ndarray, learning_rate: float
+              ) -> float:
+        out = self._train(**{n: feeds[n] for n in self._in}, labels=np.asarray(labels, np.float32).reshape(1, -1),
+                          mask=np.asarray(mask, np.float32).reshape(1, -1),
+                          learning_rate=np.array([learning_rate], np.float32))
+        return float(out["loss"][0])
+
+    def reset(self) -> None:
+        self._reset()
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return dict(self._get())
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        self._set(**weights)

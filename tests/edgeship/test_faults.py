@@ -44,6 +44,13 @@ formats = ["tflite", "onnx"]
 [floors]
 int8_ndcg_ratio = 0.97
 int8_top10_overlap = 0.8
+[personalization]
+users = 8
+tune_users = 4
+eval_requests = 4
+steps = [0, 1, 5]
+choose_at = 5
+learning_rates = [0.3]
 """
 
 
@@ -61,10 +68,10 @@ def test_a_failing_converter_loses_only_its_own_format(tiny_config, tmp_path, mo
     assert manifest["failures"] == [{"format": "coreml", "stage": "convert", "artifact": None,
                                      "reason": "RuntimeError: unsupported layer 'FancyAttention' long converter trace"}]
     assert sorted(a["path"] for a in manifest["artifacts"]) == [
-        "ranker_fp32.onnx", "ranker_fp32.tflite", "ranker_int8.onnx", "ranker_int8.tflite"]
+        "ranker_fp32.onnx", "ranker_fp32.tflite", "ranker_int8.onnx", "ranker_int8.tflite", "ranker_personal.tflite"]
     assert not list((tmp_path / "bundle").glob("*.mlmodel"))
     assert "Not in this bundle" in (tmp_path / "bundle" / "README.md").read_text()
-    assert len(check_bundle(tmp_path / "bundle")) == 4  # what was written is whole and verifies
+    assert len(check_bundle(tmp_path / "bundle")) == 6  # what was written is whole and verifies (+ training)
     assert [typed.dump(f) for f in result.manifest.failures] == manifest["failures"]
 
 
@@ -100,5 +107,5 @@ def test_killed_runs_leave_no_partial_bundle_and_a_rerun_completes(tmp_path):
         stale = now
     code, err = _run_until(config, out, None)
     assert code == 0, err
-    assert len(check_bundle(out)) == 4
+    assert len(check_bundle(out)) == 6  # five files and the trainable file's training vector
     assert not list(tmp_path.glob(".bundle.staging-*"))

@@ -37,13 +37,14 @@ def test_open_bandit_log_trains_into_a_verified_bundle_and_says_the_metrics_are_
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
     metrics = manifest["metrics"]
-    assert manifest["failures"] == [] and len(manifest["artifacts"]) == 6
+    assert manifest["failures"] == [] and len(manifest["artifacts"]) == 7
+    assert manifest["personalization"] is None  # a log has no per-user timelines to study
     assert metrics["source"]["rows"] == {"train": 7296, "valid": 1909, "test": 795}
     assert metrics["source"]["positives"]["train"] == 34
     assert metrics["reliable"] is False and metrics["model"]["positives"] < 30
     assert "these figures are noise, not a measure of the model" in done.stdout
     assert all(not a["verification"]["ndcg_gated"] for a in manifest["artifacts"])
-    assert len(check_bundle(out)) == 6  # every file replays its test vectors in its runtime
+    assert len(check_bundle(out)) == 8  # every file replays its test vectors in its runtime, + a train call
     assert manifest["model"]["feature_spec"]["item_features"][0] == "user-item_affinity_0"
 
 

@@ -14,15 +14,16 @@ from edgeship.export.manifest import read_manifest_file
 from edgeship.models.features import INPUT_NAMES, SCORES
 
 EXPECTED_FILES = {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx", "ranker_int8.onnx",
-                  "ranker_fp32.mlmodel", "ranker_int8.mlmodel"}
+                  "ranker_fp32.mlmodel", "ranker_int8.mlmodel", "ranker_personal.tflite"}
 
 
 def test_manifest_schema_and_checksums(tiny_bundle, tiny_config):
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
     assert manifest["schema_version"] == 2
     assert {a["path"] for a in manifest["artifacts"]} == EXPECTED_FILES
-    assert set(os.listdir(tiny_bundle)) == EXPECTED_FILES | {"manifest.json", "testvectors.json", "README.md",
-                                                             "manifest.schema.json", "testvectors.schema.json"}
+    assert set(os.listdir(tiny_bundle)) == EXPECTED_FILES | {
+        "manifest.json", "testvectors.json", "README.md", "manifest.schema.json", "testvectors.schema.json",
+        "personalization.json", "personalization.md", "personalization.png"}
     for a in manifest["artifacts"]:
         assert a["format"] in {"tflite", "coreml", "onnx"} and a["precision"] in {"fp32", "int8"}
         assert a["sha256"] == sha256(tiny_bundle / a["path"])
@@ -73,6 +74,19 @@ def test_int8_is_smaller(tiny_bundle):
     assert size["ranker_int8.mlmodel"] < 0.6 * size["ranker_fp32.mlmodel"]
 
 
+def test_a_changed_training_vector_fails_verify(tiny_bundle, tmp_path):
+    import shutil
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, copy)
+    vectors = json.loads((copy / "testvectors.json").read_text())
+    assert [t["file"] for t in vectors["training"]] == ["ranker_personal.tflite"]
+    vectors["training"][0]["loss"] += 0.01  # the app would see a different loss than the file gives
+    (copy / "testvectors.json").write_text(json.dumps(vectors))
+    with pytest.raises(EdgeshipError, match=r"ranker_personal.tflite \(train, reset\): test vectors off by 1"):
+        check_bundle(copy)
+
+
 def test_testvectors_schema(tiny_bundle, tiny_config):
     vectors = json.loads((tiny_bundle / "testvectors.json").read_text())
     assert vectors["schema_version"] == 1 and len(vectors["cases"]) == tiny_config.export.test_vectors
@@ -87,7 +101,9 @@ def test_vectors_reproduce_in_a_separate_process(tiny_bundle):
     done = subprocess.run([sys.executable, "-m", "edgeship.cli", "verify", str(tiny_bundle)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.count(" ok") == len(EXPECTED_FILES) + 1
+    # one line per file, one for the trainable file's recorded train call, one for the whole bundle
+    assert done.stdout.count(" ok") == len(EXPECTED_FILES) + 2
+    assert "ranker_personal.tflite (train, reset)" in done.stdout
 
 
 def test_tampered_artifact_is_refused(tiny_bundle, tmp_path):

@@ -43,3 +43,28 @@ def test_candidates_within_a_request_are_distinct():
     # hashing may merge two items into one bucket, but raw draws are without replacement
     distinct = [len(np.unique(row)) for row in ds.test.candidates]
     assert np.mean(distinct) > 15
+
+
+def test_timelines_follow_new_users_in_the_same_world():
+    from edgeship.models.data import SyntheticConfig, timelines
+
+    cfg = SyntheticConfig(users=200, items=300, train_requests=400, test_requests=20, history_len=5,
+                          item_buckets=256, slate_size=8)
+    a = timelines(cfg, 10, seed=4, users=3, length=7)
+    b = timelines(cfg, 10, seed=4, users=3, length=7)
+    np.testing.assert_array_equal(a.requests.true_prob, b.requests.true_prob)  # seeded
+    assert len(a.of(2)) == 7 and a.of(0).candidates.shape == (7, 10)
+    other = timelines(cfg, 10, seed=4, users=3, length=7, stream=2)
+    assert not np.array_equal(other.requests.true_prob, a.requests.true_prob)  # another set of users
+    # a user's taste persists along their timeline: which categories they click (true logits per category)
+    # agrees between the two halves of one timeline far better than between two users
+    long = timelines(cfg, 10, seed=4, users=2, length=80)
+
+    def category_logit(r):
+        cats = r.candidate_features[..., 4:].argmax(-1)
+        logit = np.log(r.true_prob) - np.log1p(-r.true_prob)
+        return np.array([logit[cats == c].mean() for c in range(16)])
+
+    first, second, other = (category_logit(long.of(0).take(slice(0, 40))), category_logit(long.of(0).take(
+        slice(40, 80))), category_logit(long.of(1).take(slice(40, 80))))
+    assert np.corrcoef(first, second)[0, 1] > 0.9 > np.corrcoef(first, other)[0, 1] + 0.3

@@ -30,3 +30,12 @@ def test_log_scaling_on_a_small_log(tmp_path):
     assert log_scaling.main(["--events", "20000", "--out", str(tmp_path)]) == 0
     (result,) = json.loads((tmp_path / "log_scaling.json").read_text())
     assert result["events"] == 20000 and 0 < result["peak_rss_mb"] < 3072 and result["training_s"] > 0
+
+
+def test_federated_on_the_tiny_bundle(tiny_bundle, tmp_path):
+    from studies import federated
+
+    assert federated.main(["--bundle", str(tiny_bundle), "--out", str(tmp_path), "--rounds", "2", "--devices", "3",
+                           "--requests", "3", "--population", "6", "--test-requests", "10"]) == 0
+    result = json.loads((tmp_path / "federated.json").read_text())
+    assert len(result["rounds"]) == 2 and result["devices_per_round"] == 3 and 0 < result["central_ndcg"] <= 1

@@ -1,0 +1,123 @@
+"""A trainable .tflite that keeps learning its one user on the phone: the shipped ranker frozen, plus a small
+linear head over what the ranker already computes, trained in place by the app.
+
+    score = ranker(x) + phi(x) . w + b,   phi = [last hidden layer of the ranker, candidate_features]
+
+w and b start at zero, so the shipped file ranks exactly like the ranker until the user's first tap. Signatures:
+  infer(context, history, candidates, candidate_features) -> scores [1, K]
+  train(... the same, labels [1, K], mask [1, K], learning_rate [1]) -> loss [1]: one step of logistic loss on
+        the request's real candidates (mask 1), with an L2 pull back toward the shipped state
+  reset() -> done: back to the shipped state (the user's "reset personalization")
+  get_weights() -> w [D, 1], b [1]; set_weights(w, b) -> done: the app persists the state across restarts
+The gradient is written by hand: tf.GradientTape emits BroadcastGradientArgs, which only the Flex delegate has
+(not in the pip LiteRT wheels, nor in default Android/iOS builds). Builtin ops only.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+
+from ...models.features import CANDIDATE_FEATURES, SCORES
+from .. import shims
+from ..manifest import TFLiteDetails
+from ..types import Artifact, ExportJob
+from . import inspect
+
+NAME = "ranker_personal.tflite"
+SIGNATURES = ("infer", "train", "reset", "get_weights", "set_weights")
+L2 = 1e-3  # keeps a handful of taps from running away with the ranking; measured in the personalization study
+HEAD_LAYER = "logit"  # edgeship's ranker: the output Dense, whose input is the last hidden representation
+
+
+def _features(model):
+    """A model giving (scores, phi without the candidate features) from the ranker's own layers; a user's model
+    without edgeship's layer names gets a head over the candidate features alone."""
+    import tf_keras as keras
+
+    try:
+        hidden = model.get_layer(HEAD_LAYER).input
+    except ValueError:
+        return keras.Model(model.inputs, [model.output]), 0
+    return keras.Model(model.inputs, [model.output, hidden]), int(hidden.shape[-1])
+
+
+class PersonalRanker(tf.Module):
+    def __init__(self, model, job: ExportJob):
+        super().__init__()
+        self.base, hidden = _features(model)
+        self.k = job.candidates
+        self.dim = hidden + len(job.spec.item_features)
+        self.w = tf.Variable(tf.zeros([self.dim, 1]), name="w")
+        self.b = tf.Variable(tf.zeros([1]), name="b")
+        inputs = [tf.TensorSpec(t.shape, t.dtype, name=t.name) for t in job.inputs]
+        extra = [tf.TensorSpec([1, self.k], tf.float32, name="labels"),
+                 tf.TensorSpec([1, self.k], tf.float32, name="mask"),
+                 tf.TensorSpec([1], tf.float32, name="learning_rate")]
+        self.infer = tf.function(self._infer, input_signature=inputs)
+        self.train = tf.function(self._train, input_signature=inputs + extra)
+        self.reset = tf.function(self._reset, input_signature=[])
+        self.get_weights = tf.function(self._get_weights, input_signature=[])
+        self.set_weights = tf.function(self._set_weights, input_signature=[
+            tf.TensorSpec([self.dim, 1], tf.float32, name="w"), tf.TensorSpec([1], tf.float32, name="b")])
+
+    def _scores_and_phi(self, context, history, candidates, candidate_features):
+        out = self.base({"context": context, "history": history, "candidates": candidates,
+                         CANDIDATE_FEATURES: candidate_features}, training=False)
+        out = out if isinstance(out, (list, tuple)) else [out]
+        parts = [out[1][0]] if len(out) > 1 else []
+        phi = tf.concat(parts + [candidate_features[0]], axis=-1)  # [K, D]
+        scores = tf.reshape(out[0], [-1]) + tf.reshape(tf.matmul(phi, self.w), [-1]) + self.b
+        return scores, phi
+
+    def _infer(self, context, history, candidates, candidate_features):
+        scores, _ = self._scores_and_phi(context, history, candidates, candidate_features)
+        return {SCORES: tf.reshape(scores, [1, self.k])}
+
+    def _train(self, context, history, candidates, candidate_features, labels, mask, learning_rate):
+        scores, phi = self._scores_and_phi(context, history, candidates, candidate_features)
+        y, m = labels[0], mask[0]
+        p = tf.sigmoid(scores)
+        n = tf.maximum(tf.reduce_sum(m), 1.0)
+        loss = -tf.reduce_sum(m * (y * tf.math.log(p + 1e-7) + (1.0 - y) * tf.math.log(1.0 - p + 1e-7))) / n
+        g = tf.reshape((p - y) * m / n, [-1, 1])  # d loss / d score, padding slots at 0
+        self.w.assign_sub(learning_rate[0] * (tf.matmul(phi, g, transpose_a=True) + L2 * self.w))
+        self.b.assign_sub(learning_rate[0] * (tf.reshape(tf.reduce_sum(g), [1]) + L2 * self.b))
+        return {"loss": tf.reshape(loss, [1])}
+
+    def _reset(self):
+        self.w.assign(tf.zeros([self.dim, 1]))
+        self.b.assign(tf.zeros([1]))
+        return {"done": tf.zeros([1])}
+
+    def _get_weights(self):
+        return {"w": tf.identity(self.w), "b": tf.identity(self.b)}
+
+    def _set_weights(self, w, b):
+        self.w.assign(w)
+        self.b.assign(b)
+        return {"done": tf.zeros([1])}
+
+
+def convert(job: ExportJob) -> tuple[bytes, int]:
+    """The trainable file's bytes and the number of trained parameters (w and b)."""
+    module = PersonalRanker(job.model, job)
+    with tempfile.TemporaryDirectory() as tmp, shims.quiet():
+        tf.saved_model.save(module, tmp, signatures={s: getattr(module, s).get_concrete_function()
+                                                     for s in SIGNATURES})
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=list(SIGNATURES))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        converter.experimental_enable_resource_variables = True
+        return converter.convert(), module.dim + 1
+
+
+def export(job: ExportJob, out_dir: Path) -> Artifact:
+    data, trained = convert(job)
+    path = out_dir / NAME
+    path.write_bytes(data)
+    return Artifact(path=path, format="tflite", precision="fp32", trainable=True,
+                    notes=f"trainable on the device: the fp32 ranker frozen plus a linear head of {trained} "
+                          "parameters (signatures infer, train, reset, get_weights, set_weights)",
+                    details=TFLiteDetails("infer", inspect.operators(path), list(SIGNATURES)))

@@ -1,0 +1,59 @@
+"""The trainable .tflite: ranks like the ranker until trained, learns from taps, resets, persists, builtin ops."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from edgeship.export.tflite import inspect, personal
+from edgeship.export.tflite.runtime import Trainer
+from edgeship.export.verify import scorer, training_problems
+
+
+@pytest.fixture(scope="module")
+def personal_file(tiny_job, tmp_path_factory):
+    return personal.export(dataclasses.replace(tiny_job, personal=True), tmp_path_factory.mktemp("personal"))
+
+
+def test_shipped_state_ranks_exactly_like_the_ranker(personal_file, tiny_job, tiny_data):
+    assert personal_file.trainable and personal_file.details.signatures == list(personal.SIGNATURES)
+    run = scorer("tflite", personal_file.path)  # the scoring signature: infer
+    for request in map(tiny_data.test.one, range(5)):
+        np.testing.assert_allclose(run(request), tiny_job.model.predict(request, verbose=0), atol=1e-5)
+    sig = inspect.signature(personal_file.path)
+    assert [t.name for t in sig.outputs] == ["scores"] and sig.candidates() == tiny_job.candidates
+    facts = inspect.facts(personal_file.path)
+    assert facts.mobile["builtin_ops_only"]["ok"] and "ASSIGN_VARIABLE" in facts.operators
+
+
+def test_taps_teach_it_the_user_and_reset_forgets(personal_file, tiny_data):
+    trainer = Trainer(personal_file.path)
+    request, k = tiny_data.test.one(0), tiny_data.test.candidates.shape[1]
+    shipped = trainer.scores(request).reshape(-1)
+    weights = trainer.get_weights()
+    hidden = 8  # tiny ranker's last hidden layer, plus every candidate feature, plus the bias
+    assert weights["w"].shape == (hidden + tiny_data.test.candidate_features.shape[-1], 1) and not weights["w"].any()
+    tapped = int(np.argmin(shipped))
+    labels = np.eye(k, dtype=np.float32)[tapped]
+    losses = [trainer.train(request, labels, np.ones(k), 0.5) for _ in range(20)]
+    after = trainer.scores(request).reshape(-1)
+    assert losses[-1] < losses[0] and np.argsort(-after).tolist().index(tapped) < np.argsort(-shipped).tolist().index(
+        tapped)
+    learned = trainer.get_weights()
+    trainer.reset()
+    np.testing.assert_array_equal(trainer.scores(request).reshape(-1), shipped)
+    trainer.set_weights(learned)  # what the app persists across restarts
+    np.testing.assert_allclose(trainer.scores(request).reshape(-1), after, atol=1e-6)
+    padded = trainer.train(request, labels, np.zeros(k), 0.5)  # a fully padded list teaches nothing but the prior
+    assert padded == 0.0
+    assert training_problems(personal_file, tiny_data.test) == []
+
+
+def test_a_file_whose_train_changes_nothing_fails_verification(tiny_job, tiny_data, tmp_path, monkeypatch):
+    def lazy_train(self, context, history, candidates, candidate_features, labels, mask, learning_rate):
+        return {"loss": tf.reshape(tf.reduce_sum(labels) * 0.0, [1])}
+
+    monkeypatch.setattr(personal.PersonalRanker, "_train", lazy_train)
+    broken = personal.export(dataclasses.replace(tiny_job, personal=True), tmp_path)
+    assert training_problems(broken, tiny_data.test) == ["a train call does not change infer's output"]
