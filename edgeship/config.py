@@ -25,6 +25,8 @@ class ExportConfig:
     verify_requests: int = 1_000  # test requests each artifact is executed on
     test_vectors: int = 5  # requests written to testvectors.json
     personal: bool = True  # also ranker_personal.tflite, which learns its user on the phone
+    # its frozen ranker: int8 weights measured 174 KB vs 592 KB with the same personalization gain (docs)
+    personal_frozen: str = field(default="int8", metadata={"choices": ("fp32", "int8")})
 
 
 @dataclass(frozen=True)

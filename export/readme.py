@@ -85,8 +85,8 @@ def _personal_section(manifest: Manifest) -> str:
 ## Personalization on the phone: `{personal.path}`
 
 The same ranker, frozen, plus a small linear head that learns this one user from their taps, on the device:
-nothing about the user leaves the phone. Until the first `train` call it ranks exactly like
-`ranker_fp32.tflite`. Signatures (LiteRT `Interpreter` API, builtin ops only; all runners of one interpreter
+nothing about the user leaves the phone. Until the first `train` call it ranks like the shipped ranker (its
+verification is in manifest.json). Signatures (LiteRT `Interpreter` API, builtin ops only; all runners of one interpreter
 share the learned state):
 
 - `infer(context, history, candidates, candidate_features) -> scores`: rank with what was learned so far.

@@ -34,6 +34,7 @@ class ExportJob:
     calibration: Callable[[], Iterator[Inputs]]  # yields single requests (batch 1) from the training data
     qat_model: object | None = None  # quantization-aware trained model (free K); None skips QAT
     personal: bool = False  # also a trainable .tflite that learns its user on the phone
+    personal_frozen: str = "fp32"  # its frozen ranker's weights: fp32 or int8 (export/tflite/personal.py)
 
     @property
     def inputs(self) -> tuple[TensorSpec, ...]:

@@ -3,7 +3,7 @@ linear head over what the ranker already computes, trained in place by the app.
 
     score = ranker(x) + phi(x) . w + b,   phi = [last hidden layer of the ranker, candidate_features]
 
-w and b start at zero, so the shipped file ranks exactly like the ranker until the user's first tap. Signatures:
+w and b start at zero, so the shipped file ranks like the ranker until the user's first tap. Signatures:
   infer(context, history, candidates, candidate_features) -> scores [1, K]
   train(... the same, labels [1, K], mask [1, K], learning_rate [1]) -> loss [1]: one step of logistic loss on
         the request's real candidates (mask 1), with an L2 pull back toward the shipped state
@@ -101,7 +101,10 @@ class PersonalRanker(tf.Module):
         return {"done": tf.zeros([1])}
 
 
-def convert(job: ExportJob) -> tuple[bytes, int]:
+FROZEN = ("fp32", "int8")  # the frozen ranker's weights: float, or 8-bit (dynamic range: float compute)
+
+
+def convert(job: ExportJob, frozen: str = "fp32") -> tuple[bytes, int]:
     """The trainable file's bytes and the number of trained parameters (w and b)."""
     module = PersonalRanker(job.model, job)
     with tempfile.TemporaryDirectory() as tmp, shims.quiet():
@@ -110,14 +113,18 @@ def convert(job: ExportJob) -> tuple[bytes, int]:
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=list(SIGNATURES))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         converter.experimental_enable_resource_variables = True
+        if frozen == "int8":  # weights stored as int8, computed in float; the trained head's variables stay float
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
         return converter.convert(), module.dim + 1
 
 
 def export(job: ExportJob, out_dir: Path) -> Artifact:
-    data, trained = convert(job)
+    data, trained = convert(job, job.personal_frozen)
     path = out_dir / NAME
     path.write_bytes(data)
-    return Artifact(path=path, format="tflite", precision="fp32", trainable=True,
-                    notes=f"trainable on the device: the fp32 ranker frozen plus a linear head of {trained} "
+    weights = "8-bit weights (float compute)" if job.personal_frozen == "int8" else "fp32"
+    return Artifact(path=path, format="tflite", precision=job.personal_frozen, trainable=True,
+                    quantization_method="dynamic range (8-bit weights)" if job.personal_frozen == "int8" else None,
+                    notes=f"trainable on the device: the {weights} ranker frozen plus a linear head of {trained} "
                           "parameters (signatures infer, train, reset, get_weights, set_weights)",
                     details=TFLiteDetails("infer", inspect.operators(path), list(SIGNATURES)))

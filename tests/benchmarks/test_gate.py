@@ -31,12 +31,14 @@ def test_budgets_that_hold_exit_0_with_junit_and_step_summary(tiny_bundle, tmp_p
     done = _gate(str(tiny_bundle), "--budgets", str(budgets), "--profile", "phone", "--out", str(out), *QUICK,
                  env={"GITHUB_STEP_SUMMARY": str(summary)})
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "gate passed: profile phone, 10 checks, 0 failed" in done.stdout
+    # the int8 files of the two formats: ranker_int8.tflite, ranker_int8.onnx and the trainable file
+    assert "gate passed: profile phone, 15 checks, 0 failed" in done.stdout
     suite = ET.parse(out / "gate.xml").getroot().find("testsuite")
-    assert (suite.get("tests"), suite.get("failures")) == ("10", "0")
+    assert (suite.get("tests"), suite.get("failures")) == ("15", "0")
     cases = {(c.get("classname"), c.get("name")) for c in suite.iter("testcase")}
     budgets_checked = {"max_bytes", "mobile_ops_only", "min_ndcg_ratio", "max_p50_ms", "max_peak_rss_mb"}
-    assert cases == {(f"edgeship.gate.phone.{a}", b) for a in ("ranker_int8.tflite", "ranker_int8.onnx")
+    assert cases == {(f"edgeship.gate.phone.{a}", b) for a in ("ranker_int8.tflite", "ranker_int8.onnx",
+                                                                "ranker_personal.tflite")
                      for b in budgets_checked}
     assert "profile `phone`: passed" in summary.read_text()
     assert (out / "bench.json").is_file() and (out / "gate.md").read_text() == summary.read_text()
@@ -49,12 +51,15 @@ def test_broken_budgets_exit_1_with_one_line_each(tiny_bundle, tmp_path):
     out = tmp_path / "gate"
     done = _gate(str(tiny_bundle), "--budgets", str(budgets), "--profile", "tight", "--out", str(out), *QUICK)
     assert done.returncode == 1, done.stdout + done.stderr
-    fails = [line for line in done.stdout.splitlines() if line.startswith("FAIL")]
+    fails = [line for line in done.stdout.splitlines() if line.startswith("FAIL ranker_int8.tflite")]
     assert fails[0] == (f"FAIL ranker_int8.tflite: max_bytes: {int8_bytes:,} bytes not ≤ {int8_bytes - 1:,} bytes")
     assert fails[1].startswith("FAIL ranker_int8.tflite: max_p50_ms: p50 ") and "above the budget 0.0001 ms" in fails[1]
     assert len(fails) == 2 and "Traceback" not in done.stderr
+    # the trainable file is an int8 .tflite too (8-bit frozen weights), bigger and slower than the budget
     failures = [c for c in ET.parse(out / "gate.xml").getroot().iter("testcase") if c.find("failure") is not None]
-    assert sorted(c.get("name") for c in failures) == ["max_bytes", "max_p50_ms"]
+    assert sorted((c.get("classname").split(".", 3)[3], c.get("name")) for c in failures) == [
+        ("ranker_int8.tflite", "max_bytes"), ("ranker_int8.tflite", "max_p50_ms"),
+        ("ranker_personal.tflite", "max_bytes"), ("ranker_personal.tflite", "max_p50_ms")]
 
 
 def test_missing_format_in_the_bundle_is_a_failure(tiny_bundle, tmp_path):

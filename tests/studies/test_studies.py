@@ -39,3 +39,11 @@ def test_federated_on_the_tiny_bundle(tiny_bundle, tmp_path):
                            "--requests", "3", "--population", "6", "--test-requests", "10"]) == 0
     result = json.loads((tmp_path / "federated.json").read_text())
     assert len(result["rounds"]) == 2 and result["devices_per_round"] == 3 and 0 < result["central_ndcg"] <= 1
+
+
+def test_personalization_study_reruns_on_a_bundle(tiny_bundle, tmp_path):
+    from studies import personalization
+
+    assert personalization.main(["--bundle", str(tiny_bundle), "--out", str(tmp_path), "--users", "5"]) == 0
+    result = json.loads((tmp_path / "personalization.json").read_text())
+    assert result["users"] == 5 and (tmp_path / "personalization.png").is_file()

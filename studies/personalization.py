@@ -1,0 +1,52 @@
+"""The personalization study at any size on an existing bundle's trainable file.
+`python -m studies.personalization --bundle artifacts/bundle --out DIR [--users 2000]`
+
+The same study `edgeship run` puts in every built-in-data bundle (export/personalization.py), with the
+bundle's own run config and seed read from its manifest; --users / --tune-users override its size. Writes
+DIR/personalization.json, .md and .png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from edgeship.config import RunConfig
+from edgeship.core import typed
+from edgeship.core.files import write_json, write_text
+from edgeship.export import formats, personalization
+from edgeship.export.manifest import read_manifest_file
+from edgeship.models.data import timelines
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bundle", type=Path, default=Path("artifacts/bundle"))
+    p.add_argument("--out", type=Path, default=Path("artifacts/personalization"))
+    p.add_argument("--users", type=int, help="users the curve is reported on (default: the bundle's)")
+    p.add_argument("--tune-users", type=int, help="users the learning rate is chosen on (default: the bundle's)")
+    args = p.parse_args(argv)
+    manifest = read_manifest_file(args.bundle / "manifest.json")
+    if manifest.personalization is None:
+        print(f"{args.bundle}: no personalization study in this bundle (built-in data only)", file=sys.stderr)
+        return 2
+    cfg = typed.load(RunConfig, {k: v for k, v in manifest.config.items() if k != "source"}, "manifest", toml=False)
+    study = replace(cfg.personalization, **{k: v for k, v in (("users", args.users), ("tune_users", args.tune_users))
+                                            if v is not None})
+    k = manifest.model.candidates
+    tune, report = (timelines(cfg.data, k, cfg.seed, n, study.length, stream) for n, stream in
+                    ((study.tune_users, 2), (study.users, 1)))
+    record = personalization.study(args.bundle / manifest.personalization.file, formats.get("tflite").runtime, tune,
+                                   report, study, cfg.seed, progress=print)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "personalization.json", typed.dump(record))
+    write_text(args.out / "personalization.md", personalization.markdown(record))
+    personalization.plot(record, args.out / "personalization.png")
+    print(personalization.markdown(record))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
