@@ -84,7 +84,8 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
 
     fixed = ranker_mod.with_fixed_shape(model, data.spec, cfg.model, K)
     job = ExportJob(model=fixed, spec=data.spec, candidates=K, calibration=representative_dataset(data.calibration),
-                    qat_model=qat_model, personal=cfg.export.personal, personal_frozen=cfg.export.personal_frozen)
+                    qat_model=qat_model, personal=cfg.export.personal, personal_frozen=cfg.export.personal_frozen,
+                    personal_head=cfg.export.personal_head)
     step(f"int8 is calibrated on {len(data.calibration)} requests of non-test data")
     model_record = ModelRecord("edgeship_ranker", params, K, data.spec, item_hashing(data.spec))
     metrics_record = Metrics(data=data.description, source=data.source or {}, notes=list(data.notes),

@@ -33,7 +33,7 @@ class StudyConfig:
     tune_users: int = 100  # other users the learning rate is chosen on
     eval_requests: int = 20  # each user's last requests, scored after n trained ones
     steps: tuple[int, ...] = field(default=(0, 1, 5, 10, 20, 50), metadata={"nonempty": True, "min": 0})
-    learning_rates: tuple[float, ...] = field(default=(0.1, 0.3, 1.0, 3.0, 10.0), metadata={"nonempty": True})
+    learning_rates: tuple[float, ...] = field(default=(0.3, 1.0, 3.0, 10.0, 30.0), metadata={"nonempty": True})
     choose_at: int = 20  # n at which the learning rate is judged
 
     @property
@@ -106,11 +106,11 @@ def choose_learning_rate(trainer, tune: Timelines, cfg: StudyConfig, progress=No
 
 
 def study(path: Path, runtime, tune: Timelines, report: Timelines, cfg: StudyConfig, seed: int,
-          progress: Callable[[str], None]) -> PersonalizationRecord:
-    """The whole study on the file at `path` with its runtime's Trainer."""
+          progress: Callable[[str], None], trainer=None) -> PersonalizationRecord:
+    """The whole study on the file at `path` with its runtime's Trainer (or a given trainer-like object)."""
     from .tflite.personal import L2
 
-    trainer = runtime.Trainer(path)
+    trainer = trainer or runtime.Trainer(path)
     trainable = int(sum(np.size(v) for v in trainer.get_weights().values()))
     lr, gains = choose_learning_rate(trainer, tune, cfg, progress)
     progress(f"personalization: learning rate {lr:g} chosen on {tune.users} tuning users; reporting on "
@@ -200,6 +200,42 @@ class FederatedResult:
     noise_multiplier: float = field(metadata={"doc": "Gaussian noise std = noise_multiplier * clip_norm / devices"})
     central_ndcg: float = field(metadata={"doc": "the centrally trained ranker as shipped (head at zero)"})
     rounds: list[FederatedRound]
+
+
+class AppSideHead:
+    """The ONNX path, as an app would write it: any scoring file (e.g. ranker_int8.onnx) in its runtime, plus a
+    linear head over the candidate features that the app itself keeps and updates with the same loss and L2
+    as the trainable .tflite (ONNX Runtime's on-device training packages stopped at 1.19 and do not install
+    beside onnxruntime 1.31). Same interface as a runtime's Trainer, so the study measures it the same way."""
+
+    def __init__(self, session, features: int, l2: float):
+        self.session, self.l2 = session, l2
+        self.w, self.b = np.zeros(features, np.float32), np.float32(0.0)
+
+    def scores(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        base = np.asarray(self.session.run(feeds)["scores"], np.float32).reshape(1, -1)
+        return base + feeds["candidate_features"][0] @ self.w + self.b
+
+    def train(self, feeds, labels, mask, learning_rate: float) -> float:
+        s = self.scores(feeds).reshape(-1).astype(np.float64)
+        y, m = np.asarray(labels, np.float64).reshape(-1), np.asarray(mask, np.float64).reshape(-1)
+        p = 1.0 / (1.0 + np.exp(-s))
+        n = max(m.sum(), 1.0)
+        loss = float(-(m * (y * np.log(p + 1e-7) + (1 - y) * np.log(1 - p + 1e-7))).sum() / n)
+        g = (p - y) * m / n
+        phi = feeds["candidate_features"][0].astype(np.float64)
+        self.w = (self.w - learning_rate * (phi.T @ g + self.l2 * self.w)).astype(np.float32)
+        self.b = np.float32(self.b - learning_rate * (g.sum() + self.l2 * self.b))
+        return loss
+
+    def reset(self) -> None:
+        self.w[:], self.b = 0.0, np.float32(0.0)
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return {"w": self.w.copy(), "b": np.array([self.b], np.float32)}
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        self.w, self.b = weights["w"].astype(np.float32).copy(), np.float32(weights["b"][0])
 
 
 def _flat(weights: dict[str, np.ndarray]) -> np.ndarray:

@@ -35,6 +35,7 @@ class ExportJob:
     qat_model: object | None = None  # quantization-aware trained model (free K); None skips QAT
     personal: bool = False  # also a trainable .tflite that learns its user on the phone
     personal_frozen: str = "fp32"  # its frozen ranker's weights: fp32 or int8 (export/tflite/personal.py)
+    personal_head: str = "features"  # what its trained head sees (export/tflite/personal.py HEADS)
 
     @property
     def inputs(self) -> tuple[TensorSpec, ...]:

@@ -27,6 +27,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=Path("artifacts/personalization"))
     p.add_argument("--users", type=int, help="users the curve is reported on (default: the bundle's)")
     p.add_argument("--tune-users", type=int, help="users the learning rate is chosen on (default: the bundle's)")
+    p.add_argument("--app-side", metavar="FILE", help="instead of the trainable .tflite: this scoring file of the "
+                   "bundle (e.g. ranker_int8.onnx) plus a head over the candidate features that the app updates "
+                   "itself (the ONNX path)")
     args = p.parse_args(argv)
     manifest = read_manifest_file(args.bundle / "manifest.json")
     if manifest.personalization is None:
@@ -38,8 +41,15 @@ def main(argv=None) -> int:
     k = manifest.model.candidates
     tune, report = (timelines(cfg.data, k, cfg.seed, n, study.length, stream) for n, stream in
                     ((study.tune_users, 2), (study.users, 1)))
-    record = personalization.study(args.bundle / manifest.personalization.file, formats.get("tflite").runtime, tune,
-                                   report, study, cfg.seed, progress=print)
+    path, trainer = args.bundle / manifest.personalization.file, None
+    if args.app_side:
+        from edgeship.export.tflite.personal import L2
+
+        path = args.bundle / args.app_side
+        session = formats.for_path(path).runtime.open_session(path)
+        trainer = personalization.AppSideHead(session, len(manifest.model.feature_spec.item_features), L2)
+    record = personalization.study(path, formats.get("tflite").runtime, tune, report, study, cfg.seed,
+                                   progress=print, trainer=trainer)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "personalization.json", typed.dump(record))
     write_text(args.out / "personalization.md", personalization.markdown(record))

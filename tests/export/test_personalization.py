@@ -55,3 +55,18 @@ def test_federated_averaging_runs_on_the_files_weights_and_clips(tiny_bundle, ti
     assert noisy.rounds[0].update_norm > clipped.rounds[0].update_norm  # noise of 5x the clip / 3 devices
     trainer.reset()
     assert not trainer.get_weights()["w"].any()  # the file is left at its shipped state
+
+
+def test_the_onnx_path_app_side_head_learns_and_resets(tiny_bundle, tiny_config, tiny_data):
+    from edgeship.export.tflite.personal import L2
+
+    session = formats.get("onnx").runtime.open_session(tiny_bundle / "ranker_int8.onnx")
+    head = personalization.AppSideHead(session, tiny_data.test.candidate_features.shape[-1], L2)
+    request, k = tiny_data.test.one(0), tiny_config.export.candidates
+    shipped = head.scores(request)
+    np.testing.assert_array_equal(shipped, session.run(request)["scores"])  # zero head: the file's own scores
+    labels = np.eye(k, dtype=np.float32)[int(np.argmin(shipped))]
+    first = head.train(request, labels, np.ones(k), 1.0)
+    assert head.train(request, labels, np.ones(k), 0.0) < first  # the step lowered the loss on its request
+    head.reset()
+    np.testing.assert_array_equal(head.scores(request), shipped)

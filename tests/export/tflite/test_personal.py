@@ -13,7 +13,8 @@ from edgeship.export.verify import scorer, training_problems
 
 @pytest.fixture(scope="module")
 def personal_file(tiny_job, tmp_path_factory):
-    return personal.export(dataclasses.replace(tiny_job, personal=True), tmp_path_factory.mktemp("personal"))
+    return personal.export(dataclasses.replace(tiny_job, personal=True, personal_head="features+hidden"),
+                           tmp_path_factory.mktemp("personal"))
 
 
 def test_shipped_state_ranks_exactly_like_the_ranker(personal_file, tiny_job, tiny_data):
@@ -56,4 +57,5 @@ def test_a_file_whose_train_changes_nothing_fails_verification(tiny_job, tiny_da
 
     monkeypatch.setattr(personal.PersonalRanker, "_train", lazy_train)
     broken = personal.export(dataclasses.replace(tiny_job, personal=True), tmp_path)
+    assert Trainer(broken.path).get_weights()["w"].shape == (tiny_data.test.candidate_features.shape[-1], 1)
     assert training_problems(broken, tiny_data.test) == ["a train call does not change infer's output"]
