@@ -111,3 +111,9 @@ def load_config(path: Path | None, overrides: dict | None = None) -> RunConfig:
         cfg = dataclasses.replace(cfg, log=LogConfig(*(str(base / p) if p and not Path(p).is_absolute() else p
                                                        for p in (cfg.log.data, cfg.log.schema))))
     return _validate(cfg, where)
+
+
+def bundle_config(manifest) -> RunConfig:
+    """The run config a bundle was made with, from its manifest (studies rebuild its data or a variant of it)."""
+    return typed.load(RunConfig, {k: v for k, v in manifest.config.items() if k != "source"}, "manifest.json config",
+                      toml=False, error=ConfigError)

@@ -183,7 +183,7 @@ def plot(r: PersonalizationRecord, path: Path) -> None:
 @dataclass(frozen=True)
 class FederatedRound:
     round: int
-    ndcg: float = field(metadata={"doc": "NDCG@10 of the global model (shipped ranker + averaged head) on the test set"})
+    ndcg: float = field(metadata={"doc": "NDCG@10 of the global model (ranker + averaged head) on the test set"})
     update_norm: float = field(metadata={"doc": "norm of the averaged, noised update applied this round"})
     clipped_share: float = field(metadata={"doc": "share of device updates that hit the clip norm"})
 

@@ -81,13 +81,14 @@ def _personal_section(manifest: Manifest) -> str:
         return ""
     r = manifest.personalization
     lr = f"{r.learning_rate:g}" if r else "0.1 (no study on this data: tune it on your own users)"
+    rate, l2 = (f"{r.learning_rate:g}", f"{r.l2:g}") if r else ("lr", "0.001")
     text = f"""
 ## Personalization on the phone: `{personal.path}`
 
 The same ranker, frozen, plus a small linear head that learns this one user from their taps, on the device:
 nothing about the user leaves the phone. Until the first `train` call it ranks like the shipped ranker (its
-verification is in manifest.json). Signatures (LiteRT `Interpreter` API, builtin ops only; all runners of one interpreter
-share the learned state):
+verification is in manifest.json). Signatures (LiteRT `Interpreter` API, builtin ops only; all runners of one
+interpreter share the learned state):
 
 - `infer(context, history, candidates, candidate_features) -> scores`: rank with what was learned so far.
 - `train(..., labels, mask, learning_rate) -> loss`: after a request whose taps are known, one call with the
@@ -96,6 +97,13 @@ share the learned state):
 - `get_weights() -> w, b` and `set_weights(w, b)`: persist the learned state across app restarts (store it in
   the app's private storage; it is the user's data).
 - `reset()`: back to the shipped model (the user's "reset personalization").
+"""
+    if manifest.config.get("export", {}).get("personal_head") == "features":
+        text += f"""
+The head sees only `candidate_features`, so an app on ONNX Runtime or Core ML can keep it itself beside
+`ranker_int8.onnx` / `ranker_int8.mlmodel` (measured with ONNX: the same gain): `score_i += features_i · w + b`;
+after a request with taps, with `p_i = sigmoid(score_i)`, `g_i = (p_i − label_i) · mask_i / max(Σ mask, 1)`:
+`w −= {rate} · (Σ_i g_i · features_i + {l2} · w)`, `b −= {rate} · (Σ_i g_i + {l2} · b)`; `w`, `b` start at 0.
 """
     if r:
         by_n = {p.n: p for p in r.curve}

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from edgeship.config import RunConfig
+from edgeship.config import bundle_config
 from edgeship.core import typed
 from edgeship.export import formats
 from edgeship.export.manifest import read_manifest_file
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     p.add_argument("--test-requests", type=int, default=300)
     args = p.parse_args(argv)
     manifest = read_manifest_file(args.bundle / "manifest.json")
-    cfg = typed.load(RunConfig, {k: v for k, v in manifest.config.items() if k != "source"}, "manifest", toml=False)
+    cfg = bundle_config(manifest)
     if manifest.personalization is None:
         print(f"{args.bundle}: no personalization study in this bundle (built-in data only)", file=sys.stderr)
         return 2

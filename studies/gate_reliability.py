@@ -20,7 +20,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from edgeship.core import typed
 from edgeship.core.errors import EdgeshipError
 
 WIDER = 84 / 64  # the default hidden (64, 32) becomes (84, 32): 1.31x the MACs per request, the rest unchanged
@@ -33,14 +32,13 @@ def _spin(stop) -> None:
 
 def make_slow_bundle(baseline: Path, out: Path) -> Path:
     """The baseline's own run config (from its manifest) with a wider first hidden layer."""
-    from edgeship.config import RunConfig
+    from edgeship.config import bundle_config
     from edgeship.export.manifest import read_manifest_file
     from edgeship.pipeline import run
 
     if (out / "manifest.json").is_file():
         return out
-    config = {k: v for k, v in read_manifest_file(baseline / "manifest.json").config.items() if k != "source"}
-    base = typed.load(RunConfig, config, str(baseline / "manifest.json"), toml=False)
+    base = bundle_config(read_manifest_file(baseline / "manifest.json"))
     hidden = (round(base.model.hidden[0] * WIDER), *base.model.hidden[1:])
     cfg = replace(base, model=replace(base.model, hidden=hidden), quantization=replace(base.quantization, qat=False),
                   export=replace(base.export, formats=("tflite", "onnx")),

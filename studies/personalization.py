@@ -13,7 +13,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from edgeship.config import RunConfig
+from edgeship.config import bundle_config
 from edgeship.core import typed
 from edgeship.core.files import write_json, write_text
 from edgeship.export import formats, personalization
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     if manifest.personalization is None:
         print(f"{args.bundle}: no personalization study in this bundle (built-in data only)", file=sys.stderr)
         return 2
-    cfg = typed.load(RunConfig, {k: v for k, v in manifest.config.items() if k != "source"}, "manifest", toml=False)
+    cfg = bundle_config(manifest)
     study = replace(cfg.personalization, **{k: v for k, v in (("users", args.users), ("tune_users", args.tune_users))
                                             if v is not None})
     k = manifest.model.candidates
