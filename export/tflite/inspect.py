@@ -11,7 +11,7 @@ from ...core.errors import EdgeshipError, InputError, reading_model
 from ...core.files import gzip_size
 from ...core.tensors import Quantization, Signature, TensorSpec, resolve_shape
 from ..types import ModelFacts
-from . import runtime
+from . import SIGNATURE, runtime
 
 
 def signature(path: Path, error: type[EdgeshipError] = InputError) -> Signature:
@@ -48,8 +48,11 @@ def facts(path: Path) -> ModelFacts:
         custom = oc.customCode.decode() if oc.customCode else None
         codes.append(f"CUSTOM:{custom}" if code == fb.BuiltinOperator.CUSTOM else names.get(code, f"OP_{code}"))
 
+    # MACs per request: in a file with several signatures (a trainable file), only the scoring one's subgraph
+    keys = {(s.signatureKey or b"").decode(): s.subgraphIndex for s in model.signatureDefs or []}
+    scoring = next((keys[k] for k in (SIGNATURE, "infer") if k in keys), None) if len(keys) > 1 else None
     parameters, macs, used, counted = 0, 0, set(), set()
-    for sg in model.subgraphs or []:
+    for index, sg in enumerate(model.subgraphs or []):
         tensors = sg.tensors
         for t in tensors:
             buf = model.buffers[t.buffer] if t.buffer < len(model.buffers) else None
@@ -61,7 +64,8 @@ def facts(path: Path) -> ModelFacts:
         for op in sg.operators or []:
             name = codes[op.opcodeIndex]
             used.add(name)
-            macs += _macs(name, [tensors[i] for i in op.inputs if i >= 0], [tensors[i] for i in op.outputs])
+            if scoring is None or index == scoring:
+                macs += _macs(name, [tensors[i] for i in op.inputs if i >= 0], [tensors[i] for i in op.outputs])
     ops = sorted(used)
     custom = [o for o in ops if o.startswith("CUSTOM:") or o == "DELEGATE" or o.startswith("FLEX")]
     mobile = {"builtin_ops_only": {"ok": not custom, "non_builtin": custom}}

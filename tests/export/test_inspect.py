@@ -27,6 +27,10 @@ def test_bundle_files_sizes_parameters_and_macs_agree_across_formats(tiny_bundle
     # two independent counts over two different graphs of the same model
     assert facts["ranker_fp32.tflite"].macs == facts["ranker_fp32.onnx"].macs == facts["ranker_int8.tflite"].macs > 0
     assert facts["ranker_int8.tflite"].mobile["builtin_ops_only"]["ok"]
+    # the trainable file: per request, the ranker plus its head over K candidates x F features (its train
+    # signature's subgraph, which repeats the ranker, is not what a request costs)
+    k, f = manifest["model"]["candidates"], len(manifest["model"]["feature_spec"]["item_features"])
+    assert facts["ranker_personal.tflite"].macs == facts["ranker_fp32.tflite"].macs + k * f
     assert facts["ranker_int8.onnx"].mobile["ort_format"]["ok"]
     assert "embeddingND" in facts["ranker_int8.mlmodel"].operators
 
