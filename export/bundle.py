@@ -53,19 +53,30 @@ def test_vectors(shipped: list[Verified], cases: Requests, bundle: Path) -> Vect
     expected: dict[str, list] = {}
     for s in shipped:
         run = scorer(s.artifact.format, s.artifact.path)
+        shape = _output_shape(s.artifact, cases.candidates.shape[1])
         expected[s.artifact.path.relative_to(bundle).as_posix()] = [
-            np.asarray(run(cases.one(i)), dtype=np.float32).reshape(-1) for i in range(n)]
+            np.asarray(run(cases.one(i)), dtype=np.float32).reshape(shape) for i in range(n)]
     return Vectors(
         training=[training_vector(s.artifact, cases, bundle) for s in shipped if s.artifact.trainable],
         schema_version=TESTVECTORS_VERSION, output=SCORES,
         cases=[VectorCase(inputs={k: v.tolist() for k, v in cases.one(i).items()},
-                          expected={path: [float(x) for x in out[i]] for path, out in expected.items()})
+                          expected={path: out[i].astype(float).tolist() for path, out in expected.items()})
                for i in range(n)],
         atol={s.artifact.path.relative_to(bundle).as_posix(): atol_for(s.artifact) for s in shipped})
 
 
 TRAINING_ATOL = 1e-4  # float32 training step replayed by another CPU's LiteRT
 TRAINING_LEARNING_RATE = 0.1
+
+
+def _output_shape(artifact: Artifact, k: int) -> tuple[int, ...]:
+    """The shape the file declares for its scores: what a strict client allocates and compares against. The
+    Core ML converter leaves the output shape undeclared; there the contract's [1, K] is used."""
+    return output_shape(formats.get(artifact.format).inspect.signature(artifact.path).outputs[0].shape, k)
+
+
+def output_shape(declared, k: int) -> tuple[int, ...]:
+    return tuple(declared) or (1, k)
 
 
 def training_vector(artifact: Artifact, cases: Requests, bundle: Path) -> TrainingVector:
@@ -80,10 +91,10 @@ def training_vector(artifact: Artifact, cases: Requests, bundle: Path) -> Traini
         labels[int(np.argmin(trainer.scores(request)))] = 1.0
     mask = np.ones_like(labels) if cases.mask is None else cases.mask[0].astype(np.float32)
     loss = trainer.train(request, labels, mask, TRAINING_LEARNING_RATE)
-    after = trainer.scores(request).reshape(-1)
+    after = trainer.scores(request).reshape(_output_shape(artifact, cases.candidates.shape[1])).astype(float)
     trainer.reset()
     return TrainingVector(artifact.path.relative_to(bundle).as_posix(), 0, labels.tolist(), mask.tolist(),
-                          TRAINING_LEARNING_RATE, loss, [float(x) for x in after], TRAINING_ATOL)
+                          TRAINING_LEARNING_RATE, loss, after.tolist(), TRAINING_ATOL)
 
 
 def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str) -> None:

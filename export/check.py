@@ -10,6 +10,7 @@ import numpy as np
 
 from ..core.errors import BundleError, EdgeshipError, InputError
 from ..core.files import sha256
+from .bundle import output_shape
 from .manifest import MANIFEST, TESTVECTORS, Manifest, read_manifest_file, read_test_vectors
 from . import formats
 from .verify import scorer
@@ -57,11 +58,15 @@ def _replay_training(bundle: Path, manifest: Manifest, vectors, t) -> ArtifactCh
     trainer = formats.get(entry.format).runtime.Trainer(bundle / t.file, error=BundleError)
     trainer.reset()
     loss = trainer.train(feeds, t.labels, t.mask, t.learning_rate)
-    after = trainer.scores(feeds).reshape(-1)
+    after = np.asarray(trainer.scores(feeds))
     trainer.reset()
     shipped = np.asarray(vectors.cases[t.case].expected[t.file])
-    worst = max(abs(loss - t.loss), float(np.max(np.abs(after - np.asarray(t.scores_after)))),
-                float(np.max(np.abs(trainer.scores(feeds).reshape(-1) - shipped))))
+    recorded = np.asarray(t.scores_after)
+    if recorded.shape != after.shape or shipped.shape != after.shape:
+        raise BundleError(f"{bundle / TESTVECTORS}: training: {t.file}: shape {list(recorded.shape)}, the file gives "
+                          f"{list(after.shape)}")
+    worst = max(abs(loss - t.loss), float(np.max(np.abs(after - recorded))),
+                float(np.max(np.abs(np.asarray(trainer.scores(feeds)) - shipped))))
     return ArtifactCheck(f"{t.file} (train, reset)", worst, t.atol, worst <= t.atol)
 
 
@@ -77,15 +82,20 @@ def check_bundle(bundle: Path) -> list[ArtifactCheck]:
             raise BundleError(f"{where}: atol: no tolerance for {rel}")
         dtypes = {t.name: np.dtype(t.dtype) for t in entry.inputs}
         run = scorer(entry.format, bundle / rel, error=BundleError)
+        declared = output_shape(entry.outputs[0].shape, manifest.model.candidates)
         worst = 0.0
         for i, case in enumerate(vectors.cases):
             if rel not in case.expected:
                 raise BundleError(f"{where}: cases[{i}].expected: no output for {rel}")
             feeds = {name: np.asarray(value, dtype=dtypes[name]) for name, value in case.inputs.items()}
-            got = np.asarray(run(feeds), dtype=np.float64).reshape(-1)
+            got = np.asarray(run(feeds), dtype=np.float64)
             want = np.asarray(case.expected[rel], dtype=np.float64)
+            if want.shape != declared:  # a strict client allocates the declared shape and compares with it
+                raise BundleError(f"{where}: cases[{i}].expected[{rel!r}] has shape {list(want.shape)}; the file "
+                                  f"declares {list(declared)}")
             if got.shape != want.shape:
-                raise BundleError(f"{bundle / rel}: case {i} gives {got.size} scores, expected {want.size}")
+                raise BundleError(f"{bundle / rel}: case {i} gives shape {list(got.shape)}, expected "
+                                  f"{list(want.shape)}")
             worst = max(worst, float(np.max(np.abs(got - want))))
         atol = float(vectors.atol[rel])
         results.append(ArtifactCheck(rel, worst, atol, worst <= atol))

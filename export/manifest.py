@@ -22,7 +22,7 @@ from ..models.metrics import RankingMetrics
 MANIFEST = "manifest.json"
 TESTVECTORS = "testvectors.json"
 MANIFEST_VERSION = 2  # 2: format-specific facts under the format's own key; quantization candidates grouped
-TESTVECTORS_VERSION = 1
+TESTVECTORS_VERSION = 2  # 2: expected outputs carry the file's declared output shape ([1, K], not K values)
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,8 @@ class Manifest:
 @dataclass(frozen=True)
 class VectorCase:
     inputs: dict[str, list] = field(metadata={"doc": "each input as a batch of one, nested lists"})
-    expected: dict[str, list[float]] = field(metadata={"doc": "per file (bundle-relative path): its scores"})
+    expected: dict[str, list] = field(metadata={
+        "doc": "per file (bundle-relative path): its scores, nested in the file's declared output shape"})
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ class TrainingVector:
     mask: list[float]
     learning_rate: float
     loss: float
-    scores_after: list[float]
+    scores_after: list = field(metadata={"doc": "infer's scores after the call, in the declared output shape"})
     atol: float
 
 

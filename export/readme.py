@@ -69,7 +69,7 @@ integration without Python.
 ## Verify a download
 1. Check each file's SHA-256 against `manifest.json` (`sha256sum -c` works on the list `sha256  path`).
 2. Run `testvectors.json` in your app's unit tests: for each case feed `inputs` (each is a batch of one) and
-   compare `scores` with `expected[<file>]` within `atol[<file>]`.
+   compare `scores` with `expected[<file>]` (in the file's declared output shape) within `atol[<file>]`.
 3. Or, with Python and edgeship installed: `edgeship verify <this folder>`.
 """
 

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from edgeship.core.errors import EdgeshipError
@@ -74,6 +75,21 @@ def test_int8_is_smaller(tiny_bundle):
     assert size["ranker_int8.mlmodel"] < 0.6 * size["ranker_fp32.mlmodel"]
 
 
+def test_expected_outputs_in_another_shape_than_declared_are_refused(tiny_bundle, tmp_path):
+    import shutil
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, copy)
+    vectors = json.loads((copy / "testvectors.json").read_text())
+    flat = vectors["cases"][1]["expected"]["ranker_int8.onnx"][0]  # K values, as testvectors v1 had them
+    vectors["cases"][1]["expected"]["ranker_int8.onnx"] = flat
+    (copy / "testvectors.json").write_text(json.dumps(vectors))
+    k = len(flat)
+    with pytest.raises(EdgeshipError, match=rf"cases\[1\].expected\['ranker_int8.onnx'\] has shape \[{k}\]; the "
+                                            rf"file declares \[1, {k}\]"):
+        check_bundle(copy)
+
+
 def test_a_changed_training_vector_fails_verify(tiny_bundle, tmp_path):
     import shutil
 
@@ -89,11 +105,12 @@ def test_a_changed_training_vector_fails_verify(tiny_bundle, tmp_path):
 
 def test_testvectors_schema(tiny_bundle, tiny_config):
     vectors = json.loads((tiny_bundle / "testvectors.json").read_text())
-    assert vectors["schema_version"] == 1 and len(vectors["cases"]) == tiny_config.export.test_vectors
+    assert vectors["schema_version"] == 2 and len(vectors["cases"]) == tiny_config.export.test_vectors
     for case in vectors["cases"]:
         assert set(case["inputs"]) == set(INPUT_NAMES)
         assert set(case["expected"]) == EXPECTED_FILES
-        assert all(len(v) == tiny_config.export.candidates for v in case["expected"].values())
+        # nested in each file's declared output shape [1, K]: a strict client compares like with like
+        assert all(np.shape(v) == (1, tiny_config.export.candidates) for v in case["expected"].values())
     assert set(vectors["atol"]) == EXPECTED_FILES
 
 
@@ -132,7 +149,7 @@ def test_wrong_vectors_are_refused(tiny_bundle, tmp_path):
     copy = tmp_path / "b"
     shutil.copytree(tiny_bundle, copy)
     vectors = json.loads((copy / "testvectors.json").read_text())
-    vectors["cases"][0]["expected"]["ranker_fp32.tflite"][0] += 1.0
+    vectors["cases"][0]["expected"]["ranker_fp32.tflite"][0][0] += 1.0
     (copy / "testvectors.json").write_text(json.dumps(vectors))
     with pytest.raises(EdgeshipError, match="ranker_fp32.tflite: test vectors off by"):
         check_bundle(copy)
