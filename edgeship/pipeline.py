@@ -103,8 +103,9 @@ def _personalization(path: Path, cfg: RunConfig, timelines, stage: Path, step: S
     study_cfg = cfg.personalization
     step(f"personalization study: {study_cfg.users} + {study_cfg.tune_users} new users, {study_cfg.length} "
          "requests each, every train call in LiteRT")
-    record = personalization.study(path, formats.get("tflite").runtime, timelines(study_cfg.tune_users, 2),
-                                   timelines(study_cfg.users, 1), study_cfg, cfg.seed, step)
+    record = personalization.study(formats.get("tflite").runtime.Trainer(path), path.name,
+                                   timelines(study_cfg.tune_users, 2), timelines(study_cfg.users, 1), study_cfg,
+                                   cfg.seed, step)
     write_json(stage / "personalization.json", typed.dump(record))
     write_text(stage / "personalization.md", personalization.markdown(record))
     personalization.plot(record, stage / "personalization.png")
@@ -135,10 +136,11 @@ def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference
         if personal is not None and timelines is not None:
             study = _personalization(personal.path, cfg, timelines, stage, step)
         step("writing the bundle")
-        vectors = bundle.test_vectors(outcome.shipped, test.take(slice(0, cfg.export.test_vectors)), stage)
+        entries = [bundle.entry(s, stage) for s in outcome.shipped]
+        vectors = bundle.test_vectors(outcome.shipped, entries, test.take(slice(0, cfg.export.test_vectors)), stage)
         manifest = Manifest(
             schema_version=MANIFEST_VERSION, generator=f"edgeship {__version__}", model=model,
-            artifacts=[bundle.entry(s, stage) for s in outcome.shipped], failures=outcome.failures,
+            artifacts=entries, failures=outcome.failures,
             quantization=outcome.quantization, metrics=metrics, seed=cfg.seed,
             config=typed.dump(cfg) | {"source": config_source},
             versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},

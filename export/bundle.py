@@ -23,7 +23,7 @@ from .manifest import (MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry
                        VectorCase, Vectors)
 from .stage import Verified
 from .types import Artifact, in_contract_order
-from .verify import scorer
+from .verify import PROBE_LEARNING_RATE, probe_labels, scorer
 
 README = "README.md"
 SCHEMA_FILES = ("manifest.schema.json", "testvectors.schema.json")  # copied into every bundle
@@ -47,17 +47,19 @@ def entry(shipped: Verified, bundle: Path) -> ArtifactEntry:
                          quantization_method=a.quantization_method, **{a.format: a.details})
 
 
-def test_vectors(shipped: list[Verified], cases: Requests, bundle: Path) -> Vectors:
-    """Each artifact's own output on a few requests, so an app's unit test can check its integration."""
-    n = len(cases)
+def test_vectors(shipped: list[Verified], entries: list[ArtifactEntry], cases: Requests, bundle: Path) -> Vectors:
+    """Each artifact's own output on a few requests, in the output shape its manifest entry declares, so an
+    app's unit test can check its integration."""
+    n, k = len(cases), cases.candidates.shape[1]
+    shapes = {e.path: output_shape(e.outputs[0].shape, k) for e in entries}
     expected: dict[str, list] = {}
     for s in shipped:
+        rel = s.artifact.path.relative_to(bundle).as_posix()
         run = scorer(s.artifact.format, s.artifact.path)
-        shape = _output_shape(s.artifact, cases.candidates.shape[1])
-        expected[s.artifact.path.relative_to(bundle).as_posix()] = [
-            np.asarray(run(cases.one(i)), dtype=np.float32).reshape(shape) for i in range(n)]
+        expected[rel] = [np.asarray(run(cases.one(i)), dtype=np.float32).reshape(shapes[rel]) for i in range(n)]
     return Vectors(
-        training=[training_vector(s.artifact, cases, bundle) for s in shipped if s.artifact.trainable],
+        training=[training_vector(s.artifact, shapes[s.artifact.path.relative_to(bundle).as_posix()], cases, bundle)
+                  for s in shipped if s.artifact.trainable],
         schema_version=TESTVECTORS_VERSION, output=SCORES,
         cases=[VectorCase(inputs={k: v.tolist() for k, v in cases.one(i).items()},
                           expected={path: out[i].astype(float).tolist() for path, out in expected.items()})
@@ -66,35 +68,26 @@ def test_vectors(shipped: list[Verified], cases: Requests, bundle: Path) -> Vect
 
 
 TRAINING_ATOL = 1e-4  # float32 training step replayed by another CPU's LiteRT
-TRAINING_LEARNING_RATE = 0.1
-
-
-def _output_shape(artifact: Artifact, k: int) -> tuple[int, ...]:
-    """The shape the file declares for its scores: what a strict client allocates and compares against. The
-    Core ML converter leaves the output shape undeclared; there the contract's [1, K] is used."""
-    return output_shape(formats.get(artifact.format).inspect.signature(artifact.path).outputs[0].shape, k)
 
 
 def output_shape(declared, k: int) -> tuple[int, ...]:
+    """The shape a file declares for its scores: what a strict client allocates and compares against. The
+    Core ML converter leaves the output shape undeclared; there the contract's [1, K] is used."""
     return tuple(declared) or (1, k)
 
 
-def training_vector(artifact: Artifact, cases: Requests, bundle: Path) -> TrainingVector:
-    """One train call from the shipped state on case 0: its real taps, or a tap on the candidate the file ranks
-    last when the case has none (a call that changes nothing would check nothing)."""
+def training_vector(artifact: Artifact, shape: tuple[int, ...], cases: Requests, bundle: Path) -> TrainingVector:
+    """One train call from the shipped state on case 0, with the probe verification uses."""
     trainer = formats.get(artifact.format).runtime.Trainer(artifact.path)
     trainer.reset()
     request = cases.one(0)
-    labels = np.asarray(cases.labels[0], np.float32)
-    if not labels.any():
-        labels = np.zeros_like(labels)
-        labels[int(np.argmin(trainer.scores(request)))] = 1.0
+    labels = probe_labels(trainer.scores(request), cases.labels[0])
     mask = np.ones_like(labels) if cases.mask is None else cases.mask[0].astype(np.float32)
-    loss = trainer.train(request, labels, mask, TRAINING_LEARNING_RATE)
-    after = trainer.scores(request).reshape(_output_shape(artifact, cases.candidates.shape[1])).astype(float)
+    loss = trainer.train(request, labels, mask, PROBE_LEARNING_RATE)
+    after = trainer.scores(request).reshape(shape).astype(float)
     trainer.reset()
     return TrainingVector(artifact.path.relative_to(bundle).as_posix(), 0, labels.tolist(), mask.tolist(),
-                          TRAINING_LEARNING_RATE, loss, after.tolist(), TRAINING_ATOL)
+                          PROBE_LEARNING_RATE, loss, after.tolist(), TRAINING_ATOL)
 
 
 def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str) -> None:

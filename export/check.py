@@ -47,14 +47,19 @@ def read_manifest(bundle: Path, error: type[EdgeshipError] = BundleError) -> Man
     return manifest
 
 
+def _feeds(entry, case) -> dict[str, np.ndarray]:
+    """A test case's inputs as the tensors the file declares."""
+    dtypes = {t.name: np.dtype(t.dtype) for t in entry.inputs}
+    return {name: np.asarray(value, dtype=dtypes[name]) for name, value in case.inputs.items()}
+
+
 def _replay_training(bundle: Path, manifest: Manifest, vectors, t) -> ArtifactCheck:
     """The recorded train call from the shipped state: same loss, same scores after it, and reset gives the
     shipped scores back."""
     entry = next((e for e in manifest.artifacts if e.path == t.file), None)
     if entry is None or not 0 <= t.case < len(vectors.cases):
         raise BundleError(f"{bundle / TESTVECTORS}: training: {t.file} (case {t.case}) is not in the bundle")
-    dtypes = {s.name: np.dtype(s.dtype) for s in entry.inputs}
-    feeds = {n: np.asarray(v, dtype=dtypes[n]) for n, v in vectors.cases[t.case].inputs.items()}
+    feeds = _feeds(entry, vectors.cases[t.case])
     trainer = formats.get(entry.format).runtime.Trainer(bundle / t.file, error=BundleError)
     trainer.reset()
     loss = trainer.train(feeds, t.labels, t.mask, t.learning_rate)
@@ -80,15 +85,13 @@ def check_bundle(bundle: Path) -> list[ArtifactCheck]:
         rel = entry.path
         if rel not in vectors.atol:
             raise BundleError(f"{where}: atol: no tolerance for {rel}")
-        dtypes = {t.name: np.dtype(t.dtype) for t in entry.inputs}
         run = scorer(entry.format, bundle / rel, error=BundleError)
         declared = output_shape(entry.outputs[0].shape, manifest.model.candidates)
         worst = 0.0
         for i, case in enumerate(vectors.cases):
             if rel not in case.expected:
                 raise BundleError(f"{where}: cases[{i}].expected: no output for {rel}")
-            feeds = {name: np.asarray(value, dtype=dtypes[name]) for name, value in case.inputs.items()}
-            got = np.asarray(run(feeds), dtype=np.float64)
+            got = np.asarray(run(_feeds(entry, case)), dtype=np.float64)
             want = np.asarray(case.expected[rel], dtype=np.float64)
             if want.shape != declared:  # a strict client allocates the declared shape and compares with it
                 raise BundleError(f"{where}: cases[{i}].expected[{rel!r}] has shape {list(want.shape)}; the file "

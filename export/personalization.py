@@ -23,6 +23,7 @@ import numpy as np
 from ..models.data import Requests, Timelines
 from ..models.metrics import ndcg_per_request
 from .manifest import CurvePoint, Estimate, PersonalizationRecord
+from .tflite import L2
 
 BOOTSTRAP = 2000
 
@@ -105,12 +106,9 @@ def choose_learning_rate(trainer, tune: Timelines, cfg: StudyConfig, progress=No
     return max(allowed, key=lambda lr: gains[f"{lr:g}"]), gains
 
 
-def study(path: Path, runtime, tune: Timelines, report: Timelines, cfg: StudyConfig, seed: int,
-          progress: Callable[[str], None], trainer=None) -> PersonalizationRecord:
-    """The whole study on the file at `path` with its runtime's Trainer (or a given trainer-like object)."""
-    from .tflite.personal import L2
-
-    trainer = trainer or runtime.Trainer(path)
+def study(trainer, file: str, tune: Timelines, report: Timelines, cfg: StudyConfig, seed: int,
+          progress: Callable[[str], None]) -> PersonalizationRecord:
+    """The whole study with `trainer` (a runtime's Trainer on the file named `file`, or an AppSideHead)."""
     trainable = int(sum(np.size(v) for v in trainer.get_weights().values()))
     lr, gains = choose_learning_rate(trainer, tune, cfg, progress)
     progress(f"personalization: learning rate {lr:g} chosen on {tune.users} tuning users; reporting on "
@@ -129,7 +127,7 @@ def study(path: Path, runtime, tune: Timelines, report: Timelines, cfg: StudyCon
                                  gain=_estimate(gain, rng), worse_share=float(np.mean(gain[np.isfinite(gain)] < 0)),
                                  oracle_ndcg=_estimate(oracle, rng) if oracle is not None else None))
     return PersonalizationRecord(
-        file=path.name, trainable_parameters=trainable, state_bytes=4 * trainable, l2=L2,
+        file=file, trainable_parameters=trainable, state_bytes=4 * trainable, l2=L2,
         learning_rate=lr, steps_per_request=1, learning_rates_tried=gains, tune_users=tune.users,
         users=report.users, eval_requests=cfg.eval_requests, curve=points,
         train_ms_p50=float(np.median(timings["train"])), infer_ms_p50=float(np.median(timings["infer"])))

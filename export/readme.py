@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..models.features import FEATURE_CLIP
 from .manifest import Manifest
+from .tflite import L2
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -81,7 +82,7 @@ def _personal_section(manifest: Manifest) -> str:
         return ""
     r = manifest.personalization
     lr = f"{r.learning_rate:g}" if r else "0.1 (no study on this data: tune it on your own users)"
-    rate, l2 = (f"{r.learning_rate:g}", f"{r.l2:g}") if r else ("lr", "0.001")
+    rate, l2 = (f"{r.learning_rate:g}", f"{r.l2:g}") if r else ("lr", f"{L2:g}")
     text = f"""
 ## Personalization on the phone: `{personal.path}`
 

@@ -76,7 +76,17 @@ def compare(artifact: Artifact, scores: np.ndarray, reference: np.ndarray, label
         passed=not reasons, requests=len(scores), reasons=tuple(reasons), ndcg_gated=gated)
 
 
-VERIFY_LEARNING_RATE = 0.1
+PROBE_LEARNING_RATE = 0.1  # the one train step verification and the recorded training vector take
+
+
+def probe_labels(scores: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    """Taps for a probing train call: the request's own when it has any, else one on the candidate the file
+    ranks last (a call that changes nothing would check nothing)."""
+    if labels is not None and np.asarray(labels).any():
+        return np.asarray(labels, np.float32).reshape(-1)
+    tap = np.zeros(np.size(scores), np.float32)
+    tap[int(np.argmin(scores))] = 1.0
+    return tap
 
 
 def training_problems(artifact: Artifact, requests: Requests) -> list[str]:
@@ -92,10 +102,8 @@ def training_problems(artifact: Artifact, requests: Requests) -> list[str]:
     trainer = fmt.runtime.Trainer(artifact.path)
     request = requests.one(0)
     shipped = trainer.scores(request).reshape(-1)
-    tapped = int(np.argmin(shipped))
-    labels = np.zeros_like(shipped)
-    labels[tapped] = 1.0
-    loss = trainer.train(request, labels, np.ones_like(shipped), VERIFY_LEARNING_RATE)
+    labels = probe_labels(shipped)
+    loss = trainer.train(request, labels, np.ones_like(shipped), PROBE_LEARNING_RATE)
     after = trainer.scores(request).reshape(-1)
     loss_after = trainer.train(request, labels, np.ones_like(shipped), 0.0)
     if not np.isfinite(loss):

@@ -18,6 +18,7 @@ from edgeship.core import typed
 from edgeship.core.files import write_json, write_text
 from edgeship.export import formats, personalization
 from edgeship.export.manifest import read_manifest_file
+from edgeship.export.tflite import L2
 from edgeship.models.data import timelines
 
 
@@ -41,15 +42,13 @@ def main(argv=None) -> int:
     k = manifest.model.candidates
     tune, report = (timelines(cfg.data, k, cfg.seed, n, study.length, stream) for n, stream in
                     ((study.tune_users, 2), (study.users, 1)))
-    path, trainer = args.bundle / manifest.personalization.file, None
+    path = args.bundle / (args.app_side or manifest.personalization.file)
     if args.app_side:
-        from edgeship.export.tflite.personal import L2
-
-        path = args.bundle / args.app_side
         session = formats.for_path(path).runtime.open_session(path)
         trainer = personalization.AppSideHead(session, len(manifest.model.feature_spec.item_features), L2)
-    record = personalization.study(path, formats.get("tflite").runtime, tune, report, study, cfg.seed,
-                                   progress=print, trainer=trainer)
+    else:
+        trainer = formats.get("tflite").runtime.Trainer(path)
+    record = personalization.study(trainer, path.name, tune, report, study, cfg.seed, progress=print)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "personalization.json", typed.dump(record))
     write_text(args.out / "personalization.md", personalization.markdown(record))

@@ -1,3 +1,8 @@
-"""TensorFlow Lite: convert (fp32, int8 PTQ and QAT), runtime (LiteRT), inspect, identity."""
+"""TensorFlow Lite: convert (fp32, int8 PTQ and QAT), runtime (LiteRT), inspect, identity, and personal (the
+trainable file). Constants every part needs live here, so importing them never loads TensorFlow."""
 
-SIGNATURE = "serving_default"  # the one signature every edgeship .tflite exposes
+SIGNATURE = "serving_default"  # the one signature every edgeship ranker .tflite exposes
+# the trainable file's signatures; the first scores a request
+TRAINABLE_SIGNATURES = ("infer", "train", "reset", "get_weights", "set_weights")
+SCORING_SIGNATURES = (SIGNATURE, TRAINABLE_SIGNATURES[0])  # which signature of a file scores a request
+L2 = 1e-3  # the trainable head's pull back toward the shipped state: a few taps cannot run away with the ranking

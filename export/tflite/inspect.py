@@ -11,7 +11,7 @@ from ...core.errors import EdgeshipError, InputError, reading_model
 from ...core.files import gzip_size
 from ...core.tensors import Quantization, Signature, TensorSpec, resolve_shape
 from ..types import ModelFacts
-from . import SIGNATURE, runtime
+from . import SCORING_SIGNATURES, runtime
 
 
 def signature(path: Path, error: type[EdgeshipError] = InputError) -> Signature:
@@ -50,7 +50,7 @@ def facts(path: Path) -> ModelFacts:
 
     # MACs per request: in a file with several signatures (a trainable file), only the scoring one's subgraph
     keys = {(s.signatureKey or b"").decode(): s.subgraphIndex for s in model.signatureDefs or []}
-    scoring = next((keys[k] for k in (SIGNATURE, "infer") if k in keys), None) if len(keys) > 1 else None
+    scoring = next((keys[k] for k in SCORING_SIGNATURES if k in keys), None) if len(keys) > 1 else None
     parameters, macs, used, counted = 0, 0, set(), set()
     for index, sg in enumerate(model.subgraphs or []):
         tensors = sg.tensors

@@ -28,11 +28,10 @@ from ...models.features import CANDIDATE_FEATURES, SCORES
 from .. import shims
 from ..manifest import TFLiteDetails
 from ..types import Artifact, ExportJob
-from . import inspect
+from . import L2, inspect
+from . import TRAINABLE_SIGNATURES as SIGNATURES
 
 NAME = "ranker_personal.tflite"
-SIGNATURES = ("infer", "train", "reset", "get_weights", "set_weights")
-L2 = 1e-3  # keeps a handful of taps from running away with the ranking; measured in the personalization study
 HEAD_LAYER = "logit"  # edgeship's ranker: the output Dense, whose input is the last hidden representation
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ...core.errors import EdgeshipError, InputError, reading_model
 from ..shims import quiet
-from . import SIGNATURE
+from . import SCORING_SIGNATURES, TRAINABLE_SIGNATURES
 
 RUNTIME = "litert"
 
@@ -37,6 +37,11 @@ def interpreter(path: Path, threads: int = 1, error: type[EdgeshipError] = Input
         return load_library()(model_path=str(path), num_threads=threads)
 
 
+def _load(path: Path, threads: int, error: type[EdgeshipError]):
+    """An interpreter to run the file with (a failure here means LiteRT cannot load it, not that it is unreadable)."""
+    return interpreter(path, threads, error=error, problem=f"{RUNTIME} cannot load it")
+
+
 def signature_names(it) -> tuple[dict[int, str], dict[int, str]]:
     """Raw tensor index -> the signature's name, for inputs and outputs (one tensor can be both)."""
     ins, outs = {}, {}
@@ -50,7 +55,7 @@ def signature_names(it) -> tuple[dict[int, str], dict[int, str]]:
 def scoring_signature(it) -> str | None:
     """The signature that scores a request: serving_default, else infer (a trainable file), else the only one."""
     keys = list(it.get_signature_list())
-    return next((k for k in (SIGNATURE, "infer") if k in keys), keys[0] if keys else None)
+    return next((k for k in SCORING_SIGNATURES if k in keys), keys[0] if keys else None)
 
 
 def tensor_details(it) -> tuple[list[dict], list[dict]]:
@@ -67,22 +72,10 @@ def tensor_details(it) -> tuple[list[dict], list[dict]]:
 
 
 class Session:
-    """A loaded file: `invoke(feeds)` -> outputs in file order (the timed path), `run(feeds)` -> by name.
+    """A loaded file with one signature, driven through the interpreter's tensors directly (the cheapest call):
+    `invoke(feeds)` -> outputs in file order (the timed path), `run(feeds)` -> by name."""
 
-    A file with one scoring signature is driven through the interpreter's tensors directly (the cheapest call);
-    a file with several (a trainable file) through the runner of `signature` (default: serving_default, else
-    infer), since the others live in their own subgraphs."""
-
-    def __init__(self, path: Path, threads: int = 1, error: type[EdgeshipError] = InputError,
-                 signature: str | None = None):
-        it = interpreter(path, threads, error=error, problem=f"{RUNTIME} cannot load it")
-        self.signature = signature or scoring_signature(it)
-        if len(it.get_signature_list()) > 1:
-            runner = it.get_signature_runner(self.signature)
-            self.output_names = list(runner.get_output_details())
-            self.run = lambda feeds: runner(**{n: feeds[n] for n in runner.get_input_details()})
-            self.invoke = lambda feeds: list(self.run(feeds).values())
-            return
+    def __init__(self, it):
         in_names, out_names = signature_names(it)
         with quiet():  # the XNNPACK delegate announces itself here
             it.allocate_tensors()
@@ -101,9 +94,26 @@ class Session:
         return dict(zip(self.output_names, self.invoke(feeds)))
 
 
+class RunnerSession(Session):
+    """A file with several signatures (a trainable file): its scoring signature lives in a subgraph of its own,
+    reached only through that signature's runner."""
+
+    def __init__(self, it):
+        self._runner = it.get_signature_runner(scoring_signature(it))
+        self._names = list(self._runner.get_input_details())
+        self.output_names = list(self._runner.get_output_details())
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self._runner(**{n: feeds[n] for n in self._names})
+
+    def invoke(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return list(self.run(feeds).values())
+
+
 def open_session(path: Path, threads: int = 1, error: type[EdgeshipError] = InputError) -> Session:
     """error: what a file LiteRT cannot load is to the caller (bad input, or a broken bundle)."""
-    return Session(path, threads, error)
+    it = _load(path, threads, error)
+    return RunnerSession(it) if len(it.get_signature_list()) > 1 else Session(it)
 
 
 class Trainer:
@@ -111,13 +121,12 @@ class Trainer:
     `train` followed by `infer` sees the update."""
 
     def __init__(self, path: Path, threads: int = 1, error: type[EdgeshipError] = InputError):
-        it = interpreter(path, threads, error=error, problem=f"{RUNTIME} cannot load it")
-        missing = [s for s in ("infer", "train", "reset", "get_weights", "set_weights")
-                   if s not in it.get_signature_list()]
+        it = _load(path, threads, error)
+        missing = [s for s in TRAINABLE_SIGNATURES if s not in it.get_signature_list()]
         if missing:
             raise error(f"{path}: not a trainable file (no {missing[0]!r} signature)")
         self._infer, self._train, self._reset, self._get, self._set = (
-            it.get_signature_runner(s) for s in ("infer", "train", "reset", "get_weights", "set_weights"))
+            it.get_signature_runner(s) for s in TRAINABLE_SIGNATURES)
         self._in = list(self._infer.get_input_details())
 
     def scores(self, feeds: dict[str, np.ndarray]) -> np.ndarray:

@@ -32,8 +32,8 @@ def test_the_study_is_deterministic_and_learning_moves_the_curve(tiny_bundle, ti
                     for n, s in ((study.tune_users, 2), (study.users, 1)))
     runtime = formats.get("tflite").runtime
     path = tiny_bundle / "ranker_personal.tflite"
-    a = personalization.study(path, runtime, tune, report, study, tiny_config.seed, lambda _: None)
-    b = personalization.study(path, runtime, tune, report, study, tiny_config.seed, lambda _: None)
+    a = personalization.study(runtime.Trainer(path), path.name, tune, report, study, tiny_config.seed, lambda _: None)
+    b = personalization.study(runtime.Trainer(path), path.name, tune, report, study, tiny_config.seed, lambda _: None)
     assert [p.personal_ndcg for p in a.curve] == [p.personal_ndcg for p in b.curve]
     trainer = runtime.Trainer(path)
     still = personalization.curves(trainer, report, study, 0.0)  # learning rate 0: nothing may change
@@ -58,7 +58,7 @@ def test_federated_averaging_runs_on_the_files_weights_and_clips(tiny_bundle, ti
 
 
 def test_the_onnx_path_app_side_head_learns_and_resets(tiny_bundle, tiny_config, tiny_data):
-    from edgeship.export.tflite.personal import L2
+    from edgeship.export.tflite import L2
 
     session = formats.get("onnx").runtime.open_session(tiny_bundle / "ranker_int8.onnx")
     head = personalization.AppSideHead(session, tiny_data.test.candidate_features.shape[-1], L2)
