@@ -67,6 +67,9 @@ def _bundle_options(p: argparse.ArgumentParser, seed: bool = True) -> None:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"bundle directory (default {DEFAULT_OUT})")
     if seed:
         p.add_argument("--seed", type=int, help="override the config's seed")
+        p.add_argument("--reference", action="store_true",
+                       help="also train an unconstrained DNN and a logistic regression on the same split and "
+                            "report the model against them ([reference] in the config)")
     p.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
 
 
@@ -106,6 +109,8 @@ def _run(args) -> int:
     cfg = load_config(args.config, {"seed": args.seed} if args.seed is not None else None)
     if getattr(args, "data", None) is not None:
         cfg = replace(cfg, log=LogConfig(str(args.data), str(args.schema)))
+    if args.reference:
+        cfg = replace(cfg, reference=replace(cfg.reference, enabled=True))
     check_destination(args.out, args.force)
     step = Steps(sys.stderr)
     data = prepare(cfg, step)  # every data file read and checked before the slow TensorFlow import
@@ -128,9 +133,17 @@ def summary_table(manifest) -> str:
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     m = manifest.metrics
-    lines.append("")
+    lines += ["", manifest.model.encoding.items_line()]
     if m.scorers():
         lines.append("test NDCG@10: " + "  ".join(f"{name} {s.ndcg_at_10:.4f}" for name, s in m.scorers().items()))
+        lines.append("test AUC:     " + "  ".join(f"{name} {s.auc:.4f}" for name, s in m.scorers().items()))
+    for name in ("reference_dnn", "logistic_regression"):
+        ref = getattr(m, name)
+        if ref is not None and m.model is not None:
+            int8 = [a for a in manifest.artifacts if a.precision == "int8" and not a.trainable]
+            lines.append(f"vs {name.replace('_', ' ')}: model AUC {m.model.auc - ref.auc:+.4f}, NDCG@10 "
+                         f"{m.model.ndcg_at_10 - ref.ndcg_at_10:+.4f}; int8 files AUC "
+                         + ", ".join(f"{a.path} {a.verification.auc - ref.auc:+.4f}" for a in int8))
     if not m.reliable and m.model is not None:
         lines.append(f"  (only {m.model.positives} positives in the test lists, fewer than {m.min_positives}: "
                      "these figures are noise, not a measure of the model)")

@@ -14,7 +14,7 @@ from .export.personalization import StudyConfig
 from .export.types import QuantizationConfig
 from .export.verify import Floors
 from .models.data import SyntheticConfig
-from .models.settings import RankerConfig, TrainConfig
+from .models.settings import RankerConfig, ReferenceConfig, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class RunConfig:
     floors: Floors = field(default_factory=Floors)
     log: LogConfig = field(default_factory=LogConfig)
     personalization: StudyConfig = field(default_factory=StudyConfig)
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
 
 
 def _validate(cfg: RunConfig, where: str) -> RunConfig:
@@ -65,7 +66,8 @@ def _validate(cfg: RunConfig, where: str) -> RunConfig:
     for section in ("data", "model", "train", "quantization", "export", "personalization"):
         for f in dataclasses.fields(getattr(cfg, section)):
             value = getattr(getattr(cfg, section), f.name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and f.name != "valid_fraction":
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and f.name != "valid_fraction" \
+                    and "min" not in f.metadata:  # a declared range is checked by the loader
                 positive(section, f.name, value)
     if not 0 < cfg.data.valid_fraction < 0.5:
         raise ConfigError(f"{where}: [data] valid_fraction: expected a number in (0, 0.5), got {cfg.data.valid_fraction}")

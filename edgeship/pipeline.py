@@ -5,6 +5,7 @@ This module only wires the stages; each stage's work lives in its package, and t
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import sys
 import time
@@ -19,13 +20,12 @@ from .config import RunConfig
 from .core import typed
 from .core.errors import VerificationError
 from .export import bundle
-from .export.manifest import MANIFEST_VERSION, ItemHashing, Manifest, Metrics, ModelRecord
+from .export.manifest import MANIFEST_VERSION, EncodingRecord, Manifest, Metrics, ModelRecord
 from .export.quantization import quantization_aware_model, representative_dataset
 from .export.readme import render_readme
 from .export.stage import export_formats
 from .export.types import ExportJob
 from .models import ranker as ranker_mod
-from .models.features import FeatureSpec, hash_item_id
 from .models.metrics import MIN_POSITIVES, RankingMetrics, evaluate
 from .models.training import seed_everything
 from .progress import Steps
@@ -41,15 +41,22 @@ class RunResult:
     out: Path
     manifest: Manifest
     seconds: float
+    # for in-process callers (the quality study): each scorer's scores on the test lists, and those lists
+    test_scores: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    test: object = None
+
+
+def test_scorers(data, model_scores: np.ndarray) -> dict[str, np.ndarray]:
+    """Each scorer's scores on the test lists: the model's click probabilities, the rules, the oracle if known."""
+    scorers = {"model": ranker_mod.probabilities(model_scores), "rule_baseline": data.baseline_scores}
+    if data.test.true_prob is not None:
+        scorers["oracle"] = data.test.true_prob
+    return scorers
 
 
 def evaluate_scorers(data, model_scores: np.ndarray) -> dict[str, RankingMetrics]:
-    test = data.test
-    scorers = {"model": ranker_mod.probabilities(model_scores), "rule_baseline": data.baseline_scores}
-    if test.true_prob is not None:
-        scorers["oracle"] = test.true_prob
-    return {name: evaluate(scores, test.labels, probabilities=name != "rule_baseline", mask=test.mask)
-            for name, scores in scorers.items()}
+    return {name: evaluate(scores, data.test.labels, probabilities=name != "rule_baseline", mask=data.test.mask)
+            for name, scores in test_scorers(data, model_scores).items()}
 
 
 def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "built-in defaults",
@@ -65,12 +72,13 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     model = ranker_mod.build_ranker(data.spec, cfg.model)
     params = ranker_mod.parameter_count(model)
     step(f"training the ranker ({params:,} parameters)")
-    data.train(model, cfg.train.epochs, cfg.train.learning_rate, "train")
+    data.train(model, cfg.train, "train")
     reference = ranker_mod.predict(model, test.inputs())  # Keras fp32: evaluated, then every file is held to it
     metrics = evaluate_scorers(data, reference)
     for name, m in metrics.items():
         step(f"test {name:<14} NDCG@10 {m.ndcg_at_10:.4f}  AUC {m.auc:.4f}"
              + (f"  logloss {m.logloss:.4f}" if m.logloss is not None else ""))
+    unconstrained = _references(cfg, data, step) if cfg.reference.enabled else {}
     reliable = all(m.positives >= MIN_POSITIVES for m in metrics.values())
     if not reliable:
         step(f"only {metrics['model'].positives} positives in the test lists (< {MIN_POSITIVES}): these NDCG and "
@@ -80,19 +88,53 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     if cfg.quantization.qat:
         step("quantization-aware training (Dense layers fake-quantized)")
         qat_model = quantization_aware_model(model)
-        data.train(qat_model, cfg.quantization.qat_epochs, cfg.quantization.qat_learning_rate, "qat")
+        data.train(qat_model, dataclasses.replace(cfg.train, epochs=cfg.quantization.qat_epochs,
+                                                  learning_rate=cfg.quantization.qat_learning_rate), "qat")
 
     fixed = ranker_mod.with_fixed_shape(model, data.spec, cfg.model, K)
     job = ExportJob(model=fixed, spec=data.spec, candidates=K, calibration=representative_dataset(data.calibration),
                     qat_model=qat_model, personal=cfg.export.personal, personal_frozen=cfg.export.personal_frozen,
                     personal_head=cfg.export.personal_head)
     step(f"int8 is calibrated on {len(data.calibration)} requests of non-test data")
-    model_record = ModelRecord("edgeship_ranker", params, K, data.spec, item_hashing(data.spec))
+    vocabularies = bundle.vocabularies_text(data.encoders)
+    model_record = ModelRecord("edgeship_ranker", params, K, data.spec, EncodingRecord.of(
+        data.encoders, bundle.VOCABULARIES, vocabularies, data.item_collisions))
     metrics_record = Metrics(data=data.description, source=data.source or {}, notes=list(data.notes),
                              test_requests=len(test), reliable=reliable, min_positives=MIN_POSITIVES,
-                             ndcg_definition=NDCG_DEFINITION, **metrics)
-    return ship(cfg, out, force, job, test, reference, model_record, metrics_record, config_source, step, stream,
-                data.timelines)
+                             ndcg_definition=NDCG_DEFINITION, **metrics,
+                             **{name: m for name, (m, _, _) in unconstrained.items()},
+                             reference_parameters={name: p for name, (_, p, _) in unconstrained.items()})
+    result = ship(cfg, out, force, job, test, reference, model_record, metrics_record, config_source, step,
+                  vocabularies, stream, data.timelines)
+    result.test_scores = test_scorers(data, reference) | {name: s for name, (_, _, s) in unconstrained.items()}
+    result.test = test
+    return result
+
+
+def _references(cfg: RunConfig, data: sources.Prepared, step: Steps
+                ) -> dict[str, tuple[RankingMetrics, int, np.ndarray]]:
+    """The unconstrained DNN and the logistic regression on the same split (with exact vocabularies where the
+    shipped model hashes), evaluated on the same test lists: (metrics, parameters, test scores) by name."""
+    from .models import reference
+
+    exact = data.exact() if data.exact is not None else data
+    if not np.array_equal(exact.test.labels, data.test.labels):  # same rows, only their ids differ
+        raise AssertionError("the exact-vocabulary data is not the same split")
+    out = {}
+    ref = cfg.reference
+    for name, build, schedule in (
+            ("reference_dnn", lambda: reference.build_dnn(exact.spec, ref), ref.train),
+            ("logistic_regression", lambda: reference.build_logistic(exact.spec),
+             dataclasses.replace(ref.train, learning_rate=ref.logistic_learning_rate))):
+        seed_everything(cfg.seed)
+        model = build()
+        step(f"reference: training the {name.replace('_', ' ')}")
+        exact.train(model, schedule, name)
+        scores = ranker_mod.predict(model, exact.test.inputs())
+        m = evaluate(ranker_mod.probabilities(scores), exact.test.labels, mask=exact.test.mask)
+        out[name] = (m, ranker_mod.parameter_count(model), ranker_mod.probabilities(scores))
+        step(f"test {name:<14} NDCG@10 {m.ndcg_at_10:.4f}  AUC {m.auc:.4f}  logloss {m.logloss:.4f}")
+    return out
 
 
 def _personalization(path: Path, cfg: RunConfig, timelines, stage: Path, step: Steps):
@@ -117,13 +159,9 @@ def _personalization(path: Path, cfg: RunConfig, timelines, stage: Path, step: S
     return record
 
 
-def item_hashing(spec: FeatureSpec) -> ItemHashing:
-    return ItemHashing("bucket = 1 + fnv1a_32(utf8(str(item_id))) mod (item_buckets - 1); 0 = padding",
-                       spec.item_buckets, {str(i): hash_item_id(i, spec.item_buckets) for i in (0, 1, 42, "sku-123")})
-
-
 def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference: np.ndarray, model: ModelRecord,
-         metrics: Metrics, config_source: str, step: Steps, stream=sys.stderr, timelines=None) -> RunResult:
+         metrics: Metrics, config_source: str, step: Steps, vocabularies: str, stream=sys.stderr, timelines=None
+         ) -> RunResult:
     """The export stage over every configured format, the personalization study where the data has users to
     follow (timelines), then the bundle, written atomically. Shared by `run`, `train` and `export`."""
     with bundle.staging(out, force) as stage:
@@ -145,7 +183,7 @@ def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference
             config=typed.dump(cfg) | {"source": config_source},
             versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
             personalization=study)
-        bundle.write_files(stage, manifest, vectors, render_readme(manifest))
+        bundle.write_files(stage, manifest, vectors, render_readme(manifest), vocabularies)
     seconds = time.perf_counter() - step.started
     step(f"bundle written to {out}")
     return RunResult(out=out, manifest=manifest, seconds=seconds)

@@ -6,19 +6,24 @@ lists (held out), calibration requests from non-test data, and the rule baseline
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 
 from .config import RunConfig
 from .core import typed
 from .models.baseline import ItemPopularity, SegmentPopularity
+from .models import encoding
 from .models.data import Requests, Timelines, calibration_requests, generate, timelines
+from .models.encoding import Collisions, Encoders
 from .models.features import FeatureSpec
+from .models.settings import TrainConfig
 
-Trainer = Callable[[object, int, float, str], None]  # (model, epochs, learning rate, label)
+Trainer = Callable[[object, TrainConfig, str], None]  # (model, epochs / learning rate / early stopping, label)
 
 
 @dataclass
@@ -31,10 +36,14 @@ class Prepared:
     test: Requests
     calibration: Requests
     baseline_scores: np.ndarray  # the rule baseline on `test`
+    encoders: Encoders  # raw value -> id, per field: shipped as vocabularies.json
+    item_collisions: Collisions
     notes: tuple[str, ...] = ()
     source: dict | None = None  # for the manifest: where the data came from
     # (users, stream) -> per-user timelines for the personalization study; None: the data has no users to follow
     timelines: Callable[[int, int], Timelines] | None = None
+    # the same split with an exact vocabulary for every field (for the reference models); None: it is already
+    exact: Callable[[], "Prepared"] | None = None
 
 
 def prepare(cfg: RunConfig, step) -> Prepared:
@@ -48,21 +57,29 @@ def synthetic(cfg: RunConfig, step) -> Prepared:
     step(ds.description)
     test = ds.test.take(slice(0, cfg.export.verify_requests))
 
-    def train(model, epochs, lr, label):
+    def train(model, schedule: TrainConfig, label: str):
         from .models.training import fit  # TensorFlow loads only once training starts
 
-        fit(model, ds.train, ds.valid, epochs, cfg.train.batch_size, lr, cfg.seed, label=label)
+        fit(model, ds.train, ds.valid, cfg.seed, label, schedule)
 
     baseline = SegmentPopularity(ds.spec.item_buckets).fit(ds.train)
+    # the generator's items are ids 0 .. items-1, hashed like a log's; its context values are indices already
+    catalogue = pd.Series(1, index=[str(i) for i in range(cfg.data.items)])
+    items = (encoding.FieldEncoding("item_id", encoding.VOCABULARY, ds.spec.item_buckets, True, tuple(catalogue.index))
+             if cfg.data.item_encoding == "vocabulary" else encoding.hashed("item_id", ds.spec.item_buckets, item=True))
+    enc = Encoders(encoding.given(ds.spec.context_fields, 0).context, items)
     return Prepared(ds.spec, ds.description, cfg.export.candidates, train, ds.valid, test,
                     calibration_requests(ds.train, cfg.export.candidates, cfg.quantization.calibration_requests,
                                          cfg.seed),
-                    baseline.score(test), source={"kind": "synthetic", "seed": cfg.seed},
+                    baseline.score(test), enc, encoding.collisions(enc.item, catalogue), source={"kind": "synthetic", "seed": cfg.seed},
                     timelines=lambda users, stream: timelines(cfg.data, cfg.export.candidates, cfg.seed, users,
-                                                              cfg.personalization.length, stream))
+                                                              cfg.personalization.length, stream),
+                    exact=None if cfg.data.item_encoding == "vocabulary" else lambda: synthetic(dataclasses.replace(
+                        cfg, data=dataclasses.replace(cfg.data, item_encoding="vocabulary")), step))
 
 
-def interaction_log(cfg: RunConfig, step) -> Prepared:
+def interaction_log(cfg: RunConfig, step, exact: bool = False) -> Prepared:
+    """exact: every field with a vocabulary of every value seen in training, whatever the schema asks."""
     from .models import logs
     from .models.schema import load_schema
 
@@ -70,10 +87,16 @@ def interaction_log(cfg: RunConfig, step) -> Prepared:
     schema = load_schema(schema_path)
     files, kind = logs.log_files(data)
     schema = logs.resolve(schema, files, kind)
-    step(f"validating {data} ({len(files)} {kind} file{'s' if len(files) > 1 else ''}, {len(schema.numeric)} "
-         f"numeric columns)")
-    prof = logs.profile(files, kind, schema, progress=lambda line: step("  " + line))
-    spec = logs.feature_spec(schema, prof)
+    if exact:
+        schema = dataclasses.replace(schema, items="vocabulary", item_min_count=1, max_item_vocabulary=2**31,
+                                     max_vocabulary=2**31, fields=tuple((c, "vocabulary") for c in schema.context))
+    step(f"reading {data} ({len(files)} {kind} file{'s' if len(files) > 1 else ''}, {len(schema.context)} "
+         f"categorical and {len(schema.numeric)} numeric columns)")
+    enc, counts = logs.encoders(files, kind, schema, progress=lambda line: step("  " + line))
+    prof = logs.profile(files, kind, schema, enc, progress=lambda line: step("  " + line))
+    spec = logs.feature_spec(schema, prof, enc)
+    item_collisions = dataclasses.replace(encoding.collisions(enc.item, counts.get(logs.ITEMS, pd.Series(dtype=int))),
+                                          out_of_vocabulary=prof.test_oov / max(prof.rows["test"], 1))
     valid = logs.standardized(logs.Encoded.concat(prof.valid), spec)
     test_rows = logs.standardized(logs.Encoded.concat(prof.test), spec)
     groups = logs.group_lists(test_rows, schema.session_seconds)
@@ -91,16 +114,18 @@ def interaction_log(cfg: RunConfig, step) -> Prepared:
     step(description)
     valid_rows = logs.as_rows(valid)
 
-    def train(model, epochs, lr, label):
+    def train(model, schedule: TrainConfig, label: str):
         from .models.training import fit_stream
 
-        fit_stream(model, lambda: logs.train_dataset(files, kind, schema, spec, cfg.train.batch_size, cfg.seed),
-                   valid_rows, epochs, lr, cfg.seed, label=label)
+        fit_stream(model, lambda: logs.train_dataset(files, kind, schema, enc, spec, schedule.batch_size, cfg.seed),
+                   valid_rows, cfg.seed, label, schedule)
 
     baseline = ItemPopularity(prof.item_shows, prof.item_hits)
     # calibration: held-out validation rows (never test rows), combined into K-candidate requests
     calibration = calibration_requests(valid_rows, k, cfg.quantization.calibration_requests, cfg.seed)
     source = {"kind": "log", "data": str(data), "files": [f.name for f in files], "format": kind,
               "schema": typed.dump(schema), "rows": rows, "positives": prof.positives}
-    return Prepared(spec, description, k, train, valid_rows, test, calibration, baseline.score(test),
-                    tuple(notes), source)
+    exactly = all(e.kind != encoding.HASH for e in enc.all) and enc.item.values and schema.item_min_count == 1
+    return Prepared(spec, description, k, train, valid_rows, test, calibration, baseline.score(test), enc,
+                    item_collisions, tuple(notes), source,
+                    exact=None if exactly else lambda: interaction_log(cfg, step, exact=True))

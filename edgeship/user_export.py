@@ -11,12 +11,13 @@ import numpy as np
 from .config import RunConfig
 from .core.errors import ConfigError
 from .export import bundle
-from .export.manifest import Metrics, ModelRecord
+from .export.manifest import EncodingRecord, Metrics, ModelRecord
 from .export.quantization import representative_dataset
 from .export.types import ExportJob
 from .models import ranker as ranker_mod
+from .models import encoding
 from .models.metrics import MIN_POSITIVES, evaluate
-from .pipeline import RunResult, item_hashing, ship
+from .pipeline import RunResult, ship
 from .progress import Steps
 
 
@@ -49,10 +50,15 @@ def export_user_model(cfg: RunConfig, model_path: Path, calibration_path: Path, 
         notes=[], test_requests=len(test), reliable=calib.has_labels and positives >= MIN_POSITIVES,
         min_positives=MIN_POSITIVES,
         model=evaluate(ranker_mod.probabilities(reference), test.labels) if calib.has_labels else None)
+    # the model takes ids the caller computed: edgeship knows no raw values, only the ranges seen
+    encoders = encoding.given(spec.context_fields, spec.item_buckets)
+    vocabularies = bundle.vocabularies_text(encoders)
     model_record = ModelRecord(model.name, ranker_mod.parameter_count(model), test.candidates.shape[1], spec,
-                               item_hashing(spec), note="context cardinalities and item_buckets are the largest "
-                               "values seen in the calibration set + 1, not read from the model")
+                               EncodingRecord.of(encoders, bundle.VOCABULARIES, vocabularies,
+                                                 encoding.Collisions(0, 0, 0.0)),
+                               note="context cardinalities and item_buckets are the largest values seen in the "
+                               "calibration set + 1, not read from the model")
     job = ExportJob(model=fixed, spec=spec, candidates=test.candidates.shape[1],
                     calibration=representative_dataset(test))
     return ship(cfg, out, force, job, test, reference, model_record, metrics, f"export of {model_path}", step,
-                stream)
+                vocabularies, stream)

@@ -7,6 +7,7 @@ so an interrupted run never leaves a half-written artifact or a manifest that po
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -15,8 +16,9 @@ import numpy as np
 
 from ..core import typed
 from ..core.errors import AlreadyExists, InputError
-from ..core.files import sha256, write_json
+from ..core.files import sha256, write_json, write_text
 from ..models.data import Requests
+from ..models.encoding import Encoders
 from ..models.features import SCORES
 from . import formats
 from .manifest import (MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry, Manifest, TrainingVector,
@@ -26,6 +28,7 @@ from .types import Artifact, in_contract_order
 from .verify import PROBE_LEARNING_RATE, probe_labels, scorer
 
 README = "README.md"
+VOCABULARIES = "vocabularies.json"  # every categorical field's raw value -> id rule, vocabularies in full
 SCHEMA_FILES = ("manifest.schema.json", "testvectors.schema.json")  # copied into every bundle
 
 # How far a runtime on another CPU may drift from the expected outputs recorded on this host.
@@ -90,10 +93,17 @@ def training_vector(artifact: Artifact, shape: tuple[int, ...], cases: Requests,
                           PROBE_LEARNING_RATE, loss, after.tolist(), TRAINING_ATOL)
 
 
-def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str) -> None:
-    """manifest.json, testvectors.json, the JSON Schemas they follow, and README.md, into the staging folder."""
+def vocabularies_text(encoders: Encoders) -> str:
+    """The exact text of vocabularies.json: the manifest records its sha256 before the file is written."""
+    return json.dumps(encoders.to_json(), indent=1, ensure_ascii=False) + "\n"
+
+
+def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, vocabularies: str) -> None:
+    """manifest.json, testvectors.json, vocabularies.json, the JSON Schemas they follow, and README.md, into the
+    staging folder."""
     from ..schemas import schema_path
 
+    write_text(stage / VOCABULARIES, vocabularies)
     write_json(stage / TESTVECTORS, typed.dump(vectors))
     write_json(stage / MANIFEST, typed.dump(manifest))
     for name in SCHEMA_FILES:

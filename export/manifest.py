@@ -15,13 +15,16 @@ from ..core import typed
 from ..core.errors import BundleError, EdgeshipError
 from ..core.files import read_json
 from ..core.tensors import TensorSpec
+from ..models.encoding import Collisions, Encoders
 from ..models.features import FeatureSpec
 from . import formats
 from ..models.metrics import RankingMetrics
 
 MANIFEST = "manifest.json"
 TESTVECTORS = "testvectors.json"
-MANIFEST_VERSION = 2  # 2: format-specific facts under the format's own key; quantization candidates grouped
+# 2: format-specific facts under the format's own key; quantization candidates grouped
+# 3: model.encoding (every field's raw value -> id rule, vocabularies.json, item collisions) replaces item_hashing
+MANIFEST_VERSION = 3
 TESTVECTORS_VERSION = 2  # 2: expected outputs carry the file's declared output shape ([1, K], not K values)
 
 
@@ -83,6 +86,10 @@ class ArtifactEntry:
     onnx: OnnxDetails | None = None
     coreml: CoreMLDetails | None = None
 
+    @property
+    def trainable(self) -> bool:
+        return self.tflite is not None and "train" in self.tflite.signatures
+
 
 class Stage(str, enum.Enum):
     CONVERT = "convert"
@@ -121,10 +128,52 @@ class QuantizationRecord:
 
 
 @dataclass(frozen=True)
-class ItemHashing:
-    function: str
-    item_buckets: int
+class FieldRecord:
+    """One categorical input field: how the app turns a raw value into the id the model takes."""
+
+    name: str
+    input: str = field(metadata={"doc": "the input tensor: context (one column per field) or candidates, history"})
+    kind: str = field(metadata={"choices": ("vocabulary", "hash", "time", "index")})
+    size: int = field(metadata={"doc": "ids are in [0, size)"})
+    rule: str
+    vocabulary: int = field(metadata={"doc": "values in its vocabulary (in vocabularies.json); 0 unless vocabulary"})
     examples: dict[str, int]
+
+
+@dataclass(frozen=True)
+class EncodingRecord:
+    """vocabularies.json (the file the app loads) and the rule of each field, with the items' collision report."""
+
+    file: str
+    sha256: str
+    bytes: int
+    fields: list[FieldRecord]
+    item_collisions: Collisions = field(metadata={
+        "doc": "distinct training items that share an id with another one, and the share of impressions they have"})
+
+    def items_line(self) -> str:
+        """One sentence on the item ids: their encoding and what it costs this catalogue."""
+        item, col = self.fields[-1], self.item_collisions
+        head = f"{item.name}: {item.kind}, {item.size:,} ids"
+        if not col.distinct:
+            return head + " (collisions not measured: ids are computed by the caller)"
+        return (f"{head}; {col.colliding:,} of {col.distinct:,} training items ({col.rate:.1%}) share an id with "
+                f"another, {col.impression_share:.1%} of impressions"
+                + (f"; {col.out_of_vocabulary:.1%} of test impressions out of vocabulary" if col.out_of_vocabulary
+                   else ""))
+
+    @staticmethod
+    def of(encoders: Encoders, file: str, text: str, item_collisions: Collisions) -> "EncodingRecord":
+        import hashlib
+
+        fields = []
+        for e in encoders.all:
+            samples = list(e.values[:2]) if e.values else (["0", "1", "42", "sku-123"] if e.item else ["a", "b"])
+            examples = {} if e.kind in ("time", "index") else {v: int(e.encode([v])[0]) for v in samples}
+            fields.append(FieldRecord(e.name, "candidates, history" if e.item else "context", e.kind, e.size,
+                                      e.rule(), len(e.values), examples))
+        data = text.encode("utf-8")
+        return EncodingRecord(file, hashlib.sha256(data).hexdigest(), len(data), fields, item_collisions)
 
 
 @dataclass(frozen=True)
@@ -133,7 +182,7 @@ class ModelRecord:
     parameters: int
     candidates: int = field(metadata={"doc": "K: candidates scored per call, fixed in every file"})
     feature_spec: FeatureSpec
-    item_hashing: ItemHashing
+    encoding: EncodingRecord
     note: str | None = None
 
 
@@ -151,9 +200,15 @@ class Metrics:
     model: RankingMetrics | None = None
     oracle: RankingMetrics | None = None
     rule_baseline: RankingMetrics | None = None
+    reference_dnn: RankingMetrics | None = field(default=None, metadata={
+        "doc": "--reference: an fp32 DNN without mobile limits, exact vocabularies, trained on the same split"})
+    logistic_regression: RankingMetrics | None = field(default=None, metadata={
+        "doc": "--reference: a logistic regression over the same features and split"})
+    reference_parameters: dict[str, int] = field(default_factory=dict)
 
     def scorers(self) -> dict[str, RankingMetrics]:
-        return {n: m for n in ("model", "oracle", "rule_baseline") if (m := getattr(self, n)) is not None}
+        return {n: m for n in ("model", "reference_dnn", "logistic_regression", "rule_baseline", "oracle")
+                if (m := getattr(self, n)) is not None}
 
 
 @dataclass(frozen=True)

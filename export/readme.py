@@ -35,8 +35,10 @@ def render_readme(manifest: Manifest) -> str:
         contract += ("\n\n`candidate_features` are standardized by the app, per feature: "
                      f"`clip((x - mean) * scale, -{FEATURE_CLIP:g}, {FEATURE_CLIP:g})` with\n\n"
                      + _table(["feature", "mean", "scale"], rows))
-    hashing = model.item_hashing
-    examples = ", ".join(f"`{k_}` → {v}" for k_, v in hashing.examples.items())
+    enc = model.encoding
+    rules = _table(["field", "input", "kind", "ids", "rule", "examples"],
+                   [[f.name, f.input, f.kind, f"0..{f.size - 1}", f.rule,
+                     ", ".join(f"`{k_}` → {v}" for k_, v in f.examples.items()) or "–"] for f in enc.fields])
     return f"""# edgeship ranker bundle
 
 A ranking model that scores **{k} candidate items for one request** in a single call, exported to TensorFlow
@@ -47,9 +49,13 @@ integration without Python.
 ## Contract (identical in every file)
 {contract}
 
-- Item ids are hashed on the app side: `{hashing.function}` with `item_buckets = {hashing.item_buckets}`.
-  FNV-1a 32-bit: start at 0x811C9DC5; for each UTF-8 byte: `h = (h XOR byte) * 0x01000193 mod 2^32`.
-  Examples: {examples}.
+- Raw values become ids on the app side, field by field; `{enc.file}` holds every rule and vocabulary
+  (sha256 `{enc.sha256[:16]}…` in the manifest). FNV-1a 32-bit: start at 0x811C9DC5; for each UTF-8 byte:
+  `h = (h XOR byte) * 0x01000193 mod 2^32`.
+
+{rules}
+
+  Items — {enc.items_line()}.
 - `history`: most recent first, padded with 0 at the end; fewer than {spec.history_len} items is fine.
 - `candidate_features` are scaled as in training (each about −1..1): {", ".join(spec.item_features)}.
 - Inputs and outputs are float32/int32 in every file, including the int8 ones (they quantize inside), so one

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -99,6 +99,8 @@ class SyntheticConfig:
     test_requests: int = 1_000
     history_len: int = 20
     item_buckets: int = 8_192
+    # item ids 0 .. items-1 become model ids by "hash" (into item_buckets) or "vocabulary" (id + 2, no collisions)
+    item_encoding: str = field(default="hash", metadata={"choices": ("hash", "vocabulary")})
     latent_dim: int = 8
     target_ctr: float = 0.05
 
@@ -122,9 +124,16 @@ def feature_spec(cfg: SyntheticConfig) -> FeatureSpec:
             ContextField("region", cfg.regions),
         ),
         history_len=cfg.history_len,
-        item_buckets=cfg.item_buckets,
+        item_buckets=item_ids(cfg)[1],
         item_features=item_feature_names(cfg.categories),
     )
+
+
+def item_ids(cfg: SyntheticConfig) -> tuple[np.ndarray, int]:
+    """The model id of each built-in item, and the size of the item table."""
+    if cfg.item_encoding == "vocabulary":
+        return np.arange(cfg.items, dtype=np.int32) + 2, cfg.items + 2  # 0 padding, 1 out of vocabulary
+    return hash_item_ids(np.arange(cfg.items), cfg.item_buckets), cfg.item_buckets
 
 
 class _World:
@@ -151,7 +160,7 @@ class _World:
             ] + [(self.category == c).astype(float) for c in range(n_c)],
             axis=1,
         ).astype(np.float32)
-        self.item_bucket = hash_item_ids(np.arange(n_i), cfg.item_buckets)
+        self.item_bucket = item_ids(cfg)[0]
 
         self.taste = np.log(rng.dirichlet(np.full(n_c, 0.3), cfg.users) * n_c + 1e-3).astype(np.float32)
         self.user_latent = rng.normal(0.0, 1.0, (cfg.users, dim))

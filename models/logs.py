@@ -21,7 +21,9 @@ import pandas as pd
 
 from ..core.errors import ConfigError, one_line
 from .data import Requests
-from .features import PAD_ID, ContextField, FeatureSpec, fnv1a_32, hash_item_ids
+from . import encoding as enc_mod
+from .encoding import Encoders
+from .features import PAD_ID, ContextField, FeatureSpec, fnv1a_32
 from .schema import LogSchema
 
 CHUNK_ROWS = 50_000
@@ -198,7 +200,98 @@ def _timestamps(f: Path, row0: int, df: pd.DataFrame, col: str) -> np.ndarray:
     return t
 
 
-def encode(f: Path, row0: int, df: pd.DataFrame, schema: LogSchema) -> Encoded:
+def _split(df: pd.DataFrame, schema: LogSchema) -> tuple[np.ndarray, np.ndarray]:
+    """(split 0 train / 1 valid / 2 test, list-key hash) of each row: by a hash of the list key, so a list never
+    straddles two splits and every pass over the log agrees."""
+    key_text = df[schema.group_by[0]].astype(str)
+    for col in schema.group_by[1:]:  # vectorized concatenation: a row-wise join is a Python call per row
+        key_text = key_text + "\x1f" + df[col].astype(str)
+    key = _hash_values(key_text, 2**31 - 1)
+    split_at = (key % _SPLIT_BUCKETS) / _SPLIT_BUCKETS
+    split = np.where(split_at < schema.test_fraction, 2,
+                     np.where(split_at < schema.test_fraction + schema.valid_fraction, 1, 0)).astype(np.int8)
+    return split, key
+
+
+def _history_tokens(df: pd.DataFrame, schema: LogSchema) -> pd.DataFrame:
+    """The history column split into at most history_len columns of raw ids, "" where a row has fewer."""
+    parts = df[schema.history].fillna("").astype(str).str.split(schema.history_separator, n=schema.history_len,
+                                                                  expand=True, regex=False)
+    return parts.iloc[:, : schema.history_len].fillna("")
+
+
+def count_values(files: list[Path], kind: str, schema: LogSchema, progress: Callable[[str], None]
+                 ) -> dict[str, pd.Series]:
+    """How often each raw value of each context column, and each item (shown or in a history), occurs in the
+    train split: what the vocabularies are built from. Reads only the columns it needs."""
+    columns = list(dict.fromkeys([*schema.group_by, *schema.context, schema.item]
+                                 + ([schema.history] if schema.history else [])))
+    counts: dict[str, pd.Series] = {}
+
+    def add(name: str, values: pd.Series) -> None:
+        vc = values.astype(str).value_counts()
+        counts[name] = vc if name not in counts else counts[name].add(vc, fill_value=0)
+
+    total = 0
+    for f, _, df in chunks(files, kind, columns):
+        train = df[_split(df, schema)[0] == 0]
+        total += len(df)
+        for col in schema.context:
+            add(col, train[col])
+        add(ITEMS, train[schema.item].dropna())
+        if schema.history and len(train):
+            tokens = _history_tokens(train, schema).to_numpy().ravel()
+            add(ITEMS, pd.Series(tokens[tokens != ""]))
+        progress(f"counted values in {total:,} rows ({f.name})")
+    if total == 0:
+        raise LogError(f"{files[0].parent if len(files) > 1 else files[0]}: no data rows")
+    return {k: v.astype(np.int64) for k, v in counts.items()}
+
+
+ITEMS = "\x00items"  # the key of item counts (never a column name)
+
+
+def choose_encoders(schema: LogSchema, counts: dict[str, pd.Series], where: Path) -> Encoders:
+    """Per field, a vocabulary or a hash: asked for in the schema, or chosen from the number of distinct values."""
+    context = [enc_mod.FieldEncoding("hour", enc_mod.TIME, 24), enc_mod.FieldEncoding("weekday", enc_mod.TIME, 7)] \
+        if schema.timestamp else []
+    for col in schema.context:
+        kind, buckets = schema.field_rule(col)
+        observed = counts.get(col, pd.Series(dtype=np.int64))
+        if len(observed) < 2:
+            value = f"{observed.index[0]!r}" if len(observed) else "no value"
+            raise LogError(f"{where}: column {col!r} (context): a single value in the training rows ({value}); a "
+                           "field that never changes cannot help the ranking, drop it from [columns] context")
+        if kind == "vocabulary" and len(observed) > schema.max_vocabulary:
+            raise LogError(f"{where}: column {col!r} (context): {len(observed):,} distinct values, more than "
+                           f"[encoding] max_vocabulary = {schema.max_vocabulary:,}; use \"hash\" for this field in "
+                           "[encoding.fields] or raise max_vocabulary")
+        if kind == "vocabulary" or (kind == "auto" and len(observed) <= schema.max_vocabulary):
+            context.append(enc_mod.vocabulary(col, observed))
+        else:
+            context.append(enc_mod.hashed(col, buckets))
+    items = counts.get(ITEMS, pd.Series(dtype=np.int64))
+    frequent = int((items >= schema.item_min_count).sum())
+    if schema.items == "vocabulary" and frequent > schema.max_item_vocabulary:
+        raise LogError(f"{where}: column {schema.item!r} (item): {frequent:,} items seen at least "
+                       f"{schema.item_min_count} times, more than [encoding] max_item_vocabulary = "
+                       f"{schema.max_item_vocabulary:,}; use items = \"hash\" or raise max_item_vocabulary")
+    if schema.items == "vocabulary" or (schema.items == "auto" and frequent <= schema.max_item_vocabulary):
+        item = enc_mod.vocabulary(schema.item, items, item=True, min_count=schema.item_min_count)
+    else:
+        item = enc_mod.hashed(schema.item, schema.item_buckets, item=True)
+    return Encoders(tuple(context), item)
+
+
+def encoders(files: list[Path], kind: str, schema: LogSchema, progress: Callable[[str], None]
+             ) -> tuple[Encoders, dict[str, pd.Series]]:
+    """One pass over the train split's categorical columns: the encoders, and the counts they came from."""
+    counts = count_values(files, kind, schema, progress)
+    where = files[0].parent if len(files) > 1 else files[0]
+    return choose_encoders(schema, counts, where), counts
+
+
+def encode(f: Path, row0: int, df: pd.DataFrame, schema: LogSchema, enc: Encoders) -> Encoded:
     """Validate one chunk and turn it into model inputs; the first bad value raises with file, row, column."""
     n = len(df)
     label = _numeric(f, row0, df, schema.label, "label")
@@ -210,33 +303,26 @@ def encode(f: Path, row0: int, df: pd.DataFrame, schema: LogSchema) -> Encoded:
     if items.isna().any():
         i = int(np.flatnonzero(items.isna().to_numpy())[0])
         raise LogError(f"{f}: data row {row0 + i + 1}: column {schema.item!r} (item): empty item id")
-    features = np.stack([_numeric(f, row0, df, c, "numeric") for c in schema.numeric], axis=1).astype(np.float32)
+    features = (np.stack([_numeric(f, row0, df, c, "numeric") for c in schema.numeric], axis=1).astype(np.float32)
+                if schema.numeric else np.zeros((n, 1), np.float32))  # no numeric column: one constant feature
     context = []
     t = np.zeros(n)
     if schema.timestamp:
         t = _timestamps(f, row0, df, schema.timestamp)
         whole = np.floor(t).astype(np.int64)
         context += [(whole // 3600) % 24, (whole // 86400 + 3) % 7]  # 1970-01-01 was a Thursday: Monday = 0
-    context += [_hash_values(df[c], schema.context_buckets) for c in schema.context]
-    key_text = df[schema.group_by[0]].astype(str)
-    for col in schema.group_by[1:]:  # vectorized concatenation: a row-wise join is a Python call per row
-        key_text = key_text + "\x1f" + df[col].astype(str)
-    key = _hash_values(key_text, 2**31 - 1)
-    split_at = (key % _SPLIT_BUCKETS) / _SPLIT_BUCKETS
-    split = np.where(split_at < schema.test_fraction, 2,
-                     np.where(split_at < schema.test_fraction + schema.valid_fraction, 1, 0)).astype(np.int8)
+    context += [e.encode(df[c].to_numpy(dtype=object)) for c, e in zip(schema.context, enc.context[len(context):])]
+    split, key = _split(df, schema)
     history = np.full((n, schema.history_len), PAD_ID, np.int32)
     if schema.history:
-        parts = df[schema.history].fillna("").astype(str).str.split(schema.history_separator, n=schema.history_len,
-                                                                      expand=True, regex=False)
-        parts = parts.iloc[:, : schema.history_len].fillna("")
-        for j in range(parts.shape[1]):  # one column at a time, each distinct id hashed once
+        parts = _history_tokens(df, schema)
+        for j in range(parts.shape[1]):  # one column at a time, each distinct id looked up once
             col = parts.iloc[:, j]
             present = (col != "").to_numpy()
             if present.any():
-                history[present, j] = hash_item_ids(col[present].to_numpy(dtype=object), schema.item_buckets)
+                history[present, j] = enc.item.encode(col[present].to_numpy(dtype=object))
     ctx = np.stack(context, axis=1).astype(np.int32) if context else np.zeros((n, 0), np.int32)
-    return Encoded(ctx, history, hash_item_ids(items.astype(str).to_numpy(dtype=object), schema.item_buckets),
+    return Encoded(ctx, history, enc.item.encode(items.astype(str).to_numpy(dtype=object)),
                    features, label.astype(np.float32), split, key, t)
 
 
@@ -253,16 +339,19 @@ class LogProfile:
     feature_sumsq: np.ndarray | None = None
     item_shows: np.ndarray | None = None
     item_hits: np.ndarray | None = None
+    test_oov: int = 0  # test impressions whose item maps to the out-of-vocabulary id
     valid: list = field(default_factory=list)
     test: list = field(default_factory=list)
 
 
-def profile(files: list[Path], kind: str, schema: LogSchema, progress: Callable[[str], None]) -> LogProfile:
-    p = LogProfile(item_shows=np.zeros(schema.item_buckets), item_hits=np.zeros(schema.item_buckets),
-                   feature_sum=np.zeros(len(schema.numeric)), feature_sumsq=np.zeros(len(schema.numeric)))
+def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, progress: Callable[[str], None]
+            ) -> LogProfile:
+    size, width = enc.item.size, max(len(schema.numeric), 1)
+    p = LogProfile(item_shows=np.zeros(size), item_hits=np.zeros(size), feature_sum=np.zeros(width),
+                   feature_sumsq=np.zeros(width))
     total = 0
     for f, row0, df in chunks(files, kind, schema.columns()):
-        e = encode(f, row0, df, schema)
+        e = encode(f, row0, df, schema, enc)
         total += len(df)
         masks = {name: e.split == i for i, name in enumerate(("train", "valid", "test"))}
         for name, part in masks.items():
@@ -274,9 +363,10 @@ def profile(files: list[Path], kind: str, schema: LogSchema, progress: Callable[
         features, items = e.features[masks["train"]], e.item[masks["train"]]
         p.feature_sum += features.sum(axis=0, dtype=np.float64)
         p.feature_sumsq += np.square(features, dtype=np.float64).sum(axis=0)
-        p.item_shows += np.bincount(items, minlength=schema.item_buckets)
-        p.item_hits += np.bincount(items, weights=(e.label[masks["train"]] > 0).astype(float),
-                                   minlength=schema.item_buckets)
+        p.item_shows += np.bincount(items, minlength=size)
+        p.item_hits += np.bincount(items, weights=(e.label[masks["train"]] > 0).astype(float), minlength=size)
+        if enc.item.kind == enc_mod.VOCABULARY:
+            p.test_oov += int((e.item[masks["test"]] == enc.item.oov).sum())
         for name, cap in (("valid", MAX_VALID_ROWS), ("test", MAX_TEST_ROWS)):
             have = sum(len(x.label) for x in getattr(p, name))
             if have < cap:
@@ -295,15 +385,15 @@ def profile(files: list[Path], kind: str, schema: LogSchema, progress: Callable[
     return p
 
 
-def feature_spec(schema: LogSchema, prof: LogProfile) -> FeatureSpec:
+def feature_spec(schema: LogSchema, prof: LogProfile, enc: Encoders) -> FeatureSpec:
     n = prof.rows["train"]
     mean = prof.feature_sum / n
     std = np.sqrt(np.maximum(prof.feature_sumsq / n - mean**2, 0.0))
-    fields = [ContextField("hour", 24), ContextField("weekday", 7)] if schema.timestamp else []
-    fields += [ContextField(c, schema.context_buckets) for c in schema.context]
+    fields = [ContextField(e.name, e.size) for e in enc.context]
     if not fields:  # the model always has a context input; a constant field keeps it (and every exporter) happy
         fields = [ContextField("constant", 1)]
-    return FeatureSpec(tuple(fields), schema.history_len, schema.item_buckets, tuple(schema.numeric),
+    # likewise one constant candidate feature (always 0) when the log has no numeric column
+    return FeatureSpec(tuple(fields), schema.history_len, enc.item.size, tuple(schema.numeric) or ("constant",),
                        feature_mean=tuple(float(m) for m in mean),
                        feature_scale=tuple(float(1.0 / s) if s > 1e-12 else 1.0 for s in std))
 
@@ -364,7 +454,8 @@ def as_lists(groups: Lists, k: int, limit: int) -> Requests:
     return out
 
 
-def train_dataset(files: list[Path], kind: str, schema: LogSchema, spec: FeatureSpec, batch_size: int, seed: int):
+def train_dataset(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, spec: FeatureSpec, batch_size: int,
+                  seed: int):
     """The train split as a tf.data pipeline of ready batches. Each epoch reads the shards in a new order and
     shuffles the rows inside each chunk: memory stays one chunk, and no batch holds one request's rows alone."""
     import tensorflow as tf
@@ -377,7 +468,7 @@ def train_dataset(files: list[Path], kind: str, schema: LogSchema, spec: Feature
         rng = np.random.default_rng([seed, epoch[0]])
         epoch[0] += 1
         for f, row0, df in chunks(list(rng.permutation(np.array(files, dtype=object))), kind, schema.columns()):
-            e = encode(f, row0, df, schema)
+            e = encode(f, row0, df, schema, enc)
             r = as_rows(standardized(e.take(e.split == 0), spec))
             order = rng.permutation(len(r))
             for start in range(0, len(order), batch_size):
@@ -389,6 +480,6 @@ def train_dataset(files: list[Path], kind: str, schema: LogSchema, spec: Feature
     sig = ({CONTEXT: tf.TensorSpec((None, n_ctx), tf.int32),
             HISTORY: tf.TensorSpec((None, schema.history_len), tf.int32),
             CANDIDATES: tf.TensorSpec((None, 1), tf.int32),
-            CANDIDATE_FEATURES: tf.TensorSpec((None, 1, len(schema.numeric)), tf.float32)},
+            CANDIDATE_FEATURES: tf.TensorSpec((None, 1, len(spec.item_features)), tf.float32)},
            tf.TensorSpec((None, 1), tf.float32))
     return tf.data.Dataset.from_generator(gen, output_signature=sig).prefetch(2)

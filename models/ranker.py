@@ -59,18 +59,45 @@ def build_ranker(spec: FeatureSpec, cfg: RankerConfig, candidates: int | None = 
     request_hidden = keras.layers.Reshape((1, cfg.hidden[0]), name="request_row")(request_hidden)
 
     match = keras.layers.Multiply(name="history_match")([cand_emb, hist_vec])
-    candidate = keras.layers.Concatenate(axis=-1, name="candidate_input")([cand_emb, match, cand_feats])
+    parts = [cand_emb, match]
+    if cfg.attention:
+        parts += _attention(cand_emb, hist_emb, mask, cfg.item_dim)
+    candidate = keras.layers.Concatenate(axis=-1, name="candidate_input")([*parts, cand_feats])
     candidate_hidden = keras.layers.Dense(cfg.hidden[0], use_bias=False, name="candidate_dense")(candidate)
 
     x = keras.layers.Add(name="join")([candidate_hidden, request_hidden])
     x = keras.layers.ReLU(name="join_relu")(x)
+    x0 = x
+    for i in range(cfg.cross_layers):
+        # DCN-v2: x_{l+1} = x0 * (W x_l + b) + x_l, explicit multiplicative crosses of request and candidate
+        x = keras.layers.Add(name=f"cross_{i}")(
+            [keras.layers.Multiply(name=f"cross_{i}_product")([x0, keras.layers.Dense(cfg.hidden[0],
+                                                                                       name=f"cross_{i}_dense")(x)]), x])
+    x = _dropout(x, cfg, "join_dropout")
     for i, units in enumerate(cfg.hidden[1:], start=1):
         x = keras.layers.Dense(units, activation="relu", name=f"hidden_{i}")(x)
+        x = _dropout(x, cfg, f"hidden_{i}_dropout")
     logits = keras.layers.Dense(1, name="logit")(x)
     # The output is the click logit, not the probability: an int8 sigmoid output has steps of 1/256, which
     # turns the many small click probabilities (a few percent) into ties and breaks the ranking.
     scores = keras.layers.Reshape((-1,) if candidates is None else (candidates,), name=SCORES)(logits)
     return keras.Model(inputs=[context, history, cands, cand_feats], outputs=scores, name="edgeship_ranker")
+
+
+def _attention(cand_emb, hist_emb, mask, dim: int) -> list:
+    """Candidate-aware pooling (DIN-style): each candidate weighs the history items by their dot product with it,
+    so "bought a similar item" counts for that candidate and not for the others. Padding is silenced by the same
+    additive mask bias as the mean pooling. Returns the attended history and its match with the candidate."""
+    logits = keras.layers.Lambda(lambda t: tf.matmul(t[0], t[1], transpose_b=True) * (1.0 / np.sqrt(dim)),
+                                 name="attention_logits")([cand_emb, hist_emb])  # [B, K, H]
+    weights = keras.layers.Softmax(axis=-1, name="attention_weights")(logits + (mask - 1.0) * MASK_BIAS)
+    attended = keras.layers.Lambda(lambda t: tf.matmul(t[0], t[1]), name="attended_history")([weights, hist_emb])
+    return [attended, keras.layers.Multiply(name="attention_match")([cand_emb, attended])]
+
+
+def _dropout(x, cfg: RankerConfig, name: str):
+    # inference graphs (every exported file) carry no dropout op: Keras drops the layer outside training
+    return keras.layers.Dropout(cfg.dropout, name=name)(x) if cfg.dropout > 0 else x
 
 
 def with_fixed_shape(model: keras.Model, spec: FeatureSpec, cfg: RankerConfig, candidates: int) -> keras.Model:

@@ -4,8 +4,8 @@
     item = "item_id"                    # required: the item shown (any id; hashed like the built-in data)
     label = "click"                     # required: 0/1 click or a graded relevance >= 0
     timestamp = "ts"                    # optional: hour and weekday become context fields
-    context = ["device", "region"]      # categorical columns (any values; hashed into buckets per field)
-    numeric = ["price", "affinity_*"]   # numeric columns, one float feature each; shell patterns allowed
+    context = ["device", "region"]      # categorical columns (any values; a vocabulary or a hash per field)
+    numeric = ["price", "affinity_*"]   # optional numeric columns, one float feature each; shell patterns allowed
     item_features = ["item_rating"]     # numeric columns describing the item; same treatment as numeric
     history = "recent_items"            # optional: the user's recent item ids in one column, "a|b|c"
 
@@ -14,10 +14,17 @@
     session_seconds = 1800              # ... optionally cut where the gap between rows exceeds this
 
     [encoding]
-    context_buckets = 64
-    item_buckets = 8192
+    items = "auto"                      # "vocabulary" (exact ids), "hash", or "auto": a vocabulary when the
+    max_item_vocabulary = 20000         # ... items seen item_min_count times number at most this, else hashing
+    item_min_count = 2                  # rarer items share the out-of-vocabulary id (which training then learns)
+    item_buckets = 8192                 # hashed items: the table size
+    max_vocabulary = 1000               # context fields: "auto" gives a vocabulary up to this many values
+    context_buckets = 64                # context fields: buckets of a hashed field
     history_len = 20
     history_separator = "|"
+
+    [encoding.fields]                   # per context column: "auto" (default), "vocabulary", "hash", "hash:256"
+    region = "hash:256"
 
     [split]                             # by a hash of the list key: a list never straddles two splits
     valid_fraction = 0.1
@@ -48,10 +55,21 @@ class LogSchema:
     session_seconds: float | None = None
     context_buckets: int = 64
     item_buckets: int = 8192
+    items: str = "auto"
+    max_item_vocabulary: int = 20_000
+    item_min_count: int = 2
+    max_vocabulary: int = 1_000
+    fields: tuple[tuple[str, str], ...] = ()  # (context column, "auto" | "vocabulary" | "hash" | "hash:N")
     history_len: int = 20
     history_separator: str = "|"
     valid_fraction: float = 0.1
     test_fraction: float = 0.1
+
+    def field_rule(self, column: str) -> tuple[str, int]:
+        """(kind, hash buckets) asked for a context column."""
+        rule = dict(self.fields).get(column, "auto")
+        kind, _, buckets = rule.partition(":")
+        return kind, int(buckets) if buckets else self.context_buckets
 
     def columns(self) -> list[str]:
         """Every column the log must have (patterns already resolved)."""
@@ -85,6 +103,11 @@ class Lists:
 class Encoding:
     context_buckets: int = field(default=64, metadata={"min": 2})
     item_buckets: int = field(default=8192, metadata={"min": 2})
+    items: str = field(default="auto", metadata={"choices": ("auto", "vocabulary", "hash")})
+    max_item_vocabulary: int = field(default=20_000, metadata={"min": 1})
+    item_min_count: int = field(default=2, metadata={"min": 1})
+    max_vocabulary: int = field(default=1_000, metadata={"min": 1})
+    fields: dict[str, str] = field(default_factory=dict)
     history_len: int = field(default=20, metadata={"min": 2})
     history_separator: str = "|"
 
@@ -109,7 +132,17 @@ def load_schema(path: Path) -> LogSchema:
               for k in fields(section)}
     # request-level numbers and item descriptors are both per-row floats to the model: one feature list
     values["numeric"] = values["numeric"] + values.pop("item_features")
+    values["fields"] = tuple(sorted(values["fields"].items()))
     schema = LogSchema(**values)
+    for column, rule in schema.fields:
+        if column not in schema.context:
+            raise ConfigError(f"{path}: [encoding.fields] {column}: not a [columns] context column (context: "
+                              f"{', '.join(schema.context) or 'none'})")
+        kind, _, buckets = rule.partition(":")
+        if kind not in ("auto", "vocabulary", "hash") or (buckets and (kind != "hash" or not buckets.isdigit()
+                                                                      or int(buckets) < 2)):
+            raise ConfigError(f"{path}: [encoding.fields] {column}: expected \"auto\", \"vocabulary\", \"hash\" "
+                              f"or \"hash:N\" with N >= 2, got {rule!r}")
     if schema.session_seconds is not None and schema.session_seconds <= 0:
         raise ConfigError(f"{path}: [lists] session_seconds: expected a positive number, got {schema.session_seconds}")
     if schema.session_seconds is not None and schema.timestamp is None:
@@ -117,7 +150,4 @@ def load_schema(path: Path) -> LogSchema:
     for name in ("valid_fraction", "test_fraction"):
         if not 0 < getattr(schema, name) < 0.5:
             raise ConfigError(f"{path}: [split] {name}: expected a number in (0, 0.5), got {getattr(schema, name)}")
-    if not schema.numeric:
-        raise ConfigError(f"{path}: [columns] numeric, item_features: at least one numeric column is needed (the "
-                          "candidate features; an item's price, a user-item affinity, ...)")
     return schema

@@ -11,6 +11,10 @@ class RankerConfig:
     item_dim: int = 16
     context_dim: int = 8
     hidden: tuple[int, ...] = field(default=(64, 32), metadata={"nonempty": True, "min": 1})
+    # candidate-aware attention over the history (DIN-style), beside the mean pooling
+    attention: bool = False
+    cross_layers: int = field(default=0, metadata={"min": 0})  # DCN-v2 cross layers over the joined vector
+    dropout: float = field(default=0.0, metadata={"min": 0.0, "max": 0.9})  # after every hidden layer
 
 
 @dataclass(frozen=True)
@@ -18,3 +22,24 @@ class TrainConfig:
     epochs: int = 6  # at most: training stops early when validation loss stops improving
     batch_size: int = 128
     learning_rate: float = 2e-3
+    lr_decay: float = field(default=1.0, metadata={"min": 0.01, "max": 1.0})  # learning rate x this every epoch
+    # the epoch with the best validation score is restored; "auc" ranks, "loss" calibrates
+    early_stopping: str = field(default="loss", metadata={"choices": ("loss", "auc")})
+    patience: int = field(default=1, metadata={"min": 1})
+
+
+def _reference_training() -> TrainConfig:
+    return TrainConfig(epochs=10, batch_size=512, learning_rate=1e-3, early_stopping="auc", patience=2)
+
+
+@dataclass(frozen=True)
+class ReferenceConfig:
+    """The models without mobile limits that every report can be held against (models/reference.py)."""
+
+    enabled: bool = False  # `--reference`: also train both references and record them in the manifest
+    embedding_dim: int = field(default=10, metadata={"min": 1})
+    hidden: tuple[int, ...] = field(default=(400, 400, 400), metadata={"nonempty": True, "min": 1})
+    dropout: float = field(default=0.2, metadata={"min": 0.0, "max": 0.9})
+    train: TrainConfig = field(default_factory=_reference_training)
+    # a linear model from zero weights needs larger steps than the DNN to converge in the same epochs
+    logistic_learning_rate: float = field(default=1e-2, metadata={"min": 0.0})

@@ -30,15 +30,22 @@ class _Progress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         scores = self.model.predict(self.valid.inputs(), batch_size=1024, verbose=0)
+        logs["val_auc"] = auc(scores, self.valid.labels)  # read by early stopping, which runs after this
         print(f"  {self.label} epoch {epoch + 1}/{self.params['epochs']}: loss {logs['loss']:.4f}  "
-              f"val_loss {logs.get('val_loss', float('nan')):.4f}  val_auc {auc(scores, self.valid.labels):.4f}  "
+              f"val_loss {logs.get('val_loss', float('nan')):.4f}  val_auc {logs['val_auc']:.4f}  "
               f"({time.perf_counter() - self.started:.1f}s)", file=self.stream, flush=True)
 
 
-def _callbacks(label: str, valid: Requests) -> list:
-    # the item table overfits quickly: keep the epoch with the best validation loss
-    return [_Progress(label, valid),
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)]
+def _callbacks(label: str, valid: Requests, schedule: TrainConfig) -> list:
+    # the item table overfits quickly: keep the epoch with the best validation score
+    monitor = {"loss": ("val_loss", "min"), "auc": ("val_auc", "max")}[schedule.early_stopping]
+    callbacks = [_Progress(label, valid),
+                 keras.callbacks.EarlyStopping(monitor=monitor[0], mode=monitor[1], patience=schedule.patience,
+                                               restore_best_weights=True)]
+    if schedule.lr_decay < 1.0:
+        callbacks.append(keras.callbacks.LearningRateScheduler(
+            lambda epoch, lr: schedule.learning_rate * schedule.lr_decay ** epoch))
+    return callbacks
 
 
 def _compile(model: keras.Model, learning_rate: float) -> None:
@@ -46,22 +53,23 @@ def _compile(model: keras.Model, learning_rate: float) -> None:
                   loss=keras.losses.BinaryCrossentropy(from_logits=True))
 
 
-def fit(model: keras.Model, train: Requests, valid: Requests, epochs: int, batch_size: int, learning_rate: float,
-        seed: int, label: str = "train") -> keras.Model:
+def fit(model: keras.Model, train: Requests, valid: Requests, seed: int, label: str = "train",
+        schedule: TrainConfig = TrainConfig()) -> keras.Model:
     """Binary cross-entropy on each (request, candidate) click; the model sees whole slates, so the same
     weights score any number of candidates."""
     seed_everything(seed)
-    _compile(model, learning_rate)
+    _compile(model, schedule.learning_rate)
     model.fit(train.inputs(), train.labels, validation_data=(valid.inputs(), valid.labels),
-              batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=_callbacks(label, valid))
+              batch_size=schedule.batch_size, epochs=schedule.epochs, shuffle=True, verbose=0,
+              callbacks=_callbacks(label, valid, schedule))
     return model
 
 
-def fit_stream(model: keras.Model, make_dataset, valid: Requests, epochs: int, learning_rate: float, seed: int,
-               label: str = "train") -> keras.Model:
+def fit_stream(model: keras.Model, make_dataset, valid: Requests, seed: int, label: str = "train",
+               schedule: TrainConfig = TrainConfig()) -> keras.Model:
     """The same loss over a tf.data pipeline (a log larger than memory); make_dataset() is read once per epoch."""
     seed_everything(seed)
-    _compile(model, learning_rate)
-    model.fit(make_dataset(), validation_data=(valid.inputs(), valid.labels), epochs=epochs, verbose=0,
-              callbacks=_callbacks(label, valid))
+    _compile(model, schedule.learning_rate)
+    model.fit(make_dataset(), validation_data=(valid.inputs(), valid.labels), epochs=schedule.epochs, verbose=0,
+              callbacks=_callbacks(label, valid, schedule))
     return model

@@ -53,7 +53,8 @@ def tiny_model(tiny_data):
 
     seed_everything(TINY.seed)
     model = build_ranker(tiny_data.spec, TINY.model)
-    return fit(model, tiny_data.train, tiny_data.valid, 4, 64, 5e-3, TINY.seed)
+    return fit(model, tiny_data.train, tiny_data.valid, TINY.seed,
+               schedule=TrainConfig(epochs=4, batch_size=64, learning_rate=5e-3))
 
 
 @pytest.fixture(scope="session")

@@ -95,6 +95,17 @@ CASES = {
         'label = "click"', 'label = "click"\nlable = "x"')), o), 2, "[columns]: unknown key 'lable'"),
     "schema no item": lambda t, g, o: (_train(g, _schema(t, (g / "schema.toml").read_text().replace(
         'item = "item_id"\n', '')), o), 2, "[columns] item: required"),
+    "vocabulary over its cap": lambda t, g, o: (_train(g, _schema(t, (g / "schema.toml").read_text().replace(
+        "[encoding]", '[encoding]\nitems = "vocabulary"\nmax_item_vocabulary = 50')), o), 2,
+        "more than [encoding] max_item_vocabulary = 50"),
+    "field with one value": lambda t, g, o: (_train(_csv(t, _frame(g).assign(device="phone")), g / "schema.toml", o), 2,
+                                             "column 'device' (context): a single value in the training rows ('phone')"),
+    "encoding names a missing column": lambda t, g, o: (_train(g, _schema(t, (g / "schema.toml").read_text()
+                                                                          + '[encoding.fields]\nregoin = "hash"\n'), o),
+                                                        2, "[encoding.fields] regoin: not a [columns] context column"),
+    "encoding rule unknown": lambda t, g, o: (_train(g, _schema(t, (g / "schema.toml").read_text()
+                                                                + '[encoding.fields]\nregion = "hash:1"\n'), o),
+                                              2, "[encoding.fields] region: expected \"auto\""),
     # --- run config ---
     "config unknown key": lambda t, g, o: (["run", "--config", str(_schema(t, "[train]\nepoch = 3\n")), "--out",
                                             str(o)], 2, "[train]: unknown key 'epoch'"),

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from studies.synthetic_log import write_log
 from edgeship.export.check import check_bundle
 
@@ -62,3 +64,27 @@ def test_sharded_parquet_log_through_the_run_config(tmp_path):
     # clicks follow a known model in which quality and recent items matter: the ranker must beat popularity
     assert metrics["model"]["auc"] > metrics["rule_baseline"]["auc"]
     assert metrics["model"]["ndcg_at_10"] > metrics["rule_baseline"]["ndcg_at_10"]
+
+
+def test_categorical_only_log_trains_into_a_verified_bundle(tmp_path):
+    """No numeric column at all (the most common CTR log): vocabularies for every field, one constant feature."""
+    log = write_log(tmp_path / "log", 6_000, kind="csv", seed=4)
+    for part in log.glob("*.csv"):
+        pd.read_csv(part).drop(columns=["price", "quality"]).to_csv(part, index=False)
+    schema = log / "schema.toml"
+    schema.write_text(schema.read_text().replace('numeric = ["price", "quality"]\n', ""))
+    config = tmp_path / "fast.toml"
+    config.write_text(FAST + "[floors]\nint8_ndcg_ratio = 0.97\n")
+    out = tmp_path / "bundle"
+    done = _edgeship("train", "--data", str(log), "--schema", str(schema), "--config", str(config), "--out", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["failures"] == [] and len(manifest["artifacts"]) == 7
+    assert manifest["model"]["feature_spec"]["item_features"] == ["constant"]
+    fields = {f["name"]: f for f in manifest["model"]["encoding"]["fields"]}
+    assert {n: f["kind"] for n, f in fields.items()} == {"hour": "time", "weekday": "time", "device": "vocabulary",
+                                                         "region": "vocabulary", "item_id": "vocabulary"}
+    assert fields["device"]["vocabulary"] == 3 and fields["region"]["size"] == 9
+    assert manifest["model"]["encoding"]["item_collisions"]["colliding"] > 0  # singletons share the OOV id
+    assert "item_id" in done.stdout and "share an id" in done.stdout  # the collision report in the summary
+    assert len(check_bundle(out)) == 8

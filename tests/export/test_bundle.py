@@ -12,7 +12,7 @@ from edgeship.core.errors import EdgeshipError
 from edgeship.core.files import sha256
 from edgeship.export.check import check_bundle
 from edgeship.export.manifest import read_manifest_file
-from edgeship.models.features import INPUT_NAMES, SCORES
+from edgeship.models.features import INPUT_NAMES, SCORES, hash_item_id
 
 EXPECTED_FILES = {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx", "ranker_int8.onnx",
                   "ranker_fp32.mlmodel", "ranker_int8.mlmodel", "ranker_personal.tflite"}
@@ -20,10 +20,11 @@ EXPECTED_FILES = {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx"
 
 def test_manifest_schema_and_checksums(tiny_bundle, tiny_config):
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
-    assert manifest["schema_version"] == 2
+    assert manifest["schema_version"] == 3
     assert {a["path"] for a in manifest["artifacts"]} == EXPECTED_FILES
     assert set(os.listdir(tiny_bundle)) == EXPECTED_FILES | {
-        "manifest.json", "testvectors.json", "README.md", "manifest.schema.json", "testvectors.schema.json",
+        "manifest.json", "testvectors.json", "vocabularies.json", "README.md", "manifest.schema.json",
+        "testvectors.schema.json",
         "personalization.json", "personalization.md", "personalization.png"}
     for a in manifest["artifacts"]:
         assert a["format"] in {"tflite", "coreml", "onnx"} and a["precision"] in {"fp32", "int8"}
@@ -51,6 +52,21 @@ def test_manifest_schema_and_checksums(tiny_bundle, tiny_config):
     assert manifest["config"]["export"]["candidates"] == tiny_config.export.candidates
 
 
+def test_vocabularies_file_is_the_one_the_manifest_names(tiny_bundle):
+    m = read_manifest_file(tiny_bundle / "manifest.json")
+    enc = m.model.encoding
+    path = tiny_bundle / enc.file
+    assert sha256(path) == enc.sha256 and path.stat().st_size == enc.bytes
+    fields = json.loads(path.read_text())["fields"]
+    spec = m.model.feature_spec
+    assert [f["name"] for f in fields] == [f.name for f in spec.context_fields] + ["item_id"]
+    assert [f["size"] for f in fields] == [f.cardinality for f in spec.context_fields] + [spec.item_buckets]
+    items = enc.fields[-1]
+    # the built-in catalogue (400 items) hashed into 512 buckets: the birthday collisions are reported
+    assert items.kind == "hash" and enc.item_collisions.distinct == 400
+    assert 0.3 < enc.item_collisions.rate < 0.7 and items.examples["42"] == hash_item_id(42, spec.item_buckets)
+
+
 def test_manifest_reads_back_as_the_typed_record_and_refuses_bad_keys(tiny_bundle, tmp_path):
     m = read_manifest_file(tiny_bundle / "manifest.json")
     assert m.artifacts[0].tflite.signature == "serving_default" and m.failures == []
@@ -64,7 +80,7 @@ def test_manifest_reads_back_as_the_typed_record_and_refuses_bad_keys(tiny_bundl
         read_manifest_file(bad)
     assert e.value.exit_code == 1
     bad.write_text(json.dumps({**data, "schema_version": 1}))
-    with pytest.raises(EdgeshipError, match="schema_version: expected 2, got 1"):
+    with pytest.raises(EdgeshipError, match="schema_version: expected 3, got 1"):
         read_manifest_file(bad)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 
 from studies.synthetic_log import write_log
 from edgeship.models import logs
-from edgeship.models.features import hash_item_id
+from edgeship.models.features import fnv1a_32, hash_item_id
 from edgeship.models.schema import load_schema
 
 
@@ -19,23 +20,40 @@ def log_dir(tmp_path_factory):
     return write_log(tmp_path_factory.mktemp("log") / "csv", 3000, shards=3, kind="csv", seed=1)
 
 
-def _profile(folder):
+def _profile(folder, **encoding):
     files, kind = logs.log_files(folder)
-    schema = logs.resolve(load_schema(folder / "schema.toml"), files, kind)
-    return files, kind, schema, logs.profile(files, kind, schema, progress=lambda _: None)
+    schema = replace(logs.resolve(load_schema(folder / "schema.toml"), files, kind), **encoding)
+    enc, _ = logs.encoders(files, kind, schema, progress=lambda _: None)
+    return files, kind, schema, enc, logs.profile(files, kind, schema, enc, progress=lambda _: None)
 
 
-def test_encoding_of_one_known_row(log_dir):
-    files, kind, schema, _ = _profile(log_dir)
+def test_encoding_of_one_known_row_hashed(log_dir):
+    files, kind, schema, enc, _ = _profile(log_dir, items="hash", fields=(("device", "hash"),))
     _, row0, df = next(logs.chunks(files, kind, schema.columns()))
-    e = logs.encode(files[0], row0, df, schema)
+    e = logs.encode(files[0], row0, df, schema, enc)
     first = df.iloc[0]
     t = pd.Timestamp(first["ts"])
     assert e.context[0, 0] == t.hour and e.context[0, 1] == t.weekday()  # Monday = 0, as Python counts
+    assert e.context[0, 2] == fnv1a_32(first["device"]) % 64  # hashed into context_buckets
     assert e.item[0] == hash_item_id(first["item_id"], schema.item_buckets)
     a, b = first["recent_items"].split("|")
     assert list(e.history[0]) == [hash_item_id(a, 4096), hash_item_id(b, 4096), 0, 0, 0]
     np.testing.assert_allclose(e.features[0], [first["price"], first["quality"]], rtol=1e-6)
+
+
+def test_vocabularies_by_default_for_small_fields_with_oov_ids(log_dir):
+    files, kind, schema, enc, prof = _profile(log_dir)
+    device, region = enc.context[2:]
+    assert [e.kind for e in enc.all] == ["time", "time", "vocabulary", "vocabulary", "vocabulary"]
+    assert sorted(device.values) == ["high", "low", "tablet"] and device.size == 4  # 0 = out of vocabulary
+    assert len(region.values) == 8 and region.encode(["r3", "nowhere"]).tolist() == [1 + region.values.index("r3"), 0]
+    # items seen at least item_min_count (2) times in training have their own id; the rest share id 1
+    _, row0, df = next(logs.chunks(files, kind, schema.columns()))
+    e = logs.encode(files[0], row0, df, schema, enc)
+    table = enc.item.lookup()
+    expected = [table.get(i, 1) for i in df["item_id"]]
+    assert e.item.tolist() == expected and 1 in expected and min(table.values()) == 2
+    assert enc.item.size == len(enc.item.values) + 2 and e.item.max() < enc.item.size
 
 
 def test_shards_parquet_and_one_file_give_the_same_profile(log_dir, tmp_path):
@@ -49,7 +67,7 @@ def test_shards_parquet_and_one_file_give_the_same_profile(log_dir, tmp_path):
     whole.iloc[1700:].to_parquet(parquet / "b.parquet", index=False)
     for d in (one, parquet):
         shutil.copy(log_dir / "schema.toml", d / "schema.toml")
-    profiles = [_profile(d)[3] for d in (log_dir, one, parquet)]
+    profiles = [_profile(d)[4] for d in (log_dir, one, parquet)]
     for p in profiles[1:]:
         assert p.rows == profiles[0].rows and p.positives == profiles[0].positives
         np.testing.assert_allclose(p.feature_sum, profiles[0].feature_sum, rtol=1e-9)
@@ -58,7 +76,7 @@ def test_shards_parquet_and_one_file_give_the_same_profile(log_dir, tmp_path):
 
 
 def test_lists_keep_requests_whole_and_pad_to_k(log_dir):
-    _, _, schema, prof = _profile(log_dir)
+    _, _, schema, _, prof = _profile(log_dir)
     test = logs.Encoded.concat(prof.test)
     groups = logs.group_lists(test, None)
     lengths = groups.lengths
@@ -70,8 +88,8 @@ def test_lists_keep_requests_whole_and_pad_to_k(log_dir):
 
 
 def test_train_stream_yields_only_train_rows(log_dir):
-    files, kind, schema, prof = _profile(log_dir)
-    ds = logs.train_dataset(files, kind, schema, logs.feature_spec(schema, prof), batch_size=64, seed=0)
+    files, kind, schema, enc, prof = _profile(log_dir)
+    ds = logs.train_dataset(files, kind, schema, enc, logs.feature_spec(schema, prof, enc), batch_size=64, seed=0)
     n, ctx = 0, None
     for inputs, labels in ds:
         n += int(labels.shape[0])
@@ -81,8 +99,8 @@ def test_train_stream_yields_only_train_rows(log_dir):
 
 
 def test_features_are_standardized_with_train_statistics_and_clipped(log_dir):
-    _, _, schema, prof = _profile(log_dir)
-    spec = logs.feature_spec(schema, prof)
+    _, _, schema, enc, prof = _profile(log_dir)
+    spec = logs.feature_spec(schema, prof, enc)
     assert [f.name for f in spec.context_fields] == ["hour", "weekday", "device", "region"]
     price_mean = prof.feature_sum[0] / prof.rows["train"]
     assert spec.feature_mean[0] == pytest.approx(price_mean) and spec.feature_scale[0] > 0

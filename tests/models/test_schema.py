@@ -12,7 +12,16 @@ def test_example_schema_loads():
     s = load_schema(EXAMPLE)
     assert (s.item, s.label, s.timestamp) == ("item_id", "click", "timestamp")
     assert s.group_by == s.context and len(s.context) == 4
-    assert s.numeric == ("user-item_affinity_*",) and s.session_seconds == 3600 and s.item_buckets == 64
+    assert s.numeric == ("user-item_affinity_*",) and s.session_seconds == 3600 and s.items == "auto"
+    assert s.history_len == 4
+
+
+def test_numeric_columns_are_optional_and_fields_take_their_own_encoding(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[columns]\nitem = "i"\nlabel = "y"\ncontext = ["a", "b"]\n[lists]\ngroup_by = ["r"]\n'
+                    '[encoding]\ncontext_buckets = 32\n[encoding.fields]\na = "hash:128"\nb = "vocabulary"\n')
+    s = load_schema(path)
+    assert s.numeric == () and s.field_rule("a") == ("hash", 128) and s.field_rule("b") == ("vocabulary", 32)
 
 
 MINIMAL = '[columns]\nitem = "i"\nlabel = "y"\nnumeric = ["x"]\n[lists]\ngroup_by = ["r"]\n'

@@ -2,13 +2,14 @@ import numpy as np
 
 from edgeship.models.metrics import auc
 from edgeship.models.ranker import build_ranker, predict
-from edgeship.models.training import fit, seed_everything
+from edgeship.models.training import TrainConfig, fit, seed_everything
 
 
 def _train(tiny_data, tiny_config, seed):
     seed_everything(seed)
     model = build_ranker(tiny_data.spec, tiny_config.model)
-    return fit(model, tiny_data.train, tiny_data.valid, 1, 256, 3e-3, seed)
+    return fit(model, tiny_data.train, tiny_data.valid, seed,
+               schedule=TrainConfig(epochs=1, batch_size=256, learning_rate=3e-3))
 
 
 def test_same_seed_same_weights(tiny_data, tiny_config):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from studies import gate_reliability, harness_overhead, log_scaling
 
 
@@ -47,3 +49,46 @@ def test_personalization_study_reruns_on_a_bundle(tiny_bundle, tmp_path):
     assert personalization.main(["--bundle", str(tiny_bundle), "--out", str(tmp_path), "--users", "5"]) == 0
     result = json.loads((tmp_path / "personalization.json").read_text())
     assert result["users"] == 5 and (tmp_path / "personalization.png").is_file()
+
+
+def test_quality_study_with_references_on_the_tiny_config(tiny_config, tmp_path):
+    """--reference trains both references on the same split; every shipped file is scored by its runtime."""
+    from dataclasses import replace
+
+    from studies import quality as study
+    from edgeship.models.settings import ReferenceConfig, TrainConfig
+
+    cfg = replace(tiny_config, export=replace(tiny_config.export, personal=False),
+                  reference=ReferenceConfig(hidden=(16, 16), train=TrainConfig(epochs=2, batch_size=64)))
+    d = study.measure(cfg, "builtin", tmp_path, resamples=50)
+    by = {s.name: s for s in d.scorers}
+    assert d.scorers[0].name == "model" and {"reference_dnn", "logistic_regression", "rule_baseline", "oracle",
+                                             "ranker_int8.tflite", "ranker_int8.onnx", "ranker_int8.mlmodel"} <= set(by)
+    assert by["ranker_fp32.onnx"].ndcg_minus_model.mean == pytest.approx(0.0, abs=1e-3)
+    assert by["ranker_int8.tflite"].bytes > 0 and by["reference_dnn"].parameters > by["logistic_regression"].parameters
+    metrics = json.loads((tmp_path / "builtin" / "manifest.json").read_text())["metrics"]
+    for name in ("reference_dnn", "logistic_regression"):
+        assert 0 < metrics[name]["auc"] < 1 and metrics[name]["ndcg_at_10"] == pytest.approx(
+            by[name].ndcg_at_10.mean, abs=1e-4)
+    assert set(metrics["reference_parameters"]) == {"reference_dnn", "logistic_regression"}
+    assert by["oracle"].gap_closed == 1.0 and by["rule_baseline"].gap_closed == 0.0
+
+
+def test_model_variants_table_on_a_tiny_config(tiny_config, tmp_path):
+    from studies import model_variants
+
+    config = tmp_path / "tiny.toml"
+    d = tiny_config.data
+    config.write_text(f"seed = {tiny_config.seed}\n[data]\nusers = {d.users}\nitems = {d.items}\ntrain_requests = "
+                      f"{d.train_requests}\ntest_requests = 60\nhistory_len = 6\nitem_buckets = 512\nslate_size = 10\n"
+                      "[train]\nepochs = 1\nbatch_size = 64\n[export]\ncandidates = 12\nverify_requests = 60\n"
+                      "[floors]\nint8_ndcg_ratio = 0.9\nint8_top10_overlap = 0.5\n"
+                      "[quantization]\ncalibration_requests = 20\n")
+    names = list(model_variants.VARIANTS)[:2]
+    assert model_variants.main(["--out", str(tmp_path / "v"), "--config", str(config), "--variants", ",".join(names),
+                                "--rounds", "2"]) == 0
+    rows = json.loads((tmp_path / "v" / "model_variants.json").read_text())["variants"]
+    assert [r["variant"] for r in rows] == names
+    assert rows[1]["model"]["attention"] and not rows[0]["model"]["attention"]
+    assert rows[1]["parameters"] > rows[0]["parameters"] and all(r["int8_bytes"] > 0 and r["p50_us"] > 0 for r in rows)
+    assert all(0 < r["ndcg_at_10"] <= 1 and 0 < r["int8_ndcg_ratio"] for r in rows)

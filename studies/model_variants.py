@@ -1,0 +1,113 @@
+"""The table behind the ranker's defaults: model variants side by side on the same data and split.
+`python -m studies.model_variants [--out artifacts/model_variants] [--scale 1] [--variants a,b] [--config run.toml]`
+
+Each variant goes through the real pipeline (.tflite only: the int8 file is what the table's size, NDCG ratio and
+latency describe; no QAT, no trainable file), then every variant's int8 file is timed by the real harness in
+interleaved rounds, so latencies are medians measured side by side. --scale multiplies the built-in data's
+training requests (how much a variant's quality is held back by data rather than by its shape).
+Writes OUT/model_variants.json and OUT/model_variants.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+from edgeship.benchmarks.harness import collect_targets, run_bench
+from edgeship.benchmarks.records import BenchConfig
+from edgeship.config import RunConfig, load_config
+from edgeship.core.files import write_json, write_text
+from edgeship.pipeline import run
+from edgeship.progress import Steps
+
+# name -> (what it is, [model] overrides, [train] overrides), on top of the run config
+V1_TRAIN = {"batch_size": 128, "learning_rate": 2e-3, "lr_decay": 1.0, "early_stopping": "loss", "patience": 1}
+VARIANTS: dict[str, tuple[str, dict, dict]] = {
+    "v1": ("the first ranker: mean pooling, 16-d items, 64-32, batch 128",
+           {"attention": False, "cross_layers": 0, "dropout": 0.0, "item_dim": 16, "hidden": (64, 32)}, V1_TRAIN),
+    "v1+attention": ("v1 + candidate-aware attention", {"attention": True, "cross_layers": 0, "dropout": 0.0,
+                                                         "item_dim": 16, "hidden": (64, 32)}, V1_TRAIN),
+    "v1+cross2": ("v1 + 2 DCN-v2 cross layers", {"attention": False, "cross_layers": 2, "dropout": 0.0,
+                                                 "item_dim": 16, "hidden": (64, 32)}, V1_TRAIN),
+    "attention": ("attention, 16-d, 64-32; the run config's training", {
+        "attention": True, "cross_layers": 0, "dropout": 0.0, "item_dim": 16, "hidden": (64, 32)}, {}),
+    "wide": ("attention, 32-d items, 128-64, dropout 0.1", {"attention": True, "cross_layers": 0, "dropout": 0.1,
+                                                            "item_dim": 32, "hidden": (128, 64)}, {}),
+    "wide+cross": ("wide + 1 cross layer", {"attention": True, "cross_layers": 1, "dropout": 0.1, "item_dim": 32,
+                                            "hidden": (128, 64)}, {}),
+}
+
+
+def variant_config(cfg: RunConfig, model: dict, train: dict, scale: float) -> RunConfig:
+    return dataclasses.replace(
+        cfg, model=dataclasses.replace(cfg.model, **model), train=dataclasses.replace(cfg.train, **train),
+        data=dataclasses.replace(cfg.data, train_requests=int(cfg.data.train_requests * scale)),
+        quantization=dataclasses.replace(cfg.quantization, qat=False),
+        export=dataclasses.replace(cfg.export, formats=("tflite",), personal=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("artifacts/model_variants"))
+    parser.add_argument("--config", type=Path, help="run config the variants start from (default: built-in)")
+    parser.add_argument("--scale", type=float, default=1.0, help="x the built-in training requests")
+    parser.add_argument("--variants", help="comma-separated names (default: all)")
+    parser.add_argument("--rounds", type=int, default=10)
+    args = parser.parse_args(argv)
+    names = args.variants.split(",") if args.variants else list(VARIANTS)
+    for n in names:
+        if n not in VARIANTS:
+            parser.error(f"--variants: unknown {n!r}; expected some of {', '.join(VARIANTS)}")
+    cfg = load_config(args.config)
+    rows, files = [], []
+    for i, name in enumerate(names):
+        what, model, train = VARIANTS[name]
+        vcfg = variant_config(cfg, model, train, args.scale)
+        started = time.perf_counter()
+        result = run(vcfg, args.out / f"variant_{i}", force=True, step=Steps(sys.stderr),
+                     config_source=f"studies.model_variants {name}")
+        m = result.manifest
+        int8 = next(a for a in m.artifacts if a.path == "ranker_int8.tflite")
+        scores = m.metrics
+        gap = ((scores.model.ndcg_at_10 - scores.rule_baseline.ndcg_at_10)
+               / (scores.oracle.ndcg_at_10 - scores.rule_baseline.ndcg_at_10)) if scores.oracle else None
+        rows.append({"variant": name, "what": what, "model": dataclasses.asdict(vcfg.model), "train": dataclasses.asdict(vcfg.train),
+                     "parameters": m.model.parameters, "ndcg_at_10": scores.model.ndcg_at_10, "auc": scores.model.auc,
+                     "int8_ndcg_at_10": int8.verification.ndcg_at_10, "int8_auc": int8.verification.auc,
+                     "gap_closed": gap, "int8_bytes": int8.bytes, "int8_ndcg_ratio": int8.verification.ndcg_ratio,
+                     "seconds": round(time.perf_counter() - started, 1), "file": str(args.out / f"variant_{i}" /
+                                                                                    int8.path)})
+        files.append(args.out / f"variant_{i}" / int8.path)
+    targets, source = collect_targets(files)
+    bench = run_bench(targets, BenchConfig(threads=(1,), candidates=(cfg.export.candidates,), rounds=args.rounds,
+                                           invokes=50, identity=False), source,
+                      progress=lambda line: print(line, file=sys.stderr, flush=True))
+    label = {Path(t.path).resolve(): t.label for t in targets}
+    by_label = {ms.label: ms for ms in bench.measurements if ms.call == "infer"}
+    for row in rows:
+        ms = by_label.get(label.get(Path(row["file"]).resolve(), ""))
+        row["p50_us"] = round(ms.latency_ms.p50 * 1000, 1) if ms is not None and ms.latency_ms else None
+    write_json(args.out / "model_variants.json", {"scale": args.scale, "seed": cfg.seed, "variants": rows})
+    write_text(args.out / "model_variants.md", markdown(rows, args.scale))
+    print(markdown(rows, args.scale))
+    return 0
+
+
+def markdown(rows: list[dict], scale: float) -> str:
+    lines = [f"Built-in data x {scale:g} training requests; one seed; int8 = ranker_int8.tflite in LiteRT, latency "
+             "p50 per request of K candidates, 1 thread, interleaved rounds.", "",
+             "| variant | what | parameters | NDCG@10 (Keras) | int8 NDCG@10 | AUC | gap closed | int8 bytes | int8 NDCG "
+             "ratio | p50 µs | run s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['variant']} | {r['what']} | {r['parameters']:,} | {r['ndcg_at_10']:.4f} | {r['int8_ndcg_at_10']:.4f} | "
+                     f"{r['auc']:.4f} | " + ("–" if r["gap_closed"] is None else f"{r['gap_closed']:.1%}")
+                     + f" | {r['int8_bytes']:,} | {r['int8_ndcg_ratio']:.4f} | "
+                     + ("–" if r["p50_us"] is None else f"{r['p50_us']:.0f}") + f" | {r['seconds']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
