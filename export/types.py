@@ -17,9 +17,12 @@ Inputs = dict[str, np.ndarray]
 @dataclass(frozen=True)
 class QuantizationConfig:
     calibration_requests: int = 200  # representative requests drawn from the training data
-    qat: bool = True
+    # Off by default, by measurement: on every default run so far PTQ shipped (v1 ranker: QAT int8 NDCG ratio
+    # 0.986 vs PTQ 1.004; the attention ranker: QAT 0.987, below the floor, vs PTQ 0.995), and QAT's epoch over
+    # the 6 M default impressions costs 43 s + 17 s of conversion. `qat = true` still converts both, ships the better.
+    qat: bool = False
     qat_epochs: int = 1
-    # Fine-tuning from the trained weights. Int8 NDCG ratio of the QAT .tflite on the default run:
+    # Fine-tuning from the trained weights. Int8 NDCG ratio of the QAT .tflite on the v1 default run:
     # 5e-4 -> 0.979, 1e-4 -> 0.974, 2e-5 -> 0.986 (all below PTQ's 1.004; why is still open, see docs/results.md).
     qat_learning_rate: float = 2e-5
 

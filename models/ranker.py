@@ -88,10 +88,10 @@ def _attention(cand_emb, hist_emb, mask, dim: int) -> list:
     """Candidate-aware pooling (DIN-style): each candidate weighs the history items by their dot product with it,
     so "bought a similar item" counts for that candidate and not for the others. Padding is silenced by the same
     additive mask bias as the mean pooling. Returns the attended history and its match with the candidate."""
-    logits = keras.layers.Lambda(lambda t: tf.matmul(t[0], t[1], transpose_b=True) * (1.0 / np.sqrt(dim)),
-                                 name="attention_logits")([cand_emb, hist_emb])  # [B, K, H]
+    # TF ops on Keras tensors, not Lambda layers: tfmot's QAT clones the model, and a Lambda does not deserialize
+    logits = tf.matmul(cand_emb, hist_emb, transpose_b=True) * (1.0 / np.sqrt(dim))  # [B, K, H]
     weights = keras.layers.Softmax(axis=-1, name="attention_weights")(logits + (mask - 1.0) * MASK_BIAS)
-    attended = keras.layers.Lambda(lambda t: tf.matmul(t[0], t[1]), name="attended_history")([weights, hist_emb])
+    attended = keras.layers.Reshape((-1, dim), name="attended_history")(tf.matmul(weights, hist_emb))  # [B, K, D]
     return [attended, keras.layers.Multiply(name="attention_match")([cand_emb, attended])]
 
 

@@ -23,7 +23,7 @@ TINY = RunConfig(
                          item_buckets=512, slate_size=10),
     model=RankerConfig(item_dim=8, context_dim=4, hidden=(16, 8)),
     train=TrainConfig(epochs=3, batch_size=32, learning_rate=5e-3),
-    quantization=QuantizationConfig(calibration_requests=30),
+    quantization=QuantizationConfig(calibration_requests=30, qat=True),  # both int8 paths covered
     export=ExportConfig(candidates=12, verify_requests=80, test_vectors=3),
     # 80 requests of a tiny model make NDCG ratios noisy (one request moves them by ~1 %); the default floors
     # are exercised on the full model by `make run`, the failure path by tests/export/test_verify.py.

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from edgeship.export.quantization import representative_dataset
+from edgeship.export.quantization import quantization_aware_model, representative_dataset
 from edgeship.export.stage import export_formats
 from edgeship.export.types import ExportJob
 from edgeship.models.data import calibration_requests
@@ -23,6 +23,10 @@ def test_attention_cross_and_dropout_convert_and_pass_the_int8_floors(tiny_data,
     assert {"attention_weights", "attended_history", "cross_0", "cross_1", "join_dropout"} <= names
     fit(model, tiny_data.train, tiny_data.valid, tiny_config.seed,
         schedule=TrainConfig(epochs=3, batch_size=64, learning_rate=5e-3, early_stopping="auc", lr_decay=0.7))
+    # QAT clones the model layer by layer: every part must survive that too
+    qat = quantization_aware_model(model)
+    fit(qat, tiny_data.train, tiny_data.valid, tiny_config.seed, schedule=TrainConfig(epochs=1, batch_size=64))
+    assert np.isfinite(predict(qat, tiny_data.test.take(slice(0, 2)).inputs())).all()
     k = tiny_config.export.candidates
     test = tiny_data.test.take(slice(0, tiny_config.export.verify_requests))
     reference = predict(model, test.inputs())
@@ -30,7 +34,7 @@ def test_attention_cross_and_dropout_convert_and_pass_the_int8_floors(tiny_data,
     # dropout is training-only: the fixed (inference) copy scores exactly like the trained model
     np.testing.assert_allclose(predict(fixed, test.take(slice(0, 1)).inputs(), batch_size=1)[0], reference[0],
                                atol=1e-5)
-    job = ExportJob(model=fixed, spec=tiny_data.spec, candidates=k,
+    job = ExportJob(model=fixed, spec=tiny_data.spec, candidates=k, qat_model=qat,
                     calibration=representative_dataset(calibration_requests(tiny_data.train, k, 30, tiny_config.seed)))
     outcome = export_formats(job, ("tflite", "onnx", "coreml"), tmp_path, test, reference, tiny_config.floors,
                              progress=lambda _: None)
