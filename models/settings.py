@@ -33,7 +33,8 @@ class TrainConfig:
 
 
 def _reference_training() -> TrainConfig:
-    return TrainConfig(epochs=10, batch_size=512, learning_rate=1e-3, early_stopping="auc", patience=2)
+    # its own early stopping; large batches keep a 400-400-400 MLP over 6 M impressions to minutes per epoch
+    return TrainConfig(epochs=4, batch_size=1024, learning_rate=2e-3, early_stopping="auc", patience=1)
 
 
 @dataclass(frozen=True)
