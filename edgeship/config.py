@@ -25,7 +25,7 @@ class ExportConfig:
     verify_requests: int = 1_000  # test requests each artifact is executed on
     test_vectors: int = 5  # requests written to testvectors.json
     personal: bool = True  # also ranker_personal.tflite, which learns its user on the phone
-    # its frozen ranker: int8 weights measured 174 KB vs 592 KB with the same personalization gain (docs)
+    # its frozen ranker: int8 weights measured 174 KB vs 592 KB with the same personalization gain (v1 ranker, docs)
     personal_frozen: str = field(default="int8", metadata={"choices": ("fp32", "int8")})
     # what its head sees: the candidate features alone measured +0.119 NDCG@10 at n = 20 vs +0.074 with the
     # last hidden layer too (docs/personalization.md)

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from ..core.errors import ConfigError
 from .features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT, HISTORY, SCORES, FeatureSpec
 from .settings import RankerConfig  # noqa: F401  defined TensorFlow-free, re-exported
 
@@ -33,10 +34,7 @@ def build_ranker(spec: FeatureSpec, cfg: RankerConfig, candidates: int | None = 
     cands = keras.Input((candidates,), batch_size=batch, dtype=tf.int32, name=CANDIDATES)
     cand_feats = keras.Input((candidates, n_feat), batch_size=batch, dtype=tf.float32, name=CANDIDATE_FEATURES)
 
-    # Context: one table for all fields, each field's values shifted into its own id range.
-    offsets = tf.constant([spec.context_offsets], dtype=tf.int32)
-    ctx_emb = keras.layers.Embedding(spec.context_vocab, cfg.context_dim, name="context_embedding")(context + offsets)
-    ctx_vec = keras.layers.Reshape((n_ctx * cfg.context_dim,), name="context_flat")(ctx_emb)
+    ctx_vec = _context(context, spec, cfg)
 
     # Items: one lookup over history and candidates together, then split.
     ids = keras.layers.Concatenate(axis=1, name="all_item_ids")([history, cands])
@@ -82,6 +80,28 @@ def build_ranker(spec: FeatureSpec, cfg: RankerConfig, candidates: int | None = 
     # turns the many small click probabilities (a few percent) into ties and breaks the ranking.
     scores = keras.layers.Reshape((-1,) if candidates is None else (candidates,), name=SCORES)(logits)
     return keras.Model(inputs=[context, history, cands, cand_feats], outputs=scores, name="edgeship_ranker")
+
+
+def _context(context, spec: FeatureSpec, cfg: RankerConfig):
+    """The request's context fields as one vector."""
+    n_ctx = len(spec.context_fields)
+    unknown = sorted(set(cfg.context_dims) - {f.name for f in spec.context_fields})
+    if unknown:
+        raise ConfigError(f"[model] context_dims: {unknown[0]!r} is not a context field of this data (fields: "
+                          f"{', '.join(f.name for f in spec.context_fields)})")
+    if not cfg.context_dims:  # one table for all fields, each field's values shifted into its own id range
+        offsets = tf.constant([spec.context_offsets], dtype=tf.int32)
+        emb = keras.layers.Embedding(spec.context_vocab, cfg.context_dim, name="context_embedding")(context + offsets)
+        return keras.layers.Reshape((n_ctx * cfg.context_dim,), name="context_flat")(emb)
+    # one column per field by tf.split, not context[:, i]: a strided slice makes Core ML's converter emit a
+    # spec-5 layer that the iOS 13 target refuses
+    columns = tf.split(context, n_ctx, axis=1) if n_ctx > 1 else [context]
+    parts = []
+    for i, (f, column) in enumerate(zip(spec.context_fields, columns)):
+        dim = cfg.context_dims.get(f.name, cfg.context_dim)
+        emb = keras.layers.Embedding(f.cardinality, dim, name=f"context_{i}_embedding")(column)  # [B, 1, dim]
+        parts.append(keras.layers.Reshape((dim,), name=f"context_{i}_flat")(emb))
+    return keras.layers.Concatenate(axis=-1, name="context_flat")(parts)
 
 
 def _attention(cand_emb, hist_emb, mask, dim: int) -> list:

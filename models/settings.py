@@ -12,6 +12,9 @@ class RankerConfig:
 
     item_dim: int = 24
     context_dim: int = 8
+    # per context field, its own embedding size (e.g. {region = 4}); fields not named keep context_dim. Any
+    # entry gives every field its own table (one lookup each) instead of the one shared table.
+    context_dims: dict[str, int] = field(default_factory=dict)
     hidden: tuple[int, ...] = field(default=(96, 48), metadata={"nonempty": True, "min": 1})
     # candidate-aware attention over the history (DIN-style), beside the mean pooling
     attention: bool = True

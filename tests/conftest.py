@@ -21,8 +21,9 @@ TINY = RunConfig(
     seed=3,
     data=SyntheticConfig(users=500, items=400, train_requests=1500, test_requests=80, history_len=6,
                          item_buckets=512, slate_size=10),
-    model=RankerConfig(item_dim=8, context_dim=4, hidden=(16, 8)),
-    train=TrainConfig(epochs=3, batch_size=32, learning_rate=5e-3),
+    # the v1 shape (no attention, no dropout); tests/export/test_model_parts.py covers the optional parts
+    model=RankerConfig(item_dim=8, context_dim=4, hidden=(16, 8), attention=False, dropout=0.0),
+    train=TrainConfig(epochs=3, batch_size=32, learning_rate=5e-3, early_stopping="loss"),
     quantization=QuantizationConfig(calibration_requests=30, qat=True),  # both int8 paths covered
     export=ExportConfig(candidates=12, verify_requests=80, test_vectors=3),
     # 80 requests of a tiny model make NDCG ratios noisy (one request moves them by ~1 %); the default floors
@@ -54,7 +55,7 @@ def tiny_model(tiny_data):
     seed_everything(TINY.seed)
     model = build_ranker(tiny_data.spec, TINY.model)
     return fit(model, tiny_data.train, tiny_data.valid, TINY.seed,
-               schedule=TrainConfig(epochs=4, batch_size=64, learning_rate=5e-3))
+               schedule=TrainConfig(epochs=4, batch_size=64, learning_rate=5e-3, early_stopping="loss"))
 
 
 @pytest.fixture(scope="session")

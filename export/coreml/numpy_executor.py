@@ -104,6 +104,17 @@ def _embedding_nd(p):
     return lookup
 
 
+def _split_nd(p):
+    """Several outputs: equal parts (numSplits) or the given sizes along the axis."""
+    def split(xs):
+        x = xs[0]
+        if len(p.splitSizes):
+            return np.split(x, np.cumsum(list(p.splitSizes))[:-1], axis=p.axis)
+        return np.split(x, p.numSplits, axis=p.axis)
+
+    return split
+
+
 def _constant(p):
     value = _weights(p.data, tuple(p.shape))
     return lambda xs: value
@@ -135,6 +146,7 @@ _LAYERS: dict[str, Callable] = {
     "reshapeStatic": lambda p: lambda xs: xs[0].reshape(tuple(p.targetShape)),
     "activation": lambda p: lambda xs: _activation(p, xs[0]),
     "softmaxND": lambda p: lambda xs: _softmax(xs[0], p.axis),
+    "splitND": _split_nd,
     "batchedMatmul": _batched_matmul,
     "innerProduct": _inner_product,
     "add": _fold_or_scalar(np.add),
@@ -161,12 +173,14 @@ class Executor:
             if kind not in _LAYERS:
                 raise InputError(f"Core ML layer type {kind!r} (layer {layer.name!r}) is not supported by the "
                                     "NumPy executor")
-            self.layers.append((_LAYERS[kind](getattr(layer, kind)), list(layer.input), layer.output[0]))
+            self.layers.append((_LAYERS[kind](getattr(layer, kind)), list(layer.input), list(layer.output)))
 
     def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         blobs = {name: np.asarray(feeds[name], dtype=np.float32) for name in self.inputs}
-        for fn, inputs, output in self.layers:
-            blobs[output] = np.asarray(fn([blobs[i] for i in inputs]), dtype=np.float32)
+        for fn, inputs, outputs in self.layers:
+            result = fn([blobs[i] for i in inputs])
+            for name, value in zip(outputs, result if len(outputs) > 1 else [result]):
+                blobs[name] = np.asarray(value, dtype=np.float32)
         return {name: blobs[name] for name in self.outputs}
 
 

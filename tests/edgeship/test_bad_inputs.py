@@ -113,6 +113,10 @@ CASES = {
                                            "--out", str(o)], 2, "[export] candidates: expected an integer"),
     "config log without schema": lambda t, g, o: (["run", "--config", str(_schema(t, '[log]\ndata = "x.csv"\n')),
                                                    "--out", str(o)], 2, "[log] data and schema go together"),
+    "config context_dims unknown field": lambda t, g, o: (
+        ["run", "--config", str(_schema(t, "[data]\nusers = 200\nitems = 300\ntrain_requests = 300\n"
+                                           "test_requests = 20\n[model.context_dims]\nregoin = 4\n")), "--out", str(o)],
+        2, "[model] context_dims: 'regoin' is not a context field of this data"),
     "config missing": lambda t, g, o: (["run", "--config", str(t / "none.toml"), "--out", str(o)], 2,
                                        "config file not found"),
     # --- command line ---

@@ -16,11 +16,16 @@ from edgeship.models.training import TrainConfig, fit, seed_everything
 
 
 def test_attention_cross_and_dropout_convert_and_pass_the_int8_floors(tiny_data, tiny_config, tmp_path):
-    cfg = replace(tiny_config.model, attention=True, cross_layers=2, dropout=0.2)
+    fields = [f.name for f in tiny_data.spec.context_fields]
+    cfg = replace(tiny_config.model, attention=True, cross_layers=2, dropout=0.2,
+                  context_dims={fields[0]: 2, fields[-1]: 6})
     seed_everything(tiny_config.seed)
     model = build_ranker(tiny_data.spec, cfg)
     names = {layer.name for layer in model.layers}
     assert {"attention_weights", "attended_history", "cross_0", "cross_1", "join_dropout"} <= names
+    # per-field embedding sizes: one table per field, of its own width
+    widths = [model.get_layer(f"context_{i}_embedding").output_dim for i in range(len(fields))]
+    assert widths == [2] + [cfg.context_dim] * (len(fields) - 2) + [6]
     fit(model, tiny_data.train, tiny_data.valid, tiny_config.seed,
         schedule=TrainConfig(epochs=3, batch_size=64, learning_rate=5e-3, early_stopping="auc", lr_decay=0.7))
     # QAT clones the model layer by layer: every part must survive that too
