@@ -38,12 +38,14 @@ def test_bigger_slower_worse_are_called_out_with_intervals(bench_json):
     t.verification = dataclasses.replace(t.verification, ndcg_ratio=t.verification.ndcg_ratio - 0.01)
     for m in new.measurements:
         if m.label == "ranker_int8.tflite" and m.status == Status.OK:
-            m.rounds_ms = [[x * 2 for x in r] for r in m.rounds_ms]
+            # 5x, not 2x: the interval resamples 4 rounds of each side independently, and on a loaded machine one
+            # slow round spreads it past 2x (seen in CI while a benchmark ran beside the suite)
+            m.rounds_ms = [[x * 5 for x in r] for r in m.rounds_ms]
     text = render(compare(old, new))
     head = text.split("unchanged or improved:")[0]
     assert "worse    ranker_int8.tflite: NDCG@10 ratio" in head
     assert "bigger   ranker_int8.tflite: bytes" in head
-    assert "slower   ranker_int8.tflite [litert, 1t, K=" in head and "p50 latency: 2.000×" in head
+    assert "slower   ranker_int8.tflite [litert, 1t, K=" in head and "p50 latency: 5.000×" in head
 
 
 def test_cli_compare_and_bad_file(bench_json, tmp_path):
