@@ -17,20 +17,11 @@ import numpy as np
 
 from ..core import typed
 from ..core.files import write_json, write_text
+from ..export.manifest import Estimate  # a mean with its 95 % bootstrap interval, as in the personalization record
 from ..models.metrics import auc, logloss, masked, ndcg_per_request
 
 QUALITY_VERSION = 1
 CONFIDENCE = 0.95
-
-
-@dataclass(frozen=True)
-class Estimate:
-    mean: float
-    low: float
-    high: float
-
-    def __str__(self) -> str:
-        return f"{self.mean:.4f} [{self.low:.4f}, {self.high:.4f}]"
 
 
 @dataclass(frozen=True)
@@ -138,14 +129,18 @@ def markdown(result: QualityResult) -> str:
                   "bytes |", "|---|---|---|---|---|---|---|---|---|---|"]
         for s in d.scorers:
             lines.append("| " + " | ".join([
-                s.name, s.kind, str(s.ndcg_at_10), "–" if s.ndcg_minus_model is None else _signed(s.ndcg_minus_model),
-                str(s.auc), "–" if s.auc_minus_model is None else _signed(s.auc_minus_model),
+                s.name, s.kind, _plain(s.ndcg_at_10), "–" if s.ndcg_minus_model is None else _signed(s.ndcg_minus_model),
+                _plain(s.auc), "–" if s.auc_minus_model is None else _signed(s.auc_minus_model),
                 "–" if s.logloss is None else f"{s.logloss:.4f}",
                 "–" if s.gap_closed is None else f"{s.gap_closed:.1%}",
                 "–" if s.parameters is None else f"{s.parameters:,}",
                 "–" if s.bytes is None else f"{s.bytes:,}"]) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _plain(e: Estimate) -> str:
+    return f"{e.mean:.4f} [{e.low:.4f}, {e.high:.4f}]"
 
 
 def _signed(e: Estimate) -> str:

@@ -32,6 +32,7 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
                                                          "item_dim": 16, "hidden": (64, 32)}, V1_TRAIN),
     "v1+cross2": ("v1 + 2 DCN-v2 cross layers", {"attention": False, "cross_layers": 2, "dropout": 0.0,
                                                  "item_dim": 16, "hidden": (64, 32)}, V1_TRAIN),
+    "default": ("the run config as it is (the shipped default: attention, 24-d, 96-48, dropout 0.1)", {}, {}),
     "attention": ("attention, 16-d, 64-32; the run config's training", {
         "attention": True, "cross_layers": 0, "dropout": 0.0, "item_dim": 16, "hidden": (64, 32)}, {}),
     "wide": ("attention, 32-d items, 128-64, dropout 0.1", {"attention": True, "cross_layers": 0, "dropout": 0.1,
