@@ -83,22 +83,16 @@ def measure(name: str, description: str, labels: np.ndarray, mask: np.ndarray | 
     """Every scorer on the same lists; the first scorer of kind "keras" is the model differences are taken to."""
     labels = np.asarray(labels)
     real = np.ones(labels.shape, bool) if mask is None else np.asarray(mask, bool)
-    per_list = {s.name: ndcg_per_request(masked(s.scores, mask), labels, 10) for s in scorers}
+    scores = {s.name: np.asarray(s.scores) for s in scorers}
+    per_list = {name: ndcg_per_request(masked(v, mask), labels, 10) for name, v in scores.items()}
     defined = np.isfinite(next(iter(per_list.values())))
-    rng = np.random.default_rng(seed)
     n = len(labels)
-    picks = rng.integers(0, n, size=(resamples, n))
-    auc_picks = picks[:auc_resamples]
-
-    def boot_ndcg(v: np.ndarray) -> np.ndarray:
-        return np.nanmean(v[picks], axis=1)
-
+    picks = np.random.default_rng(seed).integers(0, n, size=(resamples, n))  # the same lists for every scorer
     model = next((s for s in scorers if s.kind == "keras"), None)
     point_ndcg = {k: float(np.nanmean(v)) for k, v in per_list.items()}
-    boots = {k: boot_ndcg(v) for k, v in per_list.items()}
-    aucs = {s.name: auc(np.asarray(s.scores)[real], labels[real]) for s in scorers}
-    auc_boots = {s.name: np.array([_auc_of(np.asarray(s.scores), labels, real, p) for p in auc_picks])
-                 for s in scorers}
+    boots = {k: np.nanmean(v[picks], axis=1) for k, v in per_list.items()}
+    aucs = {k: auc(v[real], labels[real]) for k, v in scores.items()}
+    auc_boots = {k: np.array([_auc_of(v, labels, real, p) for p in picks[:auc_resamples]]) for k, v in scores.items()}
     rules = point_ndcg.get(next((s.name for s in scorers if s.kind == "rules"), ""), None)
     oracle = point_ndcg.get(next((s.name for s in scorers if s.kind == "oracle"), ""), None)
     out = []
@@ -112,7 +106,7 @@ def measure(name: str, description: str, labels: np.ndarray, mask: np.ndarray | 
         out.append(ScorerQuality(
             s.name, s.kind, _interval(point_ndcg[s.name], boots[s.name]), _interval(aucs[s.name], auc_boots[s.name]),
             diff, diff_auc, None if gap is None else round(gap, 4),
-            round(logloss(np.asarray(s.scores)[real], labels[real]), 5) if s.probabilities else None,
+            round(logloss(scores[s.name][real], labels[real]), 5) if s.probabilities else None,
             s.parameters, s.bytes))
     return DatasetQuality(name, description, int(defined.sum()), int((labels > 0).sum()), round(seconds, 1), out)
 

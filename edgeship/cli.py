@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--model", type=Path, required=True, help="a .keras or .h5 file, or a SavedModel folder")
     export.add_argument("--calibration", type=Path, required=True,
                         help=".npz with context, history, candidates, candidate_features [and labels], N rows each")
-    _bundle_options(export, seed=False)
+    _bundle_options(export, trains=False)
 
     verify = sub.add_parser("verify", help="re-check a bundle: checksums, schemas, test vectors in each runtime")
     verify.add_argument("bundle", type=Path)
@@ -61,11 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _bundle_options(p: argparse.ArgumentParser, seed: bool = True) -> None:
-    """What every bundle-writing command takes."""
+def _bundle_options(p: argparse.ArgumentParser, trains: bool = True) -> None:
+    """What every bundle-writing command takes; `trains`: the command trains the model (not `export`)."""
     p.add_argument("--config", type=Path, help="TOML config (defaults are built in)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"bundle directory (default {DEFAULT_OUT})")
-    if seed:
+    if trains:
         p.add_argument("--seed", type=int, help="override the config's seed")
         p.add_argument("--reference", action="store_true",
                        help="also train an unconstrained DNN and a logistic regression on the same split and "

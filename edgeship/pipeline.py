@@ -20,7 +20,7 @@ from .config import RunConfig
 from .core import typed
 from .core.errors import VerificationError
 from .export import bundle
-from .export.manifest import MANIFEST_VERSION, EncodingRecord, Manifest, Metrics, ModelRecord
+from .export.manifest import MANIFEST_VERSION, Manifest, Metrics, ModelRecord
 from .export.quantization import quantization_aware_model, representative_dataset
 from .export.readme import render_readme
 from .export.stage import export_formats
@@ -54,9 +54,9 @@ def test_scorers(data, model_scores: np.ndarray) -> dict[str, np.ndarray]:
     return scorers
 
 
-def evaluate_scorers(data, model_scores: np.ndarray) -> dict[str, RankingMetrics]:
-    return {name: evaluate(scores, data.test.labels, probabilities=name != "rule_baseline", mask=data.test.mask)
-            for name, scores in test_scorers(data, model_scores).items()}
+def _metrics_line(name: str, m: RankingMetrics) -> str:
+    return (f"test {name:<14} NDCG@10 {m.ndcg_at_10:.4f}  AUC {m.auc:.4f}"
+            + (f"  logloss {m.logloss:.4f}" if m.logloss is not None else ""))
 
 
 def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "built-in defaults",
@@ -74,10 +74,11 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     step(f"training the ranker ({params:,} parameters)")
     data.train(model, cfg.train, "train")
     reference = ranker_mod.predict(model, test.inputs())  # Keras fp32: evaluated, then every file is held to it
-    metrics = evaluate_scorers(data, reference)
+    scorers = test_scorers(data, reference)
+    metrics = {name: evaluate(scores, test.labels, probabilities=name != "rule_baseline", mask=test.mask)
+               for name, scores in scorers.items()}
     for name, m in metrics.items():
-        step(f"test {name:<14} NDCG@10 {m.ndcg_at_10:.4f}  AUC {m.auc:.4f}"
-             + (f"  logloss {m.logloss:.4f}" if m.logloss is not None else ""))
+        step(_metrics_line(name, m))
     unconstrained = _references(cfg, data, step) if cfg.reference.enabled else {}
     reliable = all(m.positives >= MIN_POSITIVES for m in metrics.values())
     if not reliable:
@@ -96,9 +97,8 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
                     qat_model=qat_model, personal=cfg.export.personal, personal_frozen=cfg.export.personal_frozen,
                     personal_head=cfg.export.personal_head)
     step(f"int8 is calibrated on {len(data.calibration)} requests of non-test data")
-    vocabularies = bundle.vocabularies_text(data.encoders)
-    model_record = ModelRecord("edgeship_ranker", params, K, data.spec, EncodingRecord.of(
-        data.encoders, bundle.VOCABULARIES, vocabularies, data.item_collisions))
+    encoding, vocabularies = bundle.vocabularies(data.encoders, data.item_collisions)
+    model_record = ModelRecord("edgeship_ranker", params, K, data.spec, encoding)
     metrics_record = Metrics(data=data.description, source=data.source or {}, notes=list(data.notes),
                              test_requests=len(test), reliable=reliable, min_positives=MIN_POSITIVES,
                              ndcg_definition=NDCG_DEFINITION, **metrics,
@@ -106,7 +106,7 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
                              reference_parameters={name: p for name, (_, p, _) in unconstrained.items()})
     result = ship(cfg, out, force, job, test, reference, model_record, metrics_record, config_source, step,
                   vocabularies, stream, data.timelines)
-    result.test_scores = test_scorers(data, reference) | {name: s for name, (_, _, s) in unconstrained.items()}
+    result.test_scores = scorers | {name: s for name, (_, _, s) in unconstrained.items()}
     result.test = test
     return result
 
@@ -130,10 +130,10 @@ def _references(cfg: RunConfig, data: sources.Prepared, step: Steps
         model = build()
         step(f"reference: training the {name.replace('_', ' ')}")
         exact.train(model, schedule, name)
-        scores = ranker_mod.predict(model, exact.test.inputs())
-        m = evaluate(ranker_mod.probabilities(scores), exact.test.labels, mask=exact.test.mask)
-        out[name] = (m, ranker_mod.parameter_count(model), ranker_mod.probabilities(scores))
-        step(f"test {name:<14} NDCG@10 {m.ndcg_at_10:.4f}  AUC {m.auc:.4f}  logloss {m.logloss:.4f}")
+        probs = ranker_mod.probabilities(ranker_mod.predict(model, exact.test.inputs()))
+        m = evaluate(probs, exact.test.labels, mask=exact.test.mask)
+        out[name] = (m, ranker_mod.parameter_count(model), probs)
+        step(_metrics_line(name, m))
     return out
 
 

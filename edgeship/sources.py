@@ -67,11 +67,12 @@ def synthetic(cfg: RunConfig, step) -> Prepared:
     catalogue = pd.Series(1, index=[str(i) for i in range(cfg.data.items)])
     items = (encoding.FieldEncoding("item_id", encoding.VOCABULARY, ds.spec.item_buckets, True, tuple(catalogue.index))
              if cfg.data.item_encoding == "vocabulary" else encoding.hashed("item_id", ds.spec.item_buckets, item=True))
-    enc = Encoders(encoding.given(ds.spec.context_fields, 0).context, items)
+    enc = dataclasses.replace(encoding.given(ds.spec.context_fields, ds.spec.item_buckets), item=items)
     return Prepared(ds.spec, ds.description, cfg.export.candidates, train, ds.valid, test,
                     calibration_requests(ds.train, cfg.export.candidates, cfg.quantization.calibration_requests,
                                          cfg.seed),
-                    baseline.score(test), enc, encoding.collisions(enc.item, catalogue), source={"kind": "synthetic", "seed": cfg.seed},
+                    baseline.score(test), enc, encoding.collisions(enc.item, catalogue),
+                    source={"kind": "synthetic", "seed": cfg.seed},
                     timelines=lambda users, stream: timelines(cfg.data, cfg.export.candidates, cfg.seed, users,
                                                               cfg.personalization.length, stream),
                     exact=None if cfg.data.item_encoding == "vocabulary" else lambda: synthetic(dataclasses.replace(
@@ -125,7 +126,8 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False) -> Prepared:
     calibration = calibration_requests(valid_rows, k, cfg.quantization.calibration_requests, cfg.seed)
     source = {"kind": "log", "data": str(data), "files": [f.name for f in files], "format": kind,
               "schema": typed.dump(schema), "rows": rows, "positives": prof.positives}
-    exactly = all(e.kind != encoding.HASH for e in enc.all) and enc.item.values and schema.item_min_count == 1
+    # already exact: no field hashed and no rare item folded into the OOV id
+    exactly = all(e.kind != encoding.HASH for e in enc.all) and schema.item_min_count == 1
     return Prepared(spec, description, k, train, valid_rows, test, calibration, baseline.score(test), enc,
                     item_collisions, tuple(notes), source,
                     exact=None if exactly else lambda: interaction_log(cfg, step, exact=True))

@@ -11,7 +11,7 @@ import numpy as np
 from .config import RunConfig
 from .core.errors import ConfigError
 from .export import bundle
-from .export.manifest import EncodingRecord, Metrics, ModelRecord
+from .export.manifest import Metrics, ModelRecord
 from .export.quantization import representative_dataset
 from .export.types import ExportJob
 from .models import ranker as ranker_mod
@@ -51,11 +51,9 @@ def export_user_model(cfg: RunConfig, model_path: Path, calibration_path: Path, 
         min_positives=MIN_POSITIVES,
         model=evaluate(ranker_mod.probabilities(reference), test.labels) if calib.has_labels else None)
     # the model takes ids the caller computed: edgeship knows no raw values, only the ranges seen
-    encoders = encoding.given(spec.context_fields, spec.item_buckets)
-    vocabularies = bundle.vocabularies_text(encoders)
-    model_record = ModelRecord(model.name, ranker_mod.parameter_count(model), test.candidates.shape[1], spec,
-                               EncodingRecord.of(encoders, bundle.VOCABULARIES, vocabularies,
-                                                 encoding.Collisions(0, 0, 0.0)),
+    record, vocabularies = bundle.vocabularies(encoding.given(spec.context_fields, spec.item_buckets),
+                                               encoding.Collisions(0, 0, 0.0))
+    model_record = ModelRecord(model.name, ranker_mod.parameter_count(model), test.candidates.shape[1], spec, record,
                                note="context cardinalities and item_buckets are the largest values seen in the "
                                "calibration set + 1, not read from the model")
     job = ExportJob(model=fixed, spec=spec, candidates=test.candidates.shape[1],

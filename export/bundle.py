@@ -18,11 +18,11 @@ from ..core import typed
 from ..core.errors import AlreadyExists, InputError
 from ..core.files import sha256, write_json, write_text
 from ..models.data import Requests
-from ..models.encoding import Encoders
+from ..models.encoding import Collisions, Encoders
 from ..models.features import SCORES
 from . import formats
-from .manifest import (MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry, Manifest, TrainingVector,
-                       VectorCase, Vectors)
+from .manifest import (MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry, EncodingRecord, Manifest,
+                       TrainingVector, VectorCase, Vectors)
 from .stage import Verified
 from .types import Artifact, in_contract_order
 from .verify import PROBE_LEARNING_RATE, probe_labels, scorer
@@ -94,8 +94,15 @@ def training_vector(artifact: Artifact, shape: tuple[int, ...], cases: Requests,
 
 
 def vocabularies_text(encoders: Encoders) -> str:
-    """The exact text of vocabularies.json: the manifest records its sha256 before the file is written."""
+    """The exact text of vocabularies.json."""
     return json.dumps(encoders.to_json(), indent=1, ensure_ascii=False) + "\n"
+
+
+def vocabularies(encoders: Encoders, item_collisions: Collisions) -> tuple[EncodingRecord, str]:
+    """The manifest's encoding record and the text of vocabularies.json it describes (its sha256 and size are
+    taken from this text, which write_files then writes)."""
+    text = vocabularies_text(encoders)
+    return EncodingRecord.of(encoders, VOCABULARIES, text, item_collisions), text
 
 
 def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, vocabularies: str) -> None:

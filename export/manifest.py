@@ -15,7 +15,7 @@ from ..core import typed
 from ..core.errors import BundleError, EdgeshipError
 from ..core.files import read_json
 from ..core.tensors import TensorSpec
-from ..models.encoding import Collisions, Encoders
+from ..models.encoding import INDEX, TIME, Collisions, Encoders
 from ..models.features import FeatureSpec
 from . import formats
 from ..models.metrics import RankingMetrics
@@ -169,7 +169,7 @@ class EncodingRecord:
         fields = []
         for e in encoders.all:
             samples = list(e.values[:2]) if e.values else (["0", "1", "42", "sku-123"] if e.item else ["a", "b"])
-            examples = {} if e.kind in ("time", "index") else {v: int(e.encode([v])[0]) for v in samples}
+            examples = {} if e.kind in (TIME, INDEX) else {v: int(e.encode([v])[0]) for v in samples}
             fields.append(FieldRecord(e.name, "candidates, history" if e.item else "context", e.kind, e.size,
                                       e.rule(), len(e.values), examples))
         data = text.encode("utf-8")

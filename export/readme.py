@@ -83,7 +83,7 @@ integration without Python.
 
 def _personal_section(manifest: Manifest) -> str:
     """The app protocol for the trainable file, with the study's figures when the run had users to follow."""
-    personal = next((a for a in manifest.artifacts if a.tflite and "train" in a.tflite.signatures), None)
+    personal = next((a for a in manifest.artifacts if a.trainable), None)
     if personal is None:
         return ""
     r = manifest.personalization
@@ -126,8 +126,8 @@ calls (gain {top.gain.mean:+.4f}, 95 % CI {top.gain.low:+.4f} … {top.gain.high
 
 _MEANING = {
     "context": "request context, one value per field: {fields}",
-    "history": "hashed ids of the {h} most recent items the user interacted with; 0 = none",
-    "candidates": "hashed ids of the {k} items to score",
+    "history": "item ids (vocabularies.json) of the {h} most recent items the user interacted with; 0 = none",
+    "candidates": "item ids (vocabularies.json) of the {k} items to score",
     "candidate_features": "per candidate: {features}",
     "scores": "one click logit per candidate, same order as `candidates`",
 }

@@ -41,9 +41,13 @@ def scorer(fmt: str, path: Path, error: type[EdgeshipError] = InputError):
 
 def score_requests(artifact: Artifact, requests: Requests) -> np.ndarray:
     """[N, K] scores of each request, one runtime call per request (the exported batch is 1)."""
-    run = scorer(artifact.format, artifact.path)
-    rows = [np.asarray(run(requests.one(i)), dtype=np.float64).reshape(-1) for i in range(len(requests))]
-    return np.stack(rows)
+    return score_file(artifact.format, artifact.path, requests)
+
+
+def score_file(fmt: str, path: Path, requests: Requests) -> np.ndarray:
+    """The same for a file of a bundle (its format named by the manifest)."""
+    run = scorer(fmt, path)
+    return np.stack([np.asarray(run(requests.one(i)), dtype=np.float64).reshape(-1) for i in range(len(requests))])
 
 
 def compare(artifact: Artifact, scores: np.ndarray, reference: np.ndarray, labels: np.ndarray,

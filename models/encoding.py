@@ -13,14 +13,14 @@ and takes values nobody has seen, at the price of collisions, which are measured
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from .features import fnv1a_32
+from .features import fnv1a_32, hash_item_ids
 
 VOCABULARY, HASH, TIME, INDEX = "vocabulary", "hash", "time", "index"
-KINDS = ("auto", VOCABULARY, HASH)
 ITEM_FIRST, ITEM_OOV = 2, 1  # item vocabulary: 0 pad, 1 out of vocabulary, observed items from 2
 CONTEXT_FIRST, CONTEXT_OOV = 1, 0
 
@@ -56,22 +56,24 @@ class FieldEncoding:
         return f"the value itself, an integer in [0, {self.size})" + ("; 0 = history padding" if self.item else "")
 
     def lookup(self) -> dict[str, int]:
+        """value -> id of a vocabulary."""
+        return self._lookup
+
+    @cached_property
+    def _lookup(self) -> dict[str, int]:  # built once: encode runs on every chunk of every epoch
         return {v: self.first + i for i, v in enumerate(self.values)}
 
     def encode(self, values) -> np.ndarray:
         """Raw values (any type; compared as str) -> int32 ids, each distinct value looked up once."""
         if self.kind in (TIME, INDEX):
             return np.asarray(values, dtype=np.int32)
-        codes, uniques = pd.factorize(pd.Series(np.asarray(values, dtype=object).ravel()).astype(str),
-                                      use_na_sentinel=False)
-        if self.kind == VOCABULARY:
-            table = self.lookup()
-            ids = np.fromiter((table.get(u, self.oov) for u in uniques), np.int64, len(uniques))
-        elif self.item:
-            ids = np.fromiter((1 + fnv1a_32(u) % (self.size - 1) for u in uniques), np.int64, len(uniques))
+        text = pd.Series(np.asarray(values, dtype=object).ravel()).astype(str)
+        if self.kind == HASH:
+            ids = hash_item_ids(text.to_numpy(dtype=object), self.size) if self.item else hash_values(text, self.size)
         else:
-            ids = np.fromiter((fnv1a_32(u) % self.size for u in uniques), np.int64, len(uniques))
-        return ids[codes].astype(np.int32).reshape(np.shape(values))
+            codes, uniques = pd.factorize(text, use_na_sentinel=False)
+            ids = np.fromiter((self._lookup.get(u, self.oov) for u in uniques), np.int64, len(uniques))[codes]
+        return np.asarray(ids).astype(np.int32).reshape(np.shape(values))
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,13 @@ class Encoders:
                             "column": None if e.item else i, "kind": e.kind, "size": e.size, "rule": e.rule(),
                             **({"values": list(e.values)} if e.kind == VOCABULARY else {})}
                            for i, e in enumerate(self.all)]}
+
+
+def hash_values(values: pd.Series, modulo: int) -> np.ndarray:
+    """fnv1a_32(str(value)) mod modulo per value, each distinct value hashed once."""
+    codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
+    table = np.fromiter((fnv1a_32(u) % modulo for u in uniques), dtype=np.int64, count=len(uniques))
+    return table[codes]
 
 
 def given(spec_fields, item_size: int) -> Encoders:

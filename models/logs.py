@@ -23,7 +23,7 @@ from ..core.errors import ConfigError, one_line
 from .data import Requests
 from . import encoding as enc_mod
 from .encoding import Encoders
-from .features import PAD_ID, ContextField, FeatureSpec, fnv1a_32
+from .features import PAD_ID, ContextField, FeatureSpec
 from .schema import LogSchema
 
 CHUNK_ROWS = 50_000
@@ -156,12 +156,6 @@ class Encoded:
         return Encoded(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in Encoded.__dataclass_fields__})
 
 
-def _hash_values(values: pd.Series, modulo: int) -> np.ndarray:
-    codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
-    table = np.fromiter((fnv1a_32(u) % modulo for u in uniques), dtype=np.int64, count=len(uniques))
-    return table[codes]
-
-
 def _numeric(f: Path, row0: int, df: pd.DataFrame, col: str, role: str) -> np.ndarray:
     s = df[col]
     if s.dtype == bool:
@@ -200,13 +194,18 @@ def _timestamps(f: Path, row0: int, df: pd.DataFrame, col: str) -> np.ndarray:
     return t
 
 
+def _where(files: list[Path]) -> Path:
+    """What a message about the whole log names: its folder, or its one file."""
+    return files[0].parent if len(files) > 1 else files[0]
+
+
 def _split(df: pd.DataFrame, schema: LogSchema) -> tuple[np.ndarray, np.ndarray]:
     """(split 0 train / 1 valid / 2 test, list-key hash) of each row: by a hash of the list key, so a list never
     straddles two splits and every pass over the log agrees."""
     key_text = df[schema.group_by[0]].astype(str)
     for col in schema.group_by[1:]:  # vectorized concatenation: a row-wise join is a Python call per row
         key_text = key_text + "\x1f" + df[col].astype(str)
-    key = _hash_values(key_text, 2**31 - 1)
+    key = enc_mod.hash_values(key_text, 2**31 - 1)
     split_at = (key % _SPLIT_BUCKETS) / _SPLIT_BUCKETS
     split = np.where(split_at < schema.test_fraction, 2,
                      np.where(split_at < schema.test_fraction + schema.valid_fraction, 1, 0)).astype(np.int8)
@@ -244,11 +243,18 @@ def count_values(files: list[Path], kind: str, schema: LogSchema, progress: Call
             add(ITEMS, pd.Series(tokens[tokens != ""]))
         progress(f"counted values in {total:,} rows ({f.name})")
     if total == 0:
-        raise LogError(f"{files[0].parent if len(files) > 1 else files[0]}: no data rows")
+        raise LogError(f"{_where(files)}: no data rows")
     return {k: v.astype(np.int64) for k, v in counts.items()}
 
 
 ITEMS = "\x00items"  # the key of item counts (never a column name)
+
+
+def _vocabulary(asked: str, distinct: int, cap: int, too_many: Callable[[], str]) -> bool:
+    """Whether a field gets a vocabulary: asked for (and within its cap, else bad input), or "auto" within it."""
+    if asked == "vocabulary" and distinct > cap:
+        raise LogError(too_many())
+    return asked == "vocabulary" or (asked == "auto" and distinct <= cap)
 
 
 def choose_encoders(schema: LogSchema, counts: dict[str, pd.Series], where: Path) -> Encoders:
@@ -262,21 +268,19 @@ def choose_encoders(schema: LogSchema, counts: dict[str, pd.Series], where: Path
             value = f"{observed.index[0]!r}" if len(observed) else "no value"
             raise LogError(f"{where}: column {col!r} (context): a single value in the training rows ({value}); a "
                            "field that never changes cannot help the ranking, drop it from [columns] context")
-        if kind == "vocabulary" and len(observed) > schema.max_vocabulary:
-            raise LogError(f"{where}: column {col!r} (context): {len(observed):,} distinct values, more than "
-                           f"[encoding] max_vocabulary = {schema.max_vocabulary:,}; use \"hash\" for this field in "
-                           "[encoding.fields] or raise max_vocabulary")
-        if kind == "vocabulary" or (kind == "auto" and len(observed) <= schema.max_vocabulary):
+        if _vocabulary(kind, len(observed), schema.max_vocabulary, lambda: (
+                f"{where}: column {col!r} (context): {len(observed):,} distinct values, more than [encoding] "
+                f"max_vocabulary = {schema.max_vocabulary:,}; use \"hash\" for this field in [encoding.fields] or "
+                "raise max_vocabulary")):
             context.append(enc_mod.vocabulary(col, observed))
         else:
             context.append(enc_mod.hashed(col, buckets))
     items = counts.get(ITEMS, pd.Series(dtype=np.int64))
     frequent = int((items >= schema.item_min_count).sum())
-    if schema.items == "vocabulary" and frequent > schema.max_item_vocabulary:
-        raise LogError(f"{where}: column {schema.item!r} (item): {frequent:,} items seen at least "
-                       f"{schema.item_min_count} times, more than [encoding] max_item_vocabulary = "
-                       f"{schema.max_item_vocabulary:,}; use items = \"hash\" or raise max_item_vocabulary")
-    if schema.items == "vocabulary" or (schema.items == "auto" and frequent <= schema.max_item_vocabulary):
+    if _vocabulary(schema.items, frequent, schema.max_item_vocabulary, lambda: (
+            f"{where}: column {schema.item!r} (item): {frequent:,} items seen at least {schema.item_min_count} "
+            f"times, more than [encoding] max_item_vocabulary = {schema.max_item_vocabulary:,}; use items = "
+            "\"hash\" or raise max_item_vocabulary")):
         item = enc_mod.vocabulary(schema.item, items, item=True, min_count=schema.item_min_count)
     else:
         item = enc_mod.hashed(schema.item, schema.item_buckets, item=True)
@@ -287,8 +291,7 @@ def encoders(files: list[Path], kind: str, schema: LogSchema, progress: Callable
              ) -> tuple[Encoders, dict[str, pd.Series]]:
     """One pass over the train split's categorical columns: the encoders, and the counts they came from."""
     counts = count_values(files, kind, schema, progress)
-    where = files[0].parent if len(files) > 1 else files[0]
-    return choose_encoders(schema, counts, where), counts
+    return choose_encoders(schema, counts, _where(files)), counts
 
 
 def encode(f: Path, row0: int, df: pd.DataFrame, schema: LogSchema, enc: Encoders) -> Encoded:
@@ -315,12 +318,10 @@ def encode(f: Path, row0: int, df: pd.DataFrame, schema: LogSchema, enc: Encoder
     split, key = _split(df, schema)
     history = np.full((n, schema.history_len), PAD_ID, np.int32)
     if schema.history:
-        parts = _history_tokens(df, schema)
-        for j in range(parts.shape[1]):  # one column at a time, each distinct id looked up once
-            col = parts.iloc[:, j]
-            present = (col != "").to_numpy()
-            if present.any():
-                history[present, j] = enc.item.encode(col[present].to_numpy(dtype=object))
+        tokens = _history_tokens(df, schema).to_numpy(dtype=object)
+        present = tokens != ""
+        if present.any():  # every position at once, each distinct id looked up once
+            history[:, : tokens.shape[1]][present] = enc.item.encode(tokens[present])
     ctx = np.stack(context, axis=1).astype(np.int32) if context else np.zeros((n, 0), np.int32)
     return Encoded(ctx, history, enc.item.encode(items.astype(str).to_numpy(dtype=object)),
                    features, label.astype(np.float32), split, key, t)
@@ -372,7 +373,7 @@ def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, prog
             if have < cap:
                 getattr(p, name).append(e.take(np.flatnonzero(masks[name])[: cap - have]))
         progress(f"validated {total:,} rows ({f.name})")
-    where = files[0].parent if len(files) > 1 else files[0]
+    where = _where(files)
     if total == 0:
         raise LogError(f"{where}: no data rows")
     if len(p.label_values) < 2:

@@ -67,15 +67,23 @@ class LogSchema:
 
     def field_rule(self, column: str) -> tuple[str, int]:
         """(kind, hash buckets) asked for a context column."""
-        rule = dict(self.fields).get(column, "auto")
-        kind, _, buckets = rule.partition(":")
-        return kind, int(buckets) if buckets else self.context_buckets
+        kind, buckets = parse_rule(dict(self.fields).get(column, "auto"))
+        return kind, buckets or self.context_buckets
 
     def columns(self) -> list[str]:
         """Every column the log must have (patterns already resolved)."""
         cols = [self.item, self.label, *self.group_by, *self.context, *self.numeric]
         cols += [c for c in (self.timestamp, self.history) if c]
         return list(dict.fromkeys(cols))
+
+
+def parse_rule(rule: str) -> tuple[str, int | None]:
+    """"auto" | "vocabulary" | "hash" | "hash:N" -> (kind, N or None); ValueError for anything else."""
+    kind, _, buckets = rule.partition(":")
+    if kind not in ("auto", "vocabulary", "hash") or (buckets and (kind != "hash" or not buckets.isdigit()
+                                                                  or int(buckets) < 2)):
+        raise ValueError(rule)
+    return kind, int(buckets) if buckets else None
 
 
 # The file's sections, read by the one TOML loader (types, unknown keys and required keys checked there).
@@ -138,11 +146,11 @@ def load_schema(path: Path) -> LogSchema:
         if column not in schema.context:
             raise ConfigError(f"{path}: [encoding.fields] {column}: not a [columns] context column (context: "
                               f"{', '.join(schema.context) or 'none'})")
-        kind, _, buckets = rule.partition(":")
-        if kind not in ("auto", "vocabulary", "hash") or (buckets and (kind != "hash" or not buckets.isdigit()
-                                                                      or int(buckets) < 2)):
+        try:
+            parse_rule(rule)
+        except ValueError:
             raise ConfigError(f"{path}: [encoding.fields] {column}: expected \"auto\", \"vocabulary\", \"hash\" "
-                              f"or \"hash:N\" with N >= 2, got {rule!r}")
+                              f"or \"hash:N\" with N >= 2, got {rule!r}") from None
     if schema.session_seconds is not None and schema.session_seconds <= 0:
         raise ConfigError(f"{path}: [lists] session_seconds: expected a positive number, got {schema.session_seconds}")
     if schema.session_seconds is not None and schema.timestamp is None:

@@ -72,16 +72,17 @@ def main(argv: list[str] | None = None) -> int:
                      config_source=f"studies.model_variants {name}")
         m = result.manifest
         int8 = next(a for a in m.artifacts if a.path == "ranker_int8.tflite")
+        path = args.out / f"variant_{i}" / int8.path
         scores = m.metrics
         gap = ((scores.model.ndcg_at_10 - scores.rule_baseline.ndcg_at_10)
                / (scores.oracle.ndcg_at_10 - scores.rule_baseline.ndcg_at_10)) if scores.oracle else None
-        rows.append({"variant": name, "what": what, "model": dataclasses.asdict(vcfg.model), "train": dataclasses.asdict(vcfg.train),
+        rows.append({"variant": name, "what": what, "model": dataclasses.asdict(vcfg.model),
+                     "train": dataclasses.asdict(vcfg.train),
                      "parameters": m.model.parameters, "ndcg_at_10": scores.model.ndcg_at_10, "auc": scores.model.auc,
                      "int8_ndcg_at_10": int8.verification.ndcg_at_10, "int8_auc": int8.verification.auc,
                      "gap_closed": gap, "int8_bytes": int8.bytes, "int8_ndcg_ratio": int8.verification.ndcg_ratio,
-                     "seconds": round(time.perf_counter() - started, 1), "file": str(args.out / f"variant_{i}" /
-                                                                                    int8.path)})
-        files.append(args.out / f"variant_{i}" / int8.path)
+                     "seconds": round(time.perf_counter() - started, 1), "file": str(path)})
+        files.append(path)
     targets, source = collect_targets(files)
     bench = run_bench(targets, BenchConfig(threads=(1,), candidates=(cfg.export.candidates,), rounds=args.rounds,
                                            invokes=50, identity=False), source,

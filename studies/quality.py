@@ -15,11 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from edgeship.benchmarks import quality
 from edgeship.config import LogConfig, RunConfig, load_config
-from edgeship.export.verify import scorer
+from edgeship.export.verify import score_file
 from edgeship.models.ranker import probabilities
 from edgeship.pipeline import run
 from edgeship.progress import Steps
@@ -55,8 +53,7 @@ def measure(cfg: RunConfig, name: str, out: Path, resamples: int) -> quality.Dat
     for a in manifest.artifacts:
         if a.trainable:
             continue
-        run_file = scorer(a.format, out / name / a.path)
-        scores = np.stack([np.asarray(run_file(test.one(i)), np.float64).reshape(-1) for i in range(len(test))])
+        scores = score_file(a.format, out / name / a.path, test)
         files.append(quality.Scorer(a.path, "file", probabilities(scores), bytes=a.bytes))
     scorers = scorers[:1] + files + scorers[1:]  # the model, then what the app gets from it
     print(f"{name}: scored {len(scorers)} scorers on {len(test)} test lists", file=sys.stderr, flush=True)

@@ -43,12 +43,10 @@ def _features(model, head: str):
     candidate features alone (or a user's model without edgeship's layer names) gets the scores only."""
     import tf_keras as keras
 
-    try:
-        if head != "features+hidden":
-            raise ValueError(head)
-        hidden = model.get_layer(HEAD_LAYER).input
-    except ValueError:
+    names = {layer.name for layer in model.layers}
+    if head != "features+hidden" or HEAD_LAYER not in names:
         return keras.Model(model.inputs, [model.output]), 0
+    hidden = model.get_layer(HEAD_LAYER).input
     return keras.Model(model.inputs, [model.output, hidden]), int(hidden.shape[-1])
 
 
