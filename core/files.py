@@ -50,9 +50,12 @@ def write_text(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def write_json(path: Path, payload) -> None:
-    """Strict JSON (NaN refused: the codec writes undefined numbers as null), atomically."""
-    write_text(path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
+def write_json(path: Path, payload, compact: bool = False) -> None:
+    """Strict JSON (NaN refused: the codec writes undefined numbers as null), atomically. compact: one line, for
+    files of numbers (test vectors), where an indented number per line would triple the size."""
+    text = json.dumps(payload, separators=(",", ":"), allow_nan=False) if compact else json.dumps(
+        payload, indent=2, allow_nan=False)
+    write_text(path, text + "\n")
 
 
 def sha256(path: Path) -> str:

@@ -26,6 +26,7 @@ from .export.readme import render_readme
 from .export.stage import export_formats
 from .export.types import ExportJob
 from .models import ranker as ranker_mod
+from .models.encoding import Encoders
 from .models.metrics import MIN_POSITIVES, RankingMetrics, evaluate
 from .models.training import seed_everything
 from .progress import Steps
@@ -105,7 +106,7 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
                              **{name: m for name, (m, _, _) in unconstrained.items()},
                              reference_parameters={name: p for name, (_, p, _) in unconstrained.items()})
     result = ship(cfg, out, force, job, test, reference, model_record, metrics_record, config_source, step,
-                  vocabularies, stream, data.timelines)
+                  Raw(data.encoders, vocabularies, data.examples), stream, data.timelines)
     result.test_scores = scorers | {name: s for name, (_, _, s) in unconstrained.items()}
     result.test = test
     return result
@@ -159,8 +160,20 @@ def _personalization(path: Path, cfg: RunConfig, timelines, stage: Path, step: S
     return record
 
 
+RAW_CASES = 4  # the raw test vectors: a full list, a short one, unseen values, no history
+
+
+@dataclass(frozen=True)
+class Raw:
+    """What the raw-input contract is made from: the encoders, the text of vocabularies.json, example values."""
+
+    encoders: Encoders
+    vocabularies: str
+    examples: dict[str, list[str]]
+
+
 def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference: np.ndarray, model: ModelRecord,
-         metrics: Metrics, config_source: str, step: Steps, vocabularies: str, stream=sys.stderr, timelines=None
+         metrics: Metrics, config_source: str, step: Steps, raw: Raw, stream=sys.stderr, timelines=None
          ) -> RunResult:
     """The export stage over every configured format, the personalization study where the data has users to
     follow (timelines), then the bundle, written atomically. Shared by `run`, `train` and `export`."""
@@ -176,6 +189,9 @@ def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference
         step("writing the bundle")
         entries = [bundle.entry(s, stage) for s in outcome.shipped]
         vectors = bundle.test_vectors(outcome.shipped, entries, test.take(slice(0, cfg.export.test_vectors)), stage)
+        contract = bundle.contract(model.candidates, model.feature_spec, raw.encoders)
+        raw_vectors = bundle.raw_test_vectors(outcome.shipped, entries, contract, raw.encoders, raw.examples, test,
+                                              RAW_CASES, cfg.seed, stage)
         manifest = Manifest(
             schema_version=MANIFEST_VERSION, generator=f"edgeship {__version__}", model=model,
             artifacts=entries, failures=outcome.failures,
@@ -183,7 +199,7 @@ def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference
             config=typed.dump(cfg) | {"source": config_source},
             versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
             personalization=study)
-        bundle.write_files(stage, manifest, vectors, render_readme(manifest), vocabularies)
+        bundle.write_files(stage, manifest, vectors, render_readme(manifest), raw.vocabularies, contract, raw_vectors)
     seconds = time.perf_counter() - step.started
     step(f"bundle written to {out}")
     return RunResult(out=out, manifest=manifest, seconds=seconds)

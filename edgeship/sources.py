@@ -44,6 +44,11 @@ class Prepared:
     timelines: Callable[[int, int], Timelines] | None = None
     # the same split with an exact vocabulary for every field (for the reference models); None: it is already
     exact: Callable[[], "Prepared"] | None = None
+    # raw values an app could send, per field (by encoder name): the raw test vectors draw from them
+    examples: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+
+EXAMPLES = 50  # raw values kept per field for the raw test vectors
 
 
 def prepare(cfg: RunConfig, step) -> Prepared:
@@ -76,7 +81,8 @@ def synthetic(cfg: RunConfig, step) -> Prepared:
                     timelines=lambda users, stream: timelines(cfg.data, cfg.export.candidates, cfg.seed, users,
                                                               cfg.personalization.length, stream),
                     exact=None if cfg.data.item_encoding == "vocabulary" else lambda: synthetic(dataclasses.replace(
-                        cfg, data=dataclasses.replace(cfg.data, item_encoding="vocabulary")), step))
+                        cfg, data=dataclasses.replace(cfg.data, item_encoding="vocabulary")), step),
+                    examples={enc.item.name: list(catalogue.index[:EXAMPLES])})
 
 
 def interaction_log(cfg: RunConfig, step, exact: bool = False) -> Prepared:
@@ -128,6 +134,8 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False) -> Prepared:
               "schema": typed.dump(schema), "rows": rows, "positives": prof.positives}
     # already exact: no field hashed and no rare item folded into the OOV id
     exactly = all(e.kind != encoding.HASH for e in enc.all) and schema.item_min_count == 1
+    examples = {e.name: [str(v) for v in counts.get(logs.ITEMS if e.item else e.name, pd.Series(dtype=int))
+                         .sort_values(ascending=False, kind="stable").index[:EXAMPLES]] for e in enc.all}
     return Prepared(spec, description, k, train, valid_rows, test, calibration, baseline.score(test), enc,
                     item_collisions, tuple(notes), source,
-                    exact=None if exactly else lambda: interaction_log(cfg, step, exact=True))
+                    exact=None if exactly else lambda: interaction_log(cfg, step, exact=True), examples=examples)

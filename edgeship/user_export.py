@@ -17,7 +17,7 @@ from .export.types import ExportJob
 from .models import ranker as ranker_mod
 from .models import encoding
 from .models.metrics import MIN_POSITIVES, evaluate
-from .pipeline import RunResult, ship
+from .pipeline import Raw, RunResult, ship
 from .progress import Steps
 
 
@@ -51,12 +51,12 @@ def export_user_model(cfg: RunConfig, model_path: Path, calibration_path: Path, 
         min_positives=MIN_POSITIVES,
         model=evaluate(ranker_mod.probabilities(reference), test.labels) if calib.has_labels else None)
     # the model takes ids the caller computed: edgeship knows no raw values, only the ranges seen
-    record, vocabularies = bundle.vocabularies(encoding.given(spec.context_fields, spec.item_buckets),
-                                               encoding.Collisions(0, 0, 0.0))
+    encoders = encoding.given(spec.context_fields, spec.item_buckets)
+    record, vocabularies = bundle.vocabularies(encoders, encoding.Collisions(0, 0, 0.0))
     model_record = ModelRecord(model.name, ranker_mod.parameter_count(model), test.candidates.shape[1], spec, record,
                                note="context cardinalities and item_buckets are the largest values seen in the "
                                "calibration set + 1, not read from the model")
     job = ExportJob(model=fixed, spec=spec, candidates=test.candidates.shape[1],
                     calibration=representative_dataset(test))
     return ship(cfg, out, force, job, test, reference, model_record, metrics, f"export of {model_path}", step,
-                vocabularies, stream)
+                Raw(encoders, vocabularies, {}), stream)

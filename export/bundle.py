@@ -1,4 +1,5 @@
-"""The bundle a mobile team downloads: artifacts, manifest.json, testvectors.json and README.md.
+"""The bundle a mobile team downloads: artifacts, manifest.json, features.json (the raw-input contract),
+testvectors.json, testvectors_raw.json, vocabularies.json and README.md.
 
 A bundle is built in a hidden staging folder beside its destination and renamed into place only when complete,
 so an interrupted run never leaves a half-written artifact or a manifest that points at missing files.
@@ -21,15 +22,18 @@ from ..models.data import Requests
 from ..models.encoding import Collisions, Encoders
 from ..models.features import SCORES
 from . import formats
+from .contract import FEATURES, Contract
 from .manifest import (MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry, EncodingRecord, Manifest,
                        TrainingVector, VectorCase, Vectors)
+from .raw_vectors import RAW_TESTVECTORS, RawVectors, raw_vectors
 from .stage import Verified
 from .types import Artifact, in_contract_order
 from .verify import PROBE_LEARNING_RATE, probe_labels, scorer
 
 README = "README.md"
 VOCABULARIES = "vocabularies.json"  # every categorical field's raw value -> id rule, vocabularies in full
-SCHEMA_FILES = ("manifest.schema.json", "testvectors.schema.json")  # copied into every bundle
+SCHEMA_FILES = ("manifest.schema.json", "testvectors.schema.json", "features.schema.json",
+                "testvectors_raw.schema.json")  # copied into every bundle
 
 # How far a runtime on another CPU may drift from the expected outputs recorded on this host.
 ATOL = {"fp32": 1e-5, "int8": 0.1}  # int8: about two steps of the int8 logit output (scale ~0.04-0.06)
@@ -105,13 +109,35 @@ def vocabularies(encoders: Encoders, item_collisions: Collisions) -> tuple[Encod
     return EncodingRecord.of(encoders, VOCABULARIES, text, item_collisions), text
 
 
-def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, vocabularies: str) -> None:
-    """manifest.json, testvectors.json, vocabularies.json, the JSON Schemas they follow, and README.md, into the
-    staging folder."""
+def contract(model_candidates: int, spec, encoders: Encoders) -> Contract:
+    return Contract.of(spec, encoders, model_candidates, VOCABULARIES, spec.inputs(model_candidates))
+
+
+def raw_test_vectors(shipped: list[Verified], entries: list[ArtifactEntry], the_contract: Contract,
+                     encoders: Encoders, examples: dict[str, list[str]], test: Requests, n: int, seed: int,
+                     bundle: Path) -> RawVectors:
+    """Raw requests through the contract into every shipped file, the expected outputs in each file's declared
+    output shape."""
+    k = the_contract.candidates.k
+    shapes = {e.path: output_shape(e.outputs[0].shape, k) for e in entries}
+    files = {}
+    for s in shipped:
+        rel = s.artifact.path.relative_to(bundle).as_posix()
+        files[rel] = (scorer(s.artifact.format, s.artifact.path), shapes[rel])
+    atol = {s.artifact.path.relative_to(bundle).as_posix(): atol_for(s.artifact) for s in shipped}
+    return raw_vectors(the_contract, encoders.to_json(), examples, test, files, atol, n, seed)
+
+
+def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, vocabularies: str,
+                the_contract: Contract, raw: RawVectors) -> None:
+    """manifest.json, features.json, testvectors.json, testvectors_raw.json, vocabularies.json, the JSON
+    Schemas they follow, and README.md, into the staging folder."""
     from ..schemas import schema_path
 
     write_text(stage / VOCABULARIES, vocabularies)
-    write_json(stage / TESTVECTORS, typed.dump(vectors))
+    write_json(stage / FEATURES, typed.dump(the_contract))
+    write_json(stage / RAW_TESTVECTORS, typed.dump(raw), compact=True)
+    write_json(stage / TESTVECTORS, typed.dump(vectors), compact=True)
     write_json(stage / MANIFEST, typed.dump(manifest))
     for name in SCHEMA_FILES:
         shutil.copyfile(schema_path(name), stage / name)

@@ -11,7 +11,12 @@ import numpy as np
 from ..core.errors import BundleError, EdgeshipError, InputError
 from ..core.files import sha256
 from .bundle import output_shape
+from ..core import typed
+from ..core.files import read_json
+from .bundle import VOCABULARIES
+from .contract import FEATURES, Contract, RawEncoder
 from .manifest import MANIFEST, TESTVECTORS, Manifest, read_manifest_file, read_test_vectors
+from .raw_vectors import RAW_TESTVECTORS, RAW_VERSION, RawVectors, check_raw
 from . import formats
 from .verify import scorer
 
@@ -104,8 +109,49 @@ def check_bundle(bundle: Path) -> list[ArtifactCheck]:
         results.append(ArtifactCheck(rel, worst, atol, worst <= atol))
     for t in vectors.training:
         results.append(_replay_training(bundle, manifest, vectors, t))
+    results += _check_raw(bundle, manifest)
     bad = [r for r in results if not r.passed]
     if bad:
         raise BundleError(f"{bundle / bad[0].path}: test vectors off by {bad[0].max_error:.2e} (atol "
                           f"{bad[0].atol:.1e})")
     return results
+
+
+def read_contract(bundle: Path, manifest: Manifest) -> Contract:
+    """features.json, checked against what the files themselves take: the same inputs in the same shapes (a file
+    may take another dtype than the contract's, as Core ML takes float32 ids: its manifest entry says so)."""
+    where = bundle / FEATURES
+    if not where.is_file():
+        raise BundleError(f"{where}: missing; every bundle carries its raw-input contract")
+    contract = typed.load(Contract, read_json(where, FEATURES, error=BundleError), str(where), toml=False,
+                          error=BundleError)
+    declared = [(i.name, list(i.shape)) for i in contract.inputs]
+    for entry in manifest.artifacts:
+        actual = [(t.name, list(t.shape)) for t in entry.inputs]
+        if actual != declared:
+            raise BundleError(f"{where}: inputs {declared} disagree with {entry.path}, which takes {actual}")
+    if len(contract.context) != declared[0][1][-1]:
+        raise BundleError(f"{where}: context: {len(contract.context)} columns, the model's context input has "
+                          f"{declared[0][1][-1]}")
+    if contract.candidates.k != manifest.model.candidates:
+        raise BundleError(f"{where}: candidates.k = {contract.candidates.k}, the manifest says K = "
+                          f"{manifest.model.candidates}")
+    return contract
+
+
+def _check_raw(bundle: Path, manifest: Manifest) -> list[ArtifactCheck]:
+    """testvectors_raw.json replayed the way an app would: encoded from features.json alone, then every file."""
+    contract = read_contract(bundle, manifest)
+    where = bundle / RAW_TESTVECTORS
+    data = read_json(where, RAW_TESTVECTORS, error=BundleError)
+    if not isinstance(data, dict) or data.get("schema_version") != RAW_VERSION:
+        raise BundleError(f"{where}: schema_version: expected {RAW_VERSION}")
+    vectors = typed.load(RawVectors, data, str(where), toml=False, error=BundleError)
+    encoder = RawEncoder(contract, read_json(bundle / VOCABULARIES, VOCABULARIES, error=BundleError))
+    runs = {e.path: scorer(e.format, bundle / e.path, error=BundleError) for e in manifest.artifacts}
+    try:
+        worst = check_raw(encoder, vectors, runs, where)
+    except ValueError as e:
+        raise BundleError(str(e)) from None
+    return [ArtifactCheck(f"{path} (raw requests)", w, vectors.atol.get(path, 0.0), w <= vectors.atol.get(path, 0.0))
+            for path, w in worst.items()]

@@ -19,6 +19,8 @@ from ..models.encoding import INDEX, TIME, Collisions, Encoders
 from ..models.features import FeatureSpec
 from . import formats
 from ..models.metrics import RankingMetrics
+from .contract import Contract
+from .raw_vectors import RawVectors
 
 MANIFEST = "manifest.json"
 TESTVECTORS = "testvectors.json"
@@ -319,4 +321,6 @@ def read_test_vectors(path: Path, error: type[EdgeshipError] = BundleError) -> V
 SCHEMAS = {  # file in schemas/ -> (record, title)
     "manifest.schema.json": (Manifest, "edgeship bundle manifest.json"),
     "testvectors.schema.json": (Vectors, "edgeship bundle testvectors.json"),
+    "features.schema.json": (Contract, "edgeship bundle features.json: the raw-input contract"),
+    "testvectors_raw.schema.json": (RawVectors, "edgeship bundle testvectors_raw.json"),
 }

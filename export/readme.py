@@ -43,8 +43,25 @@ def render_readme(manifest: Manifest) -> str:
 
 A ranking model that scores **{k} candidate items for one request** in a single call, exported to TensorFlow
 Lite, Core ML and ONNX. Every file here was executed by its runtime and compared with the trained model before
-this bundle was written; `manifest.json` has the figures, `testvectors.json` lets your app check its own
-integration without Python.
+this bundle was written; `manifest.json` has the figures, `features.json` is the raw-input contract (everything
+your app must do to a request before the model sees it), and `testvectors_raw.json` / `testvectors.json` let your
+app check its own integration without Python.
+
+## From a raw request to a ranked list (`features.json`)
+1. **context**: one int32 per entry of `features.json` → `context`, in that order. `source` names the value in
+   your request; `kind` says how it becomes an id: `vocabulary` (look `str(value)` up in `{model.encoding.file}`
+   → the field's `values`; id = `first` + position, anything else → `oov`), `hash` (`fnv1a_32(str(value)) mod
+   buckets`), `time` (from the request's unix timestamp in **UTC**, rules under `time`), `index` (the value is
+   the id), `constant` (0).
+2. **candidates** and **history**: every item id through `items` (the same rule for both); history most recent
+   first, cut to its length, padded with 0; a list of n < K candidates is padded with id 0 and features 0.
+3. **candidate_features**: per feature `clip((x - mean) * scale, -clip, clip)` (no clip where `clip` is null).
+4. Run the model; sort the n real slots by `scores`, highest first (equal scores keep your order); ignore the
+   padded slots.
+
+`testvectors_raw.json` holds requests exactly as an app holds them (string item ids, raw context values, a
+timestamp, raw features, a list shorter than K, values no vocabulary knows, an empty history), the tensors step 1–3
+must give, each file's scores and the ranked item ids: put them in your app's unit tests.
 
 ## Contract (identical in every file)
 {contract}
@@ -75,8 +92,10 @@ integration without Python.
 {_personal_section(manifest)}
 ## Verify a download
 1. Check each file's SHA-256 against `manifest.json` (`sha256sum -c` works on the list `sha256  path`).
-2. Run `testvectors.json` in your app's unit tests: for each case feed `inputs` (each is a batch of one) and
-   compare `scores` with `expected[<file>]` (in the file's declared output shape) within `atol[<file>]`.
+2. Run `testvectors_raw.json` in your app's unit tests: encode each `request` with your own code and compare
+   with `tensors` (ids exactly, features within 1e-6), then compare the file's scores with `expected[<file>]`
+   (in the file's declared output shape) within `atol[<file>]` and your ranking with `ranked[<file>]`.
+   `testvectors.json` does the same from ready tensors.
 3. Or, with Python and edgeship installed: `edgeship verify <this folder>`.
 """
 

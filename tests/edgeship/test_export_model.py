@@ -53,7 +53,7 @@ def test_keras_file_exports_to_a_verified_bundle(saved, tmp_path):
     assert manifest["metrics"]["source"]["kind"] == "user_model" and manifest["metrics"]["test_requests"] == 60
     fp32 = next(a for a in manifest["artifacts"] if a["path"] == "ranker_fp32.onnx")
     assert fp32["verification"]["max_abs_diff"] < 1e-4 and fp32["outputs"][0]["name"] == "scores"
-    assert len(check_bundle(out)) == 6
+    assert len(check_bundle(out)) == 12  # six files, each replaying its tensor and its raw test vectors
 
 
 def test_a_format_that_cannot_take_an_op_is_reported_and_the_others_ship(saved, tmp_path, tiny_data):

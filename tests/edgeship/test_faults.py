@@ -41,6 +41,7 @@ candidates = 12
 verify_requests = 80
 test_vectors = 3
 formats = ["tflite", "onnx"]
+personal = false
 [floors]
 int8_ndcg_ratio = 0.97
 int8_top10_overlap = 0.8
@@ -71,7 +72,7 @@ def test_a_failing_converter_loses_only_its_own_format(tiny_config, tmp_path, mo
         "ranker_fp32.onnx", "ranker_fp32.tflite", "ranker_int8.onnx", "ranker_int8.tflite", "ranker_personal.tflite"]
     assert not list((tmp_path / "bundle").glob("*.mlmodel"))
     assert "Not in this bundle" in (tmp_path / "bundle" / "README.md").read_text()
-    assert len(check_bundle(tmp_path / "bundle")) == 6  # what was written is whole and verifies (+ training)
+    assert len(check_bundle(tmp_path / "bundle")) == 11  # what was written is whole and verifies (+ training)
     assert [typed.dump(f) for f in result.manifest.failures] == manifest["failures"]
 
 
@@ -107,5 +108,5 @@ def test_killed_runs_leave_no_partial_bundle_and_a_rerun_completes(tmp_path):
         stale = now
     code, err = _run_until(config, out, None)
     assert code == 0, err
-    assert len(check_bundle(out)) == 6  # five files and the trainable file's training vector
+    assert len(check_bundle(out)) == 8  # four files, each replaying its tensor and raw test vectors
     assert not list(tmp_path.glob(".bundle.staging-*"))

@@ -24,8 +24,8 @@ def test_manifest_schema_and_checksums(tiny_bundle, tiny_config):
     assert {a["path"] for a in manifest["artifacts"]} == EXPECTED_FILES
     assert set(os.listdir(tiny_bundle)) == EXPECTED_FILES | {
         "manifest.json", "testvectors.json", "vocabularies.json", "README.md", "manifest.schema.json",
-        "testvectors.schema.json",
-        "personalization.json", "personalization.md", "personalization.png"}
+        "testvectors.schema.json", "features.json", "features.schema.json", "testvectors_raw.json",
+        "testvectors_raw.schema.json", "personalization.json", "personalization.md", "personalization.png"}
     for a in manifest["artifacts"]:
         assert a["format"] in {"tflite", "coreml", "onnx"} and a["precision"] in {"fp32", "int8"}
         assert a["sha256"] == sha256(tiny_bundle / a["path"])
@@ -135,7 +135,7 @@ def test_vectors_reproduce_in_a_separate_process(tiny_bundle):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     # one line per file, one for the trainable file's recorded train call, one for the whole bundle
-    assert done.stdout.count(" ok") == len(EXPECTED_FILES) + 2
+    assert done.stdout.count(" ok") == 2 * len(EXPECTED_FILES) + 2  # tensor and raw vectors, a train call, the summary
     assert "ranker_personal.tflite (train, reset)" in done.stdout
 
 

@@ -59,6 +59,7 @@ def test_quality_study_with_references_on_the_tiny_config(tiny_config, tmp_path)
     from edgeship.models.settings import ReferenceConfig, TrainConfig
 
     cfg = replace(tiny_config, export=replace(tiny_config.export, personal=False),
+                  quantization=replace(tiny_config.quantization, qat=False),
                   reference=ReferenceConfig(hidden=(16, 16), train=TrainConfig(epochs=2, batch_size=64)))
     d = study.measure(cfg, "builtin", tmp_path, resamples=50)
     by = {s.name: s for s in d.scorers}
@@ -92,3 +93,16 @@ def test_model_variants_table_on_a_tiny_config(tiny_config, tmp_path):
     assert rows[1]["model"]["attention"] and not rows[0]["model"]["attention"]
     assert rows[1]["parameters"] > rows[0]["parameters"] and all(r["int8_bytes"] > 0 and r["p50_us"] > 0 for r in rows)
     assert all(0 < r["ndcg_at_10"] <= 1 and 0 < r["int8_ndcg_ratio"] for r in rows)
+
+
+def test_model_variants_summary_pairs_variants_by_seed():
+    from studies.model_variants import summarize
+
+    rows = [{"variant": v, "seed": s, "ndcg_at_10": base + d, "int8_bytes": b}
+            for s, base in ((1, 0.30), (2, 0.40), (3, 0.35)) for v, d, b in (("a", 0.0, 10), ("b", 0.01, 20))]
+    out = summarize(rows, ["a", "b"])
+    # the seeds spread the means by 0.05, the paired differences not at all
+    assert out["b"]["ndcg_at_10"]["mean"] == pytest.approx(0.36) and out["b"]["ndcg_at_10"]["sd"] == pytest.approx(0.05)
+    assert out["b"]["ndcg_at_10"]["paired_diff_mean"] == pytest.approx(0.01)
+    assert out["b"]["ndcg_at_10"]["paired_diff_sd"] == pytest.approx(0.0, abs=1e-12)
+    assert out["a"]["ndcg_at_10"]["paired_diff_mean"] == 0.0 and out["b"]["int8_bytes"] == 20

@@ -1,0 +1,259 @@
+"""The raw-input contract (features.json): how an app turns the request it holds into the model's tensors, and
+what to do with the scores. Everything the app needs is data here, nothing only in prose.
+
+`Contract.of(...)` writes it from the training-side encoders and feature spec; `RawEncoder` is an independent
+reading of the written file (plus vocabularies.json), exactly what an app implements: the bundle's raw test
+vectors are made with it, and tests check that it reproduces the tensors the model was trained on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.tensors import TensorSpec
+from ..models.encoding import HASH, INDEX, TIME, VOCABULARY, Encoders
+from ..models.features import (CANDIDATE_FEATURES, CANDIDATES, CONTEXT, FEATURE_CLIP, HISTORY, PAD_ID, SCORES,
+                               FeatureSpec)
+
+FEATURES = "features.json"
+CONTRACT_VERSION = 1
+CONSTANT = "constant"
+TIMESTAMP = "timestamp"
+
+
+@dataclass(frozen=True)
+class HashFunction:
+    """32-bit FNV-1a over the UTF-8 bytes of the value written as a string."""
+
+    name: str = "fnv1a_32"
+    offset_basis: int = 0x811C9DC5
+    prime: int = 0x01000193
+    rule: str = "h = offset_basis; for each UTF-8 byte b of str(value): h = ((h XOR b) * prime) mod 2^32"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Where a field's values are: vocabularies.json, fields[i] with this name, its `values` list."""
+
+    file: str
+    field: str
+    count: int = field(metadata={"doc": "number of values in the list"})
+    first: int = field(metadata={"doc": "id of values[0]; values[i] -> first + i"})
+    oov: int = field(metadata={"doc": "id of any value not in the list"})
+
+
+@dataclass(frozen=True)
+class ContextColumn:
+    """One column of the `context` input."""
+
+    column: int
+    name: str
+    source: str = field(metadata={
+        "doc": "the raw request's context key; 'timestamp' (see `time`); 'constant' (always 0)"})
+    kind: str = field(metadata={"choices": (VOCABULARY, HASH, TIME, INDEX, CONSTANT)})
+    size: int = field(metadata={"doc": "ids are in [0, size)"})
+    rule: str
+    vocabulary: Vocabulary | None = None
+    buckets: int | None = field(default=None, metadata={"doc": "hash: id = fnv1a_32(str(value)) mod buckets"})
+
+
+@dataclass(frozen=True)
+class TimeRule:
+    """How the request's timestamp becomes the hour and weekday columns."""
+
+    unit: str = "seconds since 1970-01-01T00:00:00Z (unix time); fractions are dropped (floor)"
+    time_zone: str = "UTC (not the phone's local time: the training log's hours were UTC)"
+    hour: str = "floor(t / 3600) mod 24"
+    weekday: str = "(floor(t / 86400) + 3) mod 7; Monday = 0 ... Sunday = 6"
+
+
+@dataclass(frozen=True)
+class ItemRule:
+    """How an item id (a string) becomes the id in `candidates` and `history`."""
+
+    kind: str = field(metadata={"choices": (VOCABULARY, HASH, INDEX)})
+    size: int
+    rule: str
+    padding: int = field(metadata={"doc": "the id of an empty slot in history and candidates"})
+    vocabulary: Vocabulary | None = None
+    buckets: int | None = field(default=None, metadata={"doc": "hash: id = 1 + fnv1a_32(str(id)) mod (buckets - 1)"})
+
+
+@dataclass(frozen=True)
+class HistoryRule:
+    length: int
+    rule: str
+
+
+@dataclass(frozen=True)
+class NumericFeature:
+    """One column of `candidate_features`: x -> clip((x - mean) * scale, -clip, clip)."""
+
+    index: int
+    name: str
+    mean: float
+    scale: float
+    clip: float | None = field(metadata={"doc": "null: no clipping (the built-in data's features are scaled already)"})
+    constant: bool = field(default=False, metadata={"doc": "no raw value: always 0"})
+
+
+@dataclass(frozen=True)
+class CandidateRule:
+    k: int = field(metadata={"doc": "candidates per call, fixed in every file"})
+    rule: str
+
+
+@dataclass(frozen=True)
+class OutputRule:
+    name: str
+    shape: list[int]
+    meaning: str
+    ranking: str
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    name: str
+    dtype: str
+    shape: list[int]
+
+
+@dataclass(frozen=True)
+class Contract:
+    """features.json: from a raw request (context values, a timestamp, item ids, raw numeric features) to the
+    model's four inputs, and from its scores to a ranked list of item ids."""
+
+    schema_version: int = field(metadata={"choices": (CONTRACT_VERSION,)})
+    inputs: list[InputRecord]
+    context: list[ContextColumn]
+    time: TimeRule | None
+    items: ItemRule
+    history: HistoryRule
+    candidate_features: list[NumericFeature]
+    candidates: CandidateRule
+    output: OutputRule
+    hash: HashFunction
+
+    @staticmethod
+    def of(spec: FeatureSpec, encoders: Encoders, k: int, vocabularies: str,
+           inputs: tuple[TensorSpec, ...]) -> "Contract":
+        context = []
+        by_name = {e.name: e for e in encoders.context}
+        for i, f in enumerate(spec.context_fields):
+            e = by_name.get(f.name)
+            if e is None:  # a log without context columns: the model's one constant column
+                context.append(ContextColumn(i, f.name, CONSTANT, CONSTANT, f.cardinality, "always 0"))
+                continue
+            source = TIMESTAMP if e.kind == TIME else e.name
+            context.append(ContextColumn(
+                i, e.name, source, e.kind, e.size, e.rule(),
+                vocabulary=Vocabulary(vocabularies, e.name, len(e.values), e.first, e.oov)
+                if e.kind == VOCABULARY else None, buckets=e.size if e.kind == HASH else None))
+        item = encoders.item
+        items = ItemRule(item.kind, item.size, item.rule(), PAD_ID,
+                         vocabulary=Vocabulary(vocabularies, item.name, len(item.values), item.first, item.oov)
+                         if item.kind == VOCABULARY else None, buckets=item.size if item.kind == HASH else None)
+        scaled = spec.feature_mean is not None
+        numeric = [NumericFeature(j, name, spec.feature_mean[j] if scaled else 0.0,
+                                  spec.feature_scale[j] if scaled else 1.0, FEATURE_CLIP if scaled else None,
+                                  constant=name == CONSTANT)
+                   for j, name in enumerate(spec.item_features)]
+        return Contract(
+            schema_version=CONTRACT_VERSION,
+            inputs=[InputRecord(s.name, s.dtype, list(s.shape)) for s in inputs],
+            context=context, time=TimeRule() if any(c.kind == TIME for c in context) else None, items=items,
+            history=HistoryRule(spec.history_len, f"the user's recent item ids, most recent first, each encoded "
+                                f"like an item; keep the first {spec.history_len}; fewer: fill the rest with "
+                                f"{PAD_ID}; no history at all: all {PAD_ID}"),
+            candidate_features=numeric,
+            candidates=CandidateRule(k, f"a list of n < {k} items: candidates[n:] = {PAD_ID} and candidate_features"
+                                        f"[n:] = 0.0, and scores[n:] are ignored; more than {k}: score it in "
+                                        f"calls of {k} and merge by score"),
+            output=OutputRule(SCORES, [1, k], "click logits, one per candidate slot; higher is better; "
+                              "1 / (1 + exp(-score)) is the click probability",
+                              "sort the n real slots by score, highest first; equal scores keep the given order"),
+            hash=HashFunction())
+
+
+class RawEncoder:
+    """An app's side of the contract, read only from features.json and vocabularies.json (as parsed JSON)."""
+
+    def __init__(self, contract: Contract, vocabularies: dict):
+        self.contract = contract
+        values = {f["name"]: f.get("values", []) for f in vocabularies["fields"]}
+        self._lookups = {}
+        for v in [c.vocabulary for c in contract.context] + [contract.items.vocabulary]:
+            if v is not None:
+                self._lookups[v.field] = ({s: v.first + i for i, s in enumerate(values[v.field])}, v.oov)
+
+    def _hash(self, value) -> int:
+        h = self.contract.hash
+        x = h.offset_basis
+        for byte in str(value).encode("utf-8"):
+            x = ((x ^ byte) * h.prime) & 0xFFFFFFFF
+        return x
+
+    def context_id(self, column: ContextColumn, request: "RawRequest") -> int:
+        if column.kind == CONSTANT:
+            return 0
+        if column.kind == TIME:
+            t = math.floor(request.timestamp)
+            return t // 3600 % 24 if column.name == "hour" else (t // 86400 + 3) % 7
+        value = request.context[column.source]
+        if column.kind == INDEX:
+            return int(value)
+        if column.kind == HASH:
+            return self._hash(value) % column.buckets
+        table, oov = self._lookups[column.vocabulary.field]
+        return table.get(str(value), oov)
+
+    def item_id(self, item: str) -> int:
+        rule = self.contract.items
+        if rule.kind == INDEX:
+            return int(item)
+        if rule.kind == HASH:
+            return 1 + self._hash(item) % (rule.buckets - 1)
+        table, oov = self._lookups[rule.vocabulary.field]
+        return table.get(str(item), oov)
+
+    def feature(self, f: NumericFeature, raw: dict) -> float:
+        if f.constant:
+            return 0.0
+        z = (float(raw[f.name]) - f.mean) * f.scale
+        return z if f.clip is None else min(max(z, -f.clip), f.clip)
+
+    def encode(self, request: "RawRequest") -> dict[str, np.ndarray]:
+        c = self.contract
+        k, h, n = c.candidates.k, c.history.length, len(request.items)
+        context = np.array([[self.context_id(col, request) for col in c.context]], np.int32)
+        history = np.full((1, h), c.items.padding, np.int32)
+        ids = [self.item_id(i) for i in request.history[:h]]
+        history[0, : len(ids)] = ids
+        candidates = np.full((1, k), c.items.padding, np.int32)
+        candidates[0, :n] = [self.item_id(i) for i in request.items]
+        features = np.zeros((1, k, len(c.candidate_features)), np.float32)
+        for slot, raw in enumerate(request.features):
+            features[0, slot] = [self.feature(f, raw) for f in c.candidate_features]
+        return {CONTEXT: context, HISTORY: history, CANDIDATES: candidates, CANDIDATE_FEATURES: features}
+
+
+def ranked(scores, items: list[str]) -> list[str]:
+    """The n real slots by score, highest first; ties keep the given order (a stable sort)."""
+    flat = np.asarray(scores, dtype=np.float64).ravel()[: len(items)]
+    return [items[i] for i in np.argsort(-flat, kind="stable")]
+
+
+@dataclass(frozen=True)
+class RawRequest:
+    """A request as an app holds it."""
+
+    items: list[str] = field(metadata={"doc": "the candidates' item ids, in the order the app got them"})
+    features: list[dict[str, float]] = field(metadata={"doc": "per candidate, its raw numeric features by name"})
+    context: dict[str, str] = field(metadata={
+        "doc": "raw context values by the contract's `source` key, as strings (every rule reads str(value); an "
+               "index field's value is its decimal integer)"})
+    timestamp: float | None = None
+    history: list[str] = field(default_factory=list, metadata={"doc": "recent item ids, most recent first"})

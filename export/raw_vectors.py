@@ -1,0 +1,144 @@
+"""testvectors_raw.json: raw requests as an app holds them -> the tensors features.json makes of them -> each
+file's scores -> the ranked item ids. Catches what tensor test vectors cannot: skew in the app's own encoding.
+
+The requests are drawn from the data's own values (vocabularies, observed item ids, test-request features) and
+deliberately include the edge cases: a list shorter than K, an unseen value in every field, a history longer
+than the model takes and an empty one, a feature beyond the clip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..models.data import Requests
+from ..models.features import CANDIDATE_FEATURES
+from .contract import CONSTANT, HASH, INDEX, TIME, VOCABULARY, Contract, RawEncoder, RawRequest, ranked
+
+RAW_TESTVECTORS = "testvectors_raw.json"
+RAW_VERSION = 1
+UNSEEN = "edgeship-unseen-value"  # a value no vocabulary holds: its ids are the out-of-vocabulary ones
+_YEAR_2026 = (1767225600, 1798761600)  # unix seconds: 2026-01-01 .. 2027-01-01 UTC
+
+
+@dataclass(frozen=True)
+class RawCase:
+    request: RawRequest
+    tensors: dict[str, list] = field(metadata={"doc": "the four inputs features.json makes of the request"})
+    expected: dict[str, list] = field(metadata={"doc": "per file: its scores, in the file's declared output shape"})
+    ranked: dict[str, list[str]] = field(metadata={"doc": "per file: the request's item ids, best first"})
+    what: str = ""
+
+
+@dataclass(frozen=True)
+class RawVectors:
+    """testvectors_raw.json: for an app's unit tests of its own preprocessing, model call and ranking."""
+
+    schema_version: int = field(metadata={"choices": (RAW_VERSION,)})
+    contract: str
+    cases: list[RawCase] = field(metadata={"nonempty": True})
+    atol: dict[str, float] = field(metadata={"doc": "per file: how far another CPU's runtime may drift"})
+
+
+def _values(contract: Contract, vocabularies: dict, examples: dict[str, list[str]], source: str, kind: str,
+            size: int) -> list:
+    """Raw values an app could hold for one field."""
+    if kind == INDEX:
+        return list(range(size))
+    if kind == VOCABULARY:
+        return next(f["values"] for f in vocabularies["fields"] if f["name"] == source)[:50]
+    return list(examples.get(source, [])) or [f"{source}-{i}" for i in range(20)]
+
+
+def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[str]], test: Requests, n: int,
+             seed: int) -> list[tuple[str, RawRequest]]:
+    """n raw requests (the first four are the edge cases), deterministic in seed."""
+    rng = np.random.default_rng([seed, 11])
+    k, h = contract.candidates.k, contract.history.length
+    item_name = next(f["name"] for f in vocabularies["fields"] if f["input"] != "context")
+    items = [str(v) for v in _values(contract, vocabularies, examples, item_name, contract.items.kind,
+                                     contract.items.size)]
+    out = []
+    for i in range(n):
+        what = ("a full list", f"a list of {k // 2 + 1} < K = {k}", "an unseen value in every field, a feature "
+                "beyond the clip", "no history")[i] if i < 4 else "a full list"
+        size = k // 2 + 1 if i == 1 else k
+        shown = [items[j] for j in rng.choice(len(items), size=min(size, len(items)), replace=False)]
+        context = {}
+        for col in contract.context:
+            if col.kind in (TIME, CONSTANT):
+                continue
+            pool = _values(contract, vocabularies, examples, col.source, col.kind, col.size)
+            context[col.source] = (UNSEEN if i == 2 and col.kind in (VOCABULARY, HASH)
+                                   else str(pool[int(rng.integers(len(pool)))]))
+        if i == 2 and contract.items.kind in (VOCABULARY, HASH):
+            shown[0] = UNSEEN
+        history = [] if i == 3 else [items[j] for j in rng.integers(0, len(items), size=h + 2 if i == 0 else
+                                                                       int(rng.integers(1, h + 1)))]
+        # realistic raw features: a test request's standardized values mapped back through mean and scale
+        z = test.candidate_features[int(rng.integers(len(test)))]
+        features = []
+        for slot in range(len(shown)):
+            raw = {}
+            for f in contract.candidate_features:
+                if f.constant:
+                    continue
+                value = float(z[slot % len(z), f.index])
+                if i == 2 and slot == 0 and f.clip is not None:
+                    value = 3 * f.clip
+                raw[f.name] = round(f.mean + value / f.scale, 6)
+            features.append(raw)
+        timestamp = (float(rng.integers(*_YEAR_2026)) + 0.5) if contract.time is not None else None
+        out.append((what, RawRequest(items=shown, features=features, context=context, timestamp=timestamp,
+                                     history=history)))
+    return out
+
+
+def raw_vectors(contract: Contract, vocabularies: dict, examples: dict[str, list[str]], test: Requests,
+                files: dict[str, tuple[object, tuple[int, ...]]], atol: dict[str, float], n: int,
+                seed: int) -> RawVectors:
+    """files: bundle-relative path -> (a scorer of one request, the file's declared output shape)."""
+    encoder = RawEncoder(contract, vocabularies)
+    cases = []
+    for what, request in requests(contract, vocabularies, examples, test, n, seed):
+        tensors = encoder.encode(request)
+        expected, order = {}, {}
+        for path, (run, shape) in files.items():
+            scores = np.asarray(run(tensors), dtype=np.float32).reshape(shape)
+            expected[path] = scores.astype(float).tolist()
+            order[path] = ranked(scores, request.items)
+        cases.append(RawCase(request, {name: _short(t) for name, t in tensors.items()}, expected, order, what))
+    return RawVectors(RAW_VERSION, "features.json", cases, dict(atol))
+
+
+def _short(t: np.ndarray) -> list:
+    """float32 features to 7 significant digits (the check compares them within 1e-6; |x| <= the clip)."""
+    if t.dtype.kind != "f":
+        return t.tolist()
+    return np.vectorize(lambda x: float(f"{x:.7g}"), otypes=[float])(t).tolist()
+
+
+def check_raw(encoder: RawEncoder, vectors: RawVectors, runs: dict[str, object], where: Path) -> dict[str, float]:
+    """Re-encode every raw request from the contract, run every file, compare: per file, the worst score error.
+    Raises ValueError naming the case and what differs."""
+    worst = dict.fromkeys(runs, 0.0)
+    for i, case in enumerate(vectors.cases):
+        tensors = encoder.encode(case.request)
+        for name, want in case.tensors.items():
+            got = tensors[name]
+            same = (np.allclose(got, want, atol=1e-6) if name == CANDIDATE_FEATURES
+                    else np.array_equal(got, np.asarray(want)))
+            if not same:
+                raise ValueError(f"{where}: cases[{i}].tensors.{name}: features.json encodes the request to "
+                                 f"{got.tolist()}, the vectors say {want}")
+        for path, run in runs.items():
+            if path not in case.expected or path not in case.ranked:
+                raise ValueError(f"{where}: cases[{i}]: no expected output for {path}")
+            want = np.asarray(case.expected[path], dtype=np.float64)
+            got = np.asarray(run(tensors), dtype=np.float64).reshape(want.shape)
+            worst[path] = max(worst[path], float(np.max(np.abs(got - want))))
+            if ranked(want, case.request.items) != case.ranked[path]:
+                raise ValueError(f"{where}: cases[{i}].ranked[{path!r}] is not the order of its own scores")
+    return worst
