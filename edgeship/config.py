@@ -10,6 +10,7 @@ from .core import typed
 from .core.errors import ConfigError
 from .core.files import read_toml
 from .export import formats
+from .export.about import Identity
 from .export.personalization import StudyConfig
 from .export.types import QuantizationConfig
 from .export.verify import Floors
@@ -30,6 +31,8 @@ class ExportConfig:
     # what its head sees: the candidate features alone measured +0.119 NDCG@10 at n = 20 vs +0.074 with the
     # last hidden layer too (docs/personalization.md)
     personal_head: str = field(default="features", metadata={"choices": ("features", "features+hidden")})
+    # [export.identity]: name, version, author and licence written into every file's own metadata
+    identity: Identity = field(default_factory=Identity)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from .config import RunConfig
 from .core import typed
 from .core.errors import VerificationError
 from .export import bundle
+from .export.about import About
 from .export.manifest import MANIFEST_VERSION, Manifest, Metrics, ModelRecord
 from .export.quantization import quantization_aware_model, representative_dataset
 from .export.readme import render_readme
@@ -96,7 +97,8 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     fixed = ranker_mod.with_fixed_shape(model, data.spec, cfg.model, K)
     job = ExportJob(model=fixed, spec=data.spec, candidates=K, calibration=representative_dataset(data.calibration),
                     qat_model=qat_model, personal=cfg.export.personal, personal_frozen=cfg.export.personal_frozen,
-                    personal_head=cfg.export.personal_head)
+                    personal_head=cfg.export.personal_head,
+                    about=About.of(cfg.export.identity, data.spec, K, __version__))
     step(f"int8 is calibrated on {len(data.calibration)} requests of non-test data")
     encoding, vocabularies = bundle.vocabularies(data.encoders, data.item_collisions)
     model_record = ModelRecord("edgeship_ranker", params, K, data.spec, encoding)

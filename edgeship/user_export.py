@@ -11,6 +11,8 @@ import numpy as np
 from .config import RunConfig
 from .core.errors import ConfigError
 from .export import bundle
+from . import __version__
+from .export.about import About
 from .export.manifest import Metrics, ModelRecord
 from .export.quantization import representative_dataset
 from .export.types import ExportJob
@@ -57,6 +59,7 @@ def export_user_model(cfg: RunConfig, model_path: Path, calibration_path: Path, 
                                note="context cardinalities and item_buckets are the largest values seen in the "
                                "calibration set + 1, not read from the model")
     job = ExportJob(model=fixed, spec=spec, candidates=test.candidates.shape[1],
-                    calibration=representative_dataset(test))
+                    calibration=representative_dataset(test),
+                    about=About.of(cfg.export.identity, spec, test.candidates.shape[1], __version__))
     return ship(cfg, out, force, job, test, reference, model_record, metrics, f"export of {model_path}", step,
                 Raw(encoders, vocabularies, {}), stream)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..models.features import FEATURE_CLIP
+from .about import meanings
 from .manifest import Manifest
 from .tflite import L2
 
@@ -18,11 +19,9 @@ def render_readme(manifest: Manifest) -> str:
     spec = model.feature_spec
     k = model.candidates
     first = manifest.artifacts[0]
+    said = meanings(spec, k)  # the same sentences each file carries in its own metadata
     contract = _table(["name", "dtype", "shape", "meaning"], [
-        [t.name, t.dtype, str(list(t.shape)), _MEANING.get(t.name, "").format(
-            fields=", ".join(f"{f.name} (0..{f.cardinality - 1})" for f in spec.context_fields),
-            h=spec.history_len, k=k, features=", ".join(spec.item_features))]
-        for t in first.inputs + first.outputs])
+        [t.name, t.dtype, str(list(t.shape)), said.get(t.name, "")] for t in first.inputs + first.outputs])
     files = _table(["file", "format", "precision", "bytes", "sha256", "NDCG@10 ratio", "runtime checked"], [
         [a.path, a.format, a.precision, f"{a.bytes:,}", a.sha256[:16] + "…",
          f"{a.verification.ndcg_ratio:.4f}", a.verification.runtime] for a in manifest.artifacts])
@@ -89,6 +88,10 @@ must give, each file's scores and the ranked item ids: put them in your app's un
   item ids above 2048 are not exact in float16, which the GPU and Neural Engine use.
 - **ONNX Runtime** (including ONNX Runtime Mobile): `ranker_int8.onnx` is the int8 .tflite as a QDQ graph (the
   same integer model), `ranker_fp32.onnx` the float one.
+- The .onnx and .mlmodel files describe themselves where Netron and Xcode look (ONNX `doc_string` and
+  `metadata_props`, Core ML description, author, licence, version, per-input descriptions and user-defined
+  metadata with the edgeship and contract versions); set the name, version, author and licence with
+  `[export.identity]` in the run config.
 {_personal_section(manifest)}
 ## Verify a download
 1. Check each file's SHA-256 against `manifest.json` (`sha256sum -c` works on the list `sha256  path`).
@@ -142,11 +145,3 @@ calls (gain {top.gain.mean:+.4f}, 95 % CI {top.gain.low:+.4f} … {top.gain.high
 """)
     return text
 
-
-_MEANING = {
-    "context": "request context, one value per field: {fields}",
-    "history": "item ids (vocabularies.json) of the {h} most recent items the user interacted with; 0 = none",
-    "candidates": "item ids (vocabularies.json) of the {k} items to score",
-    "candidate_features": "per candidate: {features}",
-    "scores": "one click logit per candidate, same order as `candidates`",
-}

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..core.tensors import TensorSpec
 from ..models.features import INPUT_NAMES, FeatureSpec
+from .about import About
 
 Inputs = dict[str, np.ndarray]
 
@@ -39,6 +40,7 @@ class ExportJob:
     personal: bool = False  # also a trainable .tflite that learns its user on the phone
     personal_frozen: str = "fp32"  # its frozen ranker's weights: fp32 or int8 (export/tflite/personal.py)
     personal_head: str = "features"  # what its trained head sees (export/tflite/personal.py HEADS)
+    about: About | None = None  # what each file says about itself (export/about.py); None: nothing
 
     @property
     def inputs(self) -> tuple[TensorSpec, ...]:

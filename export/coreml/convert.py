@@ -8,6 +8,7 @@ import numpy as np
 
 from ...models.features import SCORES
 from .. import shims
+from ..about import describe_coreml
 from ..manifest import CoreMLDetails
 from ..types import Artifact, Derived, ExportJob
 from . import MINIMUM_DEPLOYMENT
@@ -30,8 +31,11 @@ def _convert(job: ExportJob):
         ct.utils.rename_feature(spec, produced, SCORES)
     for key in _VOLATILE_METADATA:
         spec.description.metadata.userDefined.pop(key, None)
-    spec.description.metadata.shortDescription = (
-        f"edgeship ranker: scores {job.candidates} candidate items of one request")
+    if job.about is not None:
+        describe_coreml(spec, job.about)
+    else:
+        spec.description.metadata.shortDescription = (
+            f"edgeship ranker: scores {job.candidates} candidate items of one request")
     return spec
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ...models.features import INPUT_NAMES, SCORES
 from .. import shims
+from ..about import About, describe_onnx
 from ..manifest import OnnxDetails
 from ..types import Artifact, Derived, ExportJob, tf_signature
 from . import OPSET
@@ -20,10 +21,12 @@ from . import OPSET
 FORMAT = "onnx"
 
 
-def _check_and_save(model_proto, path: Path) -> None:
+def _check_and_save(model_proto, path: Path, about: About | None) -> None:
     import onnx
 
     canonicalize(model_proto)
+    if about is not None:
+        describe_onnx(model_proto, about)
     onnx.checker.check_model(model_proto, full_check=True)
     path.write_bytes(model_proto.SerializeToString())
 
@@ -104,7 +107,7 @@ def export(job: ExportJob, out_dir: Path, derived: Derived) -> list[Artifact]:
     if len(fp32.graph.output) == 1 and fp32.graph.output[0].name != SCORES:  # a user's model names it its own way
         _rename_io(fp32, {fp32.graph.output[0].name: SCORES})
     path = out_dir / "ranker_fp32.onnx"
-    _check_and_save(fp32, path)
+    _check_and_save(fp32, path, job.about)
     artifacts = [Artifact(path=path, format=FORMAT, precision="fp32", notes="tf2onnx from the Keras model",
                           details=OnnxDetails(OPSET))]
     source = derived.int8_tflite
@@ -113,7 +116,7 @@ def export(job: ExportJob, out_dir: Path, derived: Derived) -> list[Artifact]:
             int8, _ = tf2onnx.convert.from_tflite(str(source), opset=OPSET)
         _rename_io(int8, {o.name: _contract_name(o.name) for o in list(int8.graph.input) + list(int8.graph.output)})
         path = out_dir / "ranker_int8.onnx"
-        _check_and_save(int8, path)
+        _check_and_save(int8, path, job.about)
         artifacts.append(Artifact(path=path, format=FORMAT, precision="int8",
                                   notes=f"QDQ graph by tf2onnx from {source.name}: same integer model",
                                   details=OnnxDetails(OPSET, derived_from=source.name)))

@@ -8,9 +8,12 @@ def test_defaults_and_overrides(tmp_path):
     cfg = load_config(None)
     assert cfg.export.candidates == 100 and cfg.seed == 7
     path = tmp_path / "c.toml"
-    path.write_text('seed = 11\n[train]\nepochs = 2\n[model]\nhidden = [32, 16]\n')
+    path.write_text('seed = 11\n[train]\nepochs = 2\n[model]\nhidden = [32, 16]\n'
+                    '[export.identity]\nauthor = "Acme Mobile"\nlicense = "Proprietary"\n')
     cfg = load_config(path, {"seed": 12})
     assert cfg.seed == 12 and cfg.train.epochs == 2 and cfg.model.hidden == (32, 16)
+    assert (cfg.export.identity.author, cfg.export.identity.license, cfg.export.identity.version) == (
+        "Acme Mobile", "Proprietary", "1")
 
 
 @pytest.mark.parametrize("text, message", [
