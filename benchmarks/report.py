@@ -41,7 +41,7 @@ def markdown(data: BenchResult) -> str:
                            for k, v in f.mobile.items()) or "–"
         macs = "–" if f.macs is None else f"{f.macs:,}"
         lines.append(f"| {t.label} | {t.format} | {t.precision or '–'} | {f.bytes:,} | "
-                     f"{f.gzip_bytes:,} | {f.parameters:,} | {macs} | {len(f.operators)} | {checks} |")
+                     f"{f.gzip_bytes:,} | {'–' if f.parameters is None else f'{f.parameters:,}'} | {macs} | {len(f.operators)} | {checks} |")
     lines += ["", "## Latency (µs per invoke: inputs in, run, scores out)", "",
               "| file | runtime | threads | K | p50 | p90 | p99 | mean ± std | min | n | p50 over identity | "
               "load ms | first invoke ms | peak RSS MB | model RSS MB |",

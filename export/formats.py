@@ -52,6 +52,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     # Core ML predicts only on Apple platforms; elsewhere its files are checked by a NumPy executor of the
     # saved spec, which is exact but says nothing about Core ML's speed, so benchmarks do not time it
     Format("coreml", ".mlmodel", "Core ML", timed=False),
+    Format("ort", ".ort", "ORT format (ONNX Runtime Mobile)", needs=("onnx",)),
 )}
 NAMES = tuple(FORMATS)
 

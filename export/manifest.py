@@ -26,7 +26,7 @@ MANIFEST = "manifest.json"
 TESTVECTORS = "testvectors.json"
 # 2: format-specific facts under the format's own key; quantization candidates grouped
 # 3: model.encoding (every field's raw value -> id rule, vocabularies.json, item collisions) replaces item_hashing
-MANIFEST_VERSION = 3
+MANIFEST_VERSION = 4  # 4: the ORT-format file (artifacts[].ort); 3: encodings, references
 TESTVECTORS_VERSION = 2  # 2: expected outputs carry the file's declared output shape ([1, K], not K values)
 
 
@@ -64,6 +64,16 @@ class OnnxDetails:
 
 
 @dataclass(frozen=True)
+class OrtDetails:
+    derived_from: str = field(metadata={"doc": "the .onnx this ORT-format file was made from"})
+    target_platform: str
+    optimization: str
+    required_operators: str = field(metadata={
+        "doc": "bundle file listing the operators a reduced ONNX Runtime Mobile build needs"})
+    required_operators_sha256: str
+
+
+@dataclass(frozen=True)
 class CoreMLDetails:
     spec_version: int
     minimum_deployment: dict[str, str]
@@ -87,6 +97,7 @@ class ArtifactEntry:
     tflite: TFLiteDetails | None = None
     onnx: OnnxDetails | None = None
     coreml: CoreMLDetails | None = None
+    ort: OrtDetails | None = None
 
     @property
     def trainable(self) -> bool:

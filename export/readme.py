@@ -88,6 +88,9 @@ must give, each file's scores and the ranked item ids: put them in your app's un
   item ids above 2048 are not exact in float16, which the GPU and Neural Engine use.
 - **ONNX Runtime** (including ONNX Runtime Mobile): `ranker_int8.onnx` is the int8 .tflite as a QDQ graph (the
   same integer model), `ranker_fp32.onnx` the float one.
+- **ONNX Runtime Mobile**: `ranker_int8.ort` is `ranker_int8.onnx` in ORT format (made by ONNX Runtime's own
+  converter, optimized for ARM), verified like the other files; `required_operators.config` lists its operators
+  for a reduced ORT Mobile build (`--include_ops_by_config`).
 - The .onnx and .mlmodel files describe themselves where Netron and Xcode look (ONNX `doc_string` and
   `metadata_props`, Core ML description, author, licence, version, per-input descriptions and user-defined
   metadata with the edgeship and contract versions); set the name, version, author and licence with

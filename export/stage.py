@@ -90,8 +90,11 @@ def _one(make: Callable[[], list[Artifact]], fmt: str, what: str | None, out_dir
 
 
 def _derived(shipped: list[Verified]) -> Derived:
-    int8 = [s.artifact.path for s in shipped if s.artifact.format == "tflite" and s.artifact.precision == "int8"]
-    return Derived(int8_tflite=int8[0] if int8 else None)
+    def int8(fmt: str) -> Path | None:
+        return next((s.artifact.path for s in shipped if s.artifact.format == fmt and s.artifact.precision == "int8"
+                     and not s.artifact.trainable), None)
+
+    return Derived(int8_tflite=int8("tflite"), int8_onnx=int8("onnx"))
 
 
 def _choose(checked: list[Verified], outcome: ExportOutcome, progress, out_dir: Path) -> list[Verified]:

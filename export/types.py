@@ -52,6 +52,7 @@ class Derived:
     """Shipped files of earlier formats that a later format converts from (see Format.needs)."""
 
     int8_tflite: Path | None = None  # the int8 .tflite that won the PTQ/QAT choice and passed verification
+    int8_onnx: Path | None = None  # the verified int8 .onnx (the ORT-format file is made from it)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,8 @@ class ModelFacts:
 
     bytes: int
     gzip_bytes: int
-    parameters: int = field(metadata={"doc": "elements of constant tensors (weights, biases, constant tables)"})
+    parameters: int | None = field(metadata={
+        "doc": "elements of constant tensors (weights, biases, constant tables); null where the file does not say"})
     macs: int | None = field(metadata={"doc": "multiply-accumulates per invoke in matmul/conv-like ops; null "
                                               "where not countable"})
     operators: list[str]

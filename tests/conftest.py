@@ -19,8 +19,10 @@ from edgeship.models.training import TrainConfig
 
 TINY = RunConfig(
     seed=3,
+    # hashed items: the built-in default is a vocabulary; the tests keep the hash path (the one an unbounded
+    # catalogue takes) covered end to end, the vocabulary path is covered by the logs' tests
     data=SyntheticConfig(users=500, items=400, train_requests=1500, test_requests=80, history_len=6,
-                         item_buckets=512, slate_size=10),
+                         item_buckets=512, slate_size=10, item_encoding="hash"),
     # the v1 shape (no attention, no dropout); tests/export/test_model_parts.py covers the optional parts
     model=RankerConfig(item_dim=8, context_dim=4, hidden=(16, 8), attention=False, dropout=0.0),
     train=TrainConfig(epochs=3, batch_size=32, learning_rate=5e-3, early_stopping="loss"),

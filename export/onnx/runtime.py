@@ -47,8 +47,9 @@ class Session:
 
     def __init__(self, path: Path, threads: int = 1, error: type[EdgeshipError] = InputError):
         session = _session(path, _options(threads), error)
-        self.input_names = [i.name for i in session.get_inputs()]
-        self.output_names = [o.name for o in session.get_outputs()]
+        self.inputs, self.outputs = session.get_inputs(), session.get_outputs()  # ORT's NodeArg: name, type, shape
+        self.input_names = [i.name for i in self.inputs]
+        self.output_names = [o.name for o in self.outputs]
         self._run = session.run
 
     def invoke(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:

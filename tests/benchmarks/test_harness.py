@@ -80,7 +80,7 @@ def test_not_a_model_file(tmp_path):
     bogus.write_bytes(b"not a flatbuffer")
     with pytest.raises(EdgeshipError, match="not a readable tflite model"):
         collect_targets([bogus])
-    with pytest.raises(EdgeshipError, match="expected a .tflite, .onnx or .mlmodel file"):
+    with pytest.raises(EdgeshipError, match="expected a .tflite, .onnx, .mlmodel or .ort file"):
         collect_targets([Path(__file__)])
 
 

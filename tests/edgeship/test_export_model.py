@@ -49,11 +49,11 @@ def test_keras_file_exports_to_a_verified_bundle(saved, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
     assert sorted(a["path"] for a in manifest["artifacts"]) == sorted(
-        f"ranker_{p}.{x}" for p in ("fp32", "int8") for x in ("tflite", "onnx", "mlmodel"))
+        [f"ranker_{p}.{x}" for p in ("fp32", "int8") for x in ("tflite", "onnx", "mlmodel")] + ["ranker_int8.ort"])
     assert manifest["metrics"]["source"]["kind"] == "user_model" and manifest["metrics"]["test_requests"] == 60
     fp32 = next(a for a in manifest["artifacts"] if a["path"] == "ranker_fp32.onnx")
     assert fp32["verification"]["max_abs_diff"] < 1e-4 and fp32["outputs"][0]["name"] == "scores"
-    assert len(check_bundle(out)) == 12  # six files, each replaying its tensor and its raw test vectors
+    assert len(check_bundle(out)) == 14  # seven files, each replaying its tensor and its raw test vectors
 
 
 def test_a_format_that_cannot_take_an_op_is_reported_and_the_others_ship(saved, tmp_path, tiny_data):
@@ -73,7 +73,7 @@ def test_a_format_that_cannot_take_an_op_is_reported_and_the_others_ship(saved, 
     manifest = json.loads((out / "manifest.json").read_text())
     assert [f["format"] for f in manifest["failures"]] == ["coreml"]
     assert "cumsum" in manifest["failures"][0]["reason"].lower()
-    assert {a["format"] for a in manifest["artifacts"]} == {"tflite", "onnx"}
+    assert {a["format"] for a in manifest["artifacts"]} == {"tflite", "onnx", "ort"}
     assert "edgeship export: error: coreml: convert failed" in done.stderr
 
 

@@ -39,14 +39,14 @@ def test_open_bandit_log_trains_into_a_verified_bundle_and_says_the_metrics_are_
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
     metrics = manifest["metrics"]
-    assert manifest["failures"] == [] and len(manifest["artifacts"]) == 7
+    assert manifest["failures"] == [] and len(manifest["artifacts"]) == 8
     assert manifest["personalization"] is None  # a log has no per-user timelines to study
     assert metrics["source"]["rows"] == {"train": 7296, "valid": 1909, "test": 795}
     assert metrics["source"]["positives"]["train"] == 34
     assert metrics["reliable"] is False and metrics["model"]["positives"] < 30
     assert "these figures are noise, not a measure of the model" in done.stdout
     assert all(not a["verification"]["ndcg_gated"] for a in manifest["artifacts"])
-    assert len(check_bundle(out)) == 15  # each file: its tensor and raw vectors in its runtime; + a train call
+    assert len(check_bundle(out)) == 17  # each file: its tensor and raw vectors in its runtime; + a train call
     assert manifest["model"]["feature_spec"]["item_features"][0] == "user-item_affinity_0"
 
 
@@ -54,7 +54,7 @@ def test_sharded_parquet_log_through_the_run_config(tmp_path):
     write_log(tmp_path / "log", 20_000, shards=4, kind="parquet", seed=3)
     config = tmp_path / "run.toml"  # [log] paths are relative to the config file
     # 200 lists of 10: one list moves an NDCG ratio by ~0.5 %, so the tiny-test floor (conftest.py) applies
-    config.write_text(FAST + 'personal = false\n[floors]\nint8_ndcg_ratio = 0.97\n[log]\ndata = "log"\nschema = "log/schema.toml"\n')
+    config.write_text(FAST + 'personal = false\nformats = ["tflite"]\n[floors]\nint8_ndcg_ratio = 0.97\n[log]\ndata = "log"\nschema = "log/schema.toml"\n')
     out = tmp_path / "bundle"
     done = _edgeship("run", "--config", str(config), "--out", str(out))
     assert done.returncode == 0, done.stderr[-2000:]
@@ -79,7 +79,7 @@ def test_categorical_only_log_trains_into_a_verified_bundle(tmp_path):
     done = _edgeship("train", "--data", str(log), "--schema", str(schema), "--config", str(config), "--out", str(out))
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["failures"] == [] and len(manifest["artifacts"]) == 6
+    assert manifest["failures"] == [] and len(manifest["artifacts"]) == 7
     assert manifest["model"]["feature_spec"]["item_features"] == ["constant"]
     fields = {f["name"]: f for f in manifest["model"]["encoding"]["fields"]}
     assert {n: f["kind"] for n, f in fields.items()} == {"hour": "time", "weekday": "time", "device": "vocabulary",
@@ -87,4 +87,4 @@ def test_categorical_only_log_trains_into_a_verified_bundle(tmp_path):
     assert fields["device"]["vocabulary"] == 3 and fields["region"]["size"] == 9
     assert manifest["model"]["encoding"]["item_collisions"]["colliding"] > 0  # singletons share the OOV id
     assert "item_id" in done.stdout and "share an id" in done.stdout  # the collision report in the summary
-    assert len(check_bundle(out)) == 12
+    assert len(check_bundle(out)) == 14

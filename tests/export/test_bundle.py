@@ -15,25 +15,25 @@ from edgeship.export.manifest import read_manifest_file
 from edgeship.models.features import INPUT_NAMES, SCORES, hash_item_id
 
 EXPECTED_FILES = {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx", "ranker_int8.onnx",
-                  "ranker_fp32.mlmodel", "ranker_int8.mlmodel", "ranker_personal.tflite"}
+                  "ranker_fp32.mlmodel", "ranker_int8.mlmodel", "ranker_personal.tflite", "ranker_int8.ort"}
 
 
 def test_manifest_schema_and_checksums(tiny_bundle, tiny_config):
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
-    assert manifest["schema_version"] == 3
+    assert manifest["schema_version"] == 4
     assert {a["path"] for a in manifest["artifacts"]} == EXPECTED_FILES
     assert set(os.listdir(tiny_bundle)) == EXPECTED_FILES | {
         "manifest.json", "testvectors.json", "vocabularies.json", "README.md", "manifest.schema.json",
         "testvectors.schema.json", "features.json", "features.schema.json", "testvectors_raw.json",
-        "testvectors_raw.schema.json", "personalization.json", "personalization.md", "personalization.png"}
+        "testvectors_raw.schema.json", "required_operators.config", "personalization.json", "personalization.md", "personalization.png"}
     for a in manifest["artifacts"]:
-        assert a["format"] in {"tflite", "coreml", "onnx"} and a["precision"] in {"fp32", "int8"}
+        assert a["format"] in {"tflite", "coreml", "onnx", "ort"} and a["precision"] in {"fp32", "int8"}
         assert a["sha256"] == sha256(tiny_bundle / a["path"])
         assert a["bytes"] == (tiny_bundle / a["path"]).stat().st_size
         assert [t["name"] for t in a["inputs"]] == list(INPUT_NAMES)
         assert [t["name"] for t in a["outputs"]] == [SCORES]
         # format facts under the format's own key, and only there
-        assert a[a["format"]] and all(a[f] is None for f in ("tflite", "onnx", "coreml") if f != a["format"])
+        assert a[a["format"]] and all(a[f] is None for f in ("tflite", "onnx", "coreml", "ort") if f != a["format"])
         v = a["verification"]
         assert set(v) >= {"runtime", "runtime_version", "max_abs_diff", "ndcg_at_10", "ndcg_ratio", "auc",
                           "top10_overlap", "passed"}
@@ -80,7 +80,7 @@ def test_manifest_reads_back_as_the_typed_record_and_refuses_bad_keys(tiny_bundl
         read_manifest_file(bad)
     assert e.value.exit_code == 1
     bad.write_text(json.dumps({**data, "schema_version": 1}))
-    with pytest.raises(EdgeshipError, match="schema_version: expected 3, got 1"):
+    with pytest.raises(EdgeshipError, match="schema_version: expected 4, got 1"):
         read_manifest_file(bad)
 
 

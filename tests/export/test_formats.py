@@ -13,7 +13,7 @@ TIMED = [f.name for f in formats.FORMATS.values() if f.timed]
 
 def test_registry_order_puts_every_format_after_what_it_needs():
     names = list(formats.FORMATS)
-    assert names == ["tflite", "onnx", "coreml"] and TIMED == ["tflite", "onnx"]
+    assert names == ["tflite", "onnx", "coreml", "ort"] and TIMED == ["tflite", "onnx", "ort"]
     for f in formats.FORMATS.values():
         assert all(names.index(n) < names.index(f.name) for n in f.needs)
         for part in ("convert", "runtime", "inspect"):
