@@ -201,7 +201,8 @@ def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference
             config=typed.dump(cfg) | {"source": config_source},
             versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
             personalization=study)
-        bundle.write_files(stage, manifest, vectors, render_readme(manifest), raw.vocabularies, contract, raw_vectors)
+        manifest = bundle.write_files(stage, manifest, vectors, render_readme(manifest), raw.vocabularies, contract,
+                                      raw_vectors)
     seconds = time.perf_counter() - step.started
     step(f"bundle written to {out}")
     return RunResult(out=out, manifest=manifest, seconds=seconds)

@@ -8,6 +8,7 @@ so an interrupted run never leaves a half-written artifact or a manifest that po
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -128,20 +129,26 @@ def raw_test_vectors(shipped: list[Verified], entries: list[ArtifactEntry], the_
     return raw_vectors(the_contract, encoders.to_json(), examples, test, files, atol, n, seed)
 
 
+CHECKED_FILES = (FEATURES, VOCABULARIES, TESTVECTORS, RAW_TESTVECTORS)  # their sha256 in manifest.files
+
+
 def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, vocabularies: str,
-                the_contract: Contract, raw: RawVectors) -> None:
-    """manifest.json, features.json, testvectors.json, testvectors_raw.json, vocabularies.json, the JSON
-    Schemas they follow, and README.md, into the staging folder."""
+                the_contract: Contract, raw: RawVectors) -> Manifest:
+    """features.json, testvectors.json, testvectors_raw.json, vocabularies.json, then manifest.json with their
+    checksums, the JSON Schemas they follow, and README.md, into the staging folder. Returns the manifest as
+    written."""
     from ..schemas import schema_path
 
     write_text(stage / VOCABULARIES, vocabularies)
     write_json(stage / FEATURES, typed.dump(the_contract))
     write_json(stage / RAW_TESTVECTORS, typed.dump(raw), compact=True)
     write_json(stage / TESTVECTORS, typed.dump(vectors), compact=True)
+    manifest = dataclasses.replace(manifest, files={name: sha256(stage / name) for name in CHECKED_FILES})
     write_json(stage / MANIFEST, typed.dump(manifest))
     for name in SCHEMA_FILES:
         shutil.copyfile(schema_path(name), stage / name)
     (stage / README).write_text(readme, encoding="utf-8")
+    return manifest
 
 
 def _fsync_tree(folder: Path) -> None:

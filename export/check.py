@@ -49,6 +49,13 @@ def read_manifest(bundle: Path, error: type[EdgeshipError] = BundleError) -> Man
         if path.stat().st_size != entry.bytes or sha256(path) != entry.sha256:
             raise error(f"{bundle / entry.path}: checksum mismatch (the file is not the one the manifest "
                         "describes: tampered, truncated or replaced)")
+    for name, digest in manifest.files.items():  # the contract, vocabularies and test vectors an app reads
+        if Path(name).name != name:
+            raise error(f"{where}: files: {name!r} is not a file name of the bundle's top folder")
+        side = bundle / name
+        if not side.is_file() or sha256(side) != digest:
+            raise error(f"{side}: missing or not the file the manifest describes (checksum mismatch)")
+    for entry in manifest.artifacts:
         if entry.ort is not None:  # the operator list a reduced ORT Mobile build is made from
             side = bundle / entry.ort.required_operators
             if not side.is_file() or sha256(side) != entry.ort.required_operators_sha256:

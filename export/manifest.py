@@ -278,6 +278,9 @@ class Manifest:
     config: dict = field(metadata={"doc": "the run configuration, with where it came from"})
     versions: dict[str, str]
     personalization: PersonalizationRecord | None = None
+    files: dict[str, str] = field(default_factory=dict, metadata={
+        "doc": "sha256 of each bundle file an app reads besides the artifacts (features.json, vocabularies.json, "
+               "testvectors.json, testvectors_raw.json)"})
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,8 @@ must give, each file's scores and the ranked item ids: put them in your app's un
   `[export.identity]` in the run config.
 {_personal_section(manifest)}
 ## Verify a download
-1. Check each file's SHA-256 against `manifest.json` (`sha256sum -c` works on the list `sha256  path`).
+1. Check each file's SHA-256 against `manifest.json`: the artifacts under `artifacts`, the contract,
+   vocabularies and test vectors under `files` (`sha256sum -c` works on the list `sha256  path`).
 2. Run `testvectors_raw.json` in your app's unit tests: encode each `request` with your own code and compare
    with `tensors` (ids exactly, features within 1e-6), then compare the file's scores with `expected[<file>]`
    (in the file's declared output shape) within `atol[<file>]` and your ranking with `ranked[<file>]`.

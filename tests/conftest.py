@@ -81,3 +81,20 @@ def tiny_bundle(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "bundle"
     run(TINY, out)
     return out
+
+
+@pytest.fixture
+def rewrite():
+    """rewrite(bundle, name, data): a bundle file replaced by `data` (JSON) with its checksum in the manifest
+    updated, as a bundle written that way would be: what is tested is the check of the content."""
+    import json
+
+    from edgeship.core.files import sha256
+
+    def write(bundle: Path, name: str, data) -> None:
+        (bundle / name).write_text(json.dumps(data))
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        manifest["files"][name] = sha256(bundle / name)
+        (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+    return write

@@ -91,7 +91,7 @@ def test_int8_is_smaller(tiny_bundle):
     assert size["ranker_int8.mlmodel"] < 0.6 * size["ranker_fp32.mlmodel"]
 
 
-def test_expected_outputs_in_another_shape_than_declared_are_refused(tiny_bundle, tmp_path):
+def test_expected_outputs_in_another_shape_than_declared_are_refused(tiny_bundle, tmp_path, rewrite):
     import shutil
 
     copy = tmp_path / "bundle"
@@ -99,14 +99,14 @@ def test_expected_outputs_in_another_shape_than_declared_are_refused(tiny_bundle
     vectors = json.loads((copy / "testvectors.json").read_text())
     flat = vectors["cases"][1]["expected"]["ranker_int8.onnx"][0]  # K values, as testvectors v1 had them
     vectors["cases"][1]["expected"]["ranker_int8.onnx"] = flat
-    (copy / "testvectors.json").write_text(json.dumps(vectors))
+    rewrite(copy, "testvectors.json", vectors)
     k = len(flat)
     with pytest.raises(EdgeshipError, match=rf"cases\[1\].expected\['ranker_int8.onnx'\] has shape \[{k}\]; the "
                                             rf"file declares \[1, {k}\]"):
         check_bundle(copy)
 
 
-def test_a_changed_training_vector_fails_verify(tiny_bundle, tmp_path):
+def test_a_changed_training_vector_fails_verify(tiny_bundle, tmp_path, rewrite):
     import shutil
 
     copy = tmp_path / "bundle"
@@ -114,7 +114,7 @@ def test_a_changed_training_vector_fails_verify(tiny_bundle, tmp_path):
     vectors = json.loads((copy / "testvectors.json").read_text())
     assert [t["file"] for t in vectors["training"]] == ["ranker_personal.tflite"]
     vectors["training"][0]["loss"] += 0.01  # the app would see a different loss than the file gives
-    (copy / "testvectors.json").write_text(json.dumps(vectors))
+    rewrite(copy, "testvectors.json", vectors)
     with pytest.raises(EdgeshipError, match=r"ranker_personal.tflite \(train, reset\): test vectors off by 1"):
         check_bundle(copy)
 
@@ -159,14 +159,14 @@ def test_tampered_artifact_is_refused(tiny_bundle, tmp_path):
     assert len(errors) == 1 and "checksum mismatch" in errors[0] and "Traceback" not in done.stderr
 
 
-def test_wrong_vectors_are_refused(tiny_bundle, tmp_path):
+def test_wrong_vectors_are_refused(tiny_bundle, tmp_path, rewrite):
     import shutil
 
     copy = tmp_path / "b"
     shutil.copytree(tiny_bundle, copy)
     vectors = json.loads((copy / "testvectors.json").read_text())
     vectors["cases"][0]["expected"]["ranker_fp32.tflite"][0][0] += 1.0
-    (copy / "testvectors.json").write_text(json.dumps(vectors))
+    rewrite(copy, "testvectors.json", vectors)
     with pytest.raises(EdgeshipError, match="ranker_fp32.tflite: test vectors off by"):
         check_bundle(copy)
 

@@ -79,30 +79,42 @@ def test_tiny_bundle_raw_vectors_cover_the_edge_cases(tiny_bundle):
             assert sorted(case["ranked"][path]) == sorted(case["request"]["items"])
 
 
-def _broken(tiny_bundle, tmp_path, edit) -> BundleError:
+def _broken(tiny_bundle, tmp_path, rewrite, edit) -> BundleError:
+    """A bundle written with a wrong contract: its checksum in the manifest matches, what it says does not."""
     copy = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, copy)
     data = json.loads((copy / "features.json").read_text())
     edit(data)
-    (copy / "features.json").write_text(json.dumps(data))
+    rewrite(copy, "features.json", data)
     with pytest.raises(BundleError) as e:
         check_bundle(copy)
     return e.value
 
 
-def test_a_planted_encoding_mistake_fails_verification(tiny_bundle, tmp_path):
+def test_a_planted_encoding_mistake_fails_verification(tiny_bundle, tmp_path, rewrite):
     def wrong_seed(c):
         c["hash"]["offset_basis"] += 1
 
     assert "testvectors_raw.json: cases[0].tensors.history: features.json encodes the request to" in str(
-        _broken(tiny_bundle, tmp_path / "a", wrong_seed))
+        _broken(tiny_bundle, tmp_path / "a", rewrite, wrong_seed))
 
     def swapped_columns(c):
         c["context"][0]["source"], c["context"][1]["source"] = c["context"][1]["source"], c["context"][0]["source"]
 
-    assert "tensors.context" in str(_broken(tiny_bundle, tmp_path / "b", swapped_columns))
+    assert "tensors.context" in str(_broken(tiny_bundle, tmp_path / "b", rewrite, swapped_columns))
 
     def other_k(c):
         c["inputs"][2]["shape"] = [1, 7]
 
-    assert "disagree with ranker_fp32.tflite" in str(_broken(tiny_bundle, tmp_path / "c", other_k))
+    assert "disagree with ranker_fp32.tflite" in str(_broken(tiny_bundle, tmp_path / "c", rewrite, other_k))
+
+
+def test_a_changed_contract_file_fails_its_checksum(tiny_bundle, tmp_path):
+    copy = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, copy)
+    assert set(json.loads((copy / "manifest.json").read_text())["files"]) == {
+        "features.json", "vocabularies.json", "testvectors.json", "testvectors_raw.json"}
+    with open(copy / "vocabularies.json", "a") as f:
+        f.write(" ")
+    with pytest.raises(BundleError, match="vocabularies.json: missing or not the file the manifest describes"):
+        check_bundle(copy)
