@@ -70,6 +70,6 @@ def for_path(path: Path) -> Format | None:
 
 
 def suffixes() -> str:
-    """'.tflite, .onnx or .mlmodel' for messages."""
+    """'.tflite, .onnx, .mlmodel or .ort' for messages."""
     s = [f.suffix for f in FORMATS.values()]
     return ", ".join(s[:-1]) + " or " + s[-1]
