@@ -1,15 +1,16 @@
 """What an .ort file takes and gives, read by ONNX Runtime itself (the ORT format is a flatbuffer that the onnx
-package cannot parse), and its facts: size and the operators its required_operators.config lists."""
+package cannot parse), and its facts, read with ONNX Runtime's own flatbuffer classes for the format."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ...core.errors import EdgeshipError, InputError
-from ...core.tensors import Signature, TensorSpec, resolve_shape
 from ...core.files import gzip_size
+from ...core.tensors import Signature, TensorSpec, resolve_shape
 from ..types import ModelFacts
-from . import REQUIRED_OPERATORS
 from .runtime import open_session
 
 _DTYPES = {"tensor(float)": "float32", "tensor(int32)": "int32", "tensor(int64)": "int64", "tensor(int8)": "int8",
@@ -27,14 +28,19 @@ def signature(path: Path, error: type[EdgeshipError] = InputError) -> Signature:
 
 
 def facts(path: Path) -> ModelFacts:
+    from onnxruntime.tools.ort_format_model.ort_flatbuffers_py.fbs import InferenceSession
+
     path = Path(path)
-    config = path.parent / REQUIRED_OPERATORS
-    ops = []
-    if config.is_file():
-        for line in config.read_text().splitlines():
-            if line and not line.startswith("#"):
-                domain, _, names = line.split(";")
-                ops += [n if domain == "ai.onnx" else f"{domain}.{n}" for n in names.split(",")]
-    notes = [] if ops else [f"operators unknown: no {REQUIRED_OPERATORS} beside the file"]
-    return ModelFacts(path.stat().st_size, gzip_size(path), parameters=None, macs=None, operators=sorted(set(ops)),
-                      notes=notes + ["parameters and MACs: read them from the .onnx it was made from"])
+    graph = InferenceSession.InferenceSession.GetRootAsInferenceSession(path.read_bytes(), 0).Model().Graph()
+    parameters = 0
+    for i in range(graph.InitializersLength()):
+        t = graph.Initializers(i)
+        parameters += int(np.prod([t.Dims(j) for j in range(t.DimsLength())]))
+    ops = set()
+    for i in range(graph.NodesLength()):
+        node = graph.Nodes(i)
+        domain = (node.Domain() or b"").decode()
+        ops.add(node.OpType().decode() if domain in ("", "ai.onnx") else f"{domain}.{node.OpType().decode()}")
+    return ModelFacts(path.stat().st_size, gzip_size(path), parameters, macs=None, operators=sorted(ops),
+                      notes=["MACs: read them from the .onnx it was made from (the ORT format keeps no shapes "
+                             "of intermediate tensors)"])

@@ -35,7 +35,7 @@ def test_ort_file_is_the_int8_onnx_in_ort_format(tiny_bundle):
     ops = (tiny_bundle / "required_operators.config").read_text().splitlines()
     assert ops[0].startswith("# Operators of ranker_int8.ort") and any(line.startswith("ai.onnx;") for line in ops)
     assert "tmp" not in "".join(ops)  # no temporary paths: the same model gives the same bytes
-    assert "QuantizeLinear" in ort_inspect.facts(tiny_bundle / "ranker_int8.ort").operators
+    assert "QuantizeLinear" in ort_inspect.facts(tiny_bundle / "ranker_int8.ort").operators  # read from the file
 
 
 def test_a_changed_operator_list_fails_verification(tiny_bundle, tmp_path):
