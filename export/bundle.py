@@ -121,11 +121,11 @@ def raw_test_vectors(shipped: list[Verified], entries: list[ArtifactEntry], the_
     output shape."""
     k = the_contract.candidates.k
     shapes = {e.path: output_shape(e.outputs[0].shape, k) for e in entries}
-    files = {}
+    files, atol = {}, {}
     for s in shipped:
         rel = s.artifact.path.relative_to(bundle).as_posix()
         files[rel] = (scorer(s.artifact.format, s.artifact.path), shapes[rel])
-    atol = {s.artifact.path.relative_to(bundle).as_posix(): atol_for(s.artifact) for s in shipped}
+        atol[rel] = atol_for(s.artifact)
     return raw_vectors(the_contract, encoders.to_json(), examples, test, files, atol, n, seed)
 
 

@@ -11,12 +11,12 @@ import numpy as np
 from ..core.errors import BundleError, EdgeshipError, InputError
 from ..core.files import sha256
 from .bundle import output_shape
-from ..core import typed
 from ..core.files import read_json
 from .bundle import VOCABULARIES
 from .contract import FEATURES, Contract, RawEncoder
-from .manifest import MANIFEST, TESTVECTORS, Manifest, read_manifest_file, read_test_vectors
-from .raw_vectors import RAW_TESTVECTORS, RAW_VERSION, RawVectors, check_raw
+from .manifest import (MANIFEST, TESTVECTORS, Manifest, read_contract_file, read_manifest_file, read_raw_vectors,
+                       read_test_vectors)
+from .raw_vectors import RAW_TESTVECTORS, check_raw
 from . import formats
 from .verify import scorer
 
@@ -49,17 +49,16 @@ def read_manifest(bundle: Path, error: type[EdgeshipError] = BundleError) -> Man
         if path.stat().st_size != entry.bytes or sha256(path) != entry.sha256:
             raise error(f"{bundle / entry.path}: checksum mismatch (the file is not the one the manifest "
                         "describes: tampered, truncated or replaced)")
-    for name, digest in manifest.files.items():  # the contract, vocabularies and test vectors an app reads
+    # beside the artifacts: the contract, vocabularies and test vectors an app reads, and the operator list a
+    # reduced ORT Mobile build is made from
+    sides = dict(manifest.files)
+    sides.update({e.ort.required_operators: e.ort.required_operators_sha256 for e in manifest.artifacts if e.ort})
+    for name, digest in sides.items():
         if Path(name).name != name:
-            raise error(f"{where}: files: {name!r} is not a file name of the bundle's top folder")
+            raise error(f"{where}: {name!r} is not a file name of the bundle's top folder")
         side = bundle / name
         if not side.is_file() or sha256(side) != digest:
             raise error(f"{side}: missing or not the file the manifest describes (checksum mismatch)")
-    for entry in manifest.artifacts:
-        if entry.ort is not None:  # the operator list a reduced ORT Mobile build is made from
-            side = bundle / entry.ort.required_operators
-            if not side.is_file() or sha256(side) != entry.ort.required_operators_sha256:
-                raise error(f"{side}: missing or not the file the manifest describes (checksum mismatch)")
     return manifest
 
 
@@ -96,12 +95,12 @@ def check_bundle(bundle: Path) -> list[ArtifactCheck]:
     manifest = read_manifest(bundle)
     vectors = read_test_vectors(bundle / TESTVECTORS)
     where = bundle / TESTVECTORS
-    results = []
+    results, runs = [], {}
     for entry in manifest.artifacts:
         rel = entry.path
         if rel not in vectors.atol:
             raise BundleError(f"{where}: atol: no tolerance for {rel}")
-        run = scorer(entry.format, bundle / rel, error=BundleError)
+        run = runs[rel] = scorer(entry.format, bundle / rel, error=BundleError)
         declared = output_shape(entry.outputs[0].shape, manifest.model.candidates)
         worst = 0.0
         for i, case in enumerate(vectors.cases):
@@ -120,7 +119,7 @@ def check_bundle(bundle: Path) -> list[ArtifactCheck]:
         results.append(ArtifactCheck(rel, worst, atol, worst <= atol))
     for t in vectors.training:
         results.append(_replay_training(bundle, manifest, vectors, t))
-    results += _check_raw(bundle, manifest)
+    results += _check_raw(bundle, manifest, runs)
     bad = [r for r in results if not r.passed]
     if bad:
         raise BundleError(f"{bundle / bad[0].path}: test vectors off by {bad[0].max_error:.2e} (atol "
@@ -134,8 +133,7 @@ def read_contract(bundle: Path, manifest: Manifest) -> Contract:
     where = bundle / FEATURES
     if not where.is_file():
         raise BundleError(f"{where}: missing; every bundle carries its raw-input contract")
-    contract = typed.load(Contract, read_json(where, FEATURES, error=BundleError), str(where), toml=False,
-                          error=BundleError)
+    contract = read_contract_file(where)
     declared = [(i.name, list(i.shape)) for i in contract.inputs]
     for entry in manifest.artifacts:
         actual = [(t.name, list(t.shape)) for t in entry.inputs]
@@ -150,16 +148,13 @@ def read_contract(bundle: Path, manifest: Manifest) -> Contract:
     return contract
 
 
-def _check_raw(bundle: Path, manifest: Manifest) -> list[ArtifactCheck]:
-    """testvectors_raw.json replayed the way an app would: encoded from features.json alone, then every file."""
+def _check_raw(bundle: Path, manifest: Manifest, runs: dict) -> list[ArtifactCheck]:
+    """testvectors_raw.json replayed the way an app would: encoded from features.json alone, then every file
+    (runs: each file's scorer, already loaded for the tensor vectors)."""
     contract = read_contract(bundle, manifest)
     where = bundle / RAW_TESTVECTORS
-    data = read_json(where, RAW_TESTVECTORS, error=BundleError)
-    if not isinstance(data, dict) or data.get("schema_version") != RAW_VERSION:
-        raise BundleError(f"{where}: schema_version: expected {RAW_VERSION}")
-    vectors = typed.load(RawVectors, data, str(where), toml=False, error=BundleError)
+    vectors = read_raw_vectors(where)
     encoder = RawEncoder(contract, read_json(bundle / VOCABULARIES, VOCABULARIES, error=BundleError))
-    runs = {e.path: scorer(e.format, bundle / e.path, error=BundleError) for e in manifest.artifacts}
     try:
         worst = check_raw(encoder, vectors, runs, where)
     except ValueError as e:

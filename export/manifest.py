@@ -19,8 +19,8 @@ from ..models.encoding import INDEX, TIME, Collisions, Encoders
 from ..models.features import FeatureSpec
 from . import formats
 from ..models.metrics import RankingMetrics
-from .contract import Contract
-from .raw_vectors import RawVectors
+from .contract import CONTRACT_VERSION, FEATURES, Contract
+from .raw_vectors import RAW_TESTVECTORS, RAW_VERSION, RawVectors
 
 MANIFEST = "manifest.json"
 TESTVECTORS = "testvectors.json"
@@ -330,6 +330,14 @@ def read_manifest_file(path: Path, error: type[EdgeshipError] = BundleError) -> 
 
 def read_test_vectors(path: Path, error: type[EdgeshipError] = BundleError) -> Vectors:
     return _read(Vectors, path, TESTVECTORS, TESTVECTORS_VERSION, error)
+
+
+def read_contract_file(path: Path, error: type[EdgeshipError] = BundleError) -> Contract:
+    return _read(Contract, path, FEATURES, CONTRACT_VERSION, error)
+
+
+def read_raw_vectors(path: Path, error: type[EdgeshipError] = BundleError) -> RawVectors:
+    return _read(RawVectors, path, RAW_TESTVECTORS, RAW_VERSION, error)
 
 
 SCHEMAS = {  # file in schemas/ -> (record, title)

@@ -42,8 +42,7 @@ class RawVectors:
     atol: dict[str, float] = field(metadata={"doc": "per file: how far another CPU's runtime may drift"})
 
 
-def _values(contract: Contract, vocabularies: dict, examples: dict[str, list[str]], source: str, kind: str,
-            size: int) -> list:
+def _values(vocabularies: dict, examples: dict[str, list[str]], source: str, kind: str, size: int) -> list:
     """Raw values an app could hold for one field."""
     if kind == INDEX:
         return list(range(size))
@@ -58,7 +57,7 @@ def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[st
     rng = np.random.default_rng([seed, 11])
     k, h = contract.candidates.k, contract.history.length
     item_name = next(f["name"] for f in vocabularies["fields"] if f["input"] != "context")
-    items = [str(v) for v in _values(contract, vocabularies, examples, item_name, contract.items.kind,
+    items = [str(v) for v in _values(vocabularies, examples, item_name, contract.items.kind,
                                      contract.items.size)]
     out = []
     for i in range(n):
@@ -70,7 +69,7 @@ def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[st
         for col in contract.context:
             if col.kind in (TIME, CONSTANT):
                 continue
-            pool = _values(contract, vocabularies, examples, col.source, col.kind, col.size)
+            pool = _values(vocabularies, examples, col.source, col.kind, col.size)
             context[col.source] = (UNSEEN if i == 2 and col.kind in (VOCABULARY, HASH)
                                    else str(pool[int(rng.integers(len(pool)))]))
         if i == 2 and contract.items.kind in (VOCABULARY, HASH):
