@@ -3,8 +3,12 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the Node packages that run the generated TypeScript in the tests (onnxruntime-node bundles its CPU binary; its
+# install script would only fetch optional GPU builds from nuget.org, unreachable here: skipped)
+WEB := clients/web
+WEB_STAMP := $(WEB)/node_modules/.installed
 
-.PHONY: run test venv clean
+.PHONY: run test venv clean kotlin
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,13 +17,21 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# Kotlin on the JVM for the generated Android code (Debian's kotlin: kotlinc 1.3 and a JDK); root, as here and in CI
+kotlin:
+	command -v kotlinc > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kotlin)
+
+$(WEB_STAMP): $(WEB)/package-lock.json
+	cd $(WEB) && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
 venv: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/edgeship run $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(WEB_STAMP) kotlin
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(WEB)/node_modules $(WEB)/build

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import platform
-import sys
 import time
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -62,7 +61,7 @@ def _metrics_line(name: str, m: RankingMetrics) -> str:
 
 
 def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "built-in defaults",
-        stream=sys.stderr, data: sources.Prepared | None = None, step: Steps | None = None) -> RunResult:
+        stream=None, data: sources.Prepared | None = None, step: Steps | None = None) -> RunResult:
     """data: already prepared (the CLI reads and checks the data before TensorFlow loads); None: prepare here."""
     bundle.check_destination(out, force)
     bundle.clean_stale_staging(out)
@@ -140,26 +139,30 @@ def _references(cfg: RunConfig, data: sources.Prepared, step: Steps
     return out
 
 
-def _personalization(path: Path, cfg: RunConfig, timelines, stage: Path, step: Steps):
-    """The study on new users' timelines, through the shipped trainable file; its report goes in the bundle."""
+def _personalization(artifacts: list, cfg: RunConfig, timelines, stage: Path, step: Steps) -> list:
+    """The study on new users' timelines, through each shipped trainable file (the same users for every
+    file); its report goes in the bundle."""
     from .core.files import write_json, write_text
     from .export import formats, personalization
 
     study_cfg = cfg.personalization
-    step(f"personalization study: {study_cfg.users} + {study_cfg.tune_users} new users, {study_cfg.length} "
-         "requests each, every train call in LiteRT")
-    record = personalization.study(formats.get("tflite").runtime.Trainer(path), path.name,
-                                   timelines(study_cfg.tune_users, 2), timelines(study_cfg.users, 1), study_cfg,
-                                   cfg.seed, step)
-    write_json(stage / "personalization.json", typed.dump(record))
-    write_text(stage / "personalization.md", personalization.markdown(record))
-    personalization.plot(record, stage / "personalization.png")
-    by_n = {p.n: p for p in record.curve}
-    top = by_n[max(by_n)]
-    step(f"personalization: NDCG@10 at n = {top.n}: {top.personal_ndcg.mean:.4f} vs global "
-         f"{top.global_ndcg.mean:.4f} (gain {top.gain.mean:+.4f}, 95% CI {top.gain.low:+.4f}…{top.gain.high:+.4f}); "
-         f"n = 1 gain {by_n[1].gain.mean:+.4f}")
-    return record
+    tune, report = timelines(study_cfg.tune_users, 2), timelines(study_cfg.users, 1)
+    records = []
+    for a in artifacts:
+        trainer = formats.get(a.format).runtime.Trainer(a.path)
+        step(f"personalization study of {a.name}: {study_cfg.users} + {study_cfg.tune_users} new users, "
+             f"{study_cfg.length} requests each, every train call by {trainer.runs_in}")
+        record = personalization.study(trainer, a.name, tune, report, study_cfg, cfg.seed, step)
+        by_n = {p.n: p for p in record.curve}
+        top = by_n[max(by_n)]
+        step(f"personalization of {a.name}: NDCG@10 at n = {top.n}: {top.personal_ndcg.mean:.4f} vs global "
+             f"{top.global_ndcg.mean:.4f} (gain {top.gain.mean:+.4f}, 95% CI {top.gain.low:+.4f}…"
+             f"{top.gain.high:+.4f}); n = 1 gain {by_n[1].gain.mean:+.4f}")
+        records.append(record)
+    write_json(stage / "personalization.json", [typed.dump(r) for r in records])
+    write_text(stage / "personalization.md", "\n".join(personalization.markdown(r) for r in records))
+    personalization.plot(records, stage / "personalization.png")
+    return records
 
 
 RAW_CASES = 4  # the raw test vectors: a full list, a short one, unseen values, no history
@@ -175,7 +178,7 @@ class Raw:
 
 
 def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference: np.ndarray, model: ModelRecord,
-         metrics: Metrics, config_source: str, step: Steps, raw: Raw, stream=sys.stderr, timelines=None
+         metrics: Metrics, config_source: str, step: Steps, raw: Raw, stream=None, timelines=None
          ) -> RunResult:
     """The export stage over every configured format, the personalization study where the data has users to
     follow (timelines), then the bundle, written atomically. Shared by `run`, `train` and `export`."""
@@ -184,10 +187,8 @@ def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference
         if not outcome.shipped:
             raise VerificationError("no format produced a verified file: " + "; ".join(
                 f"{f.what}: {f.reason}" for f in outcome.failures))
-        personal = next((s.artifact for s in outcome.shipped if s.artifact.trainable), None)
-        study = None
-        if personal is not None and timelines is not None:
-            study = _personalization(personal.path, cfg, timelines, stage, step)
+        personal = [s.artifact for s in outcome.shipped if s.artifact.trainable]
+        studies = _personalization(personal, cfg, timelines, stage, step) if personal and timelines else []
         step("writing the bundle")
         entries = [bundle.entry(s, stage) for s in outcome.shipped]
         vectors = bundle.test_vectors(outcome.shipped, entries, test.take(slice(0, cfg.export.test_vectors)), stage)
@@ -200,7 +201,7 @@ def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference
             quantization=outcome.quantization, metrics=metrics, seed=cfg.seed,
             config=typed.dump(cfg) | {"source": config_source},
             versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
-            personalization=study)
+            personalization=studies)
         manifest = bundle.write_files(stage, manifest, vectors, render_readme(manifest), raw.vocabularies, contract,
                                       raw_vectors)
     seconds = time.perf_counter() - step.started

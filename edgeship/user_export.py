@@ -3,7 +3,6 @@ verified bundle as `edgeship run`. The model and .npz checks live in user_model.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ from .progress import Steps
 
 
 def export_user_model(cfg: RunConfig, model_path: Path, calibration_path: Path, out: Path, force: bool = False,
-                      stream=sys.stderr, step: Steps | None = None, calib=None) -> RunResult:
+                      stream=None, step: Steps | None = None, calib=None) -> RunResult:
     """calib: the .npz already loaded (the CLI checks it before TensorFlow loads); None: loaded here."""
     from . import user_model
 

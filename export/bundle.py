@@ -22,7 +22,7 @@ from ..core.files import sha256, write_json, write_text
 from ..models.data import Requests
 from ..models.encoding import Collisions, Encoders
 from ..models.features import SCORES
-from . import formats
+from . import formats, integration
 from .contract import FEATURES, Contract
 from .manifest import (MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry, EncodingRecord, Manifest,
                        TrainingVector, VectorCase, Vectors)
@@ -134,8 +134,8 @@ CHECKED_FILES = (FEATURES, VOCABULARIES, TESTVECTORS, RAW_TESTVECTORS)  # their 
 
 def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, vocabularies: str,
                 the_contract: Contract, raw: RawVectors) -> Manifest:
-    """features.json, testvectors.json, testvectors_raw.json, vocabularies.json, then manifest.json with their
-    checksums, the JSON Schemas they follow, and README.md, into the staging folder. Returns the manifest as
+    """features.json, testvectors.json, testvectors_raw.json, vocabularies.json, the integration code generated
+    from features.json, then manifest.json with their checksums, the JSON Schemas they follow, and README.md, into the staging folder. Returns the manifest as
     written."""
     from ..schemas import schema_path
 
@@ -143,7 +143,9 @@ def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, 
     write_json(stage / FEATURES, typed.dump(the_contract))
     write_json(stage / RAW_TESTVECTORS, typed.dump(raw), compact=True)
     write_json(stage / TESTVECTORS, typed.dump(vectors), compact=True)
-    manifest = dataclasses.replace(manifest, files={name: sha256(stage / name) for name in CHECKED_FILES})
+    generated = integration.write(the_contract, stage)
+    manifest = dataclasses.replace(manifest, files={name: sha256(stage / name)
+                                                    for name in [*CHECKED_FILES, *generated]})
     write_json(stage / MANIFEST, typed.dump(manifest))
     for name in SCHEMA_FILES:
         shutil.copyfile(schema_path(name), stage / name)

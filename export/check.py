@@ -17,7 +17,7 @@ from .contract import FEATURES, Contract, RawEncoder
 from .manifest import (MANIFEST, TESTVECTORS, Manifest, read_contract_file, read_manifest_file, read_raw_vectors,
                        read_test_vectors)
 from .raw_vectors import RAW_TESTVECTORS, check_raw
-from . import formats
+from . import formats, integration
 from .verify import scorer
 
 
@@ -54,9 +54,9 @@ def read_manifest(bundle: Path, error: type[EdgeshipError] = BundleError) -> Man
     sides = dict(manifest.files)
     sides.update({e.ort.required_operators: e.ort.required_operators_sha256 for e in manifest.artifacts if e.ort})
     for name, digest in sides.items():
-        if Path(name).name != name:
-            raise error(f"{where}: {name!r} is not a file name of the bundle's top folder")
         side = bundle / name
+        if bundle.resolve() not in side.resolve().parents:
+            raise error(f"{where}: files: {name!r} points outside the bundle")
         if not side.is_file() or sha256(side) != digest:
             raise error(f"{side}: missing or not the file the manifest describes (checksum mismatch)")
     return manifest
@@ -148,6 +148,17 @@ def read_contract(bundle: Path, manifest: Manifest) -> Contract:
     return contract
 
 
+def _check_integration(bundle: Path, manifest: Manifest, contract: Contract) -> None:
+    """The integration code is exactly what features.json generates, and listed with its checksum: code that
+    embeds other constants than the contract it ships with would encode requests the model was not trained on."""
+    for rel, text in integration.files(contract).items():
+        if rel not in manifest.files:
+            raise BundleError(f"{bundle / MANIFEST}: files: {rel} (the generated integration code) is not listed")
+        if (bundle / rel).read_text(encoding="utf-8") != text:
+            raise BundleError(f"{bundle / rel}: not the code features.json generates (edited by hand, or generated "
+                              "from another contract)")
+
+
 def _check_raw(bundle: Path, manifest: Manifest, runs: dict) -> list[ArtifactCheck]:
     """testvectors_raw.json replayed the way an app would: encoded from features.json alone, then every file
     (runs: each file's scorer, already loaded for the tensor vectors)."""
@@ -159,5 +170,6 @@ def _check_raw(bundle: Path, manifest: Manifest, runs: dict) -> list[ArtifactChe
         worst = check_raw(encoder, vectors, runs, where)
     except ValueError as e:
         raise BundleError(str(e)) from None
+    _check_integration(bundle, manifest, contract)  # after the raw vectors: a wrong contract says more there
     return [ArtifactCheck(f"{path} (raw requests)", w, vectors.atol.get(path, 0.0), w <= vectors.atol.get(path, 0.0))
             for path, w in worst.items()]

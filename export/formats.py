@@ -5,6 +5,8 @@ Each format has a home, `edgeship.export.<name>`, with the same parts:
   runtime   RUNTIME, version(), load_library(), open_session(path, threads) -> Session  (the one way to run a file)
   inspect   signature(path) -> Signature, facts(path) -> ModelFacts                 (read from the file alone)
   identity  write(inputs, path): a model with the same inputs and no computation   (formats benchmarks can time)
+  personal  export(job, out_dir, derived) -> Artifact: the file that learns on the device; its runtime then has
+            Trainer(path) with scores / train / reset / get_weights / set_weights   (formats with personal=True)
 Parts are imported lazily: a benchmark worker holds only the runtime it measures, never TensorFlow.
 """
 
@@ -24,6 +26,7 @@ class Format:
     title: str  # how people call it
     needs: tuple[str, ...] = ()  # formats whose shipped files this one converts from (exported before it)
     timed: bool = True  # benchmarks can time it on this host (has an identity model and a CPU runtime here)
+    personal: bool = False  # has a part `personal`: a file that learns its user on the device
 
     def part(self, name: str):
         return import_module(f"{__package__}.{self.name}.{name}")
@@ -47,11 +50,11 @@ class Format:
 
 # In export order: a format comes after the formats it needs (the int8 .onnx is the shipped int8 .tflite).
 FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("tflite", ".tflite", "TensorFlow Lite"),
+    Format("tflite", ".tflite", "TensorFlow Lite", personal=True),
     Format("onnx", ".onnx", "ONNX", needs=("tflite",)),
     # Core ML predicts only on Apple platforms; elsewhere its files are checked by a NumPy executor of the
     # saved spec, which is exact but says nothing about Core ML's speed, so benchmarks do not time it
-    Format("coreml", ".mlmodel", "Core ML", timed=False),
+    Format("coreml", ".mlmodel", "Core ML", timed=False, personal=True),
     Format("ort", ".ort", "ORT format (ONNX Runtime Mobile)", needs=("onnx",)),
 )}
 NAMES = tuple(FORMATS)

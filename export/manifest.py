@@ -26,7 +26,7 @@ MANIFEST = "manifest.json"
 TESTVECTORS = "testvectors.json"
 # 2: format-specific facts under the format's own key; quantization candidates grouped
 # 3: model.encoding (every field's raw value -> id rule, vocabularies.json, item collisions) replaces item_hashing
-MANIFEST_VERSION = 4  # 4: the ORT-format file (artifacts[].ort); 3: encodings, references
+MANIFEST_VERSION = 5  # 5: one personalization study per trainable file; 4: the ORT-format file; 3: encodings
 TESTVECTORS_VERSION = 2  # 2: expected outputs carry the file's declared output shape ([1, K], not K values)
 
 
@@ -78,6 +78,8 @@ class CoreMLDetails:
     spec_version: int
     minimum_deployment: dict[str, str]
     compute_units: str
+    updatable: bool = field(default=False, metadata={
+        "doc": "Core ML's update task trains it on the device (an updatable NeuralNetwork)"})
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,8 @@ class ArtifactEntry:
 
     @property
     def trainable(self) -> bool:
-        return self.tflite is not None and "train" in self.tflite.signatures
+        return (self.tflite is not None and "train" in self.tflite.signatures) or (
+            self.coreml is not None and self.coreml.updatable)
 
 
 class Stage(str, enum.Enum):
@@ -248,6 +251,7 @@ class PersonalizationRecord:
     """The trainable file, what the app should call it with, and the study that chose that on new users."""
 
     file: str
+    runs_in: str = field(metadata={"doc": "what executed every train call of the study"})
     trainable_parameters: int
     state_bytes: int = field(metadata={"doc": "what the app persists per user (get_weights)"})
     l2: float
@@ -259,7 +263,7 @@ class PersonalizationRecord:
     users: int
     eval_requests: int
     curve: list[CurvePoint]
-    train_ms_p50: float = field(metadata={"doc": "one train call in the Python LiteRT interpreter, this host"})
+    train_ms_p50: float = field(metadata={"doc": "one train call as runs_in executed it, on this host"})
     infer_ms_p50: float
 
 
@@ -277,7 +281,8 @@ class Manifest:
     seed: int | None
     config: dict = field(metadata={"doc": "the run configuration, with where it came from"})
     versions: dict[str, str]
-    personalization: PersonalizationRecord | None = None
+    personalization: list[PersonalizationRecord] = field(default_factory=list, metadata={
+        "doc": "the study of each trainable file (built-in data only: a log has no users to follow)"})
     files: dict[str, str] = field(default_factory=dict, metadata={
         "doc": "sha256 of each bundle file an app reads besides the artifacts (features.json, vocabularies.json, "
                "testvectors.json, testvectors_raw.json)"})

@@ -23,7 +23,6 @@ import numpy as np
 from ..models.data import Requests, Timelines
 from ..models.metrics import ndcg_per_request
 from .manifest import CurvePoint, Estimate, PersonalizationRecord
-from .tflite import L2
 
 BOOTSTRAP = 2000
 
@@ -98,11 +97,12 @@ def choose_learning_rate(trainer, tune: Timelines, cfg: StudyConfig, progress=No
     """The learning rate with the best mean gain at n = choose_at among those not worse on average at n = 1."""
     i_choose, i_one, i_zero = (cfg.steps.index(n) for n in (cfg.choose_at, 1, 0))
     gains, safe = {}, {}
-    for lr in cfg.learning_rates:
+    rates = [lr * trainer.learning_rate_scale for lr in cfg.learning_rates]
+    for lr in rates:
         c = curves(trainer, tune, cfg, lr, progress=progress)
         gains[f"{lr:g}"] = float(np.nanmean(c[:, i_choose] - c[:, i_zero]))
         safe[lr] = np.nanmean(c[:, i_one] - c[:, i_zero]) >= 0
-    allowed = [lr for lr in cfg.learning_rates if safe[lr]] or [min(cfg.learning_rates)]
+    allowed = [lr for lr in rates if safe[lr]] or [min(rates)]
     return max(allowed, key=lambda lr: gains[f"{lr:g}"]), gains
 
 
@@ -127,7 +127,7 @@ def study(trainer, file: str, tune: Timelines, report: Timelines, cfg: StudyConf
                                  gain=_estimate(gain, rng), worse_share=float(np.mean(gain[np.isfinite(gain)] < 0)),
                                  oracle_ndcg=_estimate(oracle, rng) if oracle is not None else None))
     return PersonalizationRecord(
-        file=file, trainable_parameters=trainable, state_bytes=4 * trainable, l2=L2,
+        file=file, runs_in=trainer.runs_in, trainable_parameters=trainable, state_bytes=4 * trainable, l2=trainer.l2,
         learning_rate=lr, steps_per_request=1, learning_rates_tried=gains, tune_users=tune.users,
         users=report.users, eval_requests=cfg.eval_requests, curve=points,
         train_ms_p50=float(np.median(timings["train"])), infer_ms_p50=float(np.median(timings["infer"])))
@@ -136,7 +136,7 @@ def study(trainer, file: str, tune: Timelines, report: Timelines, cfg: StudyConf
 def markdown(r: PersonalizationRecord) -> str:
     lines = [f"# Personalization on the phone: {r.file}", "",
              f"{r.users} new users (nobody trained on them), {r.eval_requests} later requests each scored after n "
-             f"train calls on their earlier ones; every call executed by LiteRT on the shipped file. Learning rate "
+             f"train calls on their earlier ones; every call executed by {r.runs_in}. Learning rate "
              f"{r.learning_rate:g} (chosen on {r.tune_users} other users; tried: "
              + ", ".join(f"{k} → {v:+.4f}" for k, v in r.learning_rates_tried.items()) + "). 95 % bootstrap "
              "intervals over users.", "",
@@ -148,21 +148,23 @@ def markdown(r: PersonalizationRecord) -> str:
                      f"({p.gain.low:+.4f} … {p.gain.high:+.4f}) | {p.worse_share:.0%} | {oracle} |")
     lines += ["", f"Trained state: {r.trainable_parameters} parameters ({r.state_bytes} bytes per user). One "
               f"train call {r.train_ms_p50 * 1000:.0f} µs, one infer {r.infer_ms_p50 * 1000:.0f} µs (median, "
-              "Python LiteRT on the build host).", ""]
+              f"{r.runs_in}, on the build host).", ""]
     return "\n".join(lines)
 
 
-def plot(r: PersonalizationRecord, path: Path) -> None:
+def plot(records: list[PersonalizationRecord], path: Path) -> None:
+    """One figure: the global model, the oracle, and each trainable file's personalized curve."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    r = records[0]
     ns = [p.n for p in r.curve]
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, get in (("personalized (trained on the phone)", lambda p: p.personal_ndcg),
-                       ("global model", lambda p: p.global_ndcg), ("oracle", lambda p: p.oracle_ndcg)):
-        points = [get(p) for p in r.curve]
+    lines = [(f"{x.file} (learning rate {x.learning_rate:g})", x, lambda p: p.personal_ndcg) for x in records]
+    for label, x, get in lines + [("global model", r, lambda p: p.global_ndcg), ("oracle", r, lambda p: p.oracle_ndcg)]:
+        points = [get(p) for p in x.curve]
         if any(x is None for x in points):
             continue
         ax.plot(ns, [x.mean for x in points], marker="o", label=label)
@@ -170,7 +172,7 @@ def plot(r: PersonalizationRecord, path: Path) -> None:
     ax.set_xscale("symlog", linthresh=1)
     ax.set_xlabel("train calls on the user's earlier requests (n)")
     ax.set_ylabel("NDCG@10 on the user's later requests")
-    ax.set_title(f"{r.users} new users, learning rate {r.learning_rate:g}")
+    ax.set_title(f"Personalization on the phone: {r.users} new users")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -206,8 +208,10 @@ class AppSideHead:
     as the trainable .tflite (ONNX Runtime's on-device training packages stopped at 1.19 and do not install
     beside onnxruntime 1.31). Same interface as a runtime's Trainer, so the study measures it the same way."""
 
-    def __init__(self, session, features: int, l2: float):
-        self.session, self.l2 = session, l2
+    learning_rate_scale = 1.0  # the same loss as the .tflite head
+
+    def __init__(self, session, features: int, l2: float, runs_in: str = "the app's own head beside the file"):
+        self.session, self.l2, self.runs_in = session, l2, runs_in
         self.w, self.b = np.zeros(features, np.float32), np.float32(0.0)
 
     def scores(self, feeds: dict[str, np.ndarray]) -> np.ndarray:

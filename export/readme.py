@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..models.features import FEATURE_CLIP
 from .about import meanings
+from .integration import FALLBACK
 from .manifest import Manifest
 from .tflite import L2
 
@@ -62,6 +63,33 @@ app check its own integration without Python.
 timestamp, raw features, a list shorter than K, values no vocabulary knows, an empty history), the tensors step 1–3
 must give, each file's scores and the ranked item ids: put them in your app's unit tests.
 
+## Integration code (`integration/`, generated from `features.json`)
+Steps 1–4 already written, for each platform; each file embeds the constants of `features.json` (between
+`BEGIN EDGESHIP CONSTANTS` and `END EDGESHIP CONSTANTS`) and reads `vocabularies.json` at start-up. If the model
+cannot be loaded or run, they return {FALLBACK}.
+
+- **Android** — [`integration/android/EdgeshipRanker.kt`](integration/android/EdgeshipRanker.kt) (plain Kotlin:
+  encoding, ranking, fallback) and [`LiteRtScoringModel.kt`](integration/android/LiteRtScoringModel.kt) (LiteRT
+  `Interpreter`, signature `serving_default`, with `ranker_int8.tflite`; API 24+):
+  `val ranker = litertRanker(File(modelPath), vocabulariesJson); val ranking = ranker.rank(RawRequest(items,
+  features, context, timestamp, history))`. In your unit tests, `Encoder(vocabularies).encode(request)` must equal
+  each case's `tensors`, and `ranked(scores, items)` its `ranked[<file>]`.
+- **iOS / macOS** — [`integration/ios/EdgeshipRanker.swift`](integration/ios/EdgeshipRanker.swift) (Core ML,
+  `.cpuOnly`, with `ranker_int8.mlmodel` compiled by Xcode): `let ranker = try EdgeshipRanker(compiledModel:
+  url, vocabulariesJSON: data); let ranking = ranker.rank(RawRequest(items: ..., features: ..., context: ...))`.
+- **Web / React Native / Node** — [`integration/web/edgeship_ranker.ts`](integration/web/edgeship_ranker.ts):
+  TypeScript for the `onnxruntime-common` API (`onnxruntime-web`, `onnxruntime-react-native`,
+  `onnxruntime-node` all provide it) with `ranker_int8.onnx` or `ranker_int8.ort`:
+  ```ts
+  import * as ort from "onnxruntime-web";  // or onnxruntime-react-native / onnxruntime-node
+  import {{ Ranker }} from "./edgeship_ranker";
+  const ranker = await Ranker.create(vocabularies, () => ort.InferenceSession.create("ranker_int8.ort"));
+  const {{ items, fallback }} = await ranker.rank({{ items, features, context, timestamp, history }});
+  ```
+  In your unit tests, `new Encoder(vocabularies).encode(case.request)` must equal each case's `tensors` of
+  `testvectors_raw.json`, and `(await ranker.rank(case.request)).items` its `ranked[<file>]` (edgeship's own
+  tests run exactly this under Node with `onnxruntime-node`).
+
 ## Contract (identical in every file)
 {contract}
 
@@ -107,12 +135,57 @@ must give, each file's scores and the ranked item ids: put them in your app's un
 """
 
 
+def _measured(r) -> str:
+    by_n = {p.n: p for p in r.curve}
+    top = by_n[max(by_n)]
+    return f"""
+Measured on {r.users} simulated new users ([personalization.md](personalization.md)): NDCG@10 on a user's later
+requests goes from {top.global_ndcg.mean:.4f} (shipped model) to {top.personal_ndcg.mean:.4f} after {top.n} train
+calls (gain {top.gain.mean:+.4f}, 95 % CI {top.gain.low:+.4f} … {top.gain.high:+.4f}); the learned state is
+{r.state_bytes} bytes per user; one `train` call took {r.train_ms_p50 * 1000:.0f} µs on the build host
+({r.runs_in}).
+"""
+
+
 def _personal_section(manifest: Manifest) -> str:
-    """The app protocol for the trainable file, with the study's figures when the run had users to follow."""
-    personal = next((a for a in manifest.artifacts if a.trainable), None)
-    if personal is None:
-        return ""
-    r = manifest.personalization
+    return "".join(_tflite_personal(manifest, a) if a.format == "tflite" else _coreml_personal(manifest, a)
+                   for a in manifest.artifacts if a.trainable)
+
+
+def _study(manifest: Manifest, path: str):
+    return next((r for r in manifest.personalization if r.file == path), None)
+
+
+def _coreml_personal(manifest: Manifest, personal) -> str:
+    """The app protocol for the updatable Core ML file."""
+    from .coreml import UPDATE
+
+    r = _study(manifest, personal.path)
+    lr = f"{r.learning_rate:g}" if r else f"{UPDATE.learning_rate:g} (the file's default; tune it on your own users)"
+    text = f"""
+## Personalization on iOS: `{personal.path}`
+
+An updatable Core ML model (`isUpdatable`): the fp32 ranker frozen, plus one layer (`personal_head`, a 1x1
+convolution over the candidates: the ranker's score and the candidate features, weighted) that Core ML's own
+`MLUpdateTask` trains on the device. Until the first update it ranks exactly like `ranker_fp32.mlmodel`.
+
+- Predict as with the other .mlmodel files: `scores` ranks the candidates (`tap_probability` is their softmax).
+- After a request with taps: one training example per tapped candidate: the same four inputs plus
+  `{UPDATE.target}` (Int64, the tapped candidate's index 0 .. K-1), as an `MLBatchProvider`, to
+  `MLUpdateTask(forModelAt: compiledURL, trainingData: batch, configuration: config, completionHandler: ...)`
+  with `config.parameters = [MLParameterKey.learningRate: {lr}]` (mini-batch 1, one epoch, SGD without momentum:
+  the file's defaults). Save the updated model the completion handler gives (`context.model.write(to:)`) in the
+  app's private storage and load it from there next time; "reset personalization" = load the shipped file again.
+- Core ML updates models only in an app: nothing here ran this file's update in Core ML. edgeship checks it
+  against Apple's rules for updatable models, and the study below computes Core ML's update step (SGD on the
+  cross-entropy of the tapped candidate) in NumPy from the file itself.
+"""
+    return text + (_measured(r) if r else "")
+
+
+def _tflite_personal(manifest: Manifest, personal) -> str:
+    """The app protocol for the trainable .tflite, with the study's figures when the run had users to follow."""
+    r = _study(manifest, personal.path)
     lr = f"{r.learning_rate:g}" if r else "0.1 (no study on this data: tune it on your own users)"
     rate, l2 = (f"{r.learning_rate:g}", f"{r.l2:g}") if r else ("lr", f"{L2:g}")
     text = f"""
@@ -133,19 +206,10 @@ interpreter share the learned state):
 """
     if manifest.config.get("export", {}).get("personal_head") == "features":
         text += f"""
-The head sees only `candidate_features`, so an app on ONNX Runtime or Core ML can keep it itself beside
-`ranker_int8.onnx` / `ranker_int8.mlmodel` (measured with ONNX: the same gain): `score_i += features_i · w + b`;
+The head sees only `candidate_features`, so an app on ONNX Runtime (or Core ML without the updatable file) can
+keep it itself beside `ranker_int8.onnx` / `ranker_int8.mlmodel` (measured with ONNX: the same gain): `score_i += features_i · w + b`;
 after a request with taps, with `p_i = sigmoid(score_i)`, `g_i = (p_i − label_i) · mask_i / max(Σ mask, 1)`:
 `w −= {rate} · (Σ_i g_i · features_i + {l2} · w)`, `b −= {rate} · (Σ_i g_i + {l2} · b)`; `w`, `b` start at 0.
 """
-    if r:
-        by_n = {p.n: p for p in r.curve}
-        top = by_n[max(by_n)]
-        text += (f"""
-Measured on {r.users} simulated new users ([personalization.md](personalization.md)): NDCG@10 on a user's later
-requests goes from {top.global_ndcg.mean:.4f} (shipped model) to {top.personal_ndcg.mean:.4f} after {top.n} train
-calls (gain {top.gain.mean:+.4f}, 95 % CI {top.gain.low:+.4f} … {top.gain.high:+.4f}); the learned state is
-{r.state_bytes} bytes per user; one `train` call took {r.train_ms_p50 * 1000:.0f} µs on the build host.
-""")
-    return text
+    return text + (_measured(r) if r else "")
 

@@ -3,7 +3,6 @@ candidate kept, and what failed recorded. A converter that fails loses only its 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -52,17 +51,19 @@ def select_int8(candidates: list[Verified]) -> Verified:
 
 
 def export_formats(job: ExportJob, names: tuple[str, ...], out_dir: Path, test: Requests, reference: np.ndarray,
-                   floors: Floors, progress: Callable[[str], None], stream=sys.stderr) -> ExportOutcome:
+                   floors: Floors, progress: Callable[[str], None], stream=None) -> ExportOutcome:
     outcome = ExportOutcome([], [])
     for fmt in (f for f in formats.FORMATS.values() if f.name in names):
         progress(f"{fmt.title}: converting")
         _one(lambda: fmt.convert.export(job, out_dir, _derived(outcome.shipped)), fmt.name, None, out_dir, test,
              reference, floors, outcome, progress, stream)
-    if job.personal and "tflite" in names:
-        personal = formats.get("tflite").part("personal")
+    failed = {f.format for f in outcome.failures}  # a format whose own files failed makes no trainable file either
+    for fmt in (f for f in formats.FORMATS.values()
+                if job.personal and f.personal and f.name in names and f.name not in failed):
+        personal = fmt.part("personal")
         progress(f"{personal.NAME}: the trainable file (learns its user on the phone)")
-        _one(lambda: [personal.export(job, out_dir)], "tflite", personal.NAME, out_dir, test, reference, floors,
-             outcome, progress, stream)
+        _one(lambda: [personal.export(job, out_dir, _derived(outcome.shipped))], fmt.name, personal.NAME, out_dir,
+             test, reference, floors, outcome, progress, stream)
     return outcome
 
 
@@ -90,11 +91,12 @@ def _one(make: Callable[[], list[Artifact]], fmt: str, what: str | None, out_dir
 
 
 def _derived(shipped: list[Verified]) -> Derived:
-    def int8(fmt: str) -> Path | None:
-        return next((s.artifact.path for s in shipped if s.artifact.format == fmt and s.artifact.precision == "int8"
+    def shipped_file(fmt: str, precision: str) -> Path | None:
+        return next((s.artifact.path for s in shipped if s.artifact.format == fmt and s.artifact.precision == precision
                      and not s.artifact.trainable), None)
 
-    return Derived(int8_tflite=int8("tflite"), int8_onnx=int8("onnx"))
+    return Derived(int8_tflite=shipped_file("tflite", "int8"), int8_onnx=shipped_file("onnx", "int8"),
+                   fp32_coreml=shipped_file("coreml", "fp32"))
 
 
 def _choose(checked: list[Verified], outcome: ExportOutcome, progress, out_dir: Path) -> list[Verified]:

@@ -53,6 +53,7 @@ class Derived:
 
     int8_tflite: Path | None = None  # the int8 .tflite that won the PTQ/QAT choice and passed verification
     int8_onnx: Path | None = None  # the verified int8 .onnx (the ORT-format file is made from it)
+    fp32_coreml: Path | None = None  # the verified fp32 .mlmodel (the updatable .mlmodel is made from it)
 
 
 @dataclass(frozen=True)

@@ -97,12 +97,12 @@ def training_problems(artifact: Artifact, requests: Requests) -> list[str]:
     """What is wrong with a trainable file as the app would drive it: one train call on a tap of the candidate
     it ranks last must change `infer` and lower the loss on that request (a second call with learning rate 0
     reports the loss without changing anything); `reset` must restore the shipped scores exactly; weights read
-    with get_weights and written back with set_weights must give the same scores; builtin ops only."""
+    with get_weights and written back with set_weights must give the same scores; and the format's own rules for
+    a file that trains on the device (builtin ops only in LiteRT; Apple's rules for an updatable Core ML model)."""
     fmt = formats.get(artifact.format)
-    problems = []
-    facts = fmt.inspect.facts(artifact.path)
-    if not facts.mobile.get("builtin_ops_only", {}).get("ok", True):
-        problems.append(f"needs non-builtin ops: {', '.join(facts.mobile['builtin_ops_only']['non_builtin'])}")
+    problems = fmt.inspect.trainable_problems(artifact.path)
+    if problems and artifact.format == "coreml":  # Core ML would not load it, so there is nothing to drive
+        return problems
     trainer = fmt.runtime.Trainer(artifact.path)
     request = requests.one(0)
     shipped = trainer.scores(request).reshape(-1)
@@ -127,7 +127,7 @@ def training_problems(artifact: Artifact, requests: Requests) -> list[str]:
 
 
 def verify(artifact: Artifact, requests: Requests, reference: np.ndarray, floors: Floors,
-           stream=sys.stderr) -> Verification:
+           stream=None) -> Verification:
     result = compare(artifact, score_requests(artifact, requests), reference, requests.labels, floors,
                      requests.mask)
     if artifact.trainable:
@@ -135,5 +135,5 @@ def verify(artifact: Artifact, requests: Requests, reference: np.ndarray, floors
         result = replace(result, passed=result.passed and not problems, reasons=result.reasons + tuple(problems))
     status = "ok" if result.passed else "below floor: " + "; ".join(result.reasons)
     print(f"  verified {artifact.name:<24} {result.runtime:<13} NDCG ratio {result.ndcg_ratio:.4f}  "
-          f"max|d| {result.max_abs_diff:.1e}  {status}", file=stream, flush=True)
+          f"max|d| {result.max_abs_diff:.1e}  {status}", file=sys.stderr if stream is None else stream, flush=True)
     return result

@@ -20,7 +20,7 @@ def seed_everything(seed: int) -> None:
 
 
 class _Progress(keras.callbacks.Callback):
-    def __init__(self, label: str, valid: Requests, stream=sys.stderr):
+    def __init__(self, label: str, valid: Requests, stream=None):
         super().__init__()
         self.label, self.valid, self.stream = label, valid, stream
         self.started = 0.0
@@ -33,7 +33,8 @@ class _Progress(keras.callbacks.Callback):
         logs["val_auc"] = auc(scores, self.valid.labels)  # read by early stopping, which runs after this
         print(f"  {self.label} epoch {epoch + 1}/{self.params['epochs']}: loss {logs['loss']:.4f}  "
               f"val_loss {logs.get('val_loss', float('nan')):.4f}  val_auc {logs['val_auc']:.4f}  "
-              f"({time.perf_counter() - self.started:.1f}s)", file=self.stream, flush=True)
+              f"({time.perf_counter() - self.started:.1f}s)", file=sys.stderr if self.stream is None else self.stream,
+              flush=True)
 
 
 def _callbacks(label: str, valid: Requests, schedule: TrainConfig) -> list:

@@ -36,14 +36,15 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     manifest = read_manifest_file(args.bundle / "manifest.json")
     cfg = bundle_config(manifest)
-    if manifest.personalization is None:
-        print(f"{args.bundle}: no personalization study in this bundle (built-in data only)", file=sys.stderr)
+    study = next((r for r in manifest.personalization if r.file.endswith(".tflite")), None)
+    if study is None:
+        print(f"{args.bundle}: no study of a trainable .tflite in this bundle (built-in data only)", file=sys.stderr)
         return 2
     k = manifest.model.candidates
     devices = timelines(cfg.data, k, cfg.seed, args.population, args.requests, stream=3)
     test = generate(cfg.data, k, cfg.seed).test.take(slice(0, args.test_requests))
-    trainer = formats.get("tflite").runtime.Trainer(args.bundle / manifest.personalization.file)
-    result = federated(trainer, devices, test, args.rounds, args.devices, manifest.personalization.learning_rate,
+    trainer = formats.get("tflite").runtime.Trainer(args.bundle / study.file)
+    result = federated(trainer, devices, test, args.rounds, args.devices, study.learning_rate,
                        args.clip, args.noise, cfg.seed, progress=print)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "federated.json").write_text(json.dumps(typed.dump(result), indent=1) + "\n")

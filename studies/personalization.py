@@ -28,31 +28,37 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=Path("artifacts/personalization"))
     p.add_argument("--users", type=int, help="users the curve is reported on (default: the bundle's)")
     p.add_argument("--tune-users", type=int, help="users the learning rate is chosen on (default: the bundle's)")
+    p.add_argument("--file", metavar="NAME", help="the trainable file of the bundle to study (default: the one the "
+                   "bundle's study used; ranker_personal.mlmodel: the updatable Core ML file)")
+    p.add_argument("--learning-rates", type=lambda s: tuple(float(x) for x in s.split(",")),
+                   help="comma-separated rates to choose from (default: the bundle's, times the file's scale)")
     p.add_argument("--app-side", metavar="FILE", help="instead of the trainable .tflite: this scoring file of the "
                    "bundle (e.g. ranker_int8.onnx) plus a head over the candidate features that the app updates "
                    "itself (the ONNX path)")
     args = p.parse_args(argv)
     manifest = read_manifest_file(args.bundle / "manifest.json")
-    if manifest.personalization is None:
+    if not manifest.personalization:
         print(f"{args.bundle}: no personalization study in this bundle (built-in data only)", file=sys.stderr)
         return 2
     cfg = bundle_config(manifest)
-    study = replace(cfg.personalization, **{k: v for k, v in (("users", args.users), ("tune_users", args.tune_users))
+    study = replace(cfg.personalization, **{k: v for k, v in (("users", args.users), ("tune_users", args.tune_users),
+                                                              ("learning_rates", args.learning_rates))
                                             if v is not None})
     k = manifest.model.candidates
     tune, report = (timelines(cfg.data, k, cfg.seed, n, study.length, stream) for n, stream in
                     ((study.tune_users, 2), (study.users, 1)))
-    path = args.bundle / (args.app_side or manifest.personalization.file)
+    path = args.bundle / (args.app_side or args.file or manifest.personalization[0].file)
     if args.app_side:
         session = formats.for_path(path).runtime.open_session(path)
-        trainer = personalization.AppSideHead(session, len(manifest.model.feature_spec.item_features), L2)
+        trainer = personalization.AppSideHead(session, len(manifest.model.feature_spec.item_features), L2,
+                                              f"the app's own head update (NumPy) beside {path.name}")
     else:
-        trainer = formats.get("tflite").runtime.Trainer(path)
+        trainer = formats.for_path(path).runtime.Trainer(path)
     record = personalization.study(trainer, path.name, tune, report, study, cfg.seed, progress=print)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "personalization.json", typed.dump(record))
     write_text(args.out / "personalization.md", personalization.markdown(record))
-    personalization.plot(record, args.out / "personalization.png")
+    personalization.plot([record], args.out / "personalization.png")
     print(personalization.markdown(record))
     return 0
 

@@ -5,6 +5,7 @@ Everything here is real (real training, real converters, real runtimes); only th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,28 @@ def rewrite():
         (bundle / "manifest.json").write_text(json.dumps(manifest))
 
     return write
+
+
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def edgeship_cli(capsys):
+    """edgeship_cli(*args) -> Done: the CLI's own entry point, in this process (TensorFlow is imported once
+    per session instead of once per call); tests that need a process of its own (signals) start one."""
+    from edgeship import cli
+
+    def call(*args: str) -> Done:
+        capsys.readouterr()
+        try:
+            code = cli.main(list(args))
+        except SystemExit as e:  # argparse's usage errors
+            code = e.code
+        out = capsys.readouterr()
+        return Done(code, out.out, out.err)
+
+    return call

@@ -1,4 +1,20 @@
 """Core ML: convert (NeuralNetwork .mlmodel, fp32 and 8-bit weights), runtime (Core ML on Apple platforms, the
-NumPy executor of the saved spec elsewhere), inspect. No identity model: benchmarks cannot time Core ML here."""
+NumPy executor of the saved spec elsewhere), inspect, and personal (the updatable file). No identity model:
+benchmarks cannot time Core ML here."""
 
-MINIMUM_DEPLOYMENT = {"iOS": "13", "macOS": "10.15"}  # NeuralNetwork spec version 4 (ND layers)
+from dataclasses import dataclass
+
+MINIMUM_DEPLOYMENT = {"iOS": "13", "macOS": "10.15"}  # NeuralNetwork spec version 4 (ND layers, updatable models)
+
+
+@dataclass(frozen=True)
+class UpdateNames:
+    """The updatable file's training interface (export/coreml/personal.py)."""
+
+    output: str = "tap_probability"  # softmax(scores) over the candidates [1, K, 1, 1]: what the loss sees
+    target: str = "tapped"  # training input, Int64: the index of the tapped candidate
+    learning_rate: float = 1.0  # the file's default; the personalization study's choice is in the manifest
+    max_learning_rate: float = 1000.0  # the range an app may pass in MLModelConfiguration.parameters
+
+
+UPDATE = UpdateNames()

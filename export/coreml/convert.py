@@ -56,7 +56,7 @@ def _quantize_8bit(spec):
     return quantized.get_spec() if hasattr(quantized, "get_spec") else quantized
 
 
-def _save(spec, path: Path) -> None:
+def save(spec, path: Path) -> None:
     """ct.utils.save_spec serializes the metadata map in whatever order the process's hash map holds it: two
     runs gave logically equal files with different bytes (measured). Sorted map entries make the bytes
     reproducible."""
@@ -67,8 +67,8 @@ def export(job: ExportJob, out_dir: Path, derived: Derived) -> list[Artifact]:
     spec = _convert(job)
     details = CoreMLDetails(int(spec.specificationVersion), MINIMUM_DEPLOYMENT, "cpuOnly")
     fp32_path, int8_path = out_dir / "ranker_fp32.mlmodel", out_dir / "ranker_int8.mlmodel"
-    _save(spec, fp32_path)
-    _save(_quantize_8bit(spec), int8_path)
+    save(spec, fp32_path)
+    save(_quantize_8bit(spec), int8_path)
     return [Artifact(path=fp32_path, format=FORMAT, precision="fp32", notes="NeuralNetwork, float32 weights",
                      details=details),
             Artifact(path=int8_path, format=FORMAT, precision="int8", details=details,

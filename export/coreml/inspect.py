@@ -40,3 +40,10 @@ def facts(path: Path) -> ModelFacts:
     ops = sorted({layer.WhichOneof("layer") for layer in layers})
     return ModelFacts(Path(path).stat().st_size, gzip_size(path), parameters, None, ops, {},
                       ["latency not measured: Core ML runs only on Apple platforms; size and operators are exact"])
+
+
+def trainable_problems(path: Path) -> list[str]:
+    """What Core ML would refuse when the app compiles this updatable model (export/coreml/updatable.py)."""
+    from . import updatable
+
+    return updatable.problems(read_spec(path))

@@ -91,6 +91,29 @@ def _inner_product(p):
     return lambda xs: xs[0] @ w + bias
 
 
+def _convolution_1x1(p):
+    """Only the pointwise case (1x1 kernel, stride 1, one group), which the updatable file's head is: per
+    position y[o] = sum_c w[o, c] x[c] + b[o] over the (..., C, H, W) axes."""
+    if (list(p.kernelSize) != [1, 1] or list(p.stride or [1, 1]) != [1, 1] or p.nGroups > 1 or p.isDeconvolution
+            or list(p.dilationFactor or [1, 1]) != [1, 1]):
+        raise InputError("Core ML convolutions other than 1x1, stride 1, one group are not supported by the NumPy "
+                         "executor")
+    w = _weights(p.weights, (p.outputChannels, p.kernelChannels))
+    bias = _weights(p.bias, (p.outputChannels,)) if p.hasBias else np.zeros(p.outputChannels, np.float32)
+    return lambda xs: np.einsum("oc,...chw->...ohw", w, xs[0]) + bias[:, None, None]
+
+
+def _flatten(p):
+    """(..., C, H, W) -> (..., C*H*W, 1, 1), in channel-first or channel-last order."""
+    def flatten(xs):
+        x = xs[0]
+        if p.mode == 1:  # CHANNEL_LAST
+            x = np.moveaxis(x, -3, -1)
+        return x.reshape(x.shape[:-3] + (-1, 1, 1))
+
+    return flatten
+
+
 def _embedding_nd(p):
     table = _weights(p.weights, (p.embeddingSize, p.vocabSize)).T  # stored [embedding, vocab]
     bias = _weights(p.bias, (p.embeddingSize,)) if p.hasBias else 0.0
@@ -146,6 +169,10 @@ _LAYERS: dict[str, Callable] = {
     "reshapeStatic": lambda p: lambda xs: xs[0].reshape(tuple(p.targetShape)),
     "activation": lambda p: lambda xs: _activation(p, xs[0]),
     "softmaxND": lambda p: lambda xs: _softmax(xs[0], p.axis),
+    "softmax": lambda p: lambda xs: _softmax(xs[0], -3),  # the channel axis of (..., C, H, W)
+    "transpose": lambda p: lambda xs: np.transpose(xs[0], tuple(p.axes)),
+    "convolution": _convolution_1x1,
+    "flatten": _flatten,
     "splitND": _split_nd,
     "batchedMatmul": _batched_matmul,
     "innerProduct": _inner_product,
@@ -175,12 +202,17 @@ class Executor:
                                     "NumPy executor")
             self.layers.append((_LAYERS[kind](getattr(layer, kind)), list(layer.input), list(layer.output)))
 
-    def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def blobs(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Every named value of the network: inputs, intermediate results and outputs."""
         blobs = {name: np.asarray(feeds[name], dtype=np.float32) for name in self.inputs}
         for fn, inputs, outputs in self.layers:
             result = fn([blobs[i] for i in inputs])
             for name, value in zip(outputs, result if len(outputs) > 1 else [result]):
                 blobs[name] = np.asarray(value, dtype=np.float32)
+        return blobs
+
+    def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        blobs = self.blobs(feeds)
         return {name: blobs[name] for name in self.outputs}
 
 

@@ -1,6 +1,7 @@
 """TensorFlow Lite: fp32, and full-integer int8 by post-training quantization (PTQ) and from the
 quantization-aware model (QAT). Builtin ops only, one named signature, float32 inputs and outputs so that every
-format shares one contract (the int8 graph quantizes at its first op and dequantizes before `scores`)."""
+format shares one contract (the int8 graph quantizes at its first op and dequantizes before `scores`). Each file
+carries TFLite model metadata (metadata.py) when the job says what to write."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ...models.features import INPUT_NAMES, SCORES
 from .. import shims
 from ..manifest import TFLiteDetails
 from ..types import Artifact, Derived, ExportJob, tf_signature
-from . import SIGNATURE, inspect
+from . import SIGNATURE, inspect, metadata
 
 FORMAT = "tflite"
 INT8_NAME = "ranker_int8.tflite"
@@ -55,7 +56,10 @@ def export(job: ExportJob, out_dir: Path, derived: Derived) -> list[Artifact]:
     artifacts = []
     for name, precision, method, model, calibration, note in made:
         path = out_dir / name
-        path.write_bytes(convert(model, job, calibration))
+        data = convert(model, job, calibration)
+        if job.about is not None:
+            data = metadata.describe(data, job.about, job.spec.feature_mean, job.spec.feature_scale)
+        path.write_bytes(data)
         artifacts.append(Artifact(path=path, format=FORMAT, precision=precision, notes=note,
                                   quantization_method=method, ships_as=INT8_NAME if method else None,
                                   details=TFLiteDetails(SIGNATURE, inspect.operators(path))))

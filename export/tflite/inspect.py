@@ -89,3 +89,9 @@ def _macs(op: str, inputs, outputs) -> int:
         w = inputs[1].shape  # [1, kh, kw, out]
         return out_elems * int(w[1] * w[2])
     return 0
+
+
+def trainable_problems(path: Path) -> list[str]:
+    """A trainable file must run in the LiteRT every app has: builtin ops only (no Flex delegate)."""
+    check = facts(path).mobile["builtin_ops_only"]
+    return [] if check["ok"] else [f"needs non-builtin ops: {', '.join(check['non_builtin'])}"]

@@ -27,7 +27,7 @@ import tensorflow as tf
 from ...models.features import CANDIDATE_FEATURES, SCORES
 from .. import shims
 from ..manifest import TFLiteDetails
-from ..types import Artifact, ExportJob
+from ..types import Artifact, Derived, ExportJob
 from . import L2, inspect
 from . import TRAINABLE_SIGNATURES as SIGNATURES
 
@@ -124,7 +124,7 @@ def convert(job: ExportJob, frozen: str = "fp32") -> tuple[bytes, int]:
         return converter.convert(), module.dim + 1
 
 
-def export(job: ExportJob, out_dir: Path) -> Artifact:
+def export(job: ExportJob, out_dir: Path, derived: Derived) -> Artifact:
     data, trained = convert(job, job.personal_frozen)
     path = out_dir / NAME
     path.write_bytes(data)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ...core.errors import EdgeshipError, InputError, reading_model
 from ..shims import quiet
-from . import SCORING_SIGNATURES, TRAINABLE_SIGNATURES
+from . import L2, SCORING_SIGNATURES, TRAINABLE_SIGNATURES
 
 RUNTIME = "litert"
 
@@ -119,6 +119,10 @@ def open_session(path: Path, threads: int = 1, error: type[EdgeshipError] = Inpu
 class Trainer:
     """A trainable file as the app drives it: all signature runners of one interpreter share its variables, so
     `train` followed by `infer` sees the update."""
+
+    runs_in = "LiteRT on the shipped file"
+    l2 = L2
+    learning_rate_scale = 1.0  # the study's learning rates are this head's (logistic loss)
 
     def __init__(self, path: Path, threads: int = 1, error: type[EdgeshipError] = InputError):
         it = _load(path, threads, error)

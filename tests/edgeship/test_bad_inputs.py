@@ -1,14 +1,13 @@
-"""The bad-input table: every case runs the real CLI in a subprocess and must give the right exit code, exactly
-one error line naming what is wrong (progress lines may precede it; no traceback), and leave nothing written or
-overwritten."""
+"""The bad-input table: every case runs the real CLI entry point (cli.main, in this process: an exception it
+does not turn into its one error line reaches the test as an exception) and must give the right exit code,
+exactly one error line naming what is wrong (progress lines may precede it; no traceback), and leave nothing
+written or overwritten. tests/edgeship/test_cli.py runs the same entry point in a subprocess."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -197,11 +196,11 @@ def _snapshot(folder: Path) -> dict:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_input(case, good_log, tmp_path):
+def test_bad_input(case, good_log, tmp_path, edgeship_cli):
     out = tmp_path / "out"
     argv, code, text = CASES[case](tmp_path, good_log, out)
     before = _snapshot(tmp_path)
-    done = subprocess.run([sys.executable, "-m", "edgeship.cli", *argv], capture_output=True, text=True, timeout=120)
+    done = edgeship_cli(*argv)
     lines = [line for line in done.stderr.splitlines() if line.startswith("edgeship")]
     assert done.returncode == code, (case, done.stderr[-1500:])
     assert len(lines) == 1 and text in lines[0], (case, lines)
@@ -214,19 +213,18 @@ def test_the_table_is_large_enough():
     assert len(CASES) >= 30
 
 
-def test_existing_bundle_is_not_overwritten_and_tampering_is_refused(tiny_bundle, tmp_path):
+def test_existing_bundle_is_not_overwritten_and_tampering_is_refused(tiny_bundle, tmp_path, edgeship_cli):
     copy = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, copy)
     before = _snapshot(copy)
-    done = subprocess.run([sys.executable, "-m", "edgeship.cli", "run", "--out", str(copy)], capture_output=True,
-                          text=True, timeout=120)
+    done = edgeship_cli("run", "--out", str(copy))
     assert done.returncode == 2 and "already holds a bundle; pass --force" in done.stderr
     assert _snapshot(copy) == before
     with open(copy / "ranker_int8.tflite", "r+b") as f:  # truncated
         f.truncate(1000)
-    done = subprocess.run([sys.executable, "-m", "edgeship.cli", "verify", str(copy)], capture_output=True, text=True)
+    done = edgeship_cli("verify", str(copy))
     assert done.returncode == 1 and "ranker_int8.tflite: checksum mismatch" in done.stderr
     manifest = json.loads((copy / "manifest.json").read_text())
     (copy / "manifest.json").write_text(json.dumps(manifest)[:-20])  # a manifest cut short
-    done = subprocess.run([sys.executable, "-m", "edgeship.cli", "verify", str(copy)], capture_output=True, text=True)
+    done = edgeship_cli("verify", str(copy))
     assert done.returncode == 1 and "manifest.json: not valid JSON" in done.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -36,16 +34,14 @@ def test_each_keras_format_loads_with_the_contract(saved, name, tiny_model, tiny
     np.testing.assert_allclose(model.predict(inputs, verbose=0), tiny_model.predict(inputs, verbose=0), atol=1e-6)
 
 
-def _export(model, calibration, out):
-    """The real CLI in a subprocess, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "edgeship.cli", "export", "--model", str(model),
-                           "--calibration", str(calibration), "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)
+def _export(cli, model, calibration, out):
+    """The CLI's entry point, as a user runs it."""
+    return cli("export", "--model", str(model), "--calibration", str(calibration), "--out", str(out))
 
 
-def test_keras_file_exports_to_a_verified_bundle(saved, tmp_path):
+def test_keras_file_exports_to_a_verified_bundle(saved, tmp_path, edgeship_cli):
     out = tmp_path / "bundle"
-    done = _export(saved / "ranker.keras", saved / "calib.npz", out)
+    done = _export(edgeship_cli, saved / "ranker.keras", saved / "calib.npz", out)
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
     assert sorted(a["path"] for a in manifest["artifacts"]) == sorted(
@@ -56,7 +52,7 @@ def test_keras_file_exports_to_a_verified_bundle(saved, tmp_path):
     assert len(check_bundle(out)) == 14  # seven files, each replaying its tensor and its raw test vectors
 
 
-def test_a_format_that_cannot_take_an_op_is_reported_and_the_others_ship(saved, tmp_path, tiny_data):
+def test_a_format_that_cannot_take_an_op_is_reported_and_the_others_ship(saved, tmp_path, tiny_data, edgeship_cli):
     # cumulative sum over candidates: TFLite (CUMSUM) and ONNX (CumSum) take it, Core ML NeuralNetwork for iOS 13
     # does not — a real converter refusal, not a simulated one
     ins = {n: keras.Input(v.shape[1:], dtype=v.dtype, name=n) for n, v in tiny_data.test.inputs().items()}
@@ -68,7 +64,7 @@ def test_a_format_that_cannot_take_an_op_is_reported_and_the_others_ship(saved, 
     model = keras.Model([ins[n] for n in INPUT_NAMES], keras.layers.Reshape((-1,), name="scores")(x))
     model.save(tmp_path / "cumsum.keras")
     out = tmp_path / "bundle"
-    done = _export(tmp_path / "cumsum.keras", saved / "calib.npz", out)
+    done = _export(edgeship_cli, tmp_path / "cumsum.keras", saved / "calib.npz", out)
     assert done.returncode == 1, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
     assert [f["format"] for f in manifest["failures"]] == ["coreml"]

@@ -15,23 +15,25 @@ from edgeship.export.manifest import read_manifest_file
 from edgeship.models.features import INPUT_NAMES, SCORES, hash_item_id
 
 EXPECTED_FILES = {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx", "ranker_int8.onnx",
-                  "ranker_fp32.mlmodel", "ranker_int8.mlmodel", "ranker_personal.tflite", "ranker_int8.ort"}
+                  "ranker_fp32.mlmodel", "ranker_int8.mlmodel", "ranker_personal.tflite", "ranker_personal.mlmodel",
+                  "ranker_int8.ort"}
 
 
 def test_manifest_schema_and_checksums(tiny_bundle, tiny_config):
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
-    assert manifest["schema_version"] == 4
+    assert manifest["schema_version"] == 5
     assert {a["path"] for a in manifest["artifacts"]} == EXPECTED_FILES
     assert set(os.listdir(tiny_bundle)) == EXPECTED_FILES | {
         "manifest.json", "testvectors.json", "vocabularies.json", "README.md", "manifest.schema.json",
         "testvectors.schema.json", "features.json", "features.schema.json", "testvectors_raw.json",
-        "testvectors_raw.schema.json", "required_operators.config", "personalization.json", "personalization.md", "personalization.png"}
+        "testvectors_raw.schema.json", "required_operators.config", "personalization.json", "personalization.md", "personalization.png",
+        "integration"}
     for a in manifest["artifacts"]:
         assert a["format"] in {"tflite", "coreml", "onnx", "ort"} and a["precision"] in {"fp32", "int8"}
         assert a["sha256"] == sha256(tiny_bundle / a["path"])
         assert a["bytes"] == (tiny_bundle / a["path"]).stat().st_size
         assert [t["name"] for t in a["inputs"]] == list(INPUT_NAMES)
-        assert [t["name"] for t in a["outputs"]] == [SCORES]
+        assert [t["name"] for t in a["outputs"]] == [SCORES] + (["tap_probability"] if a["coreml"] and a["coreml"]["updatable"] else [])
         # format facts under the format's own key, and only there
         assert a[a["format"]] and all(a[f] is None for f in ("tflite", "onnx", "coreml", "ort") if f != a["format"])
         v = a["verification"]
@@ -80,7 +82,7 @@ def test_manifest_reads_back_as_the_typed_record_and_refuses_bad_keys(tiny_bundl
         read_manifest_file(bad)
     assert e.value.exit_code == 1
     bad.write_text(json.dumps({**data, "schema_version": 1}))
-    with pytest.raises(EdgeshipError, match="schema_version: expected 4, got 1"):
+    with pytest.raises(EdgeshipError, match="schema_version: expected 5, got 1"):
         read_manifest_file(bad)
 
 
@@ -112,7 +114,7 @@ def test_a_changed_training_vector_fails_verify(tiny_bundle, tmp_path, rewrite):
     copy = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, copy)
     vectors = json.loads((copy / "testvectors.json").read_text())
-    assert [t["file"] for t in vectors["training"]] == ["ranker_personal.tflite"]
+    assert [t["file"] for t in vectors["training"]] == ["ranker_personal.tflite", "ranker_personal.mlmodel"]
     vectors["training"][0]["loss"] += 0.01  # the app would see a different loss than the file gives
     rewrite(copy, "testvectors.json", vectors)
     with pytest.raises(EdgeshipError, match=r"ranker_personal.tflite \(train, reset\): test vectors off by 1"):
@@ -134,9 +136,10 @@ def test_vectors_reproduce_in_a_separate_process(tiny_bundle):
     done = subprocess.run([sys.executable, "-m", "edgeship.cli", "verify", str(tiny_bundle)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    # one line per file, one for the trainable file's recorded train call, one for the whole bundle
-    assert done.stdout.count(" ok") == 2 * len(EXPECTED_FILES) + 2  # tensor and raw vectors, a train call, the summary
+    # per file its tensor and raw vectors; per trainable file its recorded train call; one for the whole bundle
+    assert done.stdout.count(" ok") == 2 * len(EXPECTED_FILES) + 2 + 1
     assert "ranker_personal.tflite (train, reset)" in done.stdout
+    assert "ranker_personal.mlmodel (train, reset)" in done.stdout
 
 
 def test_tampered_artifact_is_refused(tiny_bundle, tmp_path):

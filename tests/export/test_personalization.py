@@ -10,17 +10,21 @@ from edgeship.export.manifest import PersonalizationRecord
 from edgeship.models.data import timelines
 
 
-def test_bundle_carries_the_study_and_the_app_settings(tiny_bundle, tiny_config):
+def test_bundle_carries_the_study_and_the_app_settings(tiny_bundle, tiny_config, tiny_data):
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
-    record = typed.load(PersonalizationRecord, manifest["personalization"], "manifest", toml=False)
+    records = [typed.load(PersonalizationRecord, r, "manifest", toml=False) for r in manifest["personalization"]]
+    assert [r.file for r in records] == ["ranker_personal.tflite", "ranker_personal.mlmodel"]
     study = tiny_config.personalization
-    assert [p.n for p in record.curve] == list(study.steps) and record.users == study.users
-    assert record.learning_rate in study.learning_rates and set(record.learning_rates_tried) == {
-        f"{lr:g}" for lr in study.learning_rates}
-    zero = record.curve[0]
-    assert zero.gain.mean == 0 and zero.personal_ndcg.mean == zero.global_ndcg.mean  # n = 0: the shipped state
-    assert all(p.oracle_ndcg.mean > p.global_ndcg.mean for p in record.curve)  # the oracle knows each taste
-    assert record.state_bytes == 4 * record.trainable_parameters and record.train_ms_p50 > 0
+    features = tiny_data.test.candidate_features.shape[-1]
+    for record, scale, parameters in zip(records, (1.0, 0.01), (features + 1, features + 2)):  # w, b (+ the score)
+        rates = [lr * scale for lr in study.learning_rates]
+        assert [p.n for p in record.curve] == list(study.steps) and record.users == study.users
+        assert record.learning_rate in rates and set(record.learning_rates_tried) == {f"{lr:g}" for lr in rates}
+        zero = record.curve[0]
+        assert zero.gain.mean == 0 and zero.personal_ndcg.mean == zero.global_ndcg.mean  # n = 0: the shipped state
+        assert all(p.oracle_ndcg.mean > p.global_ndcg.mean for p in record.curve)  # the oracle knows each taste
+        assert record.trainable_parameters == parameters and record.state_bytes == 4 * parameters
+        assert record.train_ms_p50 > 0
     assert json.loads((tiny_bundle / "personalization.json").read_text()) == manifest["personalization"]
     assert (tiny_bundle / "personalization.png").read_bytes()[:4] == b"\x89PNG"
     assert "| n | global NDCG@10 |" in (tiny_bundle / "personalization.md").read_text()

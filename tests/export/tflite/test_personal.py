@@ -8,13 +8,14 @@ import tensorflow as tf
 
 from edgeship.export.tflite import inspect, personal
 from edgeship.export.tflite.runtime import Trainer
+from edgeship.export.types import Derived
 from edgeship.export.verify import scorer, training_problems
 
 
 @pytest.fixture(scope="module")
 def personal_file(tiny_job, tmp_path_factory):
     return personal.export(dataclasses.replace(tiny_job, personal=True, personal_head="features+hidden"),
-                           tmp_path_factory.mktemp("personal"))
+                           tmp_path_factory.mktemp("personal"), Derived())
 
 
 def test_shipped_state_ranks_exactly_like_the_ranker(personal_file, tiny_job, tiny_data):
@@ -56,6 +57,6 @@ def test_a_file_whose_train_changes_nothing_fails_verification(tiny_job, tiny_da
         return {"loss": tf.reshape(tf.reduce_sum(labels) * 0.0, [1])}
 
     monkeypatch.setattr(personal.PersonalRanker, "_train", lazy_train)
-    broken = personal.export(dataclasses.replace(tiny_job, personal=True), tmp_path)
+    broken = personal.export(dataclasses.replace(tiny_job, personal=True), tmp_path, Derived())
     assert Trainer(broken.path).get_weights()["w"].shape == (tiny_data.test.candidate_features.shape[-1], 1)
     assert training_problems(broken, tiny_data.test) == ["a train call does not change infer's output"]

@@ -1,0 +1,108 @@
+"""The generated TypeScript as a web or React Native app runs it: compiled with tsc (strict) and run under Node
+with onnxruntime-node (clients/web, installed by `make test`) against the tiny bundle's raw test vectors; and
+planted mistakes in the generated encoding caught by that same replay."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from edgeship.export import integration
+from edgeship.export.check import read_contract
+from edgeship.export.integration import web
+from edgeship.export.manifest import read_manifest_file
+
+ROOT = Path(__file__).resolve().parents[3]
+CLIENT = ROOT / "clients" / "web"
+
+
+def _contract(bundle: Path):
+    return read_contract(bundle, read_manifest_file(bundle / "manifest.json"))
+
+
+@pytest.fixture
+def replay(tmp_path):
+    """replay(bundle, ts_text) -> report: the TypeScript compiled beside clients/web/run_vectors.ts, then run."""
+    tsc = CLIENT / "node_modules" / ".bin" / "tsc"
+    assert tsc.exists(), f"{tsc} missing: `make test` installs clients/web's Node packages (npm ci)"
+    build = CLIENT / "build" / tmp_path.name  # inside clients/web, so Node and tsc find its node_modules
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True)
+
+    def run(bundle: Path, ts_text: str) -> dict:
+        (build / "edgeship_ranker.ts").write_text(ts_text)
+        shutil.copyfile(CLIENT / "run_vectors.ts", build / "run_vectors.ts")
+        (build / "tsconfig.json").write_text(json.dumps({"extends": "../../tsconfig.json", "include": ["*.ts"]}))
+        compiled = subprocess.run([str(tsc), "-p", str(build), "--outDir", str(build / "out")],
+                                  capture_output=True, text=True, timeout=300)
+        assert compiled.returncode == 0, compiled.stdout[-3000:]
+        report = build / "report.json"
+        done = subprocess.run(["node", str(build / "out" / "run_vectors.js"), str(bundle), str(report)],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(report.read_text())
+
+    yield run
+    shutil.rmtree(build, ignore_errors=True)
+
+
+def test_generated_client_replays_the_raw_vectors_under_node(tiny_bundle, replay):
+    code = (tiny_bundle / "integration" / web.FILE).read_text()
+    report = replay(tiny_bundle, code)
+    vectors = json.loads((tiny_bundle / "testvectors_raw.json").read_text())
+    assert report["cases"] == len(vectors["cases"]) == 4 and report["encoding"] == []  # every tensor exact
+    assert set(report["files"]) == {"ranker_fp32.onnx", "ranker_int8.onnx", "ranker_int8.ort"}
+    for name, result in report["files"].items():
+        assert result["max_abs_error"] <= vectors["atol"][name], (name, result)
+        assert result["ranked_equal"] == 4, (name, result)
+    fallback = report["fallback"]  # the candidates in the given order, with the reason
+    assert fallback["unloadable"] == {"given_order": True, "reason": "Error: the model did not load"}
+    assert fallback["too_many"]["given_order"] and "at most 12 per call" in fallback["too_many"]["reason"]
+
+
+@pytest.mark.parametrize("plant, first_line", [
+    # the item hash with another seed: every hashed item id moves
+    (lambda c: dataclasses.replace(c, hash=dataclasses.replace(c.hash, offset_basis=c.hash.offset_basis ^ 1)),
+     "history["),
+    # the first two context columns swapped (hour and weekday)
+    (lambda c: dataclasses.replace(c, context=[dataclasses.replace(c.context[1], column=0),
+                                               dataclasses.replace(c.context[0], column=1), *c.context[2:]]),
+     "context["),
+])
+def test_a_planted_mistake_in_the_generated_encoding_is_caught(tiny_bundle, replay, plant, first_line):
+    report = replay(tiny_bundle, web.render(plant(_contract(tiny_bundle))))
+    assert report["encoding"] and first_line in report["encoding"][0], report["encoding"]
+
+
+def test_the_file_embeds_the_contracts_constants(tiny_bundle):
+    contract = _contract(tiny_bundle)
+    text = (tiny_bundle / "integration" / web.FILE).read_text()
+    assert integration.embedded(text) == integration.constants(contract)
+    features = json.loads((tiny_bundle / "features.json").read_text())
+    embedded = integration.embedded(text)
+    assert embedded["k"] == features["candidates"]["k"] == 12
+    assert [c["source"] for c in embedded["context"]] == [c["source"] for c in features["context"]]
+    assert embedded["hash"]["offset_basis"] == features["hash"]["offset_basis"] == 0x811C9DC5
+    assert [f["mean"] for f in embedded["features"]] == [f["mean"] for f in features["candidate_features"]]
+
+
+def test_verify_refuses_integration_code_that_is_not_what_the_contract_generates(tiny_bundle, tmp_path):
+    from edgeship.core.errors import BundleError
+    from edgeship.core.files import sha256
+    from edgeship.export.check import check_bundle
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, copy)
+    rel = f"{integration.FOLDER}/{web.FILE}"
+    path = copy / rel
+    path.write_text(path.read_text().replace('"offset_basis": 2166136261', '"offset_basis": 2166136260'))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"][rel] = sha256(path)  # consistent checksums: what is tested is the content
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="edgeship_ranker.ts: not the code features.json generates"):
+        check_bundle(copy)
