@@ -31,6 +31,10 @@ class ExportConfig:
     # what its head sees: the candidate features alone measured +0.119 NDCG@10 at n = 20 vs +0.074 with the
     # last hidden layer too (docs/personalization.md)
     personal_head: str = field(default="features", metadata={"choices": ("features", "features+hidden")})
+    # fallback.json keeps this many items per context segment (the rest: their overall rate). Built-in data,
+    # 1,000 test requests (baseline with every pair: NDCG@10 0.2180, 1.57 MB): 200 -> 0.1933 (140 KB),
+    # 500 -> 0.2116 (226 KB), 1000 -> 0.2128 (375 KB)
+    fallback_top: int = field(default=500, metadata={"min": 1})
     # [export.identity]: name, version, author and licence written into every file's own metadata
     identity: Identity = field(default_factory=Identity)
 

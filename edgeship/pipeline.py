@@ -27,6 +27,7 @@ from .export.stage import export_formats
 from .export.types import ExportJob
 from .models import ranker as ranker_mod
 from .models.encoding import Encoders
+from .models.features import PAD_ID
 from .models.metrics import MIN_POSITIVES, RankingMetrics, evaluate
 from .models.training import seed_everything
 from .progress import Steps
@@ -58,6 +59,32 @@ def test_scorers(data, model_scores: np.ndarray) -> dict[str, np.ndarray]:
 def _metrics_line(name: str, m: RankingMetrics) -> str:
     return (f"test {name:<14} NDCG@10 {m.ndcg_at_10:.4f}  AUC {m.auc:.4f}"
             + (f"  logloss {m.logloss:.4f}" if m.logloss is not None else ""))
+
+
+@dataclass(frozen=True)
+class FallbackResult:
+    """fallback.json's table and how it ranks beside the model, before the bundle is written."""
+
+    table: object  # export.fallback.Fallback
+    ndcg_at_10: float
+    model_ndcg_at_10: float
+    cold_start: object  # export.fallback.ColdStart
+
+
+def _fallback(cfg: RunConfig, data, model, test, model_ndcg: float, step: Steps) -> FallbackResult:
+    """The fallback table on the test lists, and the cold-start choice: the same lists with the history removed
+    (a user the model has seen nothing of), ranked by the model and by the table (which never reads history)."""
+    from .export.fallback import ColdStart, scores
+
+    table = data.fallback(cfg.export.fallback_top)
+    ndcg = evaluate(scores(table, test), test.labels, probabilities=False, mask=test.mask).ndcg_at_10
+    cold = dataclasses.replace(test, history=np.full_like(test.history, PAD_ID))
+    cold_model = evaluate(ranker_mod.probabilities(ranker_mod.predict(model, cold.inputs())), test.labels,
+                          mask=test.mask).ndcg_at_10
+    choice = "model" if cold_model >= ndcg else "fallback"
+    step(f"fallback.json (popularity, top {cfg.export.fallback_top} per segment): NDCG@10 {ndcg:.4f} vs the model's "
+         f"{model_ndcg:.4f}; with no history the model ranks {cold_model:.4f}: cold start uses the {choice}")
+    return FallbackResult(table, ndcg, model_ndcg, ColdStart(len(test), cold_model, ndcg, choice))
 
 
 def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "built-in defaults",
@@ -106,8 +133,10 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
                              ndcg_definition=NDCG_DEFINITION, **metrics,
                              **{name: m for name, (m, _, _) in unconstrained.items()},
                              reference_parameters={name: p for name, (_, p, _) in unconstrained.items()})
+    fallback = (_fallback(cfg, data, model, test, metrics["model"].ndcg_at_10, step) if data.fallback is not None
+                else None)
     result = ship(cfg, out, force, job, test, reference, model_record, metrics_record, config_source, step,
-                  Raw(data.encoders, vocabularies, data.examples), stream, data.timelines)
+                  Raw(data.encoders, vocabularies, data.examples), stream, data.timelines, fallback)
     result.test_scores = scorers | {name: s for name, (_, _, s) in unconstrained.items()}
     result.test = test
     return result
@@ -178,8 +207,8 @@ class Raw:
 
 
 def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference: np.ndarray, model: ModelRecord,
-         metrics: Metrics, config_source: str, step: Steps, raw: Raw, stream=None, timelines=None
-         ) -> RunResult:
+         metrics: Metrics, config_source: str, step: Steps, raw: Raw, stream=None, timelines=None,
+         fallback: FallbackResult | None = None) -> RunResult:
     """The export stage over every configured format, the personalization study where the data has users to
     follow (timelines), then the bundle, written atomically. Shared by `run`, `train` and `export`."""
     with bundle.staging(out, force) as stage:
@@ -190,6 +219,8 @@ def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference
         personal = [s.artifact for s in outcome.shipped if s.artifact.trainable]
         studies = _personalization(personal, cfg, timelines, stage, step) if personal and timelines else []
         step("writing the bundle")
+        fallback_record = None if fallback is None else bundle.write_fallback(
+            stage, fallback.table, fallback.ndcg_at_10, fallback.model_ndcg_at_10, fallback.cold_start)
         entries = [bundle.entry(s, stage) for s in outcome.shipped]
         vectors = bundle.test_vectors(outcome.shipped, entries, test.take(slice(0, cfg.export.test_vectors)), stage)
         contract = bundle.contract(model.candidates, model.feature_spec, raw.encoders)
@@ -201,7 +232,7 @@ def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference
             quantization=outcome.quantization, metrics=metrics, seed=cfg.seed,
             config=typed.dump(cfg) | {"source": config_source},
             versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
-            personalization=studies)
+            personalization=studies, fallback=fallback_record)
         manifest = bundle.write_files(stage, manifest, vectors, render_readme(manifest), raw.vocabularies, contract,
                                       raw_vectors)
     seconds = time.perf_counter() - step.started

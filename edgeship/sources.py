@@ -16,6 +16,7 @@ import pandas as pd
 
 from .config import RunConfig
 from .core import typed
+from .export.fallback import Fallback, SegmentColumn, table
 from .models.baseline import ItemPopularity, SegmentPopularity
 from .models import encoding
 from .models.data import Requests, Timelines, calibration_requests, generate, timelines
@@ -46,6 +47,8 @@ class Prepared:
     exact: Callable[[], "Prepared"] | None = None
     # raw values an app could send, per field (by encoder name): the raw test vectors draw from them
     examples: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    # top -> fallback.json: the rule baseline as a table an app ranks with, without a model
+    fallback: Callable[[int], Fallback] | None = None
 
 
 EXAMPLES = 50  # raw values kept per field for the raw test vectors
@@ -82,7 +85,9 @@ def synthetic(cfg: RunConfig, step) -> Prepared:
                                                               cfg.personalization.length, stream),
                     exact=None if cfg.data.item_encoding == "vocabulary" else lambda: synthetic(dataclasses.replace(
                         cfg, data=dataclasses.replace(cfg.data, item_encoding="vocabulary")), step),
-                    examples={enc.item.name: list(catalogue.index[:EXAMPLES])})
+                    examples={enc.item.name: list(catalogue.index[:EXAMPLES])},
+                    fallback=lambda top: table([SegmentColumn(f, ds.spec.context_fields[f].name, d) for f, d in zip(
+                        baseline.segment_fields, baseline.divisors())], *baseline.rates(), top))
 
 
 def interaction_log(cfg: RunConfig, step, exact: bool = False) -> Prepared:
@@ -138,4 +143,5 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False) -> Prepared:
                          .sort_values(ascending=False, kind="stable").index[:EXAMPLES]] for e in enc.all}
     return Prepared(spec, description, k, train, valid_rows, test, calibration, baseline.score(test), enc,
                     item_collisions, tuple(notes), source,
-                    exact=None if exactly else lambda: interaction_log(cfg, step, exact=True), examples=examples)
+                    exact=None if exactly else lambda: interaction_log(cfg, step, exact=True), examples=examples,
+                    fallback=lambda top: table([], *baseline.rates(), top))

@@ -24,6 +24,7 @@ from ..models.encoding import Collisions, Encoders
 from ..models.features import SCORES
 from . import formats, integration
 from .contract import FEATURES, Contract
+from .fallback import FALLBACK, ColdStart, Fallback, FallbackRecord
 from .manifest import (MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry, EncodingRecord, Manifest,
                        TrainingVector, VectorCase, Vectors)
 from .raw_vectors import RAW_TESTVECTORS, RawVectors, raw_vectors
@@ -144,13 +145,21 @@ def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, 
     write_json(stage / RAW_TESTVECTORS, typed.dump(raw), compact=True)
     write_json(stage / TESTVECTORS, typed.dump(vectors), compact=True)
     generated = integration.write(the_contract, stage)
+    fallback = [FALLBACK] if (stage / FALLBACK).is_file() else []  # written by write_fallback, when the data has one
     manifest = dataclasses.replace(manifest, files={name: sha256(stage / name)
-                                                    for name in [*CHECKED_FILES, *generated]})
+                                                    for name in [*CHECKED_FILES, *fallback, *generated]})
     write_json(stage / MANIFEST, typed.dump(manifest))
-    for name in SCHEMA_FILES:
+    for name in SCHEMA_FILES + (("fallback.schema.json",) if fallback else ()):
         shutil.copyfile(schema_path(name), stage / name)
     (stage / README).write_text(readme, encoding="utf-8")
     return manifest
+
+
+def write_fallback(stage: Path, table: Fallback, ndcg: float, model_ndcg: float, cold: ColdStart) -> FallbackRecord:
+    """fallback.json into the staging folder (compact: it is a table), and the manifest's record of it."""
+    write_json(stage / FALLBACK, typed.dump(table), compact=True)
+    return FallbackRecord(FALLBACK, (stage / FALLBACK).stat().st_size,
+                          "segment_popularity" if table.segments else "item_popularity", ndcg, model_ndcg, cold)
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -14,8 +14,9 @@ from .bundle import output_shape
 from ..core.files import read_json
 from .bundle import VOCABULARIES
 from .contract import FEATURES, Contract, RawEncoder
-from .manifest import (MANIFEST, TESTVECTORS, Manifest, read_contract_file, read_manifest_file, read_raw_vectors,
-                       read_test_vectors)
+from .fallback import FALLBACK
+from .manifest import (MANIFEST, TESTVECTORS, Manifest, read_contract_file, read_fallback, read_manifest_file,
+                       read_raw_vectors, read_test_vectors)
 from .raw_vectors import RAW_TESTVECTORS, check_raw
 from . import formats, integration
 from .verify import scorer
@@ -120,6 +121,7 @@ def check_bundle(bundle: Path) -> list[ArtifactCheck]:
     for t in vectors.training:
         results.append(_replay_training(bundle, manifest, vectors, t))
     results += _check_raw(bundle, manifest, runs)
+    _check_fallback(bundle, manifest)
     bad = [r for r in results if not r.passed]
     if bad:
         raise BundleError(f"{bundle / bad[0].path}: test vectors off by {bad[0].max_error:.2e} (atol "
@@ -146,6 +148,21 @@ def read_contract(bundle: Path, manifest: Manifest) -> Contract:
         raise BundleError(f"{where}: candidates.k = {contract.candidates.k}, the manifest says K = "
                           f"{manifest.model.candidates}")
     return contract
+
+
+def _check_fallback(bundle: Path, manifest: Manifest) -> None:
+    """fallback.json follows its schema and is the file the manifest describes (its checksum is checked with the
+    other files'); a manifest that records a fallback has the file, and the other way round."""
+    listed, recorded = FALLBACK in manifest.files, manifest.fallback is not None
+    if listed != recorded:
+        raise BundleError(f"{bundle / MANIFEST}: fallback and files disagree about {FALLBACK}")
+    if listed:
+        table = read_fallback(bundle / FALLBACK)
+        if (bundle / FALLBACK).stat().st_size != manifest.fallback.bytes:
+            raise BundleError(f"{bundle / FALLBACK}: {manifest.fallback.bytes} bytes in the manifest, the file has "
+                              f"{(bundle / FALLBACK).stat().st_size}")
+        if any(s.column >= len(manifest.model.feature_spec.context_fields) for s in table.segments):
+            raise BundleError(f"{bundle / FALLBACK}: segments: a column beyond the model's context")
 
 
 def _check_integration(bundle: Path, manifest: Manifest, contract: Contract) -> None:

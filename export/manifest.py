@@ -20,6 +20,7 @@ from ..models.features import FeatureSpec
 from . import formats
 from ..models.metrics import RankingMetrics
 from .contract import CONTRACT_VERSION, FEATURES, Contract
+from .fallback import FALLBACK, FALLBACK_VERSION, Fallback, FallbackRecord
 from .raw_vectors import RAW_TESTVECTORS, RAW_VERSION, RawVectors
 
 MANIFEST = "manifest.json"
@@ -281,11 +282,13 @@ class Manifest:
     seed: int | None
     config: dict = field(metadata={"doc": "the run configuration, with where it came from"})
     versions: dict[str, str]
+    fallback: FallbackRecord | None = field(default=None, metadata={
+        "doc": "fallback.json, the ranking without a model (data with training rows only)"})
     personalization: list[PersonalizationRecord] = field(default_factory=list, metadata={
         "doc": "the study of each trainable file (built-in data only: a log has no users to follow)"})
     files: dict[str, str] = field(default_factory=dict, metadata={
         "doc": "sha256 of each bundle file an app reads besides the artifacts (features.json, vocabularies.json, "
-               "testvectors.json, testvectors_raw.json)"})
+               "testvectors.json, testvectors_raw.json, fallback.json, the integration code)"})
 
 
 @dataclass(frozen=True)
@@ -345,9 +348,14 @@ def read_raw_vectors(path: Path, error: type[EdgeshipError] = BundleError) -> Ra
     return _read(RawVectors, path, RAW_TESTVECTORS, RAW_VERSION, error)
 
 
+def read_fallback(path: Path, error: type[EdgeshipError] = BundleError) -> Fallback:
+    return _read(Fallback, path, FALLBACK, FALLBACK_VERSION, error)
+
+
 SCHEMAS = {  # file in schemas/ -> (record, title)
     "manifest.schema.json": (Manifest, "edgeship bundle manifest.json"),
     "testvectors.schema.json": (Vectors, "edgeship bundle testvectors.json"),
     "features.schema.json": (Contract, "edgeship bundle features.json: the raw-input contract"),
     "testvectors_raw.schema.json": (RawVectors, "edgeship bundle testvectors_raw.json"),
+    "fallback.schema.json": (Fallback, "edgeship bundle fallback.json: the ranking without a model"),
 }

@@ -162,9 +162,10 @@ def plot(records: list[PersonalizationRecord], path: Path) -> None:
     r = records[0]
     ns = [p.n for p in r.curve]
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    lines = [(f"{x.file} (learning rate {x.learning_rate:g})", x, lambda p: p.personal_ndcg) for x in records]
-    for label, x, get in lines + [("global model", r, lambda p: p.global_ndcg), ("oracle", r, lambda p: p.oracle_ndcg)]:
-        points = [get(p) for p in x.curve]
+    lines = [(f"{rec.file} (learning rate {rec.learning_rate:g})", rec, lambda p: p.personal_ndcg) for rec in records]
+    for label, rec, get in lines + [("global model", r, lambda p: p.global_ndcg),
+                                    ("oracle", r, lambda p: p.oracle_ndcg)]:
+        points = [get(p) for p in rec.curve]
         if any(x is None for x in points):
             continue
         ax.plot(ns, [x.mean for x in points], marker="o", label=label)

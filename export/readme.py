@@ -123,7 +123,7 @@ cannot be loaded or run, they return {FALLBACK}.
   `metadata_props`, Core ML description, author, licence, version, per-input descriptions and user-defined
   metadata with the edgeship and contract versions); set the name, version, author and licence with
   `[export.identity]` in the run config.
-{_personal_section(manifest)}
+{_personal_section(manifest)}{_fallback_section(manifest)}
 ## Verify a download
 1. Check each file's SHA-256 against `manifest.json`: the artifacts under `artifacts`, the contract,
    vocabularies and test vectors under `files` (`sha256sum -c` works on the list `sha256  path`).
@@ -135,21 +135,36 @@ cannot be loaded or run, they return {FALLBACK}.
 """
 
 
-def _measured(r) -> str:
+def _measured(r, cost: str) -> str:
     by_n = {p.n: p for p in r.curve}
     top = by_n[max(by_n)]
     return f"""
 Measured on {r.users} simulated new users ([personalization.md](personalization.md)): NDCG@10 on a user's later
 requests goes from {top.global_ndcg.mean:.4f} (shipped model) to {top.personal_ndcg.mean:.4f} after {top.n} train
-calls (gain {top.gain.mean:+.4f}, 95 % CI {top.gain.low:+.4f} … {top.gain.high:+.4f}); the learned state is
-{r.state_bytes} bytes per user; one `train` call took {r.train_ms_p50 * 1000:.0f} µs on the build host
-({r.runs_in}).
+calls (gain {top.gain.mean:+.4f}, 95 % CI {top.gain.low:+.4f} … {top.gain.high:+.4f}); {cost}
 """
 
 
 def _personal_section(manifest: Manifest) -> str:
     return "".join(_tflite_personal(manifest, a) if a.format == "tflite" else _coreml_personal(manifest, a)
                    for a in manifest.artifacts if a.trainable)
+
+
+def _fallback_section(manifest: Manifest) -> str:
+    f = manifest.fallback
+    if f is None:
+        return ""
+    cold = f.cold_start
+    return f"""
+## Without a model: `{f.file}` ({f.bytes / 1000:.0f} KB)
+A ranking the app computes with no ML runtime, for when the model cannot be loaded or run: the rule baseline
+(item popularity{" within the request's context segment" if f.kind == "segment_popularity" else ""}) as a table
+keyed by the ids `features.json` computes. Its rule is in the file (`rule`). On the test lists it ranks NDCG@10
+{f.ndcg_at_10:.4f}, the model {f.model_ndcg_at_10:.4f}. **Cold start** (the same {cold.requests} lists with the
+history removed): the model {cold.model_ndcg_at_10:.4f}, the table {cold.fallback_ndcg_at_10:.4f}, so rank users
+with no history with the **{cold.choice}**. (The generated integration code does not read this file yet: its
+fallback is the candidates' given order.)
+"""
 
 
 def _study(manifest: Manifest, path: str):
@@ -180,7 +195,9 @@ convolution over the candidates: the ranker's score and the candidate features, 
   against Apple's rules for updatable models, and the study below computes Core ML's update step (SGD on the
   cross-entropy of the tapped candidate) in NumPy from the file itself.
 """
-    return text + (_measured(r) if r else "")
+    cost = (f"the learned part is {r.trainable_parameters} numbers, but Core ML saves the whole updated model; "
+            "the cost of an update on a phone is Core ML's and was not measured here.") if r else ""
+    return text + (_measured(r, cost) if r else "")
 
 
 def _tflite_personal(manifest: Manifest, personal) -> str:
@@ -211,5 +228,7 @@ keep it itself beside `ranker_int8.onnx` / `ranker_int8.mlmodel` (measured with 
 after a request with taps, with `p_i = sigmoid(score_i)`, `g_i = (p_i − label_i) · mask_i / max(Σ mask, 1)`:
 `w −= {rate} · (Σ_i g_i · features_i + {l2} · w)`, `b −= {rate} · (Σ_i g_i + {l2} · b)`; `w`, `b` start at 0.
 """
-    return text + (_measured(r) if r else "")
+    cost = (f"the learned state is {r.state_bytes} bytes per user; one `train` call took "
+            f"{r.train_ms_p50 * 1000:.0f} µs on the build host ({r.runs_in}).") if r else ""
+    return text + (_measured(r, cost) if r else "")
 

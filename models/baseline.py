@@ -22,11 +22,14 @@ class SegmentPopularity:
     segment_fields: tuple[int, ...] = (HOUR_FIELD, NETWORK_FIELD)
     prior_strength: float = 20.0
 
+    def divisors(self) -> tuple[int, ...]:
+        """Per segment field, what its id is integer-divided by (hours in blocks of 4)."""
+        return tuple(4 if field == HOUR_FIELD else 1 for field in self.segment_fields)
+
     def _segments(self, context: np.ndarray) -> np.ndarray:
         seg = np.zeros(len(context), dtype=np.int64)
-        for field in self.segment_fields:
-            values = context[:, field] // 4 if field == HOUR_FIELD else context[:, field]
-            seg = seg * 64 + values
+        for field, divisor in zip(self.segment_fields, self.divisors()):
+            seg = seg * 64 + context[:, field] // divisor
         return seg
 
     def fit(self, train: Requests) -> "SegmentPopularity":
@@ -55,6 +58,22 @@ class SegmentPopularity:
         rate = (hits + self.prior_strength * prior) / (shows + self.prior_strength)
         return rate.reshape(requests.candidates.shape)
 
+    def rates(self) -> tuple[float, dict[int, float], dict[tuple, dict[int, float]]]:
+        """The score as tables: the global rate, each shown item's rate, and per segment (a tuple of the divided
+        field ids) each item's rate there; `score` gives exactly these for the pairs listed."""
+        shown = np.flatnonzero(np.bincount(self.keys % self.item_buckets, minlength=self.item_buckets))
+        items = {int(i): float(self.item_rate[i]) for i in shown}
+        segments: dict[tuple, dict[int, float]] = {}
+        for key, shows, hits in zip(self.keys, self.seg_shows, self.seg_hits):
+            seg, item = divmod(int(key), self.item_buckets)
+            digits = []
+            for _ in self.segment_fields:
+                seg, digit = divmod(seg, 64)
+                digits.append(digit)
+            rate = (hits + self.prior_strength * self.item_rate[item]) / (shows + self.prior_strength)
+            segments.setdefault(tuple(reversed(digits)), {})[item] = float(rate)
+        return float(self.global_rate), items, segments
+
 
 @dataclass
 class ItemPopularity:
@@ -65,7 +84,14 @@ class ItemPopularity:
     hits: np.ndarray  # [item_buckets] clicks per item bucket
     prior_strength: float = 20.0
 
-    def score(self, requests: Requests) -> np.ndarray:
+    def _rate(self) -> tuple[float, np.ndarray]:
         global_rate = self.hits.sum() / max(self.shows.sum(), 1.0)
-        rate = (self.hits + self.prior_strength * global_rate) / (self.shows + self.prior_strength)
-        return rate[requests.candidates]
+        return global_rate, (self.hits + self.prior_strength * global_rate) / (self.shows + self.prior_strength)
+
+    def score(self, requests: Requests) -> np.ndarray:
+        return self._rate()[1][requests.candidates]
+
+    def rates(self) -> tuple[float, dict[int, float], dict[tuple, dict[int, float]]]:
+        """As SegmentPopularity.rates, with no segments; an item never shown has the global rate."""
+        global_rate, rate = self._rate()
+        return float(global_rate), {int(i): float(rate[i]) for i in np.flatnonzero(self.shows)}, {}

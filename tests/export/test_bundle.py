@@ -27,7 +27,7 @@ def test_manifest_schema_and_checksums(tiny_bundle, tiny_config):
         "manifest.json", "testvectors.json", "vocabularies.json", "README.md", "manifest.schema.json",
         "testvectors.schema.json", "features.json", "features.schema.json", "testvectors_raw.json",
         "testvectors_raw.schema.json", "required_operators.config", "personalization.json", "personalization.md", "personalization.png",
-        "integration"}
+        "integration", "fallback.json", "fallback.schema.json"}
     for a in manifest["artifacts"]:
         assert a["format"] in {"tflite", "coreml", "onnx", "ort"} and a["precision"] in {"fp32", "int8"}
         assert a["sha256"] == sha256(tiny_bundle / a["path"])
