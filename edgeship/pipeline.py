@@ -24,6 +24,8 @@ from .export.manifest import MANIFEST_VERSION, Manifest, Metrics, ModelRecord
 from .export.quantization import quantization_aware_model, representative_dataset
 from .export.readme import render_readme
 from .export.stage import export_formats
+from .export.fallback import ColdStart, Fallback
+from .export.fallback import scores as fallback_scores
 from .export.types import ExportJob
 from .models import ranker as ranker_mod
 from .models.encoding import Encoders
@@ -65,19 +67,17 @@ def _metrics_line(name: str, m: RankingMetrics) -> str:
 class FallbackResult:
     """fallback.json's table and how it ranks beside the model, before the bundle is written."""
 
-    table: object  # export.fallback.Fallback
+    table: Fallback
     ndcg_at_10: float
     model_ndcg_at_10: float
-    cold_start: object  # export.fallback.ColdStart
+    cold_start: ColdStart
 
 
 def _fallback(cfg: RunConfig, data, model, test, model_ndcg: float, step: Steps) -> FallbackResult:
     """The fallback table on the test lists, and the cold-start choice: the same lists with the history removed
     (a user the model has seen nothing of), ranked by the model and by the table (which never reads history)."""
-    from .export.fallback import ColdStart, scores
-
     table = data.fallback(cfg.export.fallback_top)
-    ndcg = evaluate(scores(table, test), test.labels, probabilities=False, mask=test.mask).ndcg_at_10
+    ndcg = evaluate(fallback_scores(table, test), test.labels, probabilities=False, mask=test.mask).ndcg_at_10
     cold = dataclasses.replace(test, history=np.full_like(test.history, PAD_ID))
     cold_model = evaluate(ranker_mod.probabilities(ranker_mod.predict(model, cold.inputs())), test.labels,
                           mask=test.mask).ndcg_at_10
