@@ -225,7 +225,7 @@ def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference
         vectors = bundle.test_vectors(outcome.shipped, entries, test.take(slice(0, cfg.export.test_vectors)), stage)
         contract = bundle.contract(model.candidates, model.feature_spec, raw.encoders)
         raw_vectors = bundle.raw_test_vectors(outcome.shipped, entries, contract, raw.encoders, raw.examples, test,
-                                              RAW_CASES, cfg.seed, stage)
+                                              RAW_CASES, cfg.seed, stage, fallback.table if fallback else None)
         manifest = Manifest(
             schema_version=MANIFEST_VERSION, generator=f"edgeship {__version__}", model=model,
             artifacts=entries, failures=outcome.failures,

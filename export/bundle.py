@@ -117,7 +117,7 @@ def contract(model_candidates: int, spec, encoders: Encoders) -> Contract:
 
 def raw_test_vectors(shipped: list[Verified], entries: list[ArtifactEntry], the_contract: Contract,
                      encoders: Encoders, examples: dict[str, list[str]], test: Requests, n: int, seed: int,
-                     bundle: Path) -> RawVectors:
+                     bundle: Path, table: Fallback | None = None) -> RawVectors:
     """Raw requests through the contract into every shipped file, the expected outputs in each file's declared
     output shape."""
     k = the_contract.candidates.k
@@ -127,7 +127,7 @@ def raw_test_vectors(shipped: list[Verified], entries: list[ArtifactEntry], the_
         rel = s.artifact.path.relative_to(bundle).as_posix()
         files[rel] = (scorer(s.artifact.format, s.artifact.path), shapes[rel])
         atol[rel] = atol_for(s.artifact)
-    return raw_vectors(the_contract, encoders.to_json(), examples, test, files, atol, n, seed)
+    return raw_vectors(the_contract, encoders.to_json(), examples, test, files, atol, n, seed, table)
 
 
 CHECKED_FILES = (FEATURES, VOCABULARIES, TESTVECTORS, RAW_TESTVECTORS)  # their sha256 in manifest.files

@@ -14,7 +14,7 @@ from .bundle import output_shape
 from ..core.files import read_json
 from .bundle import VOCABULARIES
 from .contract import FEATURES, Contract, RawEncoder
-from .fallback import FALLBACK
+from .fallback import FALLBACK, Fallback
 from .manifest import (MANIFEST, TESTVECTORS, Manifest, read_contract_file, read_fallback, read_manifest_file,
                        read_raw_vectors, read_test_vectors)
 from .raw_vectors import RAW_TESTVECTORS, check_raw
@@ -120,8 +120,7 @@ def check_bundle(bundle: Path) -> list[ArtifactCheck]:
         results.append(ArtifactCheck(rel, worst, atol, worst <= atol))
     for t in vectors.training:
         results.append(_replay_training(bundle, manifest, vectors, t))
-    results += _check_raw(bundle, manifest, runs)
-    _check_fallback(bundle, manifest)
+    results += _check_raw(bundle, manifest, runs, _check_fallback(bundle, manifest))
     bad = [r for r in results if not r.passed]
     if bad:
         raise BundleError(f"{bundle / bad[0].path}: test vectors off by {bad[0].max_error:.2e} (atol "
@@ -150,9 +149,9 @@ def read_contract(bundle: Path, manifest: Manifest) -> Contract:
     return contract
 
 
-def _check_fallback(bundle: Path, manifest: Manifest) -> None:
+def _check_fallback(bundle: Path, manifest: Manifest) -> Fallback | None:
     """fallback.json follows its schema and is the file the manifest describes (its checksum is checked with the
-    other files'); a manifest that records a fallback has the file, and the other way round."""
+    other files'); a manifest that records a fallback has the file, and the other way round. Returns it."""
     listed, recorded = FALLBACK in manifest.files, manifest.fallback is not None
     if listed != recorded:
         raise BundleError(f"{bundle / MANIFEST}: fallback and files disagree about {FALLBACK}")
@@ -163,6 +162,8 @@ def _check_fallback(bundle: Path, manifest: Manifest) -> None:
                               f"{(bundle / FALLBACK).stat().st_size}")
         if any(s.column >= len(manifest.model.feature_spec.context_fields) for s in table.segments):
             raise BundleError(f"{bundle / FALLBACK}: segments: a column beyond the model's context")
+        return table
+    return None
 
 
 def _check_integration(bundle: Path, manifest: Manifest, contract: Contract) -> None:
@@ -176,15 +177,15 @@ def _check_integration(bundle: Path, manifest: Manifest, contract: Contract) -> 
                               "from another contract)")
 
 
-def _check_raw(bundle: Path, manifest: Manifest, runs: dict) -> list[ArtifactCheck]:
+def _check_raw(bundle: Path, manifest: Manifest, runs: dict, table: Fallback | None) -> list[ArtifactCheck]:
     """testvectors_raw.json replayed the way an app would: encoded from features.json alone, then every file
-    (runs: each file's scorer, already loaded for the tensor vectors)."""
+    (runs: each file's scorer, already loaded for the tensor vectors) and the fallback table."""
     contract = read_contract(bundle, manifest)
     where = bundle / RAW_TESTVECTORS
     vectors = read_raw_vectors(where)
     encoder = RawEncoder(contract, read_json(bundle / VOCABULARIES, VOCABULARIES, error=BundleError))
     try:
-        worst = check_raw(encoder, vectors, runs, where)
+        worst = check_raw(encoder, vectors, runs, where, table)
     except ValueError as e:
         raise BundleError(str(e)) from None
     _check_integration(bundle, manifest, contract)  # after the raw vectors: a wrong contract says more there

@@ -88,15 +88,13 @@ def table(segments: list[SegmentColumn], global_rate: float, item_rates: dict[in
                     {str(item): _rounded(rate) for item, rate in sorted(item_rates.items())}, kept, top)
 
 
+def rates(fb: Fallback, context: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """[K] rates of one request's candidates (its context ids [C], candidate ids [K]), exactly as RULE says."""
+    seg = fb.segment_rates.get(_key(int(context[s.column]) // s.divisor for s in fb.segments), {})
+    return np.array([seg.get(str(int(item)), fb.item_rates.get(str(int(item)), fb.global_rate))
+                     for item in candidates], dtype=np.float64)
+
+
 def scores(fb: Fallback, requests: Requests) -> np.ndarray:
-    """[N, K] rates of each request's candidates, exactly as RULE says."""
-    out = np.full(requests.candidates.shape, fb.global_rate, dtype=np.float64)
-    for i in range(len(requests)):
-        key = _key(requests.context[i, s.column] // s.divisor for s in fb.segments)
-        seg = fb.segment_rates.get(key, {})
-        for j, item in enumerate(requests.candidates[i]):
-            name = str(int(item))
-            rate = seg.get(name, fb.item_rates.get(name))
-            if rate is not None:
-                out[i, j] = rate
-    return out
+    """[N, K] rates of each request's candidates."""
+    return np.stack([rates(fb, requests.context[i], requests.candidates[i]) for i in range(len(requests))])

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from ..models.data import Requests
-from ..models.features import CANDIDATE_FEATURES
+from ..models.features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT
 from .contract import CONSTANT, HASH, INDEX, TIME, VOCABULARY, Contract, RawEncoder, RawRequest, ranked
+from .fallback import Fallback, rates
 
 RAW_TESTVECTORS = "testvectors_raw.json"
 RAW_VERSION = 1
@@ -30,6 +31,8 @@ class RawCase:
     expected: dict[str, list] = field(metadata={"doc": "per file: its scores, in the file's declared output shape"})
     ranked: dict[str, list[str]] = field(metadata={"doc": "per file: the request's item ids, best first"})
     what: str = ""
+    fallback: list[str] = field(default_factory=list, metadata={
+        "doc": "the request's item ids ranked by fallback.json (empty: the bundle has no fallback)"})
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,13 @@ class RawVectors:
     atol: dict[str, float] = field(metadata={"doc": "per file: how far another CPU's runtime may drift"})
 
 
-def _values(vocabularies: dict, examples: dict[str, list[str]], source: str, kind: str, size: int) -> list:
-    """Raw values an app could hold for one field."""
+def _values(vocabularies: dict, examples: dict[str, list[str]], source: str, kind: str, size: int,
+            at_least: int = 50) -> list:
+    """Raw values an app could hold for one field (from a vocabulary: its first `at_least`)."""
     if kind == INDEX:
         return list(range(size))
     if kind == VOCABULARY:
-        return next(f["values"] for f in vocabularies["fields"] if f["name"] == source)[:50]
+        return next(f["values"] for f in vocabularies["fields"] if f["name"] == source)[:at_least]
     return list(examples.get(source, [])) or [f"{source}-{i}" for i in range(20)]
 
 
@@ -57,8 +61,11 @@ def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[st
     rng = np.random.default_rng([seed, 11])
     k, h = contract.candidates.k, contract.history.length
     item_name = next(f["name"] for f in vocabularies["fields"] if f["input"] != "context")
+    # enough distinct items for a full list of K (a vocabulary's first 50 made every list of the default bundle 50)
     items = [str(v) for v in _values(vocabularies, examples, item_name, contract.items.kind,
-                                     contract.items.size)]
+                                     contract.items.size, at_least=2 * k)]
+    if contract.items.kind == HASH:  # any string is an item id there: made-up ones complete a full list
+        items += [f"{item_name}-{j}" for j in range(max(0, k - len(items)))]
     out = []
     for i in range(n):
         what = ("a full list", f"a list of {k // 2 + 1} < K = {k}", "an unseen value in every field, a feature "
@@ -97,8 +104,9 @@ def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[st
 
 def raw_vectors(contract: Contract, vocabularies: dict, examples: dict[str, list[str]], test: Requests,
                 files: dict[str, tuple[object, tuple[int, ...]]], atol: dict[str, float], n: int,
-                seed: int) -> RawVectors:
-    """files: bundle-relative path -> (a scorer of one request, the file's declared output shape)."""
+                seed: int, table: Fallback | None = None) -> RawVectors:
+    """files: bundle-relative path -> (a scorer of one request, the file's declared output shape); table:
+    fallback.json, whose ranking of each request is recorded too."""
     encoder = RawEncoder(contract, vocabularies)
     cases = []
     for what, request in requests(contract, vocabularies, examples, test, n, seed):
@@ -108,8 +116,15 @@ def raw_vectors(contract: Contract, vocabularies: dict, examples: dict[str, list
             scores = np.asarray(run(tensors), dtype=np.float32).reshape(shape)
             expected[path] = scores.astype(float).tolist()
             order[path] = ranked(scores, request.items)
-        cases.append(RawCase(request, {name: _short(t) for name, t in tensors.items()}, expected, order, what))
+        cases.append(RawCase(request, {name: _short(t) for name, t in tensors.items()}, expected, order, what,
+                             _fallback_order(table, tensors, request.items)))
     return RawVectors(RAW_VERSION, "features.json", cases, dict(atol))
+
+
+def _fallback_order(table: Fallback | None, tensors: dict[str, np.ndarray], items: list[str]) -> list[str]:
+    if table is None:
+        return []
+    return ranked(rates(table, tensors[CONTEXT][0], tensors[CANDIDATES][0]), items)
 
 
 def _short(t: np.ndarray) -> list:
@@ -119,9 +134,10 @@ def _short(t: np.ndarray) -> list:
     return np.vectorize(lambda x: float(f"{x:.7g}"), otypes=[float])(t).tolist()
 
 
-def check_raw(encoder: RawEncoder, vectors: RawVectors, runs: dict[str, object], where: Path) -> dict[str, float]:
-    """Re-encode every raw request from the contract, run every file, compare: per file, the worst score error.
-    Raises ValueError naming the case and what differs."""
+def check_raw(encoder: RawEncoder, vectors: RawVectors, runs: dict[str, object], where: Path,
+              table: Fallback | None = None) -> dict[str, float]:
+    """Re-encode every raw request from the contract, run every file, rank by the fallback table, compare: per
+    file, the worst score error. Raises ValueError naming the case and what differs."""
     worst = dict.fromkeys(runs, 0.0)
     for i, case in enumerate(vectors.cases):
         tensors = encoder.encode(case.request)
@@ -140,4 +156,7 @@ def check_raw(encoder: RawEncoder, vectors: RawVectors, runs: dict[str, object],
             worst[path] = max(worst[path], float(np.max(np.abs(got - want))))
             if ranked(want, case.request.items) != case.ranked[path]:
                 raise ValueError(f"{where}: cases[{i}].ranked[{path!r}] is not the order of its own scores")
+        if case.fallback != _fallback_order(table, tensors, case.request.items):
+            raise ValueError(f"{where}: cases[{i}].fallback is not the order fallback.json gives"
+                             + ("" if table is not None else " (the bundle has no fallback.json)"))
     return worst

@@ -162,8 +162,9 @@ A ranking the app computes with no ML runtime, for when the model cannot be load
 keyed by the ids `features.json` computes. Its rule is in the file (`rule`). On the test lists it ranks NDCG@10
 {f.ndcg_at_10:.4f}, the model {f.model_ndcg_at_10:.4f}. **Cold start** (the same {cold.requests} lists with the
 history removed): the model {cold.model_ndcg_at_10:.4f}, the table {cold.fallback_ndcg_at_10:.4f}, so rank users
-with no history with the **{cold.choice}**. (The generated integration code does not read this file yet: its
-fallback is the candidates' given order.)
+with no history with the **{cold.choice}**. `testvectors_raw.json` gives each request's order by this table (`fallback`), for your
+unit tests. (The generated integration code does not read this file yet: its fallback is the candidates' given
+order.)
 """
 
 

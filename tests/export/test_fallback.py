@@ -13,6 +13,7 @@ from edgeship.core.files import sha256
 from edgeship.export import fallback
 from edgeship.export.check import check_bundle
 from edgeship.export.fallback import Fallback, SegmentColumn
+from edgeship.export.manifest import read_fallback
 from edgeship.models.baseline import ItemPopularity, SegmentPopularity
 from edgeship.models.data import Requests
 
@@ -71,4 +72,20 @@ def test_a_fallback_file_that_breaks_its_schema_fails_verify(tiny_bundle, tmp_pa
     table["global_rate"] = "high"
     rewrite(copy, "fallback.json", table)
     with pytest.raises(BundleError, match="fallback.json: global_rate"):
+        check_bundle(copy)
+
+
+def test_raw_vectors_carry_the_fallback_order_and_verify_checks_it(tiny_bundle, tmp_path, rewrite):
+    raw = json.loads((tiny_bundle / "testvectors_raw.json").read_text())
+    table = read_fallback(tiny_bundle / "fallback.json")
+    for case in raw["cases"]:
+        items = case["request"]["items"]
+        rates = fallback.rates(table, np.asarray(case["tensors"]["context"][0]),
+                               np.asarray(case["tensors"]["candidates"][0]))[: len(items)]
+        assert case["fallback"] == [items[i] for i in np.argsort(-rates, kind="stable")]
+    copy = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, copy)
+    raw["cases"][0]["fallback"] = raw["cases"][0]["fallback"][::-1]
+    rewrite(copy, "testvectors_raw.json", raw)
+    with pytest.raises(BundleError, match=r"cases\[0\].fallback is not the order fallback.json gives"):
         check_bundle(copy)
