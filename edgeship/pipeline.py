@@ -23,9 +23,8 @@ from .export.about import About
 from .export.manifest import MANIFEST_VERSION, Manifest, Metrics, ModelRecord
 from .export.quantization import quantization_aware_model, representative_dataset
 from .export.readme import render_readme
+from .export.fallback import ColdStart, Fallback, scores as fallback_scores
 from .export.stage import export_formats
-from .export.fallback import ColdStart, Fallback
-from .export.fallback import scores as fallback_scores
 from .export.types import ExportJob
 from .models import ranker as ranker_mod
 from .models.encoding import Encoders

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
-
-def to(stream):
-    """Where progress goes: the given stream, else the process's stderr at the time of writing (a default bound
-    when a module is imported would outlive a caller's redirection of stderr)."""
-    return sys.stderr if stream is None else stream
+from .core.console import progress_stream
 
 
 class Steps:
@@ -17,4 +12,4 @@ class Steps:
         self.stream, self.started = stream, time.perf_counter()
 
     def __call__(self, message: str) -> None:
-        print(f"[{time.perf_counter() - self.started:6.1f}s] {message}", file=to(self.stream), flush=True)
+        print(f"[{time.perf_counter() - self.started:6.1f}s] {message}", file=progress_stream(self.stream), flush=True)

@@ -136,8 +136,9 @@ CHECKED_FILES = (FEATURES, VOCABULARIES, TESTVECTORS, RAW_TESTVECTORS)  # their 
 def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, vocabularies: str,
                 the_contract: Contract, raw: RawVectors) -> Manifest:
     """features.json, testvectors.json, testvectors_raw.json, vocabularies.json, the integration code generated
-    from features.json, then manifest.json with their checksums, the JSON Schemas they follow, and README.md, into the staging folder. Returns the manifest as
-    written."""
+    from features.json, then manifest.json with their checksums (and fallback.json's, which write_fallback wrote
+    when the manifest records one), the JSON Schemas they follow, and README.md, into the staging folder. Returns
+    the manifest as written."""
     from ..schemas import schema_path
 
     write_text(stage / VOCABULARIES, vocabularies)
@@ -145,7 +146,7 @@ def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, 
     write_json(stage / RAW_TESTVECTORS, typed.dump(raw), compact=True)
     write_json(stage / TESTVECTORS, typed.dump(vectors), compact=True)
     generated = integration.write(the_contract, stage)
-    fallback = [FALLBACK] if (stage / FALLBACK).is_file() else []  # written by write_fallback, when the data has one
+    fallback = [FALLBACK] if manifest.fallback is not None else []
     manifest = dataclasses.replace(manifest, files={name: sha256(stage / name)
                                                     for name in [*CHECKED_FILES, *fallback, *generated]})
     write_json(stage / MANIFEST, typed.dump(manifest))

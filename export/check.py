@@ -9,10 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import BundleError, EdgeshipError, InputError
-from ..core.files import sha256
-from .bundle import output_shape
-from ..core.files import read_json
-from .bundle import VOCABULARIES
+from ..core.files import read_json, sha256
+from .bundle import VOCABULARIES, output_shape
 from .contract import FEATURES, Contract, RawEncoder
 from .fallback import FALLBACK, Fallback
 from .manifest import (MANIFEST, TESTVECTORS, Manifest, read_contract_file, read_fallback, read_manifest_file,
@@ -157,9 +155,10 @@ def _check_fallback(bundle: Path, manifest: Manifest) -> Fallback | None:
         raise BundleError(f"{bundle / MANIFEST}: fallback and files disagree about {FALLBACK}")
     if listed:
         table = read_fallback(bundle / FALLBACK)
-        if (bundle / FALLBACK).stat().st_size != manifest.fallback.bytes:
+        size = (bundle / FALLBACK).stat().st_size
+        if size != manifest.fallback.bytes:
             raise BundleError(f"{bundle / FALLBACK}: {manifest.fallback.bytes} bytes in the manifest, the file has "
-                              f"{(bundle / FALLBACK).stat().st_size}")
+                              f"{size}")
         if any(s.column >= len(manifest.model.feature_spec.context_fields) for s in table.segments):
             raise BundleError(f"{bundle / FALLBACK}: segments: a column beyond the model's context")
         return table

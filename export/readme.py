@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..models.features import FEATURE_CLIP
 from .about import meanings
-from .integration import FALLBACK
+from .integration import FALLBACK_ORDER
 from .manifest import Manifest
 from .tflite import L2
 
@@ -66,7 +66,7 @@ must give, each file's scores and the ranked item ids: put them in your app's un
 ## Integration code (`integration/`, generated from `features.json`)
 Steps 1–4 already written, for each platform; each file embeds the constants of `features.json` (between
 `BEGIN EDGESHIP CONSTANTS` and `END EDGESHIP CONSTANTS`) and reads `vocabularies.json` at start-up. If the model
-cannot be loaded or run, they return {FALLBACK}.
+cannot be loaded or run, they return {FALLBACK_ORDER}.
 
 - **Android** — [`integration/android/EdgeshipRanker.kt`](integration/android/EdgeshipRanker.kt) (plain Kotlin:
   encoding, ranking, fallback) and [`LiteRtScoringModel.kt`](integration/android/LiteRtScoringModel.kt) (LiteRT
@@ -162,9 +162,9 @@ A ranking the app computes with no ML runtime, for when the model cannot be load
 keyed by the ids `features.json` computes. Its rule is in the file (`rule`). On the test lists it ranks NDCG@10
 {f.ndcg_at_10:.4f}, the model {f.model_ndcg_at_10:.4f}. **Cold start** (the same {cold.requests} lists with the
 history removed): the model {cold.model_ndcg_at_10:.4f}, the table {cold.fallback_ndcg_at_10:.4f}, so rank users
-with no history with the **{cold.choice}**. `testvectors_raw.json` gives each request's order by this table (`fallback`), for your
-unit tests. (The generated integration code does not read this file yet: its fallback is the candidates' given
-order.)
+with no history with the **{cold.choice}**. `testvectors_raw.json` gives each request's order by this table
+(`fallback`), for your unit tests. (The generated integration code does not read this file yet: its fallback is
+the candidates' given order.)
 """
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from ..core.console import progress_stream
 from ..core.errors import EdgeshipError, InputError
 from ..models.data import Requests
 from ..models.features import SCORES
@@ -101,7 +101,7 @@ def training_problems(artifact: Artifact, requests: Requests) -> list[str]:
     a file that trains on the device (builtin ops only in LiteRT; Apple's rules for an updatable Core ML model)."""
     fmt = formats.get(artifact.format)
     problems = fmt.inspect.trainable_problems(artifact.path)
-    if problems and artifact.format == "coreml":  # Core ML would not load it, so there is nothing to drive
+    if problems:  # the app's runtime would refuse the file: there is nothing to drive
         return problems
     trainer = fmt.runtime.Trainer(artifact.path)
     request = requests.one(0)
@@ -135,5 +135,5 @@ def verify(artifact: Artifact, requests: Requests, reference: np.ndarray, floors
         result = replace(result, passed=result.passed and not problems, reasons=result.reasons + tuple(problems))
     status = "ok" if result.passed else "below floor: " + "; ".join(result.reasons)
     print(f"  verified {artifact.name:<24} {result.runtime:<13} NDCG ratio {result.ndcg_ratio:.4f}  "
-          f"max|d| {result.max_abs_diff:.1e}  {status}", file=sys.stderr if stream is None else stream, flush=True)
+          f"max|d| {result.max_abs_diff:.1e}  {status}", file=progress_stream(stream), flush=True)
     return result

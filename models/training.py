@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 import tensorflow as tf
 import tf_keras as keras
 
+from ..core.console import progress_stream
 from .data import Requests
 from .metrics import auc
 from .settings import TrainConfig  # noqa: F401  defined TensorFlow-free, re-exported
@@ -33,8 +33,7 @@ class _Progress(keras.callbacks.Callback):
         logs["val_auc"] = auc(scores, self.valid.labels)  # read by early stopping, which runs after this
         print(f"  {self.label} epoch {epoch + 1}/{self.params['epochs']}: loss {logs['loss']:.4f}  "
               f"val_loss {logs.get('val_loss', float('nan')):.4f}  val_auc {logs['val_auc']:.4f}  "
-              f"({time.perf_counter() - self.started:.1f}s)", file=sys.stderr if self.stream is None else self.stream,
-              flush=True)
+              f"({time.perf_counter() - self.started:.1f}s)", file=progress_stream(self.stream), flush=True)
 
 
 def _callbacks(label: str, valid: Requests, schedule: TrainConfig) -> list:

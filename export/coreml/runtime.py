@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core.errors import EdgeshipError, InputError, reading_model
+from ...models.features import SCORES
 from .. import shims
 
 RUNTIME = "coreml" if platform.system() == "Darwin" else "coreml-numpy"
@@ -129,8 +130,6 @@ class Trainer:
     def scores(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """The file's scores: the frozen part, the head with the current weights, then the file's own layers
         after the head in the NumPy executor."""
-        from ...models.features import SCORES
-
         blobs = dict(self._frozen(feeds))
         logits = self._by_candidate(feeds) @ self._w["w"].T + self._w["b"]  # [K, 1]
         blobs[self._head_output] = logits.T.reshape(1, 1, 1, -1).astype(np.float32)

@@ -16,7 +16,7 @@ from ..contract import Contract
 FOLDER = "integration"
 # the start and end of the embedded constants in every generated file, so a test can read them back
 BEGIN, END = "BEGIN EDGESHIP CONSTANTS", "END EDGESHIP CONSTANTS"
-FALLBACK = ("the candidates in the order the app got them (its own or the server's order): what the app showed "
+FALLBACK_ORDER = ("the candidates in the order the app got them (its own or the server's order): what the app showed "
             "before it had a model")
 
 
@@ -47,6 +47,13 @@ def constants_json(contract: Contract) -> str:
     return json.dumps(constants(contract), indent=2)
 
 
+def fill(template: str, constants_text: str) -> str:
+    """A platform's code template with its placeholders filled: the constants (in that language's form), the
+    markers around them, and the fallback every platform documents."""
+    return (template.replace("__CONSTANTS__", constants_text).replace("__BEGIN__", BEGIN).replace("__END__", END)
+            .replace("__FALLBACK__", FALLBACK_ORDER))
+
+
 def embedded(text: str) -> dict:
     """The constants a generated file embeds (between BEGIN and END), parsed back."""
     body = text.split(BEGIN, 1)[1].split(END, 1)[0]
@@ -57,7 +64,8 @@ def files(contract: Contract) -> dict[str, str]:
     """Bundle-relative path -> text of every generated file."""
     from . import android, ios, web
 
-    return {f"{FOLDER}/{path}": text for platform in (android, ios, web) for path, text in platform.files(contract).items()}
+    return {f"{FOLDER}/{path}": text for platform in (android, ios, web)
+            for path, text in platform.files(contract).items()}
 
 
 def write(contract: Contract, bundle: Path) -> list[str]:

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from ..contract import Contract
-from . import BEGIN, END, FALLBACK, constants
+from . import constants, fill
 
 RANKER = "android/EdgeshipRanker.kt"
 LITERT = "android/LiteRtScoringModel.kt"
@@ -254,7 +254,4 @@ fun litertRanker(model: File, vocabulariesJson: String): Ranker {
 
 
 def files(contract: Contract) -> dict[str, str]:
-    body = _constants(constants(contract))
-    ranker = (_RANKER.replace("__CONSTANTS__", body).replace("__BEGIN__", BEGIN).replace("__END__", END)
-              .replace("__FALLBACK__", FALLBACK))
-    return {RANKER: ranker, LITERT: _LITERT}
+    return {RANKER: fill(_RANKER, _constants(constants(contract))), LITERT: _LITERT}

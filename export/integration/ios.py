@@ -8,7 +8,7 @@ the file is type-checked by the tests on macOS only.
 from __future__ import annotations
 
 from ..contract import Contract
-from . import BEGIN, END, FALLBACK, constants_json
+from . import constants_json, fill
 
 FILE = "ios/EdgeshipRanker.swift"
 
@@ -214,8 +214,7 @@ public final class EdgeshipRanker {
 
 
 def render(contract: Contract) -> str:
-    return (_CODE.replace("__CONSTANTS__", constants_json(contract)).replace("__BEGIN__", BEGIN)
-            .replace("__END__", END).replace("__FALLBACK__", FALLBACK))
+    return fill(_CODE, constants_json(contract))
 
 
 def files(contract: Contract) -> dict[str, str]:

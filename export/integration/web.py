@@ -7,7 +7,7 @@ in the given order. Its only import is onnxruntime-common, which each of those p
 from __future__ import annotations
 
 from ..contract import Contract
-from . import BEGIN, END, FALLBACK, constants_json
+from . import constants_json, fill
 
 FILE = "web/edgeship_ranker.ts"
 
@@ -192,9 +192,7 @@ export class Ranker {
 
 
 def render(contract: Contract) -> str:
-    body = constants_json(contract)
-    return (_CODE.replace("__CONSTANTS__", body).replace("__BEGIN__", BEGIN).replace("__END__", END)
-            .replace("__FALLBACK__", FALLBACK))
+    return fill(_CODE, constants_json(contract))
 
 
 def files(contract: Contract) -> dict[str, str]:
