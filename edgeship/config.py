@@ -12,6 +12,7 @@ from .core.files import read_toml
 from .export import formats
 from .export.about import Identity
 from .export.personalization import StudyConfig
+from .export.rules import RuleSet, check as check_rules
 from .export.types import QuantizationConfig
 from .export.verify import Floors
 from .models.data import SyntheticConfig
@@ -63,6 +64,8 @@ class RunConfig:
     log: LogConfig = field(default_factory=LogConfig)
     personalization: StudyConfig = field(default_factory=StudyConfig)
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)
+    # business rules on top of every ranking, written to rules.json (export/rules.py); none by default
+    rules: RuleSet = field(default_factory=RuleSet)
 
 
 def _validate(cfg: RunConfig, where: str) -> RunConfig:
@@ -100,6 +103,7 @@ def _validate(cfg: RunConfig, where: str) -> RunConfig:
     for name, value in asdict(cfg.floors).items():
         if not 0 <= value <= 1:
             raise ConfigError(f"{where}: [floors] {name}: expected a number in [0, 1], got {value}")
+    check_rules(cfg.rules, where)
     return cfg
 
 

@@ -23,6 +23,7 @@ from .export.about import About
 from .export.manifest import MANIFEST_VERSION, Manifest, Metrics, ModelRecord
 from .export.quantization import quantization_aware_model, representative_dataset
 from .export.readme import render_readme
+from .export import rules as rules_mod
 from .export.fallback import ColdStart, Fallback, scores as fallback_scores
 from .export.stage import export_formats
 from .export.types import ExportJob
@@ -86,6 +87,34 @@ def _fallback(cfg: RunConfig, data, model, test, model_ndcg: float, step: Steps)
     return FallbackResult(table, ndcg, model_ndcg, ColdStart(len(test), cold_model, ndcg, choice))
 
 
+def _rules(cfg: RunConfig, data, contract, test, reference: np.ndarray, fallback: FallbackResult | None,
+           step: Steps) -> rules_mod.RulesRecord:
+    """The test lists ranked by the model, the rule baseline and fallback.json, each with and without the rules."""
+    rules = cfg.rules
+    views = rules_mod.from_requests(contract, data.encoders.to_json(), test, data.attributes)
+    notes = []
+    if any(f.match.items for kind in (rules.filter, rules.boost, rules.pin) for f in kind) and \
+            contract.items.kind not in ("vocabulary", "index"):
+        notes.append("items are hashed: the test lists' raw item ids are unknown, so rules on item ids match none "
+                     "of them here (an app has its ids and applies them)")
+    table = None if fallback is None else np.stack([
+        [rules_mod.fallback_score(r) for r in row] for row in fallback_scores(fallback.table, test)])
+    record = rules_mod.RulesRecord(
+        rules_mod.RULES, rules.count(), len(test),
+        model=rules_mod.ruled(rules, views, reference, test.labels, with_rules=False),
+        hybrid=rules_mod.ruled(rules, views, reference, test.labels, with_rules=True),
+        rule_baseline=rules_mod.ruled(rules, views, data.baseline_scores, test.labels, with_rules=False),
+        fallback=None if table is None else rules_mod.ruled(rules, views, table, test.labels, with_rules=True),
+        notes=notes)
+    if not rules.empty:
+        for name in ("model", "hybrid", "rule_baseline", "fallback"):
+            r = getattr(record, name)
+            if r is not None:
+                broken = ", ".join(f"{k} {v}" for k, v in r.lists_breaking.items() if v) or "none"
+                step(f"rules ({rules.count()}): {name:<13} NDCG@10 {r.ndcg_at_10:.4f}; lists breaking a rule: {broken}")
+    return record
+
+
 def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "built-in defaults",
         stream=None, data: sources.Prepared | None = None, step: Steps | None = None) -> RunResult:
     """data: already prepared (the CLI reads and checks the data before TensorFlow loads); None: prepare here."""
@@ -94,6 +123,10 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     step = step or Steps(stream)
     data = data or sources.prepare(cfg, step)
     K, test = data.candidates, data.test
+    contract = bundle.contract(K, data.spec, data.encoders)
+    rules_mod.check_names(cfg.rules, config_source,
+                          [f.name for f in contract.candidate_features if not f.constant], list(data.attribute_names),
+                          [c.name for c in contract.context if c.kind != "constant"])
 
     seed_everything(cfg.seed)
     model = ranker_mod.build_ranker(data.spec, cfg.model)
@@ -134,8 +167,10 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
                              reference_parameters={name: p for name, (_, p, _) in unconstrained.items()})
     fallback = (_fallback(cfg, data, model, test, metrics["model"].ndcg_at_10, step) if data.fallback is not None
                 else None)
+    rules_record = _rules(cfg, data, contract, test, reference, fallback, step)
     result = ship(cfg, out, force, job, test, reference, model_record, metrics_record, config_source, step,
-                  Raw(data.encoders, vocabularies, data.examples), stream, data.timelines, fallback)
+                  Raw(data.encoders, vocabularies, data.examples, data.attributes), stream, data.timelines, fallback,
+                  rules_record)
     result.test_scores = scorers | {name: s for name, (_, _, s) in unconstrained.items()}
     result.test = test
     return result
@@ -203,11 +238,12 @@ class Raw:
     encoders: Encoders
     vocabularies: str
     examples: dict[str, list[str]]
+    attributes: object = None  # a list's candidate feature rows -> each candidate's attributes (sources.Prepared)
 
 
 def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference: np.ndarray, model: ModelRecord,
          metrics: Metrics, config_source: str, step: Steps, raw: Raw, stream=None, timelines=None,
-         fallback: FallbackResult | None = None) -> RunResult:
+         fallback: FallbackResult | None = None, rules: rules_mod.RulesRecord | None = None) -> RunResult:
     """The export stage over every configured format, the personalization study where the data has users to
     follow (timelines), then the bundle, written atomically. Shared by `run`, `train` and `export`."""
     with bundle.staging(out, force) as stage:
@@ -223,15 +259,17 @@ def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference
         entries = [bundle.entry(s, stage) for s in outcome.shipped]
         vectors = bundle.test_vectors(outcome.shipped, entries, test.take(slice(0, cfg.export.test_vectors)), stage)
         contract = bundle.contract(model.candidates, model.feature_spec, raw.encoders)
+        bundle.write_rules(stage, cfg.rules)
         raw_vectors = bundle.raw_test_vectors(outcome.shipped, entries, contract, raw.encoders, raw.examples, test,
-                                              RAW_CASES, cfg.seed, stage, fallback.table if fallback else None)
+                                              RAW_CASES, cfg.seed, stage, fallback.table if fallback else None,
+                                              cfg.rules, raw.attributes)
         manifest = Manifest(
             schema_version=MANIFEST_VERSION, generator=f"edgeship {__version__}", model=model,
             artifacts=entries, failures=outcome.failures,
             quantization=outcome.quantization, metrics=metrics, seed=cfg.seed,
             config=typed.dump(cfg) | {"source": config_source},
             versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
-            personalization=studies, fallback=fallback_record)
+            personalization=studies, fallback=fallback_record, rules=rules)
         manifest = bundle.write_files(stage, manifest, vectors, render_readme(manifest), raw.vocabularies, contract,
                                       raw_vectors)
     seconds = time.perf_counter() - step.started

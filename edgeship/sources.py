@@ -19,7 +19,7 @@ from .core import typed
 from .export.fallback import Fallback, SegmentColumn, table
 from .models.baseline import ItemPopularity, SegmentPopularity
 from .models import encoding
-from .models.data import Requests, Timelines, calibration_requests, generate, timelines
+from .models.data import NUMERIC_ITEM_FEATURES, Requests, Timelines, calibration_requests, generate, timelines
 from .models.encoding import Collisions, Encoders
 from .models.features import FeatureSpec
 from .models.settings import TrainConfig
@@ -49,6 +49,9 @@ class Prepared:
     examples: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     # top -> fallback.json: the rule baseline as a table an app ranks with, without a model
     fallback: Callable[[int], Fallback] | None = None
+    # the string attributes rules can name (rules.json), and a list's candidate feature rows [n, F] -> theirs
+    attribute_names: tuple[str, ...] = ()
+    attributes: Callable[[np.ndarray], list[dict[str, str]]] | None = None
 
 
 EXAMPLES = 50  # raw values kept per field for the raw test vectors
@@ -87,7 +90,17 @@ def synthetic(cfg: RunConfig, step) -> Prepared:
                         cfg, data=dataclasses.replace(cfg.data, item_encoding="vocabulary")), step),
                     examples={enc.item.name: list(catalogue.index[:EXAMPLES])},
                     fallback=lambda top: table([SegmentColumn(f, ds.spec.context_fields[f].name, d) for f, d in zip(
-                        baseline.segment_fields, baseline.divisors())], *baseline.rates(), top))
+                        baseline.segment_fields, baseline.divisors())], *baseline.rates(), top),
+                    attribute_names=(CATEGORY,), attributes=category_attribute)
+
+
+CATEGORY = "category"
+
+
+def category_attribute(features: np.ndarray) -> list[dict[str, str]]:
+    """The built-in items' category (their one-hot candidate features) as the attribute rules name."""
+    one_hot = features[:, len(NUMERIC_ITEM_FEATURES):]
+    return [{CATEGORY: str(int(np.argmax(row)))} if row.max() > 0 else {} for row in one_hot]
 
 
 def interaction_log(cfg: RunConfig, step, exact: bool = False) -> Prepared:

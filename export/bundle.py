@@ -1,5 +1,5 @@
 """The bundle a mobile team downloads: artifacts, manifest.json, features.json (the raw-input contract),
-testvectors.json, testvectors_raw.json, vocabularies.json and README.md.
+testvectors.json, testvectors_raw.json, vocabularies.json, rules.json, fallback.json and README.md.
 
 A bundle is built in a hidden staging folder beside its destination and renamed into place only when complete,
 so an interrupted run never leaves a half-written artifact or a manifest that points at missing files.
@@ -28,6 +28,7 @@ from .fallback import FALLBACK, ColdStart, Fallback, FallbackRecord
 from .manifest import (MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry, EncodingRecord, Manifest,
                        TrainingVector, VectorCase, Vectors)
 from .raw_vectors import RAW_TESTVECTORS, RawVectors, raw_vectors
+from .rules import RULES, RuleSet, rules_file
 from .stage import Verified
 from .types import Artifact, in_contract_order
 from .verify import PROBE_LEARNING_RATE, probe_labels, scorer
@@ -35,7 +36,7 @@ from .verify import PROBE_LEARNING_RATE, probe_labels, scorer
 README = "README.md"
 VOCABULARIES = "vocabularies.json"  # every categorical field's raw value -> id rule, vocabularies in full
 SCHEMA_FILES = ("manifest.schema.json", "testvectors.schema.json", "features.schema.json",
-                "testvectors_raw.schema.json")  # copied into every bundle
+                "testvectors_raw.schema.json", "rules.schema.json")  # copied into every bundle
 
 # How far a runtime on another CPU may drift from the expected outputs recorded on this host.
 ATOL = {"fp32": 1e-5, "int8": 0.1}  # int8: about two steps of the int8 logit output (scale ~0.04-0.06)
@@ -117,7 +118,8 @@ def contract(model_candidates: int, spec, encoders: Encoders) -> Contract:
 
 def raw_test_vectors(shipped: list[Verified], entries: list[ArtifactEntry], the_contract: Contract,
                      encoders: Encoders, examples: dict[str, list[str]], test: Requests, n: int, seed: int,
-                     bundle: Path, table: Fallback | None = None) -> RawVectors:
+                     bundle: Path, table: Fallback | None = None, rules: RuleSet | None = None,
+                     attributes=None) -> RawVectors:
     """Raw requests through the contract into every shipped file, the expected outputs in each file's declared
     output shape."""
     k = the_contract.candidates.k
@@ -127,10 +129,11 @@ def raw_test_vectors(shipped: list[Verified], entries: list[ArtifactEntry], the_
         rel = s.artifact.path.relative_to(bundle).as_posix()
         files[rel] = (scorer(s.artifact.format, s.artifact.path), shapes[rel])
         atol[rel] = atol_for(s.artifact)
-    return raw_vectors(the_contract, encoders.to_json(), examples, test, files, atol, n, seed, table)
+    return raw_vectors(the_contract, encoders.to_json(), examples, test, files, atol, n, seed, table,
+                       rules or RuleSet(), attributes)
 
 
-CHECKED_FILES = (FEATURES, VOCABULARIES, TESTVECTORS, RAW_TESTVECTORS)  # their sha256 in manifest.files
+CHECKED_FILES = (FEATURES, VOCABULARIES, TESTVECTORS, RAW_TESTVECTORS, RULES)  # their sha256 in manifest.files
 
 
 def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, vocabularies: str,
@@ -154,6 +157,11 @@ def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, 
         shutil.copyfile(schema_path(name), stage / name)
     (stage / README).write_text(readme, encoding="utf-8")
     return manifest
+
+
+def write_rules(stage: Path, rules: RuleSet) -> None:
+    """rules.json into the staging folder: written in every bundle, holding no rules unless configured."""
+    write_json(stage / RULES, typed.dump(rules_file(rules)))
 
 
 def write_fallback(stage: Path, table: Fallback, ndcg: float, model_ndcg: float, cold: ColdStart) -> FallbackRecord:

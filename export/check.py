@@ -14,8 +14,9 @@ from .bundle import VOCABULARIES, output_shape
 from .contract import FEATURES, Contract, RawEncoder
 from .fallback import FALLBACK, Fallback
 from .manifest import (MANIFEST, TESTVECTORS, Manifest, read_contract_file, read_fallback, read_manifest_file,
-                       read_raw_vectors, read_test_vectors)
+                       read_raw_vectors, read_rules, read_test_vectors)
 from .raw_vectors import RAW_TESTVECTORS, check_raw
+from .rules import RULES, RuleSet
 from . import formats, integration
 from .verify import scorer
 
@@ -118,7 +119,7 @@ def check_bundle(bundle: Path) -> list[ArtifactCheck]:
         results.append(ArtifactCheck(rel, worst, atol, worst <= atol))
     for t in vectors.training:
         results.append(_replay_training(bundle, manifest, vectors, t))
-    results += _check_raw(bundle, manifest, runs, _check_fallback(bundle, manifest))
+    results += _check_raw(bundle, manifest, runs, _check_fallback(bundle, manifest), _check_rules(bundle, manifest))
     bad = [r for r in results if not r.passed]
     if bad:
         raise BundleError(f"{bundle / bad[0].path}: test vectors off by {bad[0].max_error:.2e} (atol "
@@ -165,6 +166,16 @@ def _check_fallback(bundle: Path, manifest: Manifest) -> Fallback | None:
     return None
 
 
+def _check_rules(bundle: Path, manifest: Manifest) -> RuleSet:
+    """rules.json follows its schema, is listed with its checksum, and holds as many rules as the manifest says."""
+    if RULES not in manifest.files:
+        raise BundleError(f"{bundle / MANIFEST}: files: {RULES} is not listed; every bundle carries one")
+    rules = read_rules(bundle / RULES).rules
+    if manifest.rules is not None and manifest.rules.rules != rules.count():
+        raise BundleError(f"{bundle / RULES}: {rules.count()} rules, the manifest says {manifest.rules.rules}")
+    return rules
+
+
 def _check_integration(bundle: Path, manifest: Manifest, contract: Contract) -> None:
     """The integration code is exactly what features.json generates, and listed with its checksum: code that
     embeds other constants than the contract it ships with would encode requests the model was not trained on."""
@@ -176,15 +187,16 @@ def _check_integration(bundle: Path, manifest: Manifest, contract: Contract) -> 
                               "from another contract)")
 
 
-def _check_raw(bundle: Path, manifest: Manifest, runs: dict, table: Fallback | None) -> list[ArtifactCheck]:
+def _check_raw(bundle: Path, manifest: Manifest, runs: dict, table: Fallback | None, rules: RuleSet
+               ) -> list[ArtifactCheck]:
     """testvectors_raw.json replayed the way an app would: encoded from features.json alone, then every file
-    (runs: each file's scorer, already loaded for the tensor vectors) and the fallback table."""
+    (runs: each file's scorer, already loaded for the tensor vectors), the fallback table and the rules."""
     contract = read_contract(bundle, manifest)
     where = bundle / RAW_TESTVECTORS
     vectors = read_raw_vectors(where)
     encoder = RawEncoder(contract, read_json(bundle / VOCABULARIES, VOCABULARIES, error=BundleError))
     try:
-        worst = check_raw(encoder, vectors, runs, where, table)
+        worst = check_raw(encoder, vectors, runs, where, table, rules)
     except ValueError as e:
         raise BundleError(str(e)) from None
     _check_integration(bundle, manifest, contract)  # after the raw vectors: a wrong contract says more there

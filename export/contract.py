@@ -200,8 +200,7 @@ class RawEncoder:
         if column.kind == CONSTANT:
             return 0
         if column.kind == TIME:
-            t = math.floor(request.timestamp)
-            return t // 3600 % 24 if column.name == "hour" else (t // 86400 + 3) % 7
+            return time_id(column.name, request.timestamp)
         value = request.context[column.source]
         if column.kind == INDEX:
             return int(value)
@@ -240,6 +239,12 @@ class RawEncoder:
         return {CONTEXT: context, HISTORY: history, CANDIDATES: candidates, CANDIDATE_FEATURES: features}
 
 
+def time_id(name: str, timestamp: float) -> int:
+    """The hour (name "hour") or weekday column's id of a unix time, as TimeRule says."""
+    t = math.floor(timestamp)
+    return t // 3600 % 24 if name == "hour" else (t // 86400 + 3) % 7
+
+
 def ranked(scores, items: list[str]) -> list[str]:
     """The n real slots by score, highest first; ties keep the given order (a stable sort)."""
     flat = np.asarray(scores, dtype=np.float64).ravel()[: len(items)]
@@ -257,3 +262,5 @@ class RawRequest:
                "index field's value is its decimal integer)"})
     timestamp: float | None = None
     history: list[str] = field(default_factory=list, metadata={"doc": "recent item ids, most recent first"})
+    attributes: list[dict[str, str]] = field(default_factory=list, metadata={
+        "doc": "per candidate, its attributes by name (only rules.json reads them); empty: none"})

@@ -22,12 +22,14 @@ from ..models.metrics import RankingMetrics
 from .contract import CONTRACT_VERSION, FEATURES, Contract
 from .fallback import FALLBACK, FALLBACK_VERSION, Fallback, FallbackRecord
 from .raw_vectors import RAW_TESTVECTORS, RAW_VERSION, RawVectors
+from .rules import RULES, RULES_VERSION, RulesFile, RulesRecord
 
 MANIFEST = "manifest.json"
 TESTVECTORS = "testvectors.json"
 # 2: format-specific facts under the format's own key; quantization candidates grouped
 # 3: model.encoding (every field's raw value -> id rule, vocabularies.json, item collisions) replaces item_hashing
-MANIFEST_VERSION = 5  # 5: one personalization study per trainable file; 4: the ORT-format file; 3: encodings
+# 4: the ORT-format file; 5: one personalization study per trainable file; 6: rules (rules.json)
+MANIFEST_VERSION = 6
 TESTVECTORS_VERSION = 2  # 2: expected outputs carry the file's declared output shape ([1, K], not K values)
 
 
@@ -288,7 +290,9 @@ class Manifest:
         "doc": "the study of each trainable file (built-in data only: a log has no users to follow)"})
     files: dict[str, str] = field(default_factory=dict, metadata={
         "doc": "sha256 of each bundle file an app reads besides the artifacts (features.json, vocabularies.json, "
-               "testvectors.json, testvectors_raw.json, fallback.json, the integration code)"})
+               "testvectors.json, testvectors_raw.json, rules.json, fallback.json, the integration code)"})
+    rules: RulesRecord | None = field(default=None, metadata={
+        "doc": "rules.json and how the rankings do under it (None: no test lists to measure on)"})
 
 
 @dataclass(frozen=True)
@@ -348,6 +352,10 @@ def read_raw_vectors(path: Path, error: type[EdgeshipError] = BundleError) -> Ra
     return _read(RawVectors, path, RAW_TESTVECTORS, RAW_VERSION, error)
 
 
+def read_rules(path: Path, error: type[EdgeshipError] = BundleError) -> RulesFile:
+    return _read(RulesFile, path, RULES, RULES_VERSION, error)
+
+
 def read_fallback(path: Path, error: type[EdgeshipError] = BundleError) -> Fallback:
     return _read(Fallback, path, FALLBACK, FALLBACK_VERSION, error)
 
@@ -358,4 +366,5 @@ SCHEMAS = {  # file in schemas/ -> (record, title)
     "features.schema.json": (Contract, "edgeship bundle features.json: the raw-input contract"),
     "testvectors_raw.schema.json": (RawVectors, "edgeship bundle testvectors_raw.json"),
     "fallback.schema.json": (Fallback, "edgeship bundle fallback.json: the ranking without a model"),
+    "rules.schema.json": (RulesFile, "edgeship bundle rules.json: business rules on top of every ranking"),
 }

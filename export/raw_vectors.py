@@ -17,6 +17,7 @@ from ..models.data import Requests
 from ..models.features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT
 from .contract import CONSTANT, HASH, INDEX, TIME, VOCABULARY, Contract, RawEncoder, RawRequest, ranked
 from .fallback import Fallback, rates
+from .rules import RuleSet, apply, fallback_score, from_raw
 
 RAW_TESTVECTORS = "testvectors_raw.json"
 RAW_VERSION = 1
@@ -32,7 +33,9 @@ class RawCase:
     ranked: dict[str, list[str]] = field(metadata={"doc": "per file: the request's item ids, best first"})
     what: str = ""
     fallback: list[str] = field(default_factory=list, metadata={
-        "doc": "the request's item ids ranked by fallback.json (empty: the bundle has no fallback)"})
+        "doc": "the request's item ids ranked by fallback.json, then rules.json (empty: the bundle has no fallback)"})
+    with_rules: dict[str, list[str]] = field(default_factory=dict, metadata={
+        "doc": "per file: the item ids its scores and then rules.json give (filtered ones left out)"})
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def _values(vocabularies: dict, examples: dict[str, list[str]], source: str, kin
 
 
 def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[str]], test: Requests, n: int,
-             seed: int) -> list[tuple[str, RawRequest]]:
+             seed: int, attributes=None) -> list[tuple[str, RawRequest]]:
     """n raw requests (the first four are the edge cases), deterministic in seed."""
     rng = np.random.default_rng([seed, 11])
     k, h = contract.candidates.k, contract.history.length
@@ -85,6 +88,7 @@ def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[st
                                                                        int(rng.integers(1, h + 1)))]
         # realistic raw features: a test request's standardized values mapped back through mean and scale
         z = test.candidate_features[int(rng.integers(len(test)))]
+        rows = z[np.arange(len(shown)) % len(z)]
         features = []
         for slot in range(len(shown)):
             raw = {}
@@ -98,33 +102,38 @@ def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[st
             features.append(raw)
         timestamp = (float(rng.integers(*_YEAR_2026)) + 0.5) if contract.time is not None else None
         out.append((what, RawRequest(items=shown, features=features, context=context, timestamp=timestamp,
-                                     history=history)))
+                                     history=history, attributes=attributes(rows) if attributes else [])))
     return out
 
 
 def raw_vectors(contract: Contract, vocabularies: dict, examples: dict[str, list[str]], test: Requests,
                 files: dict[str, tuple[object, tuple[int, ...]]], atol: dict[str, float], n: int,
-                seed: int, table: Fallback | None = None) -> RawVectors:
+                seed: int, table: Fallback | None = None, rules: RuleSet = RuleSet(), attributes=None) -> RawVectors:
     """files: bundle-relative path -> (a scorer of one request, the file's declared output shape); table:
-    fallback.json, whose ranking of each request is recorded too."""
+    fallback.json, whose ranking of each request is recorded too; every ranking also under the rules;
+    attributes: a list's candidate feature rows -> each candidate's attributes."""
     encoder = RawEncoder(contract, vocabularies)
     cases = []
-    for what, request in requests(contract, vocabularies, examples, test, n, seed):
+    for what, request in requests(contract, vocabularies, examples, test, n, seed, attributes):
         tensors = encoder.encode(request)
-        expected, order = {}, {}
+        expected, order, ruled = {}, {}, {}
+        view = from_raw(contract, request)
         for path, (run, shape) in files.items():
             scores = np.asarray(run(tensors), dtype=np.float32).reshape(shape)
             expected[path] = scores.astype(float).tolist()
             order[path] = ranked(scores, request.items)
+            ruled[path] = [request.items[i] for i in apply(rules, scores, view)]
         cases.append(RawCase(request, {name: _short(t) for name, t in tensors.items()}, expected, order, what,
-                             _fallback_order(table, tensors, request.items)))
+                             _fallback_order(table, tensors, request, contract, rules), ruled))
     return RawVectors(RAW_VERSION, "features.json", cases, dict(atol))
 
 
-def _fallback_order(table: Fallback | None, tensors: dict[str, np.ndarray], items: list[str]) -> list[str]:
+def _fallback_order(table: Fallback | None, tensors: dict[str, np.ndarray], request: RawRequest, contract: Contract,
+                    rules: RuleSet) -> list[str]:
     if table is None:
         return []
-    return ranked(rates(table, tensors[CONTEXT][0], tensors[CANDIDATES][0]), items)
+    scores = [fallback_score(r) for r in rates(table, tensors[CONTEXT][0], tensors[CANDIDATES][0])]
+    return [request.items[i] for i in apply(rules, scores, from_raw(contract, request))]
 
 
 def _short(t: np.ndarray) -> list:
@@ -135,9 +144,9 @@ def _short(t: np.ndarray) -> list:
 
 
 def check_raw(encoder: RawEncoder, vectors: RawVectors, runs: dict[str, object], where: Path,
-              table: Fallback | None = None) -> dict[str, float]:
-    """Re-encode every raw request from the contract, run every file, rank by the fallback table, compare: per
-    file, the worst score error. Raises ValueError naming the case and what differs."""
+              table: Fallback | None = None, rules: RuleSet = RuleSet()) -> dict[str, float]:
+    """Re-encode every raw request from the contract, run every file, rank by the fallback table, apply the
+    rules, compare: per file, the worst score error. Raises ValueError naming the case and what differs."""
     worst = dict.fromkeys(runs, 0.0)
     for i, case in enumerate(vectors.cases):
         tensors = encoder.encode(case.request)
@@ -156,7 +165,11 @@ def check_raw(encoder: RawEncoder, vectors: RawVectors, runs: dict[str, object],
             worst[path] = max(worst[path], float(np.max(np.abs(got - want))))
             if ranked(want, case.request.items) != case.ranked[path]:
                 raise ValueError(f"{where}: cases[{i}].ranked[{path!r}] is not the order of its own scores")
-        if case.fallback != _fallback_order(table, tensors, case.request.items):
+            view = from_raw(encoder.contract, case.request)
+            if case.with_rules.get(path) != [case.request.items[j] for j in apply(rules, want, view)]:
+                raise ValueError(f"{where}: cases[{i}].with_rules[{path!r}] is not the order rules.json gives "
+                                 "its scores")
+        if case.fallback != _fallback_order(table, tensors, case.request, encoder.contract, rules):
             raise ValueError(f"{where}: cases[{i}].fallback is not the order fallback.json gives"
                              + ("" if table is not None else " (the bundle has no fallback.json)"))
     return worst

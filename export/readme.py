@@ -65,30 +65,34 @@ must give, each file's scores and the ranked item ids: put them in your app's un
 
 ## Integration code (`integration/`, generated from `features.json`)
 Steps 1–4 already written, for each platform; each file embeds the constants of `features.json` (between
-`BEGIN EDGESHIP CONSTANTS` and `END EDGESHIP CONSTANTS`) and reads `vocabularies.json` at start-up. If the model
-cannot be loaded or run, they return {FALLBACK_ORDER}.
+`BEGIN EDGESHIP CONSTANTS` and `END EDGESHIP CONSTANTS`) and reads `vocabularies.json`, `rules.json` and (if you
+pass it) `fallback.json` at start-up. Every ranking goes through `rules.json` (`applyRules`). If the model cannot
+be loaded or run, they rank by `fallback.json`, or without it return {FALLBACK_ORDER}, under the same rules.
 
 - **Android** — [`integration/android/EdgeshipRanker.kt`](integration/android/EdgeshipRanker.kt) (plain Kotlin:
   encoding, ranking, fallback) and [`LiteRtScoringModel.kt`](integration/android/LiteRtScoringModel.kt) (LiteRT
   `Interpreter`, signature `serving_default`, with `ranker_int8.tflite`; API 24+):
-  `val ranker = litertRanker(File(modelPath), vocabulariesJson); val ranking = ranker.rank(RawRequest(items,
-  features, context, timestamp, history))`. In your unit tests, `Encoder(vocabularies).encode(request)` must equal
-  each case's `tensors`, and `ranked(scores, items)` its `ranked[<file>]`.
+  `val ranker = litertRanker(File(modelPath), vocabulariesJson, rulesJson, fallbackJson); val ranking =
+  ranker.rank(RawRequest(items, features, context, timestamp, history, attributes))`. In your unit tests,
+  `Encoder(vocabularies).encode(request)` must equal each case's `tensors`, `ranked(scores, items)` its
+  `ranked[<file>]`, `ranking.items` its `with_rules[<file>]`, and with no model its `fallback`.
 - **iOS / macOS** — [`integration/ios/EdgeshipRanker.swift`](integration/ios/EdgeshipRanker.swift) (Core ML,
   `.cpuOnly`, with `ranker_int8.mlmodel` compiled by Xcode): `let ranker = try EdgeshipRanker(compiledModel:
-  url, vocabulariesJSON: data); let ranking = ranker.rank(RawRequest(items: ..., features: ..., context: ...))`.
+  url, vocabulariesJSON: data, rulesJSON: rules, fallbackJSON: fallback); let ranking =
+  ranker.rank(RawRequest(items: ..., features: ..., context: ..., attributes: ...))`.
 - **Web / React Native / Node** — [`integration/web/edgeship_ranker.ts`](integration/web/edgeship_ranker.ts):
   TypeScript for the `onnxruntime-common` API (`onnxruntime-web`, `onnxruntime-react-native`,
   `onnxruntime-node` all provide it) with `ranker_int8.onnx` or `ranker_int8.ort`:
   ```ts
   import * as ort from "onnxruntime-web";  // or onnxruntime-react-native / onnxruntime-node
   import {{ Ranker }} from "./edgeship_ranker";
-  const ranker = await Ranker.create(vocabularies, () => ort.InferenceSession.create("ranker_int8.ort"));
-  const {{ items, fallback }} = await ranker.rank({{ items, features, context, timestamp, history }});
+  const ranker = await Ranker.create(vocabularies, () => ort.InferenceSession.create("ranker_int8.ort"),
+                                     rulesJson.rules, fallbackJson);
+  const {{ items, fallback, by }} = await ranker.rank({{ items, features, context, timestamp, history, attributes }});
   ```
   In your unit tests, `new Encoder(vocabularies).encode(case.request)` must equal each case's `tensors` of
-  `testvectors_raw.json`, and `(await ranker.rank(case.request)).items` its `ranked[<file>]` (edgeship's own
-  tests run exactly this under Node with `onnxruntime-node`).
+  `testvectors_raw.json`, `(await ranker.rank(case.request)).items` its `with_rules[<file>]`, and with no model
+  its `fallback` (edgeship's own tests run exactly this under Node with `onnxruntime-node`).
 
 ## Contract (identical in every file)
 {contract}
@@ -123,7 +127,7 @@ cannot be loaded or run, they return {FALLBACK_ORDER}.
   `metadata_props`, Core ML description, author, licence, version, per-input descriptions and user-defined
   metadata with the edgeship and contract versions); set the name, version, author and licence with
   `[export.identity]` in the run config.
-{_personal_section(manifest)}{_fallback_section(manifest)}
+{_personal_section(manifest)}{_rules_section(manifest)}{_fallback_section(manifest)}
 ## Verify a download
 1. Check each file's SHA-256 against `manifest.json`: the artifacts under `artifacts`, the contract,
    vocabularies and test vectors under `files` (`sha256sum -c` works on the list `sha256  path`).
@@ -162,9 +166,33 @@ A ranking the app computes with no ML runtime, for when the model cannot be load
 keyed by the ids `features.json` computes. Its rule is in the file (`rule`). On the test lists it ranks NDCG@10
 {f.ndcg_at_10:.4f}, the model {f.model_ndcg_at_10:.4f}. **Cold start** (the same {cold.requests} lists with the
 history removed): the model {cold.model_ndcg_at_10:.4f}, the table {cold.fallback_ndcg_at_10:.4f}, so rank users
-with no history with the **{cold.choice}**. `testvectors_raw.json` gives each request's order by this table
-(`fallback`), for your unit tests. (The generated integration code does not read this file yet: its fallback is
-the candidates' given order.)
+with no history with the **{cold.choice}**. `testvectors_raw.json` gives each request's order by this table,
+under `rules.json` (`fallback`), for your unit tests; the generated integration code ranks with it when the
+model cannot.
+"""
+
+
+def _rules_section(manifest: Manifest) -> str:
+    r = manifest.rules
+    if r is None:
+        return ""
+    if r.rules == 0:
+        return f"""
+## Business rules: `{r.file}`
+Holds no rules (configure them under `[rules]` in the run config). The integration code applies it to every
+ranking all the same, so rules added to a later bundle need no new app code.
+"""
+    rows = [(name, getattr(r, name)) for name in ("model", "hybrid", "rule_baseline", "fallback")
+            if getattr(r, name) is not None]
+    table = _table(["ranking", "NDCG@10", *[f"lists breaking: {k}" for k in r.model.lists_breaking]],
+                   [[name, f"{q.ndcg_at_10:.4f}", *map(str, q.lists_breaking.values())] for name, q in rows])
+    return f"""
+## Business rules: `{r.file}` ({r.rules} rules)
+Filters, boosts, pins, caps and runs, applied to every ranking (the model's and `fallback.json`'s) in the fixed
+order the file states (`order`). On the {r.lists} test lists (hybrid = the model, then the rules):
+
+{table}
+{"".join(f"{chr(10)}- {n}" for n in r.notes)}
 """
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from edgeship.config import ExportConfig, RunConfig
 from edgeship.export.personalization import StudyConfig
+from edgeship.export.rules import Boost, Cap, Filter, Match, Pin, RuleSet, Run
 from edgeship.export.types import QuantizationConfig
 from edgeship.export.verify import Floors
 from edgeship.models.data import SyntheticConfig
@@ -34,6 +35,14 @@ TINY = RunConfig(
     floors=Floors(int8_ndcg_ratio=0.97, int8_top10_overlap=0.8),
     personalization=StudyConfig(users=12, tune_users=6, eval_requests=5, steps=(0, 1, 5, 10), choose_at=10,
                                 learning_rates=(0.1, 1.0)),
+    # every kind of rule, so that the tiny bundle's raw test vectors hold them for the generated clients
+    rules=RuleSet(
+        filter=[Filter(Match(attribute="category", values=["0"]), when={"network": ["1"]}),
+                Filter(Match(feature="price", min=0.9))],
+        boost=[Boost(Match(feature="freshness", min=0.5), by=0.5), Boost(Match(items=["3", "7"]), by=-1.0)],
+        pin=[Pin(Match(feature="quality", min=0.6), within=2)],
+        cap=[Cap("category", max=2, within=6)],
+        run=[Run("category", max=1, within=8)]),
 )
 
 

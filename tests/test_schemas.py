@@ -27,7 +27,8 @@ def test_committed_schemas_are_what_the_records_generate():
 
 
 def test_bundle_files_validate_and_carry_their_schemas(tiny_bundle):
-    for doc in ("manifest.json", "testvectors.json", "features.json", "testvectors_raw.json", "fallback.json"):
+    for doc in ("manifest.json", "testvectors.json", "features.json", "testvectors_raw.json", "rules.json",
+                "fallback.json"):
         schema = doc.replace(".json", ".schema.json")
         _validate(tiny_bundle / doc, schema)
         assert (tiny_bundle / schema).read_text() == schema_path(schema).read_text()

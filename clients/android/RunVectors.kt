@@ -1,12 +1,14 @@
 // Runs a bundle's generated integration/android/EdgeshipRanker.kt on a desktop JVM, as an app's unit test would:
 // encodes each raw request of testvectors_raw.json (tests/export/integration/test_android.py writes them in the
 // simple line format below, since a desktop JVM has no JSON reader), ranks it with a ScoringModel that returns
-// the file's recorded scores (LiteRT itself does not run on a desktop JVM), and drives the fallback. Prints what
-// it found; the Python test judges it.
+// the file's recorded scores (LiteRT itself does not run on a desktop JVM), puts them through the bundle's
+// rules.json, and drives the fallback (the bundle's fallback.json under the rules). Prints what it found; the
+// Python test judges it.
 //
 // Input lines, fields separated by U+001F: V field values... | C index | I items... | H history... | T timestamp |
-// X key value key value ... | F name value name value ... (one line per candidate) | S file scores... | E
-// Usage: java -jar run_vectors.jar REQUESTS.txt
+// X key value key value ... | F name value name value ... (one line per candidate) | A name value ... (one line
+// per candidate) | S file scores... | E
+// Usage: java -jar run_vectors.jar REQUESTS.txt BUNDLE
 package edgeship
 
 import java.io.File
@@ -19,8 +21,9 @@ class Case(val index: Int) {
     var timestamp: Double? = null
     val context = LinkedHashMap<String, String>()
     val features = ArrayList<Map<String, Double>>()
+    val attributes = ArrayList<Map<String, String>>()
     val scores = LinkedHashMap<String, FloatArray>()
-    fun request() = RawRequest(items, features, context, timestamp, history)
+    fun request() = RawRequest(items, features, context, timestamp, history, attributes)
 }
 
 fun pairs(fields: List<String>): List<Pair<String, String>> = (0 until fields.size / 2).map { Pair(fields[2 * it], fields[2 * it + 1]) }
@@ -69,12 +72,16 @@ fun main(args: Array<String>) {
             "T" -> case!!.timestamp = rest.firstOrNull()?.toDouble()
             "X" -> pairs(rest).forEach { case!!.context[it.first] = it.second }
             "F" -> case!!.features.add(pairs(rest).associate { Pair(it.first, it.second.toDouble()) })
+            "A" -> case!!.attributes.add(pairs(rest).associate { it })
             "S" -> case!!.scores[rest[0]] = FloatArray(rest.size - 1) { rest[it + 1].toFloat() }
             "E" -> cases.add(case!!)
         }
     }
     println("constants " + constants())
     val encoder = Encoder(vocabularies)
+    val rules = Rules.read(File(args[1], "rules.json").readText())
+    val fallbackFile = File(args[1], "fallback.json")
+    val table = if (fallbackFile.exists()) FallbackTable.read(fallbackFile.readText()) else null
     for (c in cases) {
         val e = encoder.encode(c.request())
         println("encoded ${c.index} context ${e.context.joinToString(" ")}")
@@ -85,9 +92,13 @@ fun main(args: Array<String>) {
             val recorded = object : ScoringModel {
                 override fun scores(encoded: Encoded): FloatArray = scores
             }
-            val ranking = Ranker(encoder, recorded).rank(c.request())
-            println("ranked ${c.index} $file ${ranking.items.joinToString(SEP)}")
+            val plain = Ranker(encoder, recorded).rank(c.request())
+            println("ranked ${c.index} $file ${plain.items.joinToString(SEP)}")
+            val ruled = Ranker(encoder, recorded, rules, table).rank(c.request())
+            println("ruled ${c.index} $file ${ruled.items.joinToString(SEP)}")
         }
+        val fallback = Ranker(encoder, null, rules, table).rank(c.request())
+        println("fallbackorder ${c.index} ${fallback.by} ${fallback.items.joinToString(SEP)}")
     }
     val request = cases[0].request()
     val failing = object : ScoringModel {
@@ -98,9 +109,9 @@ fun main(args: Array<String>) {
     val results = listOf(
         Triple("unloadable", request, Ranker(encoder, null)),
         Triple("throwing", request, Ranker(encoder, failing)),
-        Triple("too_many", tooMany, Ranker(encoder, failing)))
+        Triple("too_many", tooMany, Ranker(encoder, failing, rules, table)))
     for ((name, r, ranker) in results) {
         val ranking = ranker.rank(r)
-        println("fallback $name ${ranking.items == r.items} ${ranking.fallback}")
+        println("fallback $name ${ranking.by.replace(" ", "_")} ${ranking.fallback}")
     }
 }

@@ -118,6 +118,16 @@ CASES = {
         2, "[model] context_dims: 'regoin' is not a context field of this data"),
     "config missing": lambda t, g, o: (["run", "--config", str(t / "none.toml"), "--out", str(o)], 2,
                                        "config file not found"),
+    "rules: a pin a filter removes": lambda t, g, o: (
+        ["run", "--config", str(_schema(t, '[[rules.filter]]\nmatch = {attribute = "category", values = ["3", "4"]}\n'
+                                           '[[rules.pin]]\nmatch = {attribute = "category", values = ["4"]}\n'
+                                           'within = 3\n')), "--out", str(o)],
+        2, "[[rules.pin]] #1 pins items that [[rules.filter]] #1 always removes"),
+    "rules: an unknown feature": lambda t, g, o: (
+        ["run", "--config", str(_schema(t, "[data]\nusers = 200\nitems = 300\ntrain_requests = 300\n"
+                                           'test_requests = 20\n[[rules.boost]]\nmatch = {feature = "prise", '
+                                           'min = 0.0}\nby = 1.0\n')), "--out", str(o)],
+        2, "[[rules.boost]] #1 feature 'prise': expected one of price, quality, freshness, popularity"),
     # --- command line ---
     "train without schema": lambda t, g, o: (["train", "--data", str(g), "--out", str(o)], 2,
                                              "the following arguments are required: --schema"),

@@ -113,7 +113,7 @@ def test_a_changed_contract_file_fails_its_checksum(tiny_bundle, tmp_path):
     copy = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, copy)
     assert set(json.loads((copy / "manifest.json").read_text())["files"]) == {
-        "features.json", "vocabularies.json", "testvectors.json", "testvectors_raw.json", "fallback.json",
+        "features.json", "vocabularies.json", "testvectors.json", "testvectors_raw.json", "rules.json", "fallback.json",
         "integration/web/edgeship_ranker.ts", "integration/android/EdgeshipRanker.kt",
         "integration/android/LiteRtScoringModel.kt", "integration/ios/EdgeshipRanker.swift"}
     with open(copy / "vocabularies.json", "a") as f:

@@ -76,13 +76,26 @@ def test_a_fallback_file_that_breaks_its_schema_fails_verify(tiny_bundle, tmp_pa
 
 
 def test_raw_vectors_carry_the_fallback_order_and_verify_checks_it(tiny_bundle, tmp_path, rewrite):
+    from edgeship.core import typed
+    from edgeship.export.contract import RawRequest
+    from edgeship.export.manifest import read_contract_file, read_rules
+    from edgeship.export.rules import apply, fallback_score, from_raw
+
     raw = json.loads((tiny_bundle / "testvectors_raw.json").read_text())
     table = read_fallback(tiny_bundle / "fallback.json")
+    rules = read_rules(tiny_bundle / "rules.json").rules
+    contract = read_contract_file(tiny_bundle / "features.json")
+    reordered = 0
     for case in raw["cases"]:
         items = case["request"]["items"]
         rates = fallback.rates(table, np.asarray(case["tensors"]["context"][0]),
                                np.asarray(case["tensors"]["candidates"][0]))[: len(items)]
-        assert case["fallback"] == [items[i] for i in np.argsort(-rates, kind="stable")]
+        by_rate = [items[i] for i in np.argsort(-rates, kind="stable")]
+        # the table's order, then the bundle's rules (the tiny config has one of each kind)
+        view = from_raw(contract, typed.load(RawRequest, case["request"], "case", toml=False))
+        assert case["fallback"] == [items[i] for i in apply(rules, [fallback_score(r) for r in rates], view)]
+        reordered += case["fallback"] != by_rate
+    assert reordered > 0
     copy = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, copy)
     raw["cases"][0]["fallback"] = raw["cases"][0]["fallback"][::-1]

@@ -43,13 +43,14 @@ def _requests(bundle: Path) -> str:
                   SEP.join(["T"] + ([repr(r["timestamp"])] if r["timestamp"] is not None else [])),
                   SEP.join(["X", *[x for kv in r["context"].items() for x in kv]])]
         lines += [SEP.join(["F", *[x for name, v in f.items() for x in (name, repr(float(v)))]]) for f in r["features"]]
+        lines += [SEP.join(["A", *[x for kv in a.items() for x in kv]]) for a in r["attributes"]]
         lines += [SEP.join(["S", file, *map(repr, np.ravel(scores).tolist())]) for file, scores in case["expected"].items()]
         lines.append("E")
     return "\n".join(lines) + "\n"
 
 
 def _parse(out: str) -> dict:
-    report = {"encoded": {}, "ranked": {}, "fallback": {}}
+    report = {"encoded": {}, "ranked": {}, "ruled": {}, "fallback": {}, "fallbackorder": {}}
     for line in out.splitlines():
         kind, _, rest = line.partition(" ")
         if kind == "constants":
@@ -57,12 +58,15 @@ def _parse(out: str) -> dict:
         elif kind == "encoded":
             i, name, values = (rest.split(" ", 2) + [""])[:3]
             report["encoded"][(int(i), name)] = [float(v) for v in values.split()]
-        elif kind == "ranked":
+        elif kind in ("ranked", "ruled"):
             i, file, ids = (rest.split(" ", 2) + [""])[:3]
-            report["ranked"][(int(i), file)] = ids.split(SEP)
+            report[kind][(int(i), file)] = ids.split(SEP)
+        elif kind == "fallbackorder":
+            i, by, ids = (rest.split(" ", 2) + [""])[:3]
+            report[kind][int(i)] = (by, ids.split(SEP))
         elif kind == "fallback":
-            name, given, reason = rest.split(" ", 2)
-            report["fallback"][name] = (given == "true", reason)
+            name, by, reason = rest.split(" ", 2)
+            report["fallback"][name] = (by, reason)
     return report
 
 
@@ -76,6 +80,8 @@ def jvm(tiny_bundle, tmp_path_factory):
     contract = read_contract(tiny_bundle, read_manifest_file(tiny_bundle / "manifest.json"))
     sources = {"edgeship": (tiny_bundle / "integration" / android.RANKER).read_text()}
     sources.update({pkg: android.files(plant(contract))[android.RANKER] for pkg, plant in PLANTS.items()})
+    sources["edgeship_wrong_boost"] = sources["edgeship"].replace("s += b.by", "s -= b.by")  # a demotion for a boost
+    assert sources["edgeship_wrong_boost"] != sources["edgeship"]
     paths = []
     for pkg, code in sources.items():
         for name, text in (("EdgeshipRanker.kt", code), ("RunVectors.kt", DRIVER.read_text())):
@@ -91,7 +97,7 @@ def jvm(tiny_bundle, tmp_path_factory):
     requests.write_text(_requests(tiny_bundle))
 
     def run(package: str) -> dict:
-        out = subprocess.run(["java", "-cp", str(jar), f"{package}.RunVectorsKt", str(requests)],
+        out = subprocess.run(["java", "-cp", str(jar), f"{package}.RunVectorsKt", str(requests), str(tiny_bundle)],
                              capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr[-3000:]
         return _parse(out.stdout)
@@ -109,16 +115,30 @@ def test_kotlin_encodes_every_raw_request_exactly(jvm, tiny_bundle):
             np.testing.assert_array_equal(got, np.ravel(np.asarray(want, np.float32)), err_msg=f"case {i} {name}")
 
 
-def test_kotlin_ranks_like_the_vectors_and_falls_back_to_the_given_order(jvm, tiny_bundle):
+def test_kotlin_ranks_and_applies_the_rules_like_the_vectors_and_falls_back(jvm, tiny_bundle):
     report = jvm("edgeship")
     raw = json.loads((tiny_bundle / "testvectors_raw.json").read_text())
+    changed = 0
     for i, case in enumerate(raw["cases"]):
         for file, ids in case["ranked"].items():
             assert report["ranked"][(i, file)] == ids, (i, file)
+            assert report["ruled"][(i, file)] == case["with_rules"][file], (i, file)
+            changed += case["with_rules"][file] != ids
+        # no model: fallback.json (read by the generated JSON reader) under the same rules
+        assert report["fallbackorder"][i] == ("fallback.json", case["fallback"]), i
+    assert changed > 0  # the tiny bundle's rules do reorder: the comparison above is not of identical lists
     fallback = report["fallback"]
-    assert fallback["unloadable"] == (True, "java.lang.IllegalStateException: the model did not load")
-    assert fallback["throwing"] == (True, "java.lang.IllegalStateException: interpreter failed")
-    assert fallback["too_many"][0] and "at most 12 per call" in fallback["too_many"][1]
+    assert fallback["unloadable"] == ("given_order", "java.lang.IllegalStateException: the model did not load")
+    assert fallback["throwing"] == ("given_order", "java.lang.IllegalStateException: interpreter failed")
+    assert fallback["too_many"][0] == "fallback.json" and "at most 12 per call" in fallback["too_many"][1]
+
+
+def test_a_planted_mistake_in_the_generated_rules_engine_is_caught(jvm, tiny_bundle):
+    report = jvm("edgeship_wrong_boost")
+    raw = json.loads((tiny_bundle / "testvectors_raw.json").read_text())
+    wrong = [(i, file) for i, case in enumerate(raw["cases"]) for file, ids in case["with_rules"].items()
+             if report["ruled"][(i, file)] != ids]
+    assert wrong
 
 
 def test_compiled_constants_are_the_contracts(jvm, tiny_bundle):

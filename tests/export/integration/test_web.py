@@ -59,10 +59,14 @@ def test_generated_client_replays_the_raw_vectors_under_node(tiny_bundle, replay
     assert set(report["files"]) == {"ranker_fp32.onnx", "ranker_int8.onnx", "ranker_int8.ort"}
     for name, result in report["files"].items():
         assert result["max_abs_error"] <= vectors["atol"][name], (name, result)
-        assert result["ranked_equal"] == 4, (name, result)
-    fallback = report["fallback"]  # the candidates in the given order, with the reason
-    assert fallback["unloadable"] == {"given_order": True, "reason": "Error: the model did not load"}
-    assert fallback["too_many"]["given_order"] and "at most 12 per call" in fallback["too_many"]["reason"]
+        assert result["ranked_equal"] == 4 and result["with_rules_equal"] == 4, (name, result)
+    # the rules engine on every file's recorded scores gives exactly the order Python's gave
+    assert report["rules_differ"] == []
+    fallback = report["fallback"]
+    assert fallback["unloadable"] == {"by": "fallback.json", "reason": "Error: the model did not load",
+                                      "equal": [True] * 4}
+    assert fallback["too_many"]["by"] == "fallback.json" and "at most 12 per call" in fallback["too_many"]["reason"]
+    assert fallback["no_table"] == {"by": "given order", "given_order": True}
 
 
 @pytest.mark.parametrize("plant, first_line", [
@@ -77,6 +81,14 @@ def test_generated_client_replays_the_raw_vectors_under_node(tiny_bundle, replay
 def test_a_planted_mistake_in_the_generated_encoding_is_caught(tiny_bundle, replay, plant, first_line):
     report = replay(tiny_bundle, web.render(plant(_contract(tiny_bundle))))
     assert report["encoding"] and first_line in report["encoding"][0], report["encoding"]
+
+
+def test_a_planted_mistake_in_the_generated_rules_engine_is_caught(tiny_bundle, replay):
+    code = (tiny_bundle / "integration" / web.FILE).read_text()
+    wrong = code.replace("(matches(b.match, request, i) ? b.by : 0)", "(matches(b.match, request, i) ? -b.by : 0)")
+    assert wrong != code
+    report = replay(tiny_bundle, wrong)
+    assert report["encoding"] == [] and report["rules_differ"], report["rules_differ"]
 
 
 def test_the_file_embeds_the_contracts_constants(tiny_bundle):
