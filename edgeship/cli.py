@@ -55,6 +55,21 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--rounds", type=int, help="interleaved rounds (default 20)")
     gate.add_argument("--invokes", type=int, help="timed invokes per round and configuration (default 100)")
 
+    evaluate = sub.add_parser("evaluate", help="off-policy estimates of a bundle's click rate on a logged log, "
+                                               "with the logging policy's propensities")
+    evaluate.add_argument("bundle", type=Path)
+    evaluate.add_argument("--data", type=Path, required=True, help="a .csv/.parquet file or a folder of shards")
+    evaluate.add_argument("--schema", type=Path, required=True,
+                          help="schema TOML with [logging] propensity and position columns")
+    evaluate.add_argument("--baseline", type=Path, help="a bundle to compare with (default: its own rules and "
+                                                        "fallback.json)")
+    evaluate.add_argument("--file", help="the bundle file whose scores are the model's (default its int8 .tflite)")
+    evaluate.add_argument("--out", type=Path, default=Path("artifacts/ope"),
+                          help="where ope.json, ope.md and ope.png go (default artifacts/ope)")
+    evaluate.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and the cross-fitting folds")
+    evaluate.add_argument("--force", action="store_true", help="replace an existing ope.json at --out")
+
     compare = sub.add_parser("compare", help="what got bigger, slower or worse between two bench.json files")
     compare.add_argument("old", type=Path)
     compare.add_argument("new", type=Path)
@@ -244,7 +259,31 @@ def _compare(args) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "train": _run, "export": _export, "verify": _verify, "bench": _bench, "gate": _gate, "compare": _compare}
+def _evaluate(args) -> int:
+    from .core.errors import AlreadyExists, InputError
+    from .evaluate import OPE_JSON, evaluate, markdown, read_log
+    from .progress import Steps
+
+    if args.resamples < 10:
+        raise InputError(f"expected at least 10, got {args.resamples}", option="resamples")
+    if (args.out / OPE_JSON).exists() and not args.force:
+        raise AlreadyExists("already holds an ope.json", option="out", value=args.out)
+    if not (args.bundle / "manifest.json").is_file():
+        raise InputError(f"{args.bundle}: not a bundle (no manifest.json)")
+    if args.baseline is not None and not (args.baseline / "manifest.json").is_file():
+        raise InputError("not a bundle (no manifest.json)", option="baseline", value=args.baseline)
+    logged = read_log(args.data, args.schema)  # the whole log checked before any runtime loads
+    _import_tensorflow_quietly()
+    report = evaluate(args.bundle, args.data, args.schema, args.out, baseline=args.baseline, file=args.file,
+                      resamples=args.resamples, seed=args.seed, force=args.force, step=Steps(sys.stderr),
+                      logged=logged)
+    print(markdown(report))
+    print(f"report: {args.out / OPE_JSON}")
+    return 0
+
+
+COMMANDS = {"run": _run, "train": _run, "export": _export, "verify": _verify, "bench": _bench, "gate": _gate,
+            "compare": _compare, "evaluate": _evaluate}
 # How the library's errors say what to do about them on the command line.
 REMEDIES = {AlreadyExists: "pass --force to replace it"}
 

@@ -353,6 +353,13 @@ def timelines(cfg: SyntheticConfig, candidates: int, seed: int, users: int, leng
     return Timelines(_requests(world, len(who), candidates, rng, users=who), users, length)
 
 
+def fresh_requests(cfg: SyntheticConfig, candidates: int, seed: int, n: int, stream: int) -> Requests:
+    """n new requests of `candidates` items (random users, known click probabilities) from the world
+    `generate(cfg, _, seed)` draws from, on an independent stream: traffic the model was not trained on."""
+    world, _ = _world(cfg, seed)
+    return _requests(world, n, candidates, np.random.default_rng([seed, stream, 17]))
+
+
 def generate(cfg: SyntheticConfig, candidates: int, seed: int) -> Dataset:
     """The built-in dataset: the same config and seed always give the same arrays."""
     world, rng = _world(cfg, seed)

@@ -84,14 +84,18 @@ def _header(f: Path, kind: str) -> list[str]:
 def resolve(schema: LogSchema, files: list[Path], kind: str) -> LogSchema:
     """Expand column patterns against the first file's header and check every file has every column."""
     first = _header(files[0], kind)
-    numeric = []
-    for pattern in schema.numeric:
-        hits = [c for c in first if fnmatch.fnmatchcase(c, pattern)] if any(ch in pattern for ch in "*?[") \
-            else [pattern]
-        if not hits:
-            raise LogError(f"{files[0]}: numeric column pattern {pattern!r} matches no column")
-        numeric += hits
-    resolved = replace(schema, numeric=tuple(dict.fromkeys(numeric)))
+
+    def expand(patterns: tuple[str, ...]) -> tuple[str, ...]:
+        out = []
+        for pattern in patterns:
+            hits = [c for c in first if fnmatch.fnmatchcase(c, pattern)] if any(ch in pattern for ch in "*?[") \
+                else [pattern]
+            if not hits:
+                raise LogError(f"{files[0]}: numeric column pattern {pattern!r} matches no column")
+            out += hits
+        return tuple(dict.fromkeys(out))
+
+    resolved = replace(schema, numeric=expand(schema.numeric), item_features=expand(schema.item_features))
     roles = _roles(resolved)
     for f in files:
         header = first if f == files[0] else _header(f, kind)

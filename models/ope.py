@@ -32,7 +32,7 @@ ESTIMATORS = ("ips", "snips", "dr")
 class LoggedImpressions:
     """One row per logged impression (the arrays share the first axis)."""
 
-    item: np.ndarray  # [n] int, the item shown (an index into the candidate set)
+    item: np.ndarray  # [n] int >= 0, the item shown (an index into the candidate set)
     slot: np.ndarray  # [n] int, 0-based slot it was shown at
     reward: np.ndarray  # [n] float, its click
     propensity: np.ndarray  # [n] float in (0, 1], P(logging policy shows this item at this slot | context)
@@ -80,7 +80,8 @@ def _terms(log: LoggedImpressions, target: np.ndarray, q: np.ndarray, folds: np.
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row: the weight w, w * r, and the DR term."""
     w = (target == log.item).astype(np.float64) / log.propensity
-    q_target = q[folds, target, log.slot]
+    # target -1: the policy shows nothing at that slot (fewer candidates than slots), which earns no click
+    q_target = np.where(target >= 0, q[folds, np.maximum(target, 0), log.slot], 0.0)
     q_logged = q[folds, log.item, log.slot]
     return w, w * log.reward, q_target + w * (log.reward - q_logged)
 

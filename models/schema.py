@@ -29,6 +29,11 @@
     [split]                             # by a hash of the list key: a list never straddles two splits
     valid_fraction = 0.1
     test_fraction = 0.1
+
+    [logging]                           # the policy that wrote the log, for `edgeship evaluate` (not for training)
+    propensity = "propensity_score"     # P(that policy shows this item at this position | the row's context)
+    position = "position"               # the position the item was shown at
+    first_position = 1                  # the number of the top position in that column
 """
 
 from __future__ import annotations
@@ -64,6 +69,10 @@ class LogSchema:
     history_separator: str = "|"
     valid_fraction: float = 0.1
     test_fraction: float = 0.1
+    item_features: tuple[str, ...] = ()  # the numeric columns that describe the item (also in `numeric`)
+    propensity: str | None = None
+    position: str | None = None
+    first_position: int = 1
 
     def field_rule(self, column: str) -> tuple[str, int]:
         """(kind, hash buckets) asked for a context column."""
@@ -127,19 +136,31 @@ class Split:
 
 
 @dataclass(frozen=True)
+class Logging:
+    propensity: str = field(metadata={"doc": "the column with the logging policy's propensity of each row"})
+    position: str = field(metadata={"doc": "the column with the position each row's item was shown at"})
+    first_position: int = field(default=1, metadata={"min": 0})
+
+
+@dataclass(frozen=True)
 class SchemaFile:
     columns: Columns
     lists: Lists
     encoding: Encoding = field(default_factory=Encoding)
     split: Split = field(default_factory=Split)
+    logging: Logging | None = None
 
 
 def load_schema(path: Path) -> LogSchema:
     f = typed.load(SchemaFile, read_toml(path, "schema file"), str(path), error=ConfigError)
     values = {k.name: getattr(section, k.name) for section in (f.columns, f.lists, f.encoding, f.split)
               for k in fields(section)}
-    # request-level numbers and item descriptors are both per-row floats to the model: one feature list
-    values["numeric"] = values["numeric"] + values.pop("item_features")
+    # request-level numbers and item descriptors are both per-row floats to the model: one feature list (the
+    # item descriptors are also kept by name: what another candidate of the same row would carry differs)
+    values["numeric"] = values["numeric"] + values["item_features"]
+    if f.logging is not None:
+        values.update(propensity=f.logging.propensity, position=f.logging.position,
+                      first_position=f.logging.first_position)
     values["fields"] = tuple(sorted(values["fields"].items()))
     schema = LogSchema(**values)
     for column, rule in schema.fields:

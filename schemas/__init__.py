@@ -1,6 +1,6 @@
 """JSON Schemas (draft 2020-12) of the files edgeship writes: manifest.json, testvectors.json, features.json,
-testvectors_raw.json, rules.json (all five copied into every bundle), fallback.json (into bundles that have one) and
-bench.json. Generated from the typed records (`python -m tools.schemas`); a test keeps the
+testvectors_raw.json, rules.json (all five copied into every bundle), fallback.json (into bundles that have one),
+bench.json and ope.json (`edgeship evaluate`). Generated from the typed records (`python -m tools.schemas`); a test keeps the
 files here in step with the code, and validates every file the project writes against them."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 NAMES = ("manifest.schema.json", "testvectors.schema.json", "features.schema.json", "testvectors_raw.schema.json",
-         "rules.schema.json", "fallback.schema.json", "bench.schema.json")
+         "rules.schema.json", "fallback.schema.json", "bench.schema.json", "ope.schema.json")
 
 
 def schema_path(name: str) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from edgeship.benchmarks.records import SCHEMAS as BENCH
 from edgeship.core.typed import json_schema
+from edgeship.evaluate import SCHEMAS as OPE
 from edgeship.export.manifest import SCHEMAS as BUNDLE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def generated() -> dict[str, str]:
     """File name -> the text it should hold."""
     return {name: json.dumps(json_schema(cls, title, f"urn:edgeship:schema:{name}"), indent=2) + "\n"
-            for name, (cls, title) in {**BUNDLE, **BENCH}.items()}
+            for name, (cls, title) in {**BUNDLE, **BENCH, **OPE}.items()}
 
 
 def main() -> int:

@@ -42,6 +42,33 @@ def test_open_bandit_log_trains_into_a_verified_bundle_and_says_the_metrics_are_
     assert len(check_bundle(out)) == 20  # each file: its tensor and raw vectors in its runtime; + 2 train calls
     assert manifest["model"]["feature_spec"]["item_features"][0] == "user-item_affinity_0"
 
+    # `edgeship evaluate` on the same log, with its propensities and positions: the mechanics (in-sample, so no
+    # claim about the bundle; studies/open_bandit_ope.py evaluates on a later half the bundle never saw)
+    schema, ope_out = ROOT / "docs/examples/open_bandit_schema.toml", tmp_path / "ope"
+    evaluate = ["evaluate", str(out), "--data", str(OPEN_BANDIT), "--schema", str(schema), "--out", str(ope_out),
+                "--resamples", "100"]
+    done = edgeship_cli(*evaluate)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((ope_out / "ope.json").read_text())
+    assert (report["rows"], report["clicks"], report["candidates"], report["positions"]) == (10_000, 46, 34, 3)
+    assert report["logging"]["estimate"] == 0.0046 and report["logging"]["low"] < 0.0046 < report["logging"]["high"]
+    assert [p["policy"] for p in report["policies"]] == ["model", "hybrid", "fallback"]
+    for p in report["policies"]:  # uniform propensities 1/34: a policy agrees with the log on ~1/34 of the rows
+        assert 200 < p["matched"] < 400 and abs(p["effective_sample_size"] - p["matched"]) < 1e-6
+        clicks = round(p["ips"]["estimate"] * 10_000 / 34, 6)  # IPS = clicks on agreeing rows x 34 / rows
+        assert clicks == int(clicks) and p["ips"]["low"] <= p["ips"]["estimate"] <= p["ips"]["high"]
+    assert report["comparison"]["new"] == "hybrid" and report["comparison"]["old"] == "fallback"
+    assert "95 % interval of the difference" in report["comparison"]["recommendation"]
+    assert (ope_out / "ope.md").exists() and (ope_out / "ope.png").stat().st_size > 0
+    again = edgeship_cli(*evaluate)
+    assert again.returncode == 2 and "already holds an ope.json; pass --force" in again.stderr
+    far = pd.read_csv(OPEN_BANDIT, index_col=0)
+    far.loc[far.index[5], "position"] = 40
+    far.to_csv(tmp_path / "far.csv")
+    done = edgeship_cli(*[str(tmp_path / "far.csv") if a == str(OPEN_BANDIT) else a for a in evaluate], "--force")
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith(
+        "column 'position' (position): 40 is out of range; the policies rank 34 candidates (positions 1..34)")
+
 
 def test_sharded_parquet_log_through_the_run_config(tmp_path, edgeship_cli):
     write_log(tmp_path / "log", 20_000, shards=4, kind="parquet", seed=3)

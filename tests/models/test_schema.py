@@ -31,7 +31,7 @@ MINIMAL = '[columns]\nitem = "i"\nlabel = "y"\nnumeric = ["x"]\n[lists]\ngroup_b
     ('[columns]\nlabel = "y"\nnumeric = ["x"]\n[lists]\ngroup_by = ["r"]\n', "[columns] item: required"),
     ('[columns]\nitem = "i"\nlabel = "y"\nnumeric = ["x"]\n',
      "[lists] group_by: required (which columns form a candidate list)"),
-    (MINIMAL + "[columns2]\n", "unknown key 'columns2' (expected one of: columns, lists, encoding, split)"),
+    (MINIMAL + "[columns2]\n", "unknown key 'columns2' (expected one of: columns, lists, encoding, split, logging)"),
     (MINIMAL.replace('item = "i"', 'item = 3'), "[columns] item: expected a string, got 3"),
     (MINIMAL.replace('numeric = ["x"]', 'numeric = "x"'), "[columns] numeric: expected a non-empty list of strings"),
     (MINIMAL.replace('numeric = ["x"]', 'numeric = []'), "[columns] numeric: expected a non-empty list of strings"),
