@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .core.errors import AlreadyExists, EdgeshipError
+from .core.errors import AlreadyExists, ConfigError, EdgeshipError, InputError
 
 DEFAULT_OUT = Path("artifacts/bundle")
 
@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="the same as run, on your interaction log (CSV/Parquet) and its schema")
     train.add_argument("--data", type=Path, required=True, help="a .csv/.parquet file or a folder of shards")
     train.add_argument("--schema", type=Path, required=True, help="schema TOML: which column plays which role")
+    train.add_argument("--workers", type=int, default=1,
+                       help="train on N local worker processes (tf.distribute MultiWorkerMirroredStrategy on loopback "
+                            "ports; a cluster of hosts sets TF_CONFIG instead)")
+    train.add_argument("--worker-timeout", type=float, default=60.0,
+                       help="seconds a worker waits for the others to start, and for a silent worker's heartbeat, "
+                            "before the run fails (default 60)")
     _bundle_options(train)
 
     export = sub.add_parser("export", help="your own Keras ranker (.keras/.h5/SavedModel) into a verified bundle")
@@ -126,6 +132,14 @@ def _run(args) -> int:
         cfg = replace(cfg, log=LogConfig(str(args.data), str(args.schema)))
     if args.reference:
         cfg = replace(cfg, reference=replace(cfg.reference, enabled=True))
+    from . import distributed
+
+    cluster = distributed.cluster_from_env()
+    workers = getattr(args, "workers", 1)
+    if workers < 1:
+        raise InputError(f"expected a positive number, got {workers}", option="workers")
+    if cluster is not None or workers > 1:
+        return _run_distributed(args, cfg, cluster, workers)
     check_destination(args.out, args.force)
     step = Steps(sys.stderr)
     data = prepare(cfg, step)  # every data file read and checked before the slow TensorFlow import
@@ -134,7 +148,78 @@ def _run(args) -> int:
 
     result = run(cfg, args.out, force=args.force, data=data, step=step,
                  config_source=str(args.config) if args.config else "built-in defaults")
+    print(f"peak RSS {_peak_rss_mb():.0f} MB", file=sys.stderr)
     return _finish(result, args.command)
+
+
+def _run_distributed(args, cfg, cluster, workers: int) -> int:
+    """--workers N: start N local workers of this command. TF_CONFIG: be one worker of that cluster."""
+    import os
+
+    from . import distributed
+    from .export.bundle import check_destination
+    from .models import logs
+    from .progress import Steps
+    from .sources import prepare
+
+    if cfg.reference.enabled or cfg.quantization.qat:
+        raise ConfigError("training on several workers trains the ranker only: --reference and [quantization] qat "
+                          "need one process")
+    if not cfg.log.enabled:
+        raise ConfigError(f"{'TF_CONFIG is set' if cluster else '--workers'}: training on several workers reads a "
+                          "sharded log: pass --data and --schema")
+    files, _ = logs.log_files(Path(cfg.log.data))
+    n = len(cluster.workers) if cluster else workers
+    assignment = distributed.assign(files, n, Path(cfg.log.data))
+    if cluster is None:  # the launcher: every worker is this command with its own TF_CONFIG
+        check_destination(args.out, args.force)
+        argv = _without(args.argv, "--workers")
+        return distributed.launch(argv, workers, args.worker_timeout)
+    distributed.check_port(cluster)
+    if cluster.chief:
+        check_destination(args.out, args.force)
+    step = Steps(sys.stderr)
+    _import_tensorflow_quietly()
+    import tensorflow as tf
+
+    from .pipeline import run
+
+    timeout = float(os.environ.get(distributed.TIMEOUT_ENV, getattr(args, "worker_timeout", 60.0)))
+    try:
+        strategy = distributed.start(timeout)
+        dist = distributed.Context(cluster, strategy, logs.Shards(assignment[cluster.rank],
+                                                                  distributed.Exchange(strategy)), assignment)
+        data = prepare(cfg, step, dist)
+        result = run(cfg, args.out, force=args.force, data=data, step=step,
+                     config_source=str(args.config) if args.config else "built-in defaults")
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+            tf.errors.AbortedError) as e:
+        raise distributed.lost(e, cluster) from None
+    peak = _peak_rss_mb()
+    if result is None:
+        print(f"worker {cluster.rank}: training done; worker 0 writes the bundle (peak RSS {peak:.0f} MB)")
+        return 0
+    print(f"worker 0: peak RSS {peak:.0f} MB", file=sys.stderr)
+    return _finish(result, args.command)
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def _without(argv: list[str], flag: str) -> list[str]:
+    """argv without `flag VALUE` or `flag=VALUE`."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == flag:
+            skip = True
+        elif not a.startswith(flag + "="):
+            out.append(a)
+    return out
 
 
 def summary_table(manifest) -> str:
@@ -260,7 +345,7 @@ def _compare(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from .core.errors import AlreadyExists, InputError
+
     from .evaluate import OPE_JSON, evaluate, markdown, read_log
     from .progress import Steps
 
@@ -297,6 +382,7 @@ def error_line(command: str, e: EdgeshipError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         return COMMANDS[args.command](args)
     except EdgeshipError as e:

@@ -116,12 +116,14 @@ def _rules(cfg: RunConfig, data, contract, test, reference: np.ndarray, fallback
 
 
 def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "built-in defaults",
-        stream=None, data: sources.Prepared | None = None, step: Steps | None = None) -> RunResult:
-    """data: already prepared (the CLI reads and checks the data before TensorFlow loads); None: prepare here."""
-    bundle.check_destination(out, force)
-    bundle.clean_stale_staging(out)
+        stream=None, data: sources.Prepared | None = None, step: Steps | None = None) -> RunResult | None:
+    """data: already prepared (the CLI reads and checks the data before TensorFlow loads); None: prepare here.
+    None is returned by a worker of several that is not the chief, once training is done."""
     step = step or Steps(stream)
     data = data or sources.prepare(cfg, step)
+    if data.chief:  # the other workers of a cluster only train
+        bundle.check_destination(out, force)
+        bundle.clean_stale_staging(out)
     K, test = data.candidates, data.test
     contract = bundle.contract(K, data.spec, data.encoders)
     rules_mod.check_names(cfg.rules, config_source,
@@ -133,6 +135,9 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     params = ranker_mod.parameter_count(model)
     step(f"training the ranker ({params:,} parameters)")
     data.train(model, cfg.train, "train")
+    if not data.chief:
+        step("training done; worker 0 (the chief) evaluates, converts and writes the bundle")
+        return None
     reference = ranker_mod.predict(model, test.inputs())  # Keras fp32: evaluated, then every file is held to it
     scorers = test_scorers(data, reference)
     metrics = {name: evaluate(scores, test.labels, probabilities=name != "rule_baseline", mask=test.mask)
@@ -170,7 +175,7 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     rules_record = _rules(cfg, data, contract, test, reference, fallback, step)
     result = ship(cfg, out, force, job, test, reference, model_record, metrics_record, config_source, step,
                   Raw(data.encoders, vocabularies, data.examples, data.attributes), stream, data.timelines, fallback,
-                  rules_record)
+                  rules_record, data.training)
     result.test_scores = scorers | {name: s for name, (_, _, s) in unconstrained.items()}
     result.test = test
     return result
@@ -243,7 +248,8 @@ class Raw:
 
 def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference: np.ndarray, model: ModelRecord,
          metrics: Metrics, config_source: str, step: Steps, raw: Raw, stream=None, timelines=None,
-         fallback: FallbackResult | None = None, rules: rules_mod.RulesRecord | None = None) -> RunResult:
+         fallback: FallbackResult | None = None, rules: rules_mod.RulesRecord | None = None,
+         training=None) -> RunResult:
     """The export stage over every configured format, the personalization study where the data has users to
     follow (timelines), then the bundle, written atomically. Shared by `run`, `train` and `export`."""
     with bundle.staging(out, force) as stage:
@@ -269,7 +275,7 @@ def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference
             quantization=outcome.quantization, metrics=metrics, seed=cfg.seed,
             config=typed.dump(cfg) | {"source": config_source},
             versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
-            personalization=studies, fallback=fallback_record, rules=rules)
+            personalization=studies, fallback=fallback_record, rules=rules, training=training)
         manifest = bundle.write_files(stage, manifest, vectors, render_readme(manifest), raw.vocabularies, contract,
                                       raw_vectors)
     seconds = time.perf_counter() - step.started

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from .config import RunConfig
+from .distributed import Context
+from .export.manifest import TrainingRecord
 from .core import typed
 from .export.fallback import Fallback, SegmentColumn, table
 from .models.baseline import ItemPopularity, SegmentPopularity
@@ -52,14 +54,18 @@ class Prepared:
     # the string attributes rules can name (rules.json), and a list's candidate feature rows [n, F] -> theirs
     attribute_names: tuple[str, ...] = ()
     attributes: Callable[[np.ndarray], list[dict[str, str]]] | None = None
+    # how the model is trained (one process, or this worker of several); only the chief writes the bundle
+    training: TrainingRecord | None = None
+    chief: bool = True
 
 
 EXAMPLES = 50  # raw values kept per field for the raw test vectors
 
 
-def prepare(cfg: RunConfig, step) -> Prepared:
-    """All data read and checked; no TensorFlow imported yet, so bad input fails in a second."""
-    return interaction_log(cfg, step) if cfg.log.enabled else synthetic(cfg, step)
+def prepare(cfg: RunConfig, step, dist: Context | None = None) -> Prepared:
+    """All data read and checked; no TensorFlow imported yet (unless this is a worker of several, whose
+    strategy exchanges the statistics), so bad input fails in a second."""
+    return interaction_log(cfg, step, dist=dist) if cfg.log.enabled else synthetic(cfg, step)
 
 
 def synthetic(cfg: RunConfig, step) -> Prepared:
@@ -91,7 +97,8 @@ def synthetic(cfg: RunConfig, step) -> Prepared:
                     examples={enc.item.name: list(catalogue.index[:EXAMPLES])},
                     fallback=lambda top: table([SegmentColumn(f, ds.spec.context_fields[f].name, d) for f, d in zip(
                         baseline.segment_fields, baseline.divisors())], *baseline.rates(), top),
-                    attribute_names=(CATEGORY,), attributes=category_attribute)
+                    attribute_names=(CATEGORY,), attributes=category_attribute,
+                    training=TrainingRecord("single process", 1, [], cfg.train.batch_size, cfg.train.batch_size))
 
 
 CATEGORY = "category"
@@ -103,8 +110,9 @@ def category_attribute(features: np.ndarray) -> list[dict[str, str]]:
     return [{CATEGORY: str(int(np.argmax(row)))} if row.max() > 0 else {} for row in one_hot]
 
 
-def interaction_log(cfg: RunConfig, step, exact: bool = False) -> Prepared:
-    """exact: every field with a vocabulary of every value seen in training, whatever the schema asks."""
+def interaction_log(cfg: RunConfig, step, exact: bool = False, dist: Context | None = None) -> Prepared:
+    """exact: every field with a vocabulary of every value seen in training, whatever the schema asks. dist:
+    this process is one worker of several (edgeship/distributed.py)."""
     from .models import logs
     from .models.schema import load_schema
 
@@ -117,8 +125,9 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False) -> Prepared:
                                      max_vocabulary=2**31, fields=tuple((c, "vocabulary") for c in schema.context))
     step(f"reading {data} ({len(files)} {kind} file{'s' if len(files) > 1 else ''}, {len(schema.context)} "
          f"categorical and {len(schema.numeric)} numeric columns)")
-    enc, counts = logs.encoders(files, kind, schema, progress=lambda line: step("  " + line))
-    prof = logs.profile(files, kind, schema, enc, progress=lambda line: step("  " + line))
+    shards = dist.shards if dist else None
+    enc, counts = logs.encoders(files, kind, schema, progress=lambda line: step("  " + line), shards=shards)
+    prof = logs.profile(files, kind, schema, enc, progress=lambda line: step("  " + line), shards=shards)
     spec = logs.feature_spec(schema, prof, enc)
     item_collisions = dataclasses.replace(encoding.collisions(enc.item, counts.get(logs.ITEMS, pd.Series(dtype=int))),
                                           out_of_vocabulary=prof.test_oov / max(prof.rows["test"], 1))
@@ -139,11 +148,28 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False) -> Prepared:
     step(description)
     valid_rows = logs.as_rows(valid)
 
+    record = (dist.record(cfg.train.batch_size, prof.rows["train"]) if dist else
+              TrainingRecord("single process", 1, [[f.name for f in files]], cfg.train.batch_size,
+                             cfg.train.batch_size))
+
     def train(model, schedule: TrainConfig, label: str):
         from .models.training import fit_stream
 
-        fit_stream(model, lambda: logs.train_dataset(files, kind, schema, enc, spec, schedule.batch_size, cfg.seed),
-                   valid_rows, cfg.seed, label, schedule)
+        if dist is None:
+            fit_stream(model, lambda: logs.train_dataset(files, kind, schema, enc, spec, schedule.batch_size,
+                                                         cfg.seed), valid_rows, cfg.seed, label, schedule)
+            return
+        from . import distributed
+        from .models.ranker import build_ranker
+
+        per = dist.record(schedule.batch_size, prof.rows["train"])
+        step(f"worker {dist.cluster.rank} of {len(dist.cluster.workers)}: {per.steps_per_epoch} steps per epoch of "
+             f"{per.per_worker_batch} rows on each worker (global batch {per.global_batch}), its files: "
+             f"{', '.join(f.name for f in dist.shards.mine)}")
+        distributed.fit(model, dist.strategy, lambda: build_ranker(spec, cfg.model),
+                        lambda: logs.train_dataset(dist.shards.mine, kind, schema, enc, spec, per.per_worker_batch,
+                                                   cfg.seed, repeat=True),
+                        valid_rows, per.steps_per_epoch, cfg.seed, label, schedule, dist.cluster)
 
     baseline = ItemPopularity(prof.item_shows, prof.item_hits)
     # calibration: held-out validation rows (never test rows), combined into K-candidate requests
@@ -157,4 +183,5 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False) -> Prepared:
     return Prepared(spec, description, k, train, valid_rows, test, calibration, baseline.score(test), enc,
                     item_collisions, tuple(notes), source,
                     exact=None if exactly else lambda: interaction_log(cfg, step, exact=True), examples=examples,
-                    fallback=lambda top: table([], *baseline.rates(), top))
+                    fallback=lambda top: table([], *baseline.rates(), top), training=record,
+                    chief=dist is None or dist.cluster.chief)

@@ -28,8 +28,8 @@ MANIFEST = "manifest.json"
 TESTVECTORS = "testvectors.json"
 # 2: format-specific facts under the format's own key; quantization candidates grouped
 # 3: model.encoding (every field's raw value -> id rule, vocabularies.json, item collisions) replaces item_hashing
-# 4: the ORT-format file; 5: one personalization study per trainable file; 6: rules (rules.json)
-MANIFEST_VERSION = 6
+# 4: the ORT-format file; 5: one personalization study per trainable file; 6: rules (rules.json); 7: training
+MANIFEST_VERSION = 7
 TESTVECTORS_VERSION = 2  # 2: expected outputs carry the file's declared output shape ([1, K], not K values)
 
 
@@ -270,6 +270,21 @@ class PersonalizationRecord:
     infer_ms_p50: float
 
 
+STRATEGY = "MultiWorkerMirroredStrategy"
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    """How the model was trained: one process, or tf.distribute's MultiWorkerMirroredStrategy on N workers."""
+
+    strategy: str = field(metadata={"choices": ("single process", STRATEGY)})
+    workers: int
+    shards: list[list[str]] = field(metadata={"doc": "per worker, the files it read (file i -> worker i mod N)"})
+    global_batch: int
+    per_worker_batch: int
+    steps_per_epoch: int | None = field(default=None, metadata={"doc": "None: one pass over the train split"})
+
+
 @dataclass(frozen=True)
 class Manifest:
     """manifest.json: what is in a bundle, how each file was made and verified, and how to call it."""
@@ -293,6 +308,8 @@ class Manifest:
                "testvectors.json, testvectors_raw.json, rules.json, fallback.json, the integration code)"})
     rules: RulesRecord | None = field(default=None, metadata={
         "doc": "rules.json and how the rankings do under it (None: no test lists to measure on)"})
+    training: TrainingRecord | None = field(default=None, metadata={
+        "doc": "the strategy, the workers and each worker's shard files (None: a model trained elsewhere)"})
 
 
 @dataclass(frozen=True)

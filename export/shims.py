@@ -81,3 +81,30 @@ def coreml_model_proto():
         for name in [n for n in sys.modules if n == "coremltools" or n.startswith("coremltools.")]:
             del sys.modules[name]
     return Model_pb2.Model
+
+
+def coordination_timeouts(seconds: float) -> None:
+    """Bound how long a worker of tf.distribute.MultiWorkerMirroredStrategy waits for the others, through the
+    coordination service's own timeouts (registration at start-up, heartbeats afterwards), configured before the
+    strategy configures it with its defaults.
+
+    Why not CommunicationOptions(timeout_seconds=...): with a timeout, TensorFlow 2.21 starts a thread for every
+    collective op and keeps it, so a worker ran out of threads (EAGAIN, signal 6) after ~30 s of training here
+    (109 threads after 400 steps without the timeout, 3,321 with it). The strategy only configures the service
+    when none is configured (collective_all_reduce_strategy.py), so this configuration is the one it uses.
+    """
+    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.distribute.cluster_resolver import TFConfigClusterResolver
+    from tensorflow.python.eager import context
+
+    spec = TFConfigClusterResolver().cluster_spec()
+    jobs = [coordination_config_pb2.CoordinatedJob(name=job, num_tasks=spec.num_tasks(job))
+            for job in ("chief", "worker") if job in spec.jobs]
+    ms = int(seconds * 1000)
+    # the workers wait at exit for the chief (the shutdown barrier), which converts and writes the bundle after
+    # training: an hour covers the default run's export and study many times over
+    context.context().configure_coordination_service(
+        service_type="standalone", service_leader=multi_worker_util.coordination_leader(spec),
+        coordinated_jobs=jobs, heartbeat_timeout_in_ms=ms, cluster_register_timeout_in_ms=ms,
+        shutdown_barrier_timeout_in_ms=3_600_000)

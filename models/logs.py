@@ -223,10 +223,41 @@ def _history_tokens(df: pd.DataFrame, schema: LogSchema) -> pd.DataFrame:
     return parts.iloc[:, : schema.history_len].fillna("")
 
 
-def count_values(files: list[Path], kind: str, schema: LogSchema, progress: Callable[[str], None]
-                 ) -> dict[str, pd.Series]:
+def count_values(files: list[Path], kind: str, schema: LogSchema, progress: Callable[[str], None],
+                 shards: Shards | None = None) -> dict[str, pd.Series]:
     """How often each raw value of each context column, and each item (shown or in a history), occurs in the
     train split: what the vocabularies are built from. Reads only the columns it needs."""
+    parts = per_file(files, lambda f: _count_file(f, kind, schema, progress), shards)
+    if sum(rows for _, rows in parts) == 0:
+        raise LogError(f"{_where(files)}: no data rows")
+    counts: dict[str, pd.Series] = {}
+    for part, _ in parts:
+        for name, vc in part.items():
+            counts[name] = vc if name not in counts else counts[name].add(vc, fill_value=0)
+    return {k: v.astype(np.int64) for k, v in counts.items()}
+
+
+@dataclass
+class Shards:
+    """This worker's share of a log read by several workers (edgeship/distributed.py)."""
+
+    mine: list[Path]  # the files this worker reads
+    exchange: Callable[[object], list]  # one object from every worker, in worker order, to every worker
+
+
+def per_file(files: list[Path], work: Callable[[Path], object], shards: Shards | None) -> list:
+    """work(file) for each file, in file order. With shards (training on several workers), this process works
+    on its own files only and exchanges [(index, result)] with the other workers; either way the results are
+    merged in the same order, so every worker (and a single process) gets the same bytes."""
+    if shards is None:
+        return [work(f) for f in files]
+    mine = [(files.index(f), work(f)) for f in files if f in shards.mine]
+    everyone = sorted((pair for part in shards.exchange(mine) for pair in part), key=lambda pair: pair[0])
+    return [result for _, result in everyone]
+
+
+def _count_file(f: Path, kind: str, schema: LogSchema, progress: Callable[[str], None]
+                ) -> tuple[dict[str, pd.Series], int]:
     columns = list(dict.fromkeys([*schema.group_by, *schema.context, schema.item]
                                  + ([schema.history] if schema.history else [])))
     counts: dict[str, pd.Series] = {}
@@ -236,7 +267,7 @@ def count_values(files: list[Path], kind: str, schema: LogSchema, progress: Call
         counts[name] = vc if name not in counts else counts[name].add(vc, fill_value=0)
 
     total = 0
-    for f, _, df in chunks(files, kind, columns):
+    for f, _, df in chunks([f], kind, columns):
         train = df[_split(df, schema)[0] == 0]
         total += len(df)
         for col in schema.context:
@@ -246,9 +277,7 @@ def count_values(files: list[Path], kind: str, schema: LogSchema, progress: Call
             tokens = _history_tokens(train, schema).to_numpy().ravel()
             add(ITEMS, pd.Series(tokens[tokens != ""]))
         progress(f"counted values in {total:,} rows ({f.name})")
-    if total == 0:
-        raise LogError(f"{_where(files)}: no data rows")
-    return {k: v.astype(np.int64) for k, v in counts.items()}
+    return counts, total
 
 
 ITEMS = "\x00items"  # the key of item counts (never a column name)
@@ -291,10 +320,10 @@ def choose_encoders(schema: LogSchema, counts: dict[str, pd.Series], where: Path
     return Encoders(tuple(context), item)
 
 
-def encoders(files: list[Path], kind: str, schema: LogSchema, progress: Callable[[str], None]
-             ) -> tuple[Encoders, dict[str, pd.Series]]:
+def encoders(files: list[Path], kind: str, schema: LogSchema, progress: Callable[[str], None],
+             shards: Shards | None = None) -> tuple[Encoders, dict[str, pd.Series]]:
     """One pass over the train split's categorical columns: the encoders, and the counts they came from."""
-    counts = count_values(files, kind, schema, progress)
+    counts = count_values(files, kind, schema, progress, shards)
     return choose_encoders(schema, counts, _where(files)), counts
 
 
@@ -347,15 +376,54 @@ class LogProfile:
     test_oov: int = 0  # test impressions whose item maps to the out-of-vocabulary id
     valid: list = field(default_factory=list)
     test: list = field(default_factory=list)
+    shards: list = field(default_factory=list)  # per file, its rows in each split
 
 
-def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, progress: Callable[[str], None]
-            ) -> LogProfile:
+def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, progress: Callable[[str], None],
+            shards: Shards | None = None) -> LogProfile:
+    """One validating pass: each file profiled on its own, the profiles merged in file order (`per_file`)."""
+    parts = per_file(files, lambda f: _profile_file(f, kind, schema, enc, progress), shards)
+    size, width = enc.item.size, max(len(schema.numeric), 1)
+    p = LogProfile(item_shows=np.zeros(size), item_hits=np.zeros(size), feature_sum=np.zeros(width),
+                   feature_sumsq=np.zeros(width))
+    for part in parts:
+        for name in p.rows:
+            p.rows[name] += part.rows[name]
+            p.positives[name] += part.positives[name]
+        p.label_values |= part.label_values
+        p.feature_sum += part.feature_sum
+        p.feature_sumsq += part.feature_sumsq
+        p.item_shows += part.item_shows
+        p.item_hits += part.item_hits
+        p.test_oov += part.test_oov
+        for name, cap in (("valid", MAX_VALID_ROWS), ("test", MAX_TEST_ROWS)):
+            have = sum(len(x.label) for x in getattr(p, name))
+            for e in getattr(part, name):
+                if have < cap:
+                    getattr(p, name).append(e.take(slice(0, cap - have)))
+                    have += min(len(e.label), cap - have)
+        p.shards.append(dict(part.rows))
+    where = _where(files)
+    total = sum(p.rows.values())
+    if total == 0:
+        raise LogError(f"{where}: no data rows")
+    if len(p.label_values) < 2:
+        raise LogError(f"{where}: column {schema.label!r} (label): every row is {p.label_values.pop():g}; "
+                       "a ranker needs both relevant and irrelevant impressions")
+    for name, need in MIN_ROWS.items():
+        if p.rows[name] < need:
+            raise LogError(f"{where}: too few rows for the split: {p.rows[name]} {name} rows of {total} (need at "
+                           f"least {need}; the split is by list key, [split] in the schema)")
+    return p
+
+
+def _profile_file(f: Path, kind: str, schema: LogSchema, enc: Encoders, progress: Callable[[str], None]
+                  ) -> LogProfile:
     size, width = enc.item.size, max(len(schema.numeric), 1)
     p = LogProfile(item_shows=np.zeros(size), item_hits=np.zeros(size), feature_sum=np.zeros(width),
                    feature_sumsq=np.zeros(width))
     total = 0
-    for f, row0, df in chunks(files, kind, schema.columns()):
+    for f, row0, df in chunks([f], kind, schema.columns()):
         e = encode(f, row0, df, schema, enc)
         total += len(df)
         masks = {name: e.split == i for i, name in enumerate(("train", "valid", "test"))}
@@ -377,16 +445,6 @@ def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, prog
             if have < cap:
                 getattr(p, name).append(e.take(np.flatnonzero(masks[name])[: cap - have]))
         progress(f"validated {total:,} rows ({f.name})")
-    where = _where(files)
-    if total == 0:
-        raise LogError(f"{where}: no data rows")
-    if len(p.label_values) < 2:
-        raise LogError(f"{where}: column {schema.label!r} (label): every row is {p.label_values.pop():g}; "
-                       "a ranker needs both relevant and irrelevant impressions")
-    for name, need in MIN_ROWS.items():
-        if p.rows[name] < need:
-            raise LogError(f"{where}: too few rows for the split: {p.rows[name]} {name} rows of {total} (need at "
-                           f"least {need}; the split is by list key, [split] in the schema)")
     return p
 
 
@@ -460,9 +518,10 @@ def as_lists(groups: Lists, k: int, limit: int) -> Requests:
 
 
 def train_dataset(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, spec: FeatureSpec, batch_size: int,
-                  seed: int):
+                  seed: int, repeat: bool = False):
     """The train split as a tf.data pipeline of ready batches. Each epoch reads the shards in a new order and
-    shuffles the rows inside each chunk: memory stays one chunk, and no batch holds one request's rows alone."""
+    shuffles the rows inside each chunk: memory stays one chunk, and no batch holds one request's rows alone.
+    repeat: endless (a worker of several, which takes the steps every worker takes; its own files only)."""
     import tensorflow as tf
 
     from .features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT, HISTORY
@@ -487,4 +546,10 @@ def train_dataset(files: list[Path], kind: str, schema: LogSchema, enc: Encoders
             CANDIDATES: tf.TensorSpec((None, 1), tf.int32),
             CANDIDATE_FEATURES: tf.TensorSpec((None, 1, len(spec.item_features)), tf.float32)},
            tf.TensorSpec((None, 1), tf.float32))
-    return tf.data.Dataset.from_generator(gen, output_signature=sig).prefetch(2)
+    dataset = tf.data.Dataset.from_generator(gen, output_signature=sig)
+    if repeat:
+        dataset = dataset.repeat()
+        options = tf.data.Options()  # each worker already reads only its own files
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+        dataset = dataset.with_options(options)
+    return dataset.prefetch(2)

@@ -27,13 +27,19 @@ class _Progress(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
+        self.trained = None
+
+    def on_test_begin(self, logs=None):  # validation starts: the epoch's training steps are done
+        if self.trained is None:
+            self.trained = time.perf_counter() - self.started
 
     def on_epoch_end(self, epoch, logs=None):
         scores = self.model.predict(self.valid.inputs(), batch_size=1024, verbose=0)
         logs["val_auc"] = auc(scores, self.valid.labels)  # read by early stopping, which runs after this
+        steps = f"training {self.trained:.1f}s of " if self.trained is not None else ""
         print(f"  {self.label} epoch {epoch + 1}/{self.params['epochs']}: loss {logs['loss']:.4f}  "
               f"val_loss {logs.get('val_loss', float('nan')):.4f}  val_auc {logs['val_auc']:.4f}  "
-              f"({time.perf_counter() - self.started:.1f}s)", file=progress_stream(self.stream), flush=True)
+              f"({steps}{time.perf_counter() - self.started:.1f}s)", file=progress_stream(self.stream), flush=True)
 
 
 def _callbacks(label: str, valid: Requests, schedule: TrainConfig) -> list:
@@ -66,10 +72,11 @@ def fit(model: keras.Model, train: Requests, valid: Requests, seed: int, label: 
 
 
 def fit_stream(model: keras.Model, make_dataset, valid: Requests, seed: int, label: str = "train",
-               schedule: TrainConfig = TrainConfig()) -> keras.Model:
-    """The same loss over a tf.data pipeline (a log larger than memory); make_dataset() is read once per epoch."""
+               schedule: TrainConfig = TrainConfig(), steps_per_epoch: int | None = None) -> keras.Model:
+    """The same loss over a tf.data pipeline (a log larger than memory); make_dataset() is read once per epoch,
+    or, with steps_per_epoch (workers that must take the same number of steps), repeated."""
     seed_everything(seed)
     _compile(model, schedule.learning_rate)
     model.fit(make_dataset(), validation_data=(valid.inputs(), valid.labels), epochs=schedule.epochs, verbose=0,
-              callbacks=_callbacks(label, valid, schedule))
+              steps_per_epoch=steps_per_epoch, callbacks=_callbacks(label, valid, schedule))
     return model

@@ -21,7 +21,7 @@ EXPECTED_FILES = {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx"
 
 def test_manifest_schema_and_checksums(tiny_bundle, tiny_config):
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
-    assert manifest["schema_version"] == 6
+    assert manifest["schema_version"] == 7
     assert {a["path"] for a in manifest["artifacts"]} == EXPECTED_FILES
     assert set(os.listdir(tiny_bundle)) == EXPECTED_FILES | {
         "manifest.json", "testvectors.json", "vocabularies.json", "README.md", "manifest.schema.json",
@@ -82,7 +82,7 @@ def test_manifest_reads_back_as_the_typed_record_and_refuses_bad_keys(tiny_bundl
         read_manifest_file(bad)
     assert e.value.exit_code == 1
     bad.write_text(json.dumps({**data, "schema_version": 1}))
-    with pytest.raises(EdgeshipError, match="schema_version: expected 6, got 1"):
+    with pytest.raises(EdgeshipError, match="schema_version: expected 7, got 1"):
         read_manifest_file(bad)
 
 
