@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,8 @@ from .core import typed
 from .core.errors import AlreadyExists, ConfigError, InputError
 from .core.files import read_json, write_json, write_text
 from .export.contract import RawEncoder, RawRequest
-from .export.fallback import FALLBACK, rates as fallback_rates
+from .export.fallback import FALLBACK, Fallback, rates as fallback_rates
+from .export.rules import RuleSet
 from .models import ope
 from .models.features import CANDIDATES, CONTEXT
 from .models.schema import LogSchema, load_schema
@@ -131,9 +133,9 @@ class Bundle:
     path: Path
     file: str
     encoder: RawEncoder
-    run: object
-    rules: object
-    table: object | None
+    run: Callable[[dict[str, np.ndarray]], np.ndarray]  # one request's tensors -> its scores
+    rules: RuleSet
+    table: Fallback | None
     items: list[str]  # the item vocabulary's values (empty when items are hashed)
 
 
@@ -161,7 +163,7 @@ def open_bundle(path: Path, file: str | None) -> Bundle:
 def _requests(schema: LogSchema, rows: LoggedRows, candidates: list[str]) -> list[RawRequest]:
     """Each row's context with every candidate: request-level numbers the row's, item-level ones the item's."""
     df = rows.frame
-    item_level = [c for c in schema.item_features]
+    item_level = list(schema.item_features)
     request_level = [c for c in schema.numeric if c not in item_level]
     means = df.groupby(df[schema.item].astype(str))[item_level].mean() if item_level else None
     item_feats = [{c: float(means.loc[i, c]) if means is not None and i in means.index else 0.0 for c in item_level}
