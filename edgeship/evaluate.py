@@ -258,13 +258,16 @@ def evaluate(bundle_path: Path, data: Path, schema_path: Path, out: Path, baseli
         targets[old_name] = base_orders["hybrid"][np.arange(n), rows.slot]
     folds = np.random.default_rng([seed, 37]).integers(0, 2, n)
     q, folds = ope.reward_model(log, len(candidates), slots, folds)
-    draws = ope.bootstrap_rows(n, resamples, seed)
-    step(f"estimating with {resamples} bootstrap resamples")
+    # impressions of one list (one request, or one user's session) are not independent: resample whole lists
+    lists = rows.frame[list(schema.group_by)].astype(str).agg("\x1f".join, axis=1).to_numpy()
+    draws = ope.bootstrap_clusters(lists, resamples, seed)
+    step(f"estimating with {resamples} bootstrap resamples of {len(np.unique(lists)):,} lists")
     estimates = ope.estimate(log, targets, q, folds, draws)
     diff = ope.difference(log, targets[new_name], targets[old_name], q, folds, draws, "dr")
-    boot = log.reward[draws].mean(axis=1)
+    boot = ope.resampled_mean(log.reward, draws)
     clicks = int((rows.reward > 0).sum())
-    notes = ["rows are resampled independently: impressions of one request or one user count as independent"]
+    notes = [f"the intervals resample whole lists ([lists] group_by: {', '.join(schema.group_by)}; "
+             f"{len(np.unique(lists)):,} of them), since the impressions of one list are not independent"]
     for name, target in targets.items():
         agree = target == log.item
         if agree.any() and not log.reward[agree].any():

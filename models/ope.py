@@ -13,8 +13,8 @@ w_i = pi_e(a_i | x_i, k_i) / p_i, the estimators of the target's click rate per 
 
 q is a reward model (here each item's click rate at each slot, smoothed towards the slot's rate, fitted on the
 other half of the log than the rows it predicts: 2-fold cross-fitting, so DR's correction term is not fitted on
-its own rows). Each estimate has a percentile bootstrap interval over rows (resampled together for every policy,
-so differences between policies are paired). These few formulas are implemented here rather than depending on
+its own rows). Each estimate has a percentile bootstrap interval over rows, or over clusters of rows (a log's
+lists), resampled together for every policy, so differences between policies are paired. These few formulas are implemented here rather than depending on
 obp: it pins old scikit-learn/torch versions the required stack does not need, and the formulas are short enough
 to check against a generator that knows every click probability (studies/ope_check.py, tests/models/test_ope.py).
 """
@@ -87,7 +87,13 @@ def _terms(log: LoggedImpressions, target: np.ndarray, q: np.ndarray, folds: np.
 
 
 def _values(w: np.ndarray, wr: np.ndarray, dr: np.ndarray, rows) -> np.ndarray:
-    """[3] IPS, SNIPS, DR over the given rows (an index array, or a [B, n] matrix of row indices)."""
+    """[3] IPS, SNIPS, DR over the given rows: an index array, a [B, n] matrix of row indices, or a [B, n] matrix
+    of row weights (float: bootstrap_clusters)."""
+    if np.asarray(rows).dtype.kind == "f":
+        sw, swr, n = rows @ w, rows @ wr, rows.sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            snips = np.where(sw > 0, swr / np.where(sw > 0, sw, 1.0), 0.0)
+        return np.stack([swr / n, snips, (rows @ dr) / n])
     sw, swr = w[rows].sum(axis=-1), wr[rows].sum(axis=-1)
     n = np.shape(rows)[-1]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -100,9 +106,27 @@ def bootstrap_rows(n: int, resamples: int, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, 29]).integers(0, n, size=(resamples, n), dtype=np.int32)
 
 
+def bootstrap_clusters(clusters: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """[resamples, n] row weights: each resample draws the clusters (a log's lists: rows that share a request or
+    a user are not independent) with replacement, and weighs each row by how often its cluster was drawn."""
+    ids, inverse = np.unique(clusters, return_inverse=True)
+    rng = np.random.default_rng([seed, 43])
+    k = len(ids)
+    counts = np.stack([np.bincount(rng.integers(0, k, k), minlength=k) for _ in range(resamples)])
+    return counts.astype(np.float64)[:, inverse]
+
+
+def resampled_mean(values: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """[B] the mean of `values` in each resample (draws: bootstrap_rows or bootstrap_clusters)."""
+    if draws.dtype.kind == "f":
+        return (draws @ values) / draws.sum(axis=1)
+    return values[draws].mean(axis=1)
+
+
 def estimate(log: LoggedImpressions, targets: dict[str, np.ndarray], q: np.ndarray, folds: np.ndarray,
              draws: np.ndarray, level: float = 0.95) -> dict[str, PolicyEstimate]:
-    """targets: policy name -> [n] the item it puts at each row's slot. draws: bootstrap_rows(...)."""
+    """targets: policy name -> [n] the item it puts at each row's slot. draws: bootstrap_rows(...) or
+    bootstrap_clusters(...), the same for every policy."""
     all_rows = np.arange(len(log))
     lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
     out = {}

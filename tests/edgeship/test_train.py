@@ -62,6 +62,13 @@ def test_open_bandit_log_trains_into_a_verified_bundle_and_says_the_metrics_are_
     assert (ope_out / "ope.md").exists() and (ope_out / "ope.png").stat().st_size > 0
     again = edgeship_cli(*evaluate)
     assert again.returncode == 2 and "already holds an ope.json; pass --force" in again.stderr
+    # against a baseline bundle (itself): the paired difference is exactly zero, and no rollout is recommended
+    done = edgeship_cli(*evaluate, "--force", "--baseline", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    same = json.loads((ope_out / "ope.json").read_text())["comparison"]
+    assert (same["new"], same["old"]) == ("hybrid", "baseline hybrid")
+    assert same["difference"] == {"estimate": 0.0, "low": 0.0, "high": 0.0}
+    assert same["recommendation"].startswith("not shown better")
     far = pd.read_csv(OPEN_BANDIT, index_col=0)
     far.loc[far.index[5], "position"] = 40
     far.to_csv(tmp_path / "far.csv")

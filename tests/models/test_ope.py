@@ -80,3 +80,26 @@ def test_weights_and_snips_on_a_hand_made_log():
     q = np.ones((2, 3, 1)) * 0.3
     never = ope.estimate(log, {"t": np.array([2, 2, 2, 1])}, q, folds, ope.bootstrap_rows(4, 50, 0))["t"]
     assert never.ips.estimate == 0 and never.dr.estimate == pytest.approx(0.3) and never.matched == 0
+
+
+def test_resampling_whole_clusters_widens_the_interval_of_correlated_rows():
+    rng = np.random.default_rng(3)
+    n, copies = 300, 10
+    base = ope.LoggedImpressions(item=rng.integers(0, 4, n), slot=np.zeros(n, int),
+                                 reward=(rng.random(n) < 0.3).astype(float), propensity=np.full(n, 0.25))
+    # every impression logged `copies` times (one list of identical rows): no more information than `base`
+    log = ope.LoggedImpressions(*(np.repeat(a, copies) for a in (base.item, base.slot, base.reward, base.propensity)))
+    clusters = np.repeat(np.arange(n), copies)
+    target = np.zeros(n * copies, int)
+    q, folds = np.zeros((2, 4, 1)), np.zeros(n * copies, int)
+
+    def width(draws):
+        e = ope.estimate(log, {"t": target}, q, folds, draws)["t"].ips
+        return e.high - e.low
+
+    rows, lists = width(ope.bootstrap_rows(n * copies, 400, 0)), width(ope.bootstrap_clusters(clusters, 400, 0))
+    # resampling rows pretends to have 10x the data: an interval ~sqrt(10) too narrow
+    assert 2.5 < lists / rows < 4.0, (rows, lists)
+    base_width = ope.estimate(base, {"t": np.zeros(n, int)}, q, np.zeros(n, int), ope.bootstrap_rows(n, 400, 0))["t"]
+    assert lists == pytest.approx(base_width.ips.high - base_width.ips.low, rel=0.25)
+    assert ope.resampled_mean(log.reward, ope.bootstrap_clusters(clusters, 50, 1)).shape == (50,)
