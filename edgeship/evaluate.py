@@ -3,8 +3,9 @@ would have had on traffic already logged, from the logging policy's propensities
 logging policy's observed rate; and whether the new policy beats the old one by more than the noise.
 
 Each logged row is one impression (an item shown at a position, its click, its propensity). For each row the
-bundle ranks the candidate set (every item the bundle's vocabulary knows, plus any item of the log it does not)
-in the row's context, as the app would: raw values -> features.json -> the shipped file (in calls of K) ->
+bundle ranks the candidate set (the row's own candidates when the schema's `[logging] candidates` names their
+column; else every item the bundle's vocabulary knows, plus any item of the log it does not) in the row's
+context, as the app would: raw values -> features.json -> the shipped file (in calls of K) ->
 scores; `hybrid` adds rules.json, `fallback` is fallback.json under the rules. Request-level numeric columns are
 the row's for every candidate; item-level ones (`item_features` in the schema) each item's mean in the log.
 """
@@ -54,7 +55,7 @@ class OpeReport:
     data: str
     rows: int
     clicks: int
-    candidates: int = field(metadata={"doc": "items each policy ranks per row"})
+    candidates: int = field(metadata={"doc": "items each policy ranks per row (the most, with a candidates column)"})
     positions: int = field(metadata={"doc": "distinct positions in the log"})
     resamples: int
     logging: ope.Interval = field(metadata={"doc": "the logging policy's observed click rate per impression"})
@@ -89,10 +90,12 @@ def read_log(data: Path, schema_path: Path) -> tuple[LogSchema, LoggedRows]:
                           "logging policy's propensity and position of each row")
     files, kind = logs.log_files(data)
     schema = logs.resolve(schema, files, kind)
-    columns = list(dict.fromkeys([*schema.columns(), schema.propensity, schema.position]))
+    logging_columns = [(schema.propensity, "propensity"), (schema.position, "position")] + (
+        [(schema.candidates, "candidates")] if schema.candidates else [])
+    columns = list(dict.fromkeys([*schema.columns(), *(c for c, _ in logging_columns)]))
     for f in files:
         header = logs._header(f, kind)
-        for col, role in ((schema.propensity, "propensity"), (schema.position, "position")):
+        for col, role in logging_columns:
             if col not in header:
                 raise logs.LogError(f"{f}: column {col!r} ({role}) not found")
     parts, rewards, props, slots, times = [], [], [], [], []
@@ -112,6 +115,8 @@ def read_log(data: Path, schema_path: Path) -> tuple[LogSchema, LoggedRows]:
             raise logs.LogError(f"{f}: data row {row0 + i + 1}: column {col!r} ({role}): {value}; expected {expected}")
         for c in schema.numeric:
             logs._numeric(f, row0, df, c, "numeric")
+        if schema.candidates:
+            _check_candidates(f, row0, df, schema, pos.astype(np.int64) - schema.first_position)
         if schema.timestamp:
             times.append(logs._timestamps(f, row0, df, schema.timestamp))
         parts.append(df)
@@ -124,6 +129,32 @@ def read_log(data: Path, schema_path: Path) -> tuple[LogSchema, LoggedRows]:
     return schema, LoggedRows(frame, frame[schema.item].astype(str).tolist(), np.concatenate(slots),
                               np.concatenate(rewards), np.concatenate(props),
                               np.concatenate(times) if times else None)
+
+
+def candidate_lists(frame: pd.DataFrame, schema: LogSchema) -> list[list[str]]:
+    """Each row's candidate item ids from the [logging] candidates column (a one-id cell may have been read as
+    a number: it is written back as the id it was)."""
+    def ids(v) -> list[str]:
+        if pd.isna(v):
+            return []
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        return [c for c in str(v).split(schema.history_separator) if c]
+
+    return [ids(v) for v in frame[schema.candidates]]
+
+
+def _check_candidates(f: Path, row0: int, df: pd.DataFrame, schema: LogSchema, slot: np.ndarray) -> None:
+    """Every row's shown item is one of its candidates, and its position within their number."""
+    from .models.logs import LogError
+
+    for i, (items, shown) in enumerate(zip(candidate_lists(df, schema), df[schema.item].astype(str))):
+        where = f"{f}: data row {row0 + i + 1}: column {schema.candidates!r} (candidates)"
+        if shown not in items:
+            raise LogError(f"{where}: the shown item {shown!r} is not among the row's {len(items)} candidates")
+        if slot[i] >= len(items):
+            raise LogError(f"{where}: position {slot[i] + schema.first_position} is beyond the row's {len(items)} "
+                           "candidates")
 
 
 @dataclass
@@ -160,14 +191,15 @@ def open_bundle(path: Path, file: str | None) -> Bundle:
                   read_fallback(path / FALLBACK) if (path / FALLBACK).exists() else None, list(items))
 
 
-def _requests(schema: LogSchema, rows: LoggedRows, candidates: list[str]) -> list[RawRequest]:
-    """Each row's context with every candidate: request-level numbers the row's, item-level ones the item's."""
+def _requests(schema: LogSchema, rows: LoggedRows, candidates: list[list[str]]) -> list[RawRequest]:
+    """Each row's context with its candidates: request-level numbers the row's, item-level ones the item's
+    mean over the rows that showed it (0.0 for an item the log never shows)."""
     df = rows.frame
     item_level = list(schema.item_features)
     request_level = [c for c in schema.numeric if c not in item_level]
     means = df.groupby(df[schema.item].astype(str))[item_level].mean() if item_level else None
-    item_feats = [{c: float(means.loc[i, c]) if means is not None and i in means.index else 0.0 for c in item_level}
-                  for i in candidates]
+    item_feats = {i: {c: float(means.loc[i, c]) if means is not None and i in means.index else 0.0
+                      for c in item_level} for i in {i for row in candidates for i in row}}
     context = df[list(schema.context)].astype(str).to_dict("records") if schema.context else [{}] * len(df)
     numeric = df[request_level].to_numpy(dtype=np.float64) if request_level else np.zeros((len(df), 0))
     history = None
@@ -176,7 +208,8 @@ def _requests(schema: LogSchema, rows: LoggedRows, candidates: list[str]) -> lis
     out = []
     for r in range(len(df)):
         own = dict(zip(request_level, numeric[r].tolist()))
-        out.append(RawRequest(items=candidates, features=[{**own, **f} for f in item_feats], context=context[r],
+        out.append(RawRequest(items=candidates[r], features=[{**own, **item_feats[i]} for i in candidates[r]],
+                              context=context[r],
                               timestamp=None if rows.timestamp is None else float(rows.timestamp[r]),
                               history=[h for h in history.iloc[r] if h] if history is not None else []))
     return out
@@ -235,29 +268,42 @@ def evaluate(bundle_path: Path, data: Path, schema_path: Path, out: Path, baseli
         raise AlreadyExists("already holds an ope.json", option="out", value=out)
     schema, rows = logged or read_log(data, schema_path)
     bundle = open_bundle(bundle_path, file)
-    candidates = bundle.items + sorted(set(rows.item) - set(bundle.items))
-    index = {c: i for i, c in enumerate(candidates)}
-    slots = int(rows.slot.max()) + 1
-    if slots > len(candidates):
-        raise InputError(f"{data}: column {schema.position!r} (position): {slots - 1 + schema.first_position} is out "
-                         f"of range; the policies rank {len(candidates)} candidates (positions "
-                         f"{schema.first_position}..{len(candidates) - 1 + schema.first_position})")
-    step(f"ranking {len(candidates)} candidates for each of {len(rows.item):,} logged rows with {bundle.file}")
-    requests = _requests(schema, rows, candidates)
-    orders = policy_orders(bundle, requests, slots, step)
     n = len(rows.item)
+    if schema.candidates:  # each request's own candidates, as the log recorded them
+        per_row = candidate_lists(rows.frame, schema)
+        items = sorted({i for row in per_row for i in row})
+    else:  # every item the bundle knows, and any logged item it does not
+        items = bundle.items + sorted(set(rows.item) - set(bundle.items))
+        per_row = [items] * n
+    index = {c: i for i, c in enumerate(items)}
+    slots = int(rows.slot.max()) + 1
+    if slots > max(len(row) for row in per_row):
+        raise InputError(f"{data}: column {schema.position!r} (position): {slots - 1 + schema.first_position} is out "
+                         f"of range; the policies rank {len(items)} candidates (positions "
+                         f"{schema.first_position}..{len(items) - 1 + schema.first_position})")
+    most = max(len(row) for row in per_row)
+    step(f"ranking up to {most} candidates for each of {n:,} logged rows with {bundle.file}")
+    requests = _requests(schema, rows, per_row)
+    orders = policy_orders(bundle, requests, slots, step)
     log = ope.LoggedImpressions(item=np.array([index[i] for i in rows.item]), slot=rows.slot, reward=rows.reward,
                                 propensity=rows.propensity)
-    targets = {name: order[np.arange(n), rows.slot] for name, order in orders.items()}
+    # a policy's pick at a row's slot, as an index into `items` (-1: the policy shows nothing there)
+    row_index = [np.array([index[i] for i in row]) for row in per_row]
+
+    def picks(order: np.ndarray) -> np.ndarray:
+        local = order[np.arange(n), rows.slot]
+        return np.array([row_index[r][j] if j >= 0 else -1 for r, j in enumerate(local)])
+
+    targets = {name: picks(order) for name, order in orders.items()}
     old_name, new_name = ("fallback", "hybrid") if "fallback" in targets else ("model", "hybrid")
     if baseline is not None:
         step(f"ranking the same rows with the baseline bundle {baseline}")
         base = open_bundle(baseline, None)
         base_orders = policy_orders(base, requests, slots, step)
         old_name = "baseline hybrid"
-        targets[old_name] = base_orders["hybrid"][np.arange(n), rows.slot]
+        targets[old_name] = picks(base_orders["hybrid"])
     folds = np.random.default_rng([seed, 37]).integers(0, 2, n)
-    q, folds = ope.reward_model(log, len(candidates), slots, folds)
+    q, folds = ope.reward_model(log, len(items), slots, folds)
     # impressions of one list (one request, or one user's session) are not independent: resample whole lists
     lists = rows.frame[list(schema.group_by)].astype(str).agg("\x1f".join, axis=1).to_numpy()
     draws = ope.bootstrap_clusters(lists, resamples, seed)
@@ -277,7 +323,7 @@ def evaluate(bundle_path: Path, data: Path, schema_path: Path, out: Path, baseli
     if clicks < 500:
         notes.append(f"only {clicks} clicks in {n:,} rows: the intervals are wide; a difference smaller than their "
                      "width cannot be told from noise")
-    report = OpeReport(OPE_VERSION, str(bundle_path), bundle.file, str(data), n, clicks, len(candidates), slots,
+    report = OpeReport(OPE_VERSION, str(bundle_path), bundle.file, str(data), n, clicks, most, slots,
                        resamples, ope.Interval(float(log.reward.mean()), float(np.percentile(boot, 2.5)),
                                                float(np.percentile(boot, 97.5))),
                        list(estimates.values()),
@@ -296,7 +342,7 @@ def markdown(r: OpeReport) -> str:
     c = r.comparison
     return f"""# Off-policy evaluation of {r.bundle}
 
-Log `{r.data}`: {r.rows:,} impressions, {r.clicks:,} clicks, {r.positions} positions; each policy ranks
+Log `{r.data}`: {r.rows:,} impressions, {r.clicks:,} clicks, {r.positions} positions; each policy ranks up to
 {r.candidates} candidates per row with `{r.file}`. Click rate per impression, 95 % bootstrap intervals
 ({r.resamples} resamples):
 

@@ -34,6 +34,8 @@
     propensity = "propensity_score"     # P(that policy shows this item at this position | the row's context)
     position = "position"               # the position the item was shown at
     first_position = 1                  # the number of the top position in that column
+    candidates = "shown_from"           # optional: each row's candidate item ids ("a|b|c", history_separator);
+                                        # without it every policy ranks every item the bundle knows
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class LogSchema:
     propensity: str | None = None
     position: str | None = None
     first_position: int = 1
+    candidates: str | None = None
 
     def field_rule(self, column: str) -> tuple[str, int]:
         """(kind, hash buckets) asked for a context column."""
@@ -140,6 +143,8 @@ class Logging:
     propensity: str = field(metadata={"doc": "the column with the logging policy's propensity of each row"})
     position: str = field(metadata={"doc": "the column with the position each row's item was shown at"})
     first_position: int = field(default=1, metadata={"min": 0})
+    candidates: str | None = field(default=None, metadata={
+        "doc": "the column with each row's candidate item ids, separated like the history"})
 
 
 @dataclass(frozen=True)
@@ -160,7 +165,7 @@ def load_schema(path: Path) -> LogSchema:
     values["numeric"] = values["numeric"] + values["item_features"]
     if f.logging is not None:
         values.update(propensity=f.logging.propensity, position=f.logging.position,
-                      first_position=f.logging.first_position)
+                      first_position=f.logging.first_position, candidates=f.logging.candidates)
     values["fields"] = tuple(sorted(values["fields"].items()))
     schema = LogSchema(**values)
     for column, rule in schema.fields:

@@ -29,6 +29,10 @@ def _set(column, row, value):
     return change
 
 
+def _with_candidates(text: str) -> str:
+    return text.replace("first_position = 1", 'first_position = 1\ncandidates = "cands"')
+
+
 @pytest.mark.parametrize("change, schema_text, message", [
     (None, lambda s: s.split("[logging]")[0],
      "[logging] is required by `edgeship evaluate`: the columns with the logging policy's propensity"),
@@ -40,6 +44,11 @@ def _set(column, row, value):
     (_set("position", 2, 0), None,
      "data row 3: column 'position' (position): 0.0; expected a whole number >= 1 ([logging] first_position)"),
     (_set("position", 2, "top"), None, "data row 3: column 'position' (position): expected a number, got 'top'"),
+    (lambda df: df.assign(cands=[f"{i}|{(i + 1) % 34}|{(i + 2) % 34}" for i in df["item_id"]]).pipe(
+        lambda d: d.assign(cands=d["cands"].where(d.index != d.index[6], "33|32"))), _with_candidates,
+     "data row 7: column 'cands' (candidates): the shown item '"),
+    (lambda df: df.assign(cands=[str(i) for i in df["item_id"]]), _with_candidates,
+     "column 'cands' (candidates): position"),
 ])
 def test_a_log_without_usable_propensities_or_positions_is_refused(tmp_path, tiny_bundle, edgeship_cli, change,
                                                                    schema_text, message):

@@ -69,6 +69,19 @@ def test_open_bandit_log_trains_into_a_verified_bundle_and_says_the_metrics_are_
     assert (same["new"], same["old"]) == ("hybrid", "baseline hybrid")
     assert same["difference"] == {"estimate": 0.0, "low": 0.0, "high": 0.0}
     assert same["recommendation"].startswith("not shown better")
+    # each request's own candidates ([logging] candidates): here the shown item and the next 9 of the 34
+    cands = pd.read_csv(OPEN_BANDIT, index_col=0)
+    cands["cands"] = ["|".join(str((i + j) % 34) for j in range(10)) for i in cands["item_id"]]
+    cands.to_csv(tmp_path / "cands.csv")
+    with_cands = tmp_path / "cands.toml"
+    with_cands.write_text(schema.read_text().replace("first_position = 1", 'first_position = 1\ncandidates = "cands"'))
+    done = edgeship_cli("evaluate", str(out), "--data", str(tmp_path / "cands.csv"), "--schema", str(with_cands),
+                        "--out", str(tmp_path / "ope_cands"), "--resamples", "100")
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "ope_cands" / "ope.json").read_text())
+    assert report["candidates"] == 10
+    for p in report["policies"]:  # a policy's top 3 of 10 holds the shown item far more often than of 34
+        assert 400 < p["matched"] < 1800, p
     far = pd.read_csv(OPEN_BANDIT, index_col=0)
     far.loc[far.index[5], "position"] = 40
     far.to_csv(tmp_path / "far.csv")
