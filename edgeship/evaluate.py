@@ -89,40 +89,34 @@ def read_log(data: Path, schema_path: Path) -> tuple[LogSchema, LoggedRows]:
         raise ConfigError(f"{schema_path}: [logging] is required by `edgeship evaluate`: the columns with the "
                           "logging policy's propensity and position of each row")
     files, kind = logs.log_files(data)
-    schema = logs.resolve(schema, files, kind)
-    logging_columns = [(schema.propensity, "propensity"), (schema.position, "position")] + (
-        [(schema.candidates, "candidates")] if schema.candidates else [])
-    columns = list(dict.fromkeys([*schema.columns(), *(c for c, _ in logging_columns)]))
-    for f in files:
-        header = logs._header(f, kind)
-        for col, role in logging_columns:
-            if col not in header:
-                raise logs.LogError(f"{f}: column {col!r} ({role}) not found")
+    extra = {schema.propensity: "propensity", schema.position: "position"} | (
+        {schema.candidates: "candidates"} if schema.candidates else {})
+    schema = logs.resolve(schema, files, kind, extra)
+    columns = list(dict.fromkeys([*schema.columns(), *extra]))
     parts, rewards, props, slots, times = [], [], [], [], []
     for f, row0, df in logs.chunks(files, kind, columns):
-        label = logs._numeric(f, row0, df, schema.label, "label")
+        label = logs.labels(f, row0, df, schema.label)
         p = logs._numeric(f, row0, df, schema.propensity, "propensity")
         pos = logs._numeric(f, row0, df, schema.position, "position")
-        bad = np.flatnonzero((label < 0) | ~((p > 0) & (p <= 1)) | (pos != np.floor(pos))
-                             | (pos < schema.first_position))
+        bad = np.flatnonzero(~((p > 0) & (p <= 1)) | (pos != np.floor(pos)) | (pos < schema.first_position))
         if len(bad):
             i = int(bad[0])
             col, role, value, expected = (
-                (schema.label, "label", label[i], "a click (0/1) or a relevance >= 0") if label[i] < 0 else
                 (schema.propensity, "propensity", p[i], "a probability in (0, 1]") if not 0 < p[i] <= 1 else
                 (schema.position, "position", pos[i], f"a whole number >= {schema.first_position} ([logging] "
                                                        "first_position)"))
             raise logs.LogError(f"{f}: data row {row0 + i + 1}: column {col!r} ({role}): {value}; expected {expected}")
         for c in schema.numeric:
             logs._numeric(f, row0, df, c, "numeric")
+        slot = pos.astype(np.int64) - schema.first_position
         if schema.candidates:
-            _check_candidates(f, row0, df, schema, pos.astype(np.int64) - schema.first_position)
+            _check_candidates(f, row0, df, schema, slot)
         if schema.timestamp:
             times.append(logs._timestamps(f, row0, df, schema.timestamp))
         parts.append(df)
         rewards.append(label)
         props.append(p)
-        slots.append(pos.astype(np.int64) - schema.first_position)
+        slots.append(slot)
     frame = pd.concat(parts, ignore_index=True)
     if len(frame) == 0:
         raise logs.LogError(f"{data}: no data rows")
@@ -217,7 +211,7 @@ def _requests(schema: LogSchema, rows: LoggedRows, candidates: list[list[str]]) 
 
 def policy_orders(bundle: Bundle, requests: list[RawRequest], slots: int, step) -> dict[str, np.ndarray]:
     """[rows, slots] the candidate index each policy shows at each position (-1: none)."""
-    from .export.rules import apply, fallback_score, from_raw
+    from .export.rules import apply, from_raw, rate_logits
 
     k = bundle.encoder.contract.candidates.k
     out = {name: np.full((len(requests), slots), -1, np.int64) for name in POLICIES}
@@ -227,7 +221,9 @@ def policy_orders(bundle: Bundle, requests: list[RawRequest], slots: int, step) 
         parts = [bundle.encoder.encode(RawRequest(request.items[s:s + k], request.features[s:s + k], request.context,
                                                   request.timestamp, request.history))
                  for s in range(0, n, k)]  # the contract: more than K candidates are scored in calls of K
-        key = b"".join(t.tobytes() for p in parts for t in p.values()) + repr(sorted(request.context.items())).encode()
+        # the encoded inputs, plus the raw values the rules read that encoding may merge (hashed ids, OOV values)
+        key = b"".join(t.tobytes() for p in parts for t in p.values()) + repr(
+            (sorted(request.context.items()), request.items)).encode()
         if key not in cache:
             lengths = [min(k, n - i * k) for i in range(len(parts))]
             model = np.concatenate([np.asarray(bundle.run(p), dtype=np.float64).ravel()[:m]
@@ -238,7 +234,7 @@ def policy_orders(bundle: Bundle, requests: list[RawRequest], slots: int, step) 
             if bundle.table is not None:
                 ids = np.concatenate([p[CANDIDATES][0][:m] for p, m in zip(parts, lengths)])
                 rates = fallback_rates(bundle.table, parts[0][CONTEXT][0], ids)
-                orders["fallback"] = apply(bundle.rules, [fallback_score(x) for x in rates], view)
+                orders["fallback"] = apply(bundle.rules, rate_logits(rates), view)
             cache[key] = orders
         for name, order in cache[key].items():
             n = min(slots, len(order))

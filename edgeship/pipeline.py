@@ -97,8 +97,8 @@ def _rules(cfg: RunConfig, data, contract, test, reference: np.ndarray, fallback
             contract.items.kind not in ("vocabulary", "index"):
         notes.append("items are hashed: the test lists' raw item ids are unknown, so rules on item ids match none "
                      "of them here (an app has its ids and applies them)")
-    table = None if fallback is None else np.stack([
-        [rules_mod.fallback_score(r) for r in row] for row in fallback_scores(fallback.table, test)])
+    table = None if fallback is None else np.stack([rules_mod.rate_logits(row)
+                                                    for row in fallback_scores(fallback.table, test)])
     record = rules_mod.RulesRecord(
         rules_mod.RULES, rules.count(), len(test),
         model=rules_mod.ruled(rules, views, reference, test.labels, with_rules=False),

@@ -17,7 +17,7 @@ from ..models.data import Requests
 from ..models.features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT
 from .contract import CONSTANT, HASH, INDEX, TIME, VOCABULARY, Contract, RawEncoder, RawRequest, ranked
 from .fallback import Fallback, rates
-from .rules import RuleSet, apply, fallback_score, from_raw
+from .rules import Candidates, RuleSet, apply, from_raw, rate_logits
 
 RAW_TESTVECTORS = "testvectors_raw.json"
 RAW_VERSION = 1
@@ -95,7 +95,7 @@ def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[st
             for f in contract.candidate_features:
                 if f.constant:
                     continue
-                value = float(z[slot % len(z), f.index])
+                value = float(rows[slot, f.index])
                 if i == 2 and slot == 0 and f.clip is not None:
                     value = 3 * f.clip
                 raw[f.name] = round(f.mean + value / f.scale, 6)
@@ -124,16 +124,16 @@ def raw_vectors(contract: Contract, vocabularies: dict, examples: dict[str, list
             order[path] = ranked(scores, request.items)
             ruled[path] = [request.items[i] for i in apply(rules, scores, view)]
         cases.append(RawCase(request, {name: _short(t) for name, t in tensors.items()}, expected, order, what,
-                             _fallback_order(table, tensors, request, contract, rules), ruled))
+                             _fallback_order(table, tensors, request, view, rules), ruled))
     return RawVectors(RAW_VERSION, "features.json", cases, dict(atol))
 
 
-def _fallback_order(table: Fallback | None, tensors: dict[str, np.ndarray], request: RawRequest, contract: Contract,
+def _fallback_order(table: Fallback | None, tensors: dict[str, np.ndarray], request: RawRequest, view: Candidates,
                     rules: RuleSet) -> list[str]:
     if table is None:
         return []
-    scores = [fallback_score(r) for r in rates(table, tensors[CONTEXT][0], tensors[CANDIDATES][0])]
-    return [request.items[i] for i in apply(rules, scores, from_raw(contract, request))]
+    scores = rate_logits(rates(table, tensors[CONTEXT][0], tensors[CANDIDATES][0]))
+    return [request.items[i] for i in apply(rules, scores, view)]
 
 
 def _short(t: np.ndarray) -> list:
@@ -150,6 +150,7 @@ def check_raw(encoder: RawEncoder, vectors: RawVectors, runs: dict[str, object],
     worst = dict.fromkeys(runs, 0.0)
     for i, case in enumerate(vectors.cases):
         tensors = encoder.encode(case.request)
+        view = from_raw(encoder.contract, case.request)
         for name, want in case.tensors.items():
             got = tensors[name]
             same = (np.allclose(got, want, atol=1e-6) if name == CANDIDATE_FEATURES
@@ -165,11 +166,10 @@ def check_raw(encoder: RawEncoder, vectors: RawVectors, runs: dict[str, object],
             worst[path] = max(worst[path], float(np.max(np.abs(got - want))))
             if ranked(want, case.request.items) != case.ranked[path]:
                 raise ValueError(f"{where}: cases[{i}].ranked[{path!r}] is not the order of its own scores")
-            view = from_raw(encoder.contract, case.request)
             if case.with_rules.get(path) != [case.request.items[j] for j in apply(rules, want, view)]:
                 raise ValueError(f"{where}: cases[{i}].with_rules[{path!r}] is not the order rules.json gives "
                                  "its scores")
-        if case.fallback != _fallback_order(table, tensors, case.request, encoder.contract, rules):
+        if case.fallback != _fallback_order(table, tensors, case.request, view, rules):
             raise ValueError(f"{where}: cases[{i}].fallback is not the order fallback.json gives"
                              + ("" if table is not None else " (the bundle has no fallback.json)"))
     return worst

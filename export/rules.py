@@ -26,6 +26,7 @@ import numpy as np
 from ..core.errors import ConfigError
 from ..models.data import Requests
 from ..models.encoding import INDEX, TIME, VOCABULARY
+from ..models.metrics import ndcg_of_orders
 from .contract import CONSTANT, Contract, RawRequest, time_id
 
 RULES = "rules.json"
@@ -280,6 +281,11 @@ def fallback_score(rate: float) -> float:
     return math.log(r / (1 - r))
 
 
+def rate_logits(rates) -> list[float]:
+    """fallback.json's rates as the scores the rules add to (math.log per rate, as every platform computes it)."""
+    return [fallback_score(float(r)) for r in np.asarray(rates).ravel()]
+
+
 # --- what a ranking breaks -----------------------------------------------------------------------------------
 
 KINDS = ("filter", "pin", "cap", "run")
@@ -387,17 +393,12 @@ def ruled(rules: RuleSet, views: list[Candidates], scores: np.ndarray, labels: n
           with_rules: bool) -> RuledRanking:
     """NDCG@10 of the lists in the order the scores give (then the rules, if with_rules; filtered candidates
     are not shown, so their clicks are lost), and the lists that break each kind."""
-    discounts = 1.0 / np.log2(np.arange(2, 12))
-    ndcg, breaking = [], dict.fromkeys(KINDS, 0)
+    orders, breaking = [], dict.fromkeys(KINDS, 0)
     for r, view in enumerate(views):
         n = len(view.items)
         order = (apply(rules, scores[r], view) if with_rules
                  else [int(i) for i in np.argsort(-np.asarray(scores[r][:n], dtype=np.float64), kind="stable")])
-        gains = np.power(2.0, np.asarray(labels[r], dtype=np.float64)) - 1.0
-        ideal = float(np.sort(gains[:n])[::-1][:10] @ discounts[:min(n, 10)])
-        if ideal > 0:
-            shown = gains[order[:10]]
-            ndcg.append(float(shown @ discounts[:len(shown)]) / ideal)
+        orders.append(order)
         for kind in violations(rules, order, view):
             breaking[kind] += 1
-    return RuledRanking(float(np.mean(ndcg)) if ndcg else float("nan"), breaking)
+    return RuledRanking(ndcg_of_orders(orders, labels, 10), breaking)

@@ -81,8 +81,9 @@ def _header(f: Path, kind: str) -> list[str]:
         raise LogError(f"{f}: cannot be read as {kind.upper()} ({one_line(e, 120)})") from None
 
 
-def resolve(schema: LogSchema, files: list[Path], kind: str) -> LogSchema:
-    """Expand column patterns against the first file's header and check every file has every column."""
+def resolve(schema: LogSchema, files: list[Path], kind: str, extra: dict[str, str] | None = None) -> LogSchema:
+    """Expand column patterns against the first file's header and check every file has every column (and the
+    `extra` ones a command needs besides: column -> its role)."""
     first = _header(files[0], kind)
 
     def expand(patterns: tuple[str, ...]) -> tuple[str, ...]:
@@ -96,12 +97,12 @@ def resolve(schema: LogSchema, files: list[Path], kind: str) -> LogSchema:
         return tuple(dict.fromkeys(out))
 
     resolved = replace(schema, numeric=expand(schema.numeric), item_features=expand(schema.item_features))
-    roles = _roles(resolved)
+    roles = _roles(resolved) | (extra or {})
     for f in files:
         header = first if f == files[0] else _header(f, kind)
         if not header:
             raise LogError(f"{f}: empty file (no header)")
-        for col in resolved.columns():
+        for col in [*resolved.columns(), *(extra or {})]:
             if col not in header:
                 raise LogError(f"{f}: column {col!r} ({roles[col]}) not found")
     return resolved
@@ -327,14 +328,20 @@ def encoders(files: list[Path], kind: str, schema: LogSchema, progress: Callable
     return choose_encoders(schema, counts, _where(files)), counts
 
 
+def labels(f: Path, row0: int, df: pd.DataFrame, column: str) -> np.ndarray:
+    """The label column: numbers, each a click (0/1) or a relevance >= 0."""
+    label = _numeric(f, row0, df, column, "label")
+    if (label < 0).any():
+        i = int(np.flatnonzero(label < 0)[0])
+        raise LogError(f"{f}: data row {row0 + i + 1}: column {column!r} (label): {label[i]}; expected a "
+                       "click (0/1) or a relevance >= 0")
+    return label
+
+
 def encode(f: Path, row0: int, df: pd.DataFrame, schema: LogSchema, enc: Encoders) -> Encoded:
     """Validate one chunk and turn it into model inputs; the first bad value raises with file, row, column."""
     n = len(df)
-    label = _numeric(f, row0, df, schema.label, "label")
-    if (label < 0).any():
-        i = int(np.flatnonzero(label < 0)[0])
-        raise LogError(f"{f}: data row {row0 + i + 1}: column {schema.label!r} (label): {label[i]}; expected a "
-                       "click (0/1) or a relevance >= 0")
+    label = labels(f, row0, df, schema.label)
     items = df[schema.item]
     if items.isna().any():
         i = int(np.flatnonzero(items.isna().to_numpy())[0])
@@ -378,14 +385,18 @@ class LogProfile:
     test: list = field(default_factory=list)
     shards: list = field(default_factory=list)  # per file, its rows in each split
 
+    @staticmethod
+    def empty(items: int, numeric: int) -> "LogProfile":
+        width = max(numeric, 1)  # no numeric column: the one constant feature
+        return LogProfile(item_shows=np.zeros(items), item_hits=np.zeros(items), feature_sum=np.zeros(width),
+                          feature_sumsq=np.zeros(width))
+
 
 def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, progress: Callable[[str], None],
             shards: Shards | None = None) -> LogProfile:
     """One validating pass: each file profiled on its own, the profiles merged in file order (`per_file`)."""
     parts = per_file(files, lambda f: _profile_file(f, kind, schema, enc, progress), shards)
-    size, width = enc.item.size, max(len(schema.numeric), 1)
-    p = LogProfile(item_shows=np.zeros(size), item_hits=np.zeros(size), feature_sum=np.zeros(width),
-                   feature_sumsq=np.zeros(width))
+    p = LogProfile.empty(enc.item.size, len(schema.numeric))
     for part in parts:
         for name in p.rows:
             p.rows[name] += part.rows[name]
@@ -419,9 +430,8 @@ def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, prog
 
 def _profile_file(f: Path, kind: str, schema: LogSchema, enc: Encoders, progress: Callable[[str], None]
                   ) -> LogProfile:
-    size, width = enc.item.size, max(len(schema.numeric), 1)
-    p = LogProfile(item_shows=np.zeros(size), item_hits=np.zeros(size), feature_sum=np.zeros(width),
-                   feature_sumsq=np.zeros(width))
+    size = enc.item.size
+    p = LogProfile.empty(size, len(schema.numeric))
     total = 0
     for f, row0, df in chunks([f], kind, schema.columns()):
         e = encode(f, row0, df, schema, enc)

@@ -41,6 +41,19 @@ def ndcg_at_k(scores: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
     return _mean_over_defined(ndcg_per_request(scores, labels, k))
 
 
+def ndcg_of_orders(orders: list[list[int]], labels: np.ndarray, k: int = 10) -> float:
+    """Mean NDCG@k of lists shown in the given orders (candidate indices, best first). A candidate left out of
+    its list's order is not shown: its relevance counts in the ideal DCG, never in the DCG."""
+    labels = np.asarray(labels, dtype=np.float64)
+    shown = np.zeros((len(orders), k))
+    for r, order in enumerate(orders):
+        top = list(order[:k])
+        shown[r, :len(top)] = labels[r, top]
+    dcg, ideal = _dcg(shown, k), _dcg(-np.sort(-labels, axis=1), k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _mean_over_defined(np.where(ideal > 0, dcg / ideal, np.nan))
+
+
 def _average_ranks(values: np.ndarray) -> np.ndarray:
     """1-based ranks, ties sharing their average rank."""
     order = np.argsort(values, kind="stable")

@@ -22,7 +22,7 @@ from edgeship.core.files import read_json, write_json, write_text
 from edgeship.export.check import read_contract, read_manifest
 from edgeship.export.fallback import scores as fallback_scores
 from edgeship.export.manifest import read_fallback, read_rules
-from edgeship.export.rules import apply, fallback_score, from_requests
+from edgeship.export.rules import apply, from_requests, rate_logits
 from edgeship.export.verify import score_file
 from edgeship.models import ope
 from edgeship.models.data import Requests, fresh_requests
@@ -68,7 +68,7 @@ def policies(bundle: Path, requests: Requests, step) -> dict[str, np.ndarray]:
 
     return {"model": greedy_order(model),
             "hybrid": np.array([complete(apply(rules, model[r], v)) for r, v in enumerate(views)]),
-            "fallback": np.array([complete(apply(rules, [fallback_score(x) for x in rates[r]], v))
+            "fallback": np.array([complete(apply(rules, rate_logits(rates[r]), v))
                                   for r, v in enumerate(views)]),
             "popularity (logging, greedy)": greedy_order(requests.candidate_features[..., POPULARITY])}
 
