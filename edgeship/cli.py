@@ -180,21 +180,18 @@ def _run_distributed(args, cfg, cluster, workers: int) -> int:
         check_destination(args.out, args.force)
     step = Steps(sys.stderr)
     _import_tensorflow_quietly()
-    import tensorflow as tf
-
     from .pipeline import run
 
     timeout = float(os.environ.get(distributed.TIMEOUT_ENV, getattr(args, "worker_timeout", 60.0)))
-    try:
+    try:  # the exchanges of the data pass; training catches its own (distributed.fit), the export has none
         strategy = distributed.start(timeout)
         dist = distributed.Context(cluster, strategy, logs.Shards(assignment[cluster.rank],
                                                                   distributed.Exchange(strategy)), assignment)
         data = prepare(cfg, step, dist)
-        result = run(cfg, args.out, force=args.force, data=data, step=step,
-                     config_source=str(args.config) if args.config else "built-in defaults")
-    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
-            tf.errors.AbortedError) as e:
+    except distributed.peer_errors() as e:
         raise distributed.lost(e, cluster) from None
+    result = run(cfg, args.out, force=args.force, data=data, step=step,
+                 config_source=str(args.config) if args.config else "built-in defaults")
     peak = _peak_rss_mb()
     if result is None:
         print(f"worker {cluster.rank}: training done; worker 0 writes the bundle (peak RSS {peak:.0f} MB)")

@@ -147,6 +147,14 @@ class Exchange:
         return out
 
 
+def peer_errors() -> tuple[type[Exception], ...]:
+    """What a collective raises when a peer is gone (TensorFlow reports it under several codes)."""
+    import tensorflow as tf
+
+    return (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+            tf.errors.AbortedError, tf.errors.InternalError)
+
+
 def lost(e: Exception, cluster: Cluster) -> WorkerLost:
     """The one line for a collective that failed because a peer is gone (TensorFlow names it in its message)."""
     text = str(e)
@@ -159,8 +167,6 @@ def lost(e: Exception, cluster: Cluster) -> WorkerLost:
 def fit(model, strategy, build, make_dataset, valid, steps: int, seed: int, label: str, schedule, cluster: Cluster):
     """Train a copy of `model` built under the strategy (variables mirrored on every worker), then copy the
     trained weights back: what the chief converts is a plain Keras model."""
-    import tensorflow as tf
-
     from .models.training import fit_stream
 
     try:
@@ -169,8 +175,7 @@ def fit(model, strategy, build, make_dataset, valid, steps: int, seed: int, labe
             distributed.set_weights(model.get_weights())
             fit_stream(distributed, make_dataset, valid, seed, label, schedule, steps_per_epoch=steps)
         model.set_weights(distributed.get_weights())
-    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
-            tf.errors.AbortedError, tf.errors.InternalError) as e:
+    except peer_errors() as e:
         raise lost(e, cluster) from None
     return model
 
