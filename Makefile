@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 WEB := clients/web
 WEB_STAMP := $(WEB)/node_modules/.installed
 
-.PHONY: run test venv clean kotlin
+.PHONY: run test test-fast reference-bundle venv clean kotlin
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,20 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/edgeship run $(ARGS)
 
+FAST := -m "unit and not heavy"
+
+# everything, as CI runs it: the TensorFlow-free tier under its guard, then the rest
 test: $(STAMP) $(WEB_STAMP) kotlin
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	EDGESHIP_NO_TENSORFLOW=1 $(BIN)/python -m pytest $(FAST) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not unit or heavy" $(PYTEST_ARGS)
+
+# the TensorFlow-free tier (modules marked `unit`, less tests marked `heavy`): importing TensorFlow there fails
+test-fast: $(STAMP) $(WEB_STAMP)
+	EDGESHIP_NO_TENSORFLOW=1 $(BIN)/python -m pytest $(FAST) $(PYTEST_ARGS)
+
+# the committed bundle of tests/data/tiny.toml that tests read instead of running the pipeline
+reference-bundle: $(STAMP)
+	$(BIN)/edgeship run --config tests/data/tiny.toml --out tests/data/reference_bundle --force
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(WEB)/node_modules $(WEB)/build

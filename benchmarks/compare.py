@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .records import BenchResult, Group, Measurement, Status
+from ..core.outcome import Outcome
+from .records import BenchResult, Group, Measurement
 from .stats import Interval, ratio_interval
 
 
@@ -38,7 +39,7 @@ def _fmt(v) -> str:
 
 def _runs(data: BenchResult) -> dict[tuple, Measurement]:
     return {(m.name, m.runtime, m.threads, m.candidates): m for m in data.measurements
-            if m.group == Group.MODEL and m.status == Status.OK}
+            if m.group == Group.MODEL and m.status == Outcome.PASS}
 
 
 def compare(old: BenchResult, new: BenchResult) -> list[Change]:

@@ -9,7 +9,6 @@ rounds (paired: shared drift cancels) or a previous bench.json (unpaired: wider 
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -17,25 +16,20 @@ from xml.etree import ElementTree as ET
 
 import numpy as np
 
+from ..core.outcome import Outcome
 from ..core.errors import InputError
 from ..export import formats
 from .budgets import Profile
 from .harness import bundle_targets, file_target, run_bench
-from .records import BenchConfig, BenchResult, Group, Measurement, Status, Target, read_bench
+from .records import BenchConfig, BenchResult, Group, Measurement, Target, read_bench
 from .stats import Interval, percentile_interval, ratio_interval
-
-
-class Verdict(str, enum.Enum):
-    PASS = "pass"
-    FAIL = "fail"
-    SKIP = "skip"
 
 
 @dataclass(frozen=True)
 class Check:
     budget: str
     artifact: str
-    status: Verdict
+    status: Outcome
     message: str
     value: float | None = None
     limit: float | None = None
@@ -43,7 +37,7 @@ class Check:
     marginal: bool = False
 
     def line(self) -> str:
-        mark = {Verdict.PASS: "ok  ", Verdict.FAIL: "FAIL", Verdict.SKIP: "skip"}[self.status]
+        mark = {Outcome.PASS: "ok  ", Outcome.FAIL: "FAIL", Outcome.SKIP: "skip"}[self.status]
         return f"{mark} {self.artifact}: {self.budget}: {self.message}"
 
 
@@ -55,7 +49,7 @@ class GateResult:
 
     @property
     def failed(self) -> list[Check]:
-        return [c for c in self.checks if c.status == Verdict.FAIL]
+        return [c for c in self.checks if c.status == Outcome.FAIL]
 
     @property
     def passed(self) -> bool:
@@ -84,7 +78,7 @@ def gate_targets(path: Path, profile: Profile) -> tuple[list[Target], list[Check
         have = {t.format for t in targets}
         for fmt in profile.formats:
             if fmt not in have and path.is_dir():
-                checks.append(Check("formats", fmt, Verdict.FAIL,
+                checks.append(Check("formats", fmt, Outcome.FAIL,
                                     f"the profile ships {fmt} but {path} has no {fmt} file"))
         targets = [t for t in targets if t.format in profile.formats]
         if not targets and not path.is_dir():
@@ -93,7 +87,7 @@ def gate_targets(path: Path, profile: Profile) -> tuple[list[Target], list[Check
     if profile.precisions and path.is_dir():
         for fmt in {t.format for t in targets}:
             if not any(t.format == fmt and t.precision in profile.precisions for t in targets):
-                checks.append(Check("precisions", fmt, Verdict.FAIL,
+                checks.append(Check("precisions", fmt, Outcome.FAIL,
                                     f"the profile ships {fmt} in {list(profile.precisions)} but {path} has none"))
         targets = [t for t in targets if t.precision in profile.precisions]
     return targets, checks
@@ -112,7 +106,7 @@ def _too_small(profile: Profile, targets: list[Target]) -> list[Check]:
     for t in targets:
         k = t.signature.candidates() if t.signature is not None else None
         if profile.candidates is not None and k is not None and k < profile.candidates:
-            out.append(Check("candidates", t.label, Verdict.FAIL,
+            out.append(Check("candidates", t.label, Outcome.FAIL,
                              f"scores {k} candidates per call; the profile's requests have {profile.candidates}"))
     return out
 
@@ -127,16 +121,16 @@ def _exact(budget: str, label: str, value: float, limit: float, unit: str, large
     ok = value <= limit if larger_is_worse else value >= limit
     rel = "≤" if larger_is_worse else "≥"
     text = f"{_num(value)} {unit} {'' if ok else 'not '}{rel} {_num(limit)} {unit}"
-    return Check(budget, label, Verdict.PASS if ok else Verdict.FAIL, " ".join(text.split()), value, limit)
+    return Check(budget, label, Outcome.PASS if ok else Outcome.FAIL, " ".join(text.split()), value, limit)
 
 
 def _interval_check(budget: str, label: str, iv: Interval, limit: float, what: str, over: str, within: str,
                     marginal_note: str) -> Check:
     """Noisy budgets: fail only when the whole interval lies above the limit; flag an interval that straddles."""
     if iv.low > limit:
-        return Check(budget, label, Verdict.FAIL, f"{what}{over}", iv.estimate, limit, iv)
+        return Check(budget, label, Outcome.FAIL, f"{what}{over}", iv.estimate, limit, iv)
     marginal = iv.high > limit
-    return Check(budget, label, Verdict.PASS, f"{what}{within}" + (marginal_note if marginal else ""), iv.estimate,
+    return Check(budget, label, Outcome.PASS, f"{what}{within}" + (marginal_note if marginal else ""), iv.estimate,
                  limit, iv, marginal)
 
 
@@ -157,7 +151,7 @@ def _relative(budget: str, label: str, new: np.ndarray, old: np.ndarray, q: floa
                            f": more than +{allowed:.0%}", f" within +{allowed:.0%}", " — marginal")
 
 
-def evaluate(profile: Profile, targets: list[Target], measurements: list[Measurement],
+def run_checks(profile: Profile, targets: list[Target], measurements: list[Measurement],
              baseline: Baseline | None, seed: int = 0) -> list[Check]:
     """Every budget of the profile against every shipped artifact."""
     checks = []
@@ -170,7 +164,7 @@ def evaluate(profile: Profile, targets: list[Target], measurements: list[Measure
             checks.append(_exact("max_download_bytes", label, f.gzip_bytes, profile.max_download_bytes, "gzip bytes"))
         if profile.max_macs is not None:
             checks.append(_exact("max_macs", label, f.macs, profile.max_macs, "MACs") if f.macs is not None else
-                          Check("max_macs", label, Verdict.SKIP, "MACs not countable for this format"))
+                          Check("max_macs", label, Outcome.SKIP, "MACs not countable for this format"))
         if profile.mobile_ops_only:
             checks.append(_mobile_ops(label, f.mobile))
         if profile.min_ndcg_ratio is not None:
@@ -180,9 +174,9 @@ def evaluate(profile: Profile, targets: list[Target], measurements: list[Measure
                                                         ("max_p90_ms", 90, profile.max_p90_ms)) if lim is not None]
         needs_run = latency_budgets or profile.max_peak_rss_mb is not None or (
             baseline and (profile.max_p50_increase is not None or profile.max_p90_increase is not None))
-        if needs_run and (m is None or m.status != Status.OK):
+        if needs_run and (m is None or m.status != Outcome.PASS):
             reason = m.reason if m is not None else "no CPU runtime here executes this format (Core ML needs Apple)"
-            status = Verdict.FAIL if m is not None and m.status == Status.FAILED else Verdict.SKIP
+            status = Outcome.FAIL if m is not None and m.status == Outcome.FAIL else Outcome.SKIP
             checks.append(Check("runs", label, status, reason))
             continue
         for budget, q, limit in latency_budgets:
@@ -196,24 +190,24 @@ def evaluate(profile: Profile, targets: list[Target], measurements: list[Measure
 
 def _ndcg(label: str, v, floor: float) -> Check:
     if not v:
-        return Check("min_ndcg_ratio", label, Verdict.SKIP, "no verification record (not from an edgeship bundle)")
+        return Check("min_ndcg_ratio", label, Outcome.SKIP, "no verification record (not from an edgeship bundle)")
     if not v.ndcg_gated:
-        return Check("min_ndcg_ratio", label, Verdict.SKIP, "too few positives in the verification lists for an "
+        return Check("min_ndcg_ratio", label, Outcome.SKIP, "too few positives in the verification lists for an "
                                                             "NDCG ratio to mean anything (see manifest metrics)")
     if v.ndcg_ratio != v.ndcg_ratio:  # NaN in the run (the model ranked no relevant item in any top 10)
-        return Check("min_ndcg_ratio", label, Verdict.FAIL, "NDCG ratio undefined in the bundle's verification")
+        return Check("min_ndcg_ratio", label, Outcome.FAIL, "NDCG ratio undefined in the bundle's verification")
     return _exact("min_ndcg_ratio", label, v.ndcg_ratio, floor, "", False)
 
 
 def _mobile_ops(label: str, mobile: dict) -> Check:
     if not mobile:
-        return Check("mobile_ops_only", label, Verdict.SKIP, "no mobile operator check for this format")
+        return Check("mobile_ops_only", label, Outcome.SKIP, "no mobile operator check for this format")
     if "builtin_ops_only" in mobile:
         c = mobile["builtin_ops_only"]
-        return Check("mobile_ops_only", label, Verdict.PASS if c["ok"] else Verdict.FAIL,
+        return Check("mobile_ops_only", label, Outcome.PASS if c["ok"] else Outcome.FAIL,
                      "builtin TFLite ops only" if c["ok"] else f"non-builtin ops: {', '.join(c['non_builtin'])}")
     c = mobile["ort_format"]
-    return Check("mobile_ops_only", label, Verdict.PASS if c["ok"] else Verdict.FAIL,
+    return Check("mobile_ops_only", label, Outcome.PASS if c["ok"] else Outcome.FAIL,
                  "saves to and runs from the ORT format" if c["ok"] else f"ORT format fails: {c['error']}")
 
 
@@ -221,11 +215,11 @@ def _against_baseline(profile: Profile, t: Target, m: Measurement, baseline: Bas
     label, checks = t.label, []
     old_t, old_rounds = baseline.targets.get(label), baseline.rounds.get(label)
     if old_t is None:
-        return [Check("baseline", label, Verdict.SKIP, "no file of this name in the baseline")]
+        return [Check("baseline", label, Outcome.SKIP, "no file of this name in the baseline")]
     if profile.max_bytes_increase is not None:
         old_bytes = old_t.facts.bytes
         growth, allowed = t.facts.bytes / old_bytes - 1, profile.max_bytes_increase
-        checks.append(Check("max_bytes_increase", label, Verdict.PASS if growth <= allowed else Verdict.FAIL,
+        checks.append(Check("max_bytes_increase", label, Outcome.PASS if growth <= allowed else Outcome.FAIL,
                             f"{t.facts.bytes:,} bytes vs baseline {old_bytes:,}: {growth:+.1%} "
                             f"{'within' if growth <= allowed else 'more than'} +{allowed:.0%}", growth, allowed))
     for budget, q, allowed in (("max_p50_increase", 50, profile.max_p50_increase),
@@ -233,7 +227,7 @@ def _against_baseline(profile: Profile, t: Target, m: Measurement, baseline: Bas
         if allowed is None:
             continue
         if old_rounds is None:
-            checks.append(Check(budget, label, Verdict.SKIP, "baseline has no latency for this configuration"))
+            checks.append(Check(budget, label, Outcome.SKIP, "baseline has no latency for this configuration"))
             continue
         paired = baseline.paired and len(old_rounds) == len(m.rounds_ms)
         checks.append(_relative(budget, label, np.asarray(m.rounds_ms), np.asarray(old_rounds), q, allowed, paired,
@@ -272,13 +266,13 @@ def run_gate(path: Path, profile: Profile, baseline_path: Path | None, base_cfg:
         strip = len("baseline/")
         baseline = Baseline(True, {t.label[strip:]: t for t in baseline_targets},
                             {m.label[strip:]: m.rounds_ms for m in result.measurements
-                             if m.group == Group.BASELINE and m.status == Status.OK and m.call == "infer"})
+                             if m.group == Group.BASELINE and m.status == Outcome.PASS and m.call == "infer"})
     elif stored is not None:
         baseline = Baseline(False, stored.models(),
                             {m.label: m.rounds_ms for m in stored.measurements
-                             if m.status == Status.OK and m.group == Group.MODEL and m.threads == profile.threads
+                             if m.status == Outcome.PASS and m.group == Group.MODEL and m.threads == profile.threads
                              and m.call == "infer"})
-    checks += evaluate(profile, targets, result.measurements, baseline, cfg.seed)
+    checks += run_checks(profile, targets, result.measurements, baseline, cfg.seed)
     return GateResult(profile, checks, result)
 
 
@@ -287,13 +281,13 @@ def run_gate(path: Path, profile: Profile, baseline_path: Path | None, base_cfg:
 def junit_xml(result: GateResult) -> bytes:
     suite = ET.Element("testsuite", name=f"edgeship gate: {result.profile.name}", tests=str(len(result.checks)),
                        failures=str(len(result.failed)),
-                       skipped=str(sum(c.status == Verdict.SKIP for c in result.checks)))
+                       skipped=str(sum(c.status == Outcome.SKIP for c in result.checks)))
     for c in result.checks:
         case = ET.SubElement(suite, "testcase", classname=f"edgeship.gate.{result.profile.name}.{c.artifact}",
                              name=c.budget)
-        if c.status == Verdict.FAIL:
+        if c.status == Outcome.FAIL:
             ET.SubElement(case, "failure", message=c.message).text = c.message
-        elif c.status == Verdict.SKIP:
+        elif c.status == Outcome.SKIP:
             ET.SubElement(case, "skipped", message=c.message)
         else:
             ET.SubElement(case, "system-out").text = c.message
@@ -307,11 +301,11 @@ def markdown(result: GateResult) -> str:
     verdict = "passed" if result.passed else "FAILED"
     n_fail = len(result.failed)
     lines = [f"### edgeship gate — profile `{result.profile.name}`: {verdict}", "",
-             f"{len(result.checks)} checks, {n_fail} failed, {sum(c.status == Verdict.SKIP for c in result.checks)} "
+             f"{len(result.checks)} checks, {n_fail} failed, {sum(c.status == Outcome.SKIP for c in result.checks)} "
              "skipped. Latency budgets fail only when the whole 95 % interval is above the budget.", "",
              "| | artifact | budget | result |", "|---|---|---|---|"]
-    icon = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.SKIP: "⏭️"}
-    order = {Verdict.FAIL: 0, Verdict.PASS: 1, Verdict.SKIP: 2}
+    icon = {Outcome.PASS: "✅", Outcome.FAIL: "❌", Outcome.SKIP: "⏭️"}
+    order = {Outcome.FAIL: 0, Outcome.PASS: 1, Outcome.SKIP: 2}
     for c in sorted(result.checks, key=lambda c: (order[c.status], c.artifact)):
         lines.append(f"| {icon[c.status]}{' ⚠️' if c.marginal else ''} | {c.artifact} | `{c.budget}` | {c.message} |")
     host = result.bench.host

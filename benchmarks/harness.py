@@ -21,14 +21,15 @@ from typing import Callable
 
 import numpy as np
 
+from ..core.outcome import Outcome
 from ..core import typed
 from ..core.errors import EdgeshipError, InputError
 from ..core.files import sha256
 from ..core.tensors import Signature, TensorSpec
 from ..export import formats
-from ..export.check import read_manifest
+from ..export.reader import read_manifest
 from ..export.manifest import Manifest
-from .records import BENCH_KIND, BENCH_VERSION, BenchConfig, BenchResult, Group, Host, Measurement, Status, Target
+from .records import BENCH_KIND, BENCH_VERSION, BenchConfig, BenchResult, Group, Host, Measurement, Target
 from .stats import summarize
 
 Progress = Callable[[str], None]
@@ -127,7 +128,7 @@ class Worker:
         return reply
 
     def fail(self, error: str) -> None:
-        self.m.status, self.m.reason = Status.FAILED, error
+        self.m.status, self.m.reason = Outcome.FAIL, error
         self.close()
 
     def close(self) -> None:
@@ -167,7 +168,7 @@ def plan(targets: list[Target], cfg: BenchConfig, scratch: Path) -> list[tuple[M
                 m = Measurement(t.label, t.group, runtime, threads, c)
                 inputs, why = _shape_for(t.signature, c)
                 if inputs is None:
-                    m.status, m.reason = Status.SKIPPED, why
+                    m.status, m.reason = Outcome.SKIP, why
                     jobs.append((m, t.path, ()))
                     continue
                 if cfg.identity:
@@ -192,7 +193,7 @@ def run_bench(targets: list[Target], cfg: BenchConfig, source: dict, progress: P
     with tempfile.TemporaryDirectory(prefix="edgeship-bench-") as scratch:
         jobs = plan(targets, cfg, Path(scratch))
         measurements = [m for m, _, _ in jobs]
-        runnable = [(m, p, i) for m, p, i in jobs if m.status == Status.OK]
+        runnable = [(m, p, i) for m, p, i in jobs if m.status == Outcome.PASS]
         progress(f"bench: {len(runnable)} configurations ({len(jobs) - len(runnable)} skipped), "
                  f"{cfg.rounds} rounds x {cfg.invokes} invokes each")
         workers = [Worker(m, p, i) for m, p, i in runnable]
@@ -200,7 +201,7 @@ def run_bench(targets: list[Target], cfg: BenchConfig, source: dict, progress: P
             _load_all(workers, cfg, progress)
             _rounds(workers, cfg, progress)
             for w in workers:
-                if w.m.status == Status.OK:
+                if w.m.status == Outcome.PASS:
                     try:
                         w.m.peak_rss_mb = round(w.ask({"cmd": "stop"})["peak_rss_mb"], 1)
                     except WorkerError:
@@ -246,12 +247,12 @@ def _load_all(workers: list[Worker], cfg: BenchConfig, progress: Progress) -> No
 
 
 def _rounds(workers: list[Worker], cfg: BenchConfig, progress: Progress) -> None:
-    live = [w for w in workers if w.m.status == Status.OK]
+    live = [w for w in workers if w.m.status == Outcome.PASS]
     t0 = time.perf_counter()
     for r in range(cfg.rounds):
         shift = r % max(len(live), 1)
         for w in live[shift:] + live[:shift]:  # rotate who goes first, so no configuration always runs cold
-            if w.m.status != Status.OK:
+            if w.m.status != Outcome.PASS:
                 continue
             try:
                 reply = w.ask({"cmd": "round", "n": cfg.invokes})
@@ -262,14 +263,14 @@ def _rounds(workers: list[Worker], cfg: BenchConfig, progress: Progress) -> None
         elapsed = time.perf_counter() - t0
         progress(f"  round {r + 1}/{cfg.rounds} done ({elapsed:.1f} s, ~{elapsed / (r + 1) * (cfg.rounds - r - 1):.0f} s left)")
     for w in live:
-        if w.m.status == Status.OK:
+        if w.m.status == Outcome.PASS:
             w.m.latency_ms = summarize(np.concatenate(w.m.rounds_ms))
 
 
 def _attach_memory(measurements: list[Measurement]) -> None:
     by_label = {(m.label, m.runtime, m.threads): m for m in measurements if m.group == Group.IDENTITY}
     for m in measurements:
-        if m.status != Status.OK or m.peak_rss_mb is None:
+        if m.status != Outcome.PASS or m.peak_rss_mb is None:
             continue
         ident = by_label.get((m.identity, m.runtime, m.threads)) if m.identity else None
         floor = ident.peak_rss_mb if ident and ident.peak_rss_mb else m.rss_runtime_mb

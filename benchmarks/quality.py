@@ -17,11 +17,12 @@ import numpy as np
 
 from ..core import typed
 from ..core.files import write_json, write_text
-from ..export.manifest import Estimate  # a mean with its 95 % bootstrap interval, as in the personalization record
+from ..core.intervals import Interval, bootstrap
 from ..models.metrics import auc, logloss, masked, ndcg_per_request
 
 QUALITY_VERSION = 1
 CONFIDENCE = 0.95
+OVER_LISTS = "percentile bootstrap over test lists (paired across scorers)"
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,10 @@ class Scorer:
 class ScorerQuality:
     name: str
     kind: str
-    ndcg_at_10: Estimate
-    auc: Estimate
-    ndcg_minus_model: Estimate | None = field(metadata={"doc": "paired difference against the Keras model"})
-    auc_minus_model: Estimate | None
+    ndcg_at_10: Interval
+    auc: Interval
+    ndcg_minus_model: Interval | None = field(metadata={"doc": "paired difference against the Keras model"})
+    auc_minus_model: Interval | None
     gap_closed: float | None = field(metadata={"doc": "(NDCG - rules) / (oracle - rules); None without an oracle"})
     logloss: float | None = None
     parameters: int | None = None
@@ -68,9 +69,8 @@ class QualityResult:
     datasets: list[DatasetQuality]
 
 
-def _interval(point: float, boot: np.ndarray) -> Estimate:
-    lo, hi = np.nanpercentile(boot, [50 * (1 - CONFIDENCE), 100 - 50 * (1 - CONFIDENCE)])
-    return Estimate(round(float(point), 5), round(float(lo), 5), round(float(hi), 5))
+def _interval(point: float, boot: np.ndarray) -> Interval:
+    return bootstrap(point, boot, CONFIDENCE, OVER_LISTS, digits=5)
 
 
 def _auc_of(scores, labels, real, lists) -> float:
@@ -133,12 +133,12 @@ def markdown(result: QualityResult) -> str:
     return "\n".join(lines)
 
 
-def _plain(e: Estimate) -> str:
-    return f"{e.mean:.4f} [{e.low:.4f}, {e.high:.4f}]"
+def _plain(e: Interval) -> str:
+    return f"{e.estimate:.4f} [{e.low:.4f}, {e.high:.4f}]"
 
 
-def _signed(e: Estimate) -> str:
-    return f"{e.mean:+.4f} [{e.low:+.4f}, {e.high:+.4f}]"
+def _signed(e: Interval) -> str:
+    return f"{e.estimate:+.4f} [{e.low:+.4f}, {e.high:+.4f}]"
 
 
 def write(result: QualityResult, out: Path) -> None:

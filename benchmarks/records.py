@@ -13,6 +13,7 @@ from pathlib import Path
 from ..core import typed
 from ..core.errors import InputError
 from ..core.files import read_json
+from ..core.outcome import Outcome
 from ..core.tensors import Signature
 from ..export.formats import NAMES as FORMAT_NAMES
 from ..export.manifest import Verification
@@ -21,19 +22,15 @@ from .stats import Summary
 
 BENCH_JSON = "bench.json"
 BENCH_KIND = "edgeship-bench"
-BENCH_VERSION = 2  # 2: typed records; a target's signature (inputs and outputs) instead of its inputs
+# 2: typed records; a target's signature (inputs and outputs) instead of its inputs
+# 3: status pass | fail | skip (core.outcome); intervals with level and method
+BENCH_VERSION = 3
 
 
 class Group(str, enum.Enum):
     MODEL = "model"
     BASELINE = "baseline"  # another bundle measured in the same rounds (gate --baseline)
     IDENTITY = "identity"  # a model with the same inputs and no computation: the runtime's overhead floor
-
-
-class Status(str, enum.Enum):
-    OK = "ok"
-    SKIPPED = "skipped"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -86,7 +83,7 @@ class Measurement:
     call: str = field(default="infer", metadata={"choices": ("infer", "train"),
                                                  "doc": "what one timed invoke is: scoring a request, or one "
                                                         "on-device training step on it"})
-    status: Status = Status.OK
+    status: Outcome = Outcome.PASS
     reason: str = ""
     import_ms: float | None = None
     load_ms: float | None = None

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.outcome import Outcome
 from ..core import typed
 from ..core.errors import AlreadyExists
 from ..core.files import write_json, write_text
-from .records import BENCH_JSON, BenchResult, Group, Status
+from .records import BENCH_JSON, BenchResult, Group
 
 BENCH_MD = "bench.md"
 PLOTS = ("latency.png", "size.png", "quality_vs_size.png")
@@ -48,9 +49,9 @@ def markdown(data: BenchResult) -> str:
               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m in data.measurements:
         k = "–" if m.candidates is None else m.candidates
-        if m.status == Status.SKIPPED:  # listed once per file and reason below the table, not as empty rows
+        if m.status == Outcome.SKIP:  # listed once per file and reason below the table, not as empty rows
             continue
-        if m.status != Status.OK:
+        if m.status != Outcome.PASS:
             lines.append(f"| {m.name} | {m.runtime} | {m.threads} | {k} | {m.status.value}: {m.reason} "
                          "| | | | | | | | | | |")
             continue
@@ -66,7 +67,7 @@ def markdown(data: BenchResult) -> str:
               "same runtime and thread count (Python and the runtime library are not what a phone pays).", ""]
     notes = [(t.label, n) for t in data.targets for n in (t.facts.notes if t.facts else [])]
     notes += list(dict.fromkeys((m.label, f"not measured at K={m.candidates}: {m.reason}")
-                                for m in data.measurements if m.status == Status.SKIPPED))
+                                for m in data.measurements if m.status == Outcome.SKIP))
     unknown = [t.label for t in data.targets if t.signature and t.group != Group.IDENTITY
                and any(i.dtype.startswith("int") and i.value_range is None for i in t.signature.inputs)]
     if notes or unknown:
@@ -95,7 +96,7 @@ def plot(data: BenchResult, out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     made = []
-    ok = [m for m in data.measurements if m.status == Status.OK]
+    ok = [m for m in data.measurements if m.status == Outcome.PASS]
     if ok:
         fig, ax = plt.subplots(figsize=(10, 0.45 * len(ok) + 1.5))
         labels = [f"{m.name} [{m.runtime}, {m.threads}t, K={m.candidates or '–'}]" for m in ok]

@@ -11,8 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.intervals import LEVEL as CONFIDENCE, Interval, bootstrap
+
 BOOTSTRAP_RESAMPLES = 2000
-CONFIDENCE = 0.95
+ROUNDS = "percentile bootstrap over rounds"
+PAIRED = "percentile bootstrap over rounds of the median per-round ratio (paired)"
+UNPAIRED = "percentile bootstrap over each side's rounds (unpaired)"
 
 
 @dataclass(frozen=True)
@@ -28,13 +32,6 @@ class Summary:
     p99: float
 
 
-@dataclass(frozen=True)
-class Interval:
-    estimate: float
-    low: float
-    high: float
-
-
 def summarize(samples_ms: np.ndarray) -> Summary:
     s = np.asarray(samples_ms, dtype=np.float64)
     p50, p90, p99 = np.percentile(s, [50, 90, 99])
@@ -48,18 +45,12 @@ def _resampled_percentile(rounds: np.ndarray, picks: np.ndarray, q: float) -> np
     return np.percentile(rounds[picks].reshape(b, -1), q, axis=1)
 
 
-def _interval(estimate: float, boot: np.ndarray) -> Interval:
-    """The estimate with the central CONFIDENCE range of its bootstrap replicates."""
-    lo, hi = np.percentile(boot, [50 * (1 - CONFIDENCE), 100 - 50 * (1 - CONFIDENCE)])
-    return Interval(estimate, float(lo), float(hi))
-
-
 def percentile_interval(rounds: np.ndarray, q: float, seed: int = 0) -> Interval:
     """The q-th percentile of all samples with a bootstrap CI from resampling whole rounds."""
     rounds = np.asarray(rounds, dtype=np.float64)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, rounds.shape[0], size=(BOOTSTRAP_RESAMPLES, rounds.shape[0]))
-    return _interval(float(np.percentile(rounds, q)), _resampled_percentile(rounds, picks, q))
+    return bootstrap(float(np.percentile(rounds, q)), _resampled_percentile(rounds, picks, q), CONFIDENCE, ROUNDS)
 
 
 def ratio_interval(new_rounds: np.ndarray, old_rounds: np.ndarray, q: float, paired: bool, seed: int = 0
@@ -81,8 +72,8 @@ def ratio_interval(new_rounds: np.ndarray, old_rounds: np.ndarray, q: float, pai
             raise ValueError("paired comparison needs the same number of rounds")
         ratios = np.percentile(new_rounds, q, axis=1) / np.percentile(old_rounds, q, axis=1)
         picks = rng.integers(0, ratios.size, size=(BOOTSTRAP_RESAMPLES, ratios.size))
-        return _interval(float(np.median(ratios)), np.median(ratios[picks], axis=1))
+        return bootstrap(float(np.median(ratios)), np.median(ratios[picks], axis=1), CONFIDENCE, PAIRED)
     new_picks = rng.integers(0, new_rounds.shape[0], size=(BOOTSTRAP_RESAMPLES, new_rounds.shape[0]))
     old_picks = rng.integers(0, old_rounds.shape[0], size=(BOOTSTRAP_RESAMPLES, old_rounds.shape[0]))
     boot = _resampled_percentile(new_rounds, new_picks, q) / _resampled_percentile(old_rounds, old_picks, q)
-    return _interval(float(np.percentile(new_rounds, q) / np.percentile(old_rounds, q)), boot)
+    return bootstrap(float(np.percentile(new_rounds, q) / np.percentile(old_rounds, q)), boot, CONFIDENCE, UNPAIRED)

@@ -251,7 +251,7 @@ def _finish(result, command: str) -> int:
     print(summary_table(result.manifest))
     print(f"\nbundle: {result.out}  ({result.seconds:.0f}s)")
     for f in result.manifest.failures:
-        print(f"edgeship {command}: error: {f.what}: {f.stage.value} failed: {f.reason} "
+        print(f"edgeship {command}: error: {f.what}: {f.failed_at.value} failed: {f.reason} "
               "(recorded in manifest.json; the other formats were written)", file=sys.stderr)
     return 1 if result.manifest.failures else 0
 
@@ -272,10 +272,12 @@ def _export(args) -> int:
 
 
 def _verify(args) -> int:
-    _import_tensorflow_quietly()  # coremltools imports it when installed
-    from .export.check import check_bundle
+    from .export.reader import check_bundle
+    from .export.shims import quiet
 
-    for r in check_bundle(args.bundle):
+    with quiet():  # coremltools imports TensorFlow where it is installed, and that logs from C++
+        results = check_bundle(args.bundle)
+    for r in results:
         print(f"{r.path:<24} test vectors max error {r.max_error:.2e} (atol {r.atol:.1e})  ok")
     print(f"{args.bundle}: checksums, schemas and test vectors ok")
     return 0
@@ -343,7 +345,7 @@ def _compare(args) -> int:
 
 def _evaluate(args) -> int:
 
-    from .evaluate import OPE_JSON, evaluate, markdown, read_log
+    from .offpolicy import OPE_JSON, evaluate, markdown, read_log
     from .progress import Steps
 
     if args.resamples < 10:

@@ -11,10 +11,10 @@ from .core.errors import ConfigError
 from .core.files import read_toml
 from .export import formats
 from .export.about import Identity
-from .export.personalization import StudyConfig
-from .export.rules import RuleSet, check as check_rules
+from .ondevice.personalization import StudyConfig
+from .ondevice.rules import RuleSet, check as check_rules
 from .export.types import QuantizationConfig
-from .export.verify import Floors
+from .export.parity import Floors
 from .models.data import SyntheticConfig
 from .models.settings import RankerConfig, ReferenceConfig, TrainConfig
 

@@ -23,14 +23,14 @@ from .export.about import About
 from .export.manifest import MANIFEST_VERSION, Manifest, Metrics, ModelRecord
 from .export.quantization import quantization_aware_model, representative_dataset
 from .export.readme import render_readme
-from .export import rules as rules_mod
-from .export.fallback import ColdStart, Fallback, scores as fallback_scores
-from .export.stage import export_formats
+from .ondevice import rules as rules_mod
+from .ondevice.fallback import ColdStart, Fallback, scores as fallback_scores
+from .export.exporter import export_formats
 from .export.types import ExportJob
 from .models import ranker as ranker_mod
 from .models.encoding import Encoders
 from .models.features import PAD_ID
-from .models.metrics import MIN_POSITIVES, RankingMetrics, evaluate
+from .models.metrics import MIN_POSITIVES, RankingMetrics, ranking_metrics
 from .models.training import seed_everything
 from .progress import Steps
 
@@ -77,9 +77,9 @@ def _fallback(cfg: RunConfig, data, model, test, model_ndcg: float, step: Steps)
     """The fallback table on the test lists, and the cold-start choice: the same lists with the history removed
     (a user the model has seen nothing of), ranked by the model and by the table (which never reads history)."""
     table = data.fallback(cfg.export.fallback_top)
-    ndcg = evaluate(fallback_scores(table, test), test.labels, probabilities=False, mask=test.mask).ndcg_at_10
+    ndcg = ranking_metrics(fallback_scores(table, test), test.labels, probabilities=False, mask=test.mask).ndcg_at_10
     cold = dataclasses.replace(test, history=np.full_like(test.history, PAD_ID))
-    cold_model = evaluate(ranker_mod.probabilities(ranker_mod.predict(model, cold.inputs())), test.labels,
+    cold_model = ranking_metrics(ranker_mod.probabilities(ranker_mod.predict(model, cold.inputs())), test.labels,
                           mask=test.mask).ndcg_at_10
     choice = "model" if cold_model >= ndcg else "fallback"
     step(f"fallback.json (popularity, top {cfg.export.fallback_top} per segment): NDCG@10 {ndcg:.4f} vs the model's "
@@ -140,7 +140,7 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
         return None
     reference = ranker_mod.predict(model, test.inputs())  # Keras fp32: evaluated, then every file is held to it
     scorers = test_scorers(data, reference)
-    metrics = {name: evaluate(scores, test.labels, probabilities=name != "rule_baseline", mask=test.mask)
+    metrics = {name: ranking_metrics(scores, test.labels, probabilities=name != "rule_baseline", mask=test.mask)
                for name, scores in scorers.items()}
     for name, m in metrics.items():
         step(_metrics_line(name, m))
@@ -201,7 +201,7 @@ def _references(cfg: RunConfig, data: sources.Prepared, step: Steps
         step(f"reference: training the {name.replace('_', ' ')}")
         exact.train(model, schedule, name)
         probs = ranker_mod.probabilities(ranker_mod.predict(model, exact.test.inputs()))
-        m = evaluate(probs, exact.test.labels, mask=exact.test.mask)
+        m = ranking_metrics(probs, exact.test.labels, mask=exact.test.mask)
         out[name] = (m, ranker_mod.parameter_count(model), probs)
         step(_metrics_line(name, m))
     return out
@@ -211,7 +211,8 @@ def _personalization(artifacts: list, cfg: RunConfig, timelines, stage: Path, st
     """The study on new users' timelines, through each shipped trainable file (the same users for every
     file); its report goes in the bundle."""
     from .core.files import write_json, write_text
-    from .export import formats, personalization
+    from .export import formats
+    from .ondevice import personalization
 
     study_cfg = cfg.personalization
     tune, report = timelines(study_cfg.tune_users, 2), timelines(study_cfg.users, 1)
@@ -223,9 +224,9 @@ def _personalization(artifacts: list, cfg: RunConfig, timelines, stage: Path, st
         record = personalization.study(trainer, a.name, tune, report, study_cfg, cfg.seed, step)
         by_n = {p.n: p for p in record.curve}
         top = by_n[max(by_n)]
-        step(f"personalization of {a.name}: NDCG@10 at n = {top.n}: {top.personal_ndcg.mean:.4f} vs global "
-             f"{top.global_ndcg.mean:.4f} (gain {top.gain.mean:+.4f}, 95% CI {top.gain.low:+.4f}…"
-             f"{top.gain.high:+.4f}); n = 1 gain {by_n[1].gain.mean:+.4f}")
+        step(f"personalization of {a.name}: NDCG@10 at n = {top.n}: {top.personal_ndcg.estimate:.4f} vs global "
+             f"{top.global_ndcg.estimate:.4f} (gain {top.gain.estimate:+.4f}, 95% CI {top.gain.low:+.4f}…"
+             f"{top.gain.high:+.4f}); n = 1 gain {by_n[1].gain.estimate:+.4f}")
         records.append(record)
     write_json(stage / "personalization.json", [typed.dump(r) for r in records])
     write_text(stage / "personalization.md", "\n".join(personalization.markdown(r) for r in records))

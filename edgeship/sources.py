@@ -18,7 +18,7 @@ from .config import RunConfig
 from .distributed import Context
 from .export.manifest import TrainingRecord
 from .core import typed
-from .export.fallback import Fallback, SegmentColumn, table
+from .ondevice.fallback import Fallback, SegmentColumn, table
 from .models.baseline import ItemPopularity, SegmentPopularity
 from .models import encoding
 from .models.data import NUMERIC_ITEM_FEATURES, Requests, Timelines, calibration_requests, generate, timelines

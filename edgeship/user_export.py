@@ -17,7 +17,7 @@ from .export.quantization import representative_dataset
 from .export.types import ExportJob
 from .models import ranker as ranker_mod
 from .models import encoding
-from .models.metrics import MIN_POSITIVES, evaluate
+from .models.metrics import MIN_POSITIVES, ranking_metrics
 from .pipeline import Raw, RunResult, ship
 from .progress import Steps
 
@@ -50,7 +50,7 @@ def export_user_model(cfg: RunConfig, model_path: Path, calibration_path: Path, 
                 "labels": calib.has_labels},
         notes=[], test_requests=len(test), reliable=calib.has_labels and positives >= MIN_POSITIVES,
         min_positives=MIN_POSITIVES,
-        model=evaluate(ranker_mod.probabilities(reference), test.labels) if calib.has_labels else None)
+        model=ranking_metrics(ranker_mod.probabilities(reference), test.labels) if calib.has_labels else None)
     # the model takes ids the caller computed: edgeship knows no raw values, only the ranges seen
     encoders = encoding.given(spec.context_fields, spec.item_buckets)
     record, vocabularies = bundle.vocabularies(encoders, encoding.Collisions(0, 0, 0.0))

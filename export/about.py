@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..models.features import (CANDIDATE_FEATURES, CANDIDATES, CONTEXT, FEATURE_CLIP, HISTORY, SCORES,
                                FeatureSpec)
-from .contract import CONTRACT_VERSION, FEATURES
+from ..ondevice.contract import CONTRACT_VERSION, FEATURES
 
 
 @dataclass(frozen=True)

@@ -22,16 +22,16 @@ from ..core.files import sha256, write_json, write_text
 from ..models.data import Requests
 from ..models.encoding import Collisions, Encoders
 from ..models.features import SCORES
-from . import formats, integration
-from .contract import FEATURES, Contract
-from .fallback import FALLBACK, ColdStart, Fallback, FallbackRecord
+from . import formats
+from ..ondevice.contract import FEATURES, Contract
+from ..ondevice.fallback import FALLBACK, ColdStart, Fallback, FallbackRecord
 from .manifest import (MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry, EncodingRecord, Manifest,
                        TrainingVector, VectorCase, Vectors)
 from .raw_vectors import RAW_TESTVECTORS, RawVectors, raw_vectors
-from .rules import RULES, RuleSet, rules_file
-from .stage import Verified
+from ..ondevice.rules import RULES, RuleSet, rules_file
+from .exporter import Verified
 from .types import Artifact, in_contract_order
-from .verify import PROBE_LEARNING_RATE, probe_labels, scorer
+from .parity import PROBE_LEARNING_RATE, probe_labels, scorer
 
 README = "README.md"
 VOCABULARIES = "vocabularies.json"  # every categorical field's raw value -> id rule, vocabularies in full
@@ -138,8 +138,7 @@ CHECKED_FILES = (FEATURES, VOCABULARIES, TESTVECTORS, RAW_TESTVECTORS, RULES)  #
 
 def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, vocabularies: str,
                 the_contract: Contract, raw: RawVectors) -> Manifest:
-    """features.json, testvectors.json, testvectors_raw.json, vocabularies.json, the integration code generated
-    from features.json, then manifest.json with their checksums (and fallback.json's, which write_fallback wrote
+    """features.json, testvectors.json, testvectors_raw.json, vocabularies.json, then manifest.json with their checksums (and fallback.json's, which write_fallback wrote
     when the manifest records one), the JSON Schemas they follow, and README.md, into the staging folder. Returns
     the manifest as written."""
     from ..schemas import schema_path
@@ -148,10 +147,9 @@ def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, 
     write_json(stage / FEATURES, typed.dump(the_contract))
     write_json(stage / RAW_TESTVECTORS, typed.dump(raw), compact=True)
     write_json(stage / TESTVECTORS, typed.dump(vectors), compact=True)
-    generated = integration.write(the_contract, stage)
     fallback = [FALLBACK] if manifest.fallback is not None else []
     manifest = dataclasses.replace(manifest, files={name: sha256(stage / name)
-                                                    for name in [*CHECKED_FILES, *fallback, *generated]})
+                                                    for name in [*CHECKED_FILES, *fallback]})
     write_json(stage / MANIFEST, typed.dump(manifest))
     for name in SCHEMA_FILES + (("fallback.schema.json",) if fallback else ()):
         shutil.copyfile(schema_path(name), stage / name)

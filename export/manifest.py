@@ -19,17 +19,19 @@ from ..models.encoding import INDEX, TIME, Collisions, Encoders
 from ..models.features import FeatureSpec
 from . import formats
 from ..models.metrics import RankingMetrics
-from .contract import CONTRACT_VERSION, FEATURES, Contract
-from .fallback import FALLBACK, FALLBACK_VERSION, Fallback, FallbackRecord
+from ..ondevice.contract import CONTRACT_VERSION, FEATURES, Contract
+from ..ondevice.fallback import FALLBACK, FALLBACK_VERSION, Fallback, FallbackRecord
 from .raw_vectors import RAW_TESTVECTORS, RAW_VERSION, RawVectors
-from .rules import RULES, RULES_VERSION, RulesFile, RulesRecord
+from ..ondevice.personalization import PersonalizationRecord
+from ..ondevice.rules import RULES, RULES_VERSION, RulesFile, RulesRecord
 
 MANIFEST = "manifest.json"
 TESTVECTORS = "testvectors.json"
 # 2: format-specific facts under the format's own key; quantization candidates grouped
 # 3: model.encoding (every field's raw value -> id rule, vocabularies.json, item collisions) replaces item_hashing
 # 4: the ORT-format file; 5: one personalization study per trainable file; 6: rules (rules.json); 7: training
-MANIFEST_VERSION = 7
+# 8: failures[].failed_at (was stage); intervals as {estimate, low, high, level, method}; no integration code
+MANIFEST_VERSION = 8
 TESTVECTORS_VERSION = 2  # 2: expected outputs carry the file's declared output shape ([1, K], not K values)
 
 
@@ -110,9 +112,9 @@ class ArtifactEntry:
             self.coreml is not None and self.coreml.updatable)
 
 
-class Stage(str, enum.Enum):
-    CONVERT = "convert"
-    VERIFY = "verify"
+class FailedAt(str, enum.Enum):
+    CONVERT = "convert"  # the converter raised, or wrote nothing usable
+    PARITY = "parity"  # the file ran, but not like the Keras model (export/parity.py)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ class Failure:
     """A format or file that is not in the bundle, and why."""
 
     format: str
-    stage: Stage
+    failed_at: FailedAt
     reason: str
     artifact: str | None = None
 
@@ -230,46 +232,6 @@ class Metrics:
                 if (m := getattr(self, n)) is not None}
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """A mean with its 95 % bootstrap interval over users."""
-
-    mean: float
-    low: float
-    high: float
-
-
-@dataclass(frozen=True)
-class CurvePoint:
-    n: int = field(metadata={"doc": "train calls made on the user's earlier requests"})
-    global_ndcg: Estimate
-    personal_ndcg: Estimate
-    gain: Estimate = field(metadata={"doc": "personal minus global NDCG@10, per user"})
-    worse_share: float = field(metadata={"doc": "share of users whose NDCG@10 went down"})
-    oracle_ndcg: Estimate | None = None
-
-
-@dataclass(frozen=True)
-class PersonalizationRecord:
-    """The trainable file, what the app should call it with, and the study that chose that on new users."""
-
-    file: str
-    runs_in: str = field(metadata={"doc": "what executed every train call of the study"})
-    trainable_parameters: int
-    state_bytes: int = field(metadata={"doc": "what the app persists per user (get_weights)"})
-    l2: float
-    learning_rate: float = field(metadata={"doc": "what the app passes to train, chosen by the study"})
-    steps_per_request: int
-    learning_rates_tried: dict[str, float] = field(metadata={"doc": "mean NDCG@10 gain at the choosing n, "
-                                                                    "on the tuning users"})
-    tune_users: int
-    users: int
-    eval_requests: int
-    curve: list[CurvePoint]
-    train_ms_p50: float = field(metadata={"doc": "one train call as runs_in executed it, on this host"})
-    infer_ms_p50: float
-
-
 STRATEGY = "MultiWorkerMirroredStrategy"
 
 
@@ -305,7 +267,7 @@ class Manifest:
         "doc": "the study of each trainable file (built-in data only: a log has no users to follow)"})
     files: dict[str, str] = field(default_factory=dict, metadata={
         "doc": "sha256 of each bundle file an app reads besides the artifacts (features.json, vocabularies.json, "
-               "testvectors.json, testvectors_raw.json, rules.json, fallback.json, the integration code)"})
+               "testvectors.json, testvectors_raw.json, rules.json, fallback.json)"})
     rules: RulesRecord | None = field(default=None, metadata={
         "doc": "rules.json and how the rankings do under it (None: no test lists to measure on)"})
     training: TrainingRecord | None = field(default=None, metadata={

@@ -15,9 +15,9 @@ import numpy as np
 
 from ..models.data import Requests
 from ..models.features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT
-from .contract import CONSTANT, HASH, INDEX, TIME, VOCABULARY, Contract, RawEncoder, RawRequest, ranked
-from .fallback import Fallback, rates
-from .rules import Candidates, RuleSet, apply, from_raw, rate_logits
+from ..ondevice.contract import CONSTANT, HASH, INDEX, TIME, VOCABULARY, Contract, RawEncoder, RawRequest, ranked
+from ..ondevice.fallback import Fallback, rates
+from ..ondevice.rules import Candidates, RuleSet, apply, from_raw, rate_logits
 
 RAW_TESTVECTORS = "testvectors_raw.json"
 RAW_VERSION = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..models.features import FEATURE_CLIP
 from .about import meanings
-from .integration import FALLBACK_ORDER
+from ..ondevice.fallback import FALLBACK_ORDER
 from .manifest import Manifest
 from .tflite import L2
 
@@ -28,7 +28,7 @@ def render_readme(manifest: Manifest) -> str:
          f"{a.verification.ndcg_ratio:.4f}", a.verification.runtime] for a in manifest.artifacts])
     if manifest.failures:  # said at the top of the file list, so nobody looks for a format that is not there
         files = ("**Not in this bundle** (the run exited non-zero): " + "; ".join(
-            f"{f.what} ({f.stage.value}: {f.reason})" for f in manifest.failures) + "\n\n" + files)
+            f"{f.what} ({f.failed_at.value}: {f.reason})" for f in manifest.failures) + "\n\n" + files)
     if spec.feature_mean is not None:
         rows = [[name, f"{m:.6g}", f"{sc:.6g}"] for name, m, sc in
                 zip(spec.item_features, spec.feature_mean, spec.feature_scale)]
@@ -63,36 +63,13 @@ app check its own integration without Python.
 timestamp, raw features, a list shorter than K, values no vocabulary knows, an empty history), the tensors step 1–3
 must give, each file's scores and the ranked item ids: put them in your app's unit tests.
 
-## Integration code (`integration/`, generated from `features.json`)
-Steps 1–4 already written, for each platform; each file embeds the constants of `features.json` (between
-`BEGIN EDGESHIP CONSTANTS` and `END EDGESHIP CONSTANTS`) and reads `vocabularies.json`, `rules.json` and (if you
-pass it) `fallback.json` at start-up. Every ranking goes through `rules.json` (`applyRules`). If the model cannot
-be loaded or run, they rank by `fallback.json`, or without it return {FALLBACK_ORDER}, under the same rules.
-
-- **Android** — [`integration/android/EdgeshipRanker.kt`](integration/android/EdgeshipRanker.kt) (plain Kotlin:
-  encoding, ranking, fallback) and [`LiteRtScoringModel.kt`](integration/android/LiteRtScoringModel.kt) (LiteRT
-  `Interpreter`, signature `serving_default`, with `ranker_int8.tflite`; API 24+):
-  `val ranker = litertRanker(File(modelPath), vocabulariesJson, rulesJson, fallbackJson); val ranking =
-  ranker.rank(RawRequest(items, features, context, timestamp, history, attributes))`. In your unit tests,
-  `Encoder(vocabularies).encode(request)` must equal each case's `tensors`, `ranked(scores, items)` its
-  `ranked[<file>]`, `ranking.items` its `with_rules[<file>]`, and with no model its `fallback`.
-- **iOS / macOS** — [`integration/ios/EdgeshipRanker.swift`](integration/ios/EdgeshipRanker.swift) (Core ML,
-  `.cpuOnly`, with `ranker_int8.mlmodel` compiled by Xcode): `let ranker = try EdgeshipRanker(compiledModel:
-  url, vocabulariesJSON: data, rulesJSON: rules, fallbackJSON: fallback); let ranking =
-  ranker.rank(RawRequest(items: ..., features: ..., context: ..., attributes: ...))`.
-- **Web / React Native / Node** — [`integration/web/edgeship_ranker.ts`](integration/web/edgeship_ranker.ts):
-  TypeScript for the `onnxruntime-common` API (`onnxruntime-web`, `onnxruntime-react-native`,
-  `onnxruntime-node` all provide it) with `ranker_int8.onnx` or `ranker_int8.ort`:
-  ```ts
-  import * as ort from "onnxruntime-web";  // or onnxruntime-react-native / onnxruntime-node
-  import {{ Ranker }} from "./edgeship_ranker";
-  const ranker = await Ranker.create(vocabularies, () => ort.InferenceSession.create("ranker_int8.ort"),
-                                     rulesJson.rules, fallbackJson);
-  const {{ items, fallback, by }} = await ranker.rank({{ items, features, context, timestamp, history, attributes }});
-  ```
-  In your unit tests, `new Encoder(vocabularies).encode(case.request)` must equal each case's `tensors` of
-  `testvectors_raw.json`, `(await ranker.rank(case.request)).items` its `with_rules[<file>]`, and with no model
-  its `fallback` (edgeship's own tests run exactly this under Node with `onnxruntime-node`).
+## App code
+The steps above are what any client does. edgeship's repository generates code for them from this bundle's
+`features.json` (`python -m clients.codegen BUNDLE --out DIR`: Kotlin for Android with LiteRT, Swift for iOS
+with Core ML, TypeScript for `onnxruntime-common`), which reads `vocabularies.json`, `rules.json` and
+`fallback.json` at start-up, applies `rules.json` to every ranking, and ranks by `fallback.json` when the model
+cannot be loaded or run (without it: {FALLBACK_ORDER}). Client packages that read any bundle of this contract
+version replace the generated code.
 
 ## Contract (identical in every file)
 {contract}
@@ -144,8 +121,8 @@ def _measured(r, cost: str) -> str:
     top = by_n[max(by_n)]
     return f"""
 Measured on {r.users} simulated new users ([personalization.md](personalization.md)): NDCG@10 on a user's later
-requests goes from {top.global_ndcg.mean:.4f} (shipped model) to {top.personal_ndcg.mean:.4f} after {top.n} train
-calls (gain {top.gain.mean:+.4f}, 95 % CI {top.gain.low:+.4f} … {top.gain.high:+.4f}); {cost}
+requests goes from {top.global_ndcg.estimate:.4f} (shipped model) to {top.personal_ndcg.estimate:.4f} after {top.n} train
+calls (gain {top.gain.estimate:+.4f}, 95 % CI {top.gain.low:+.4f} … {top.gain.high:+.4f}); {cost}
 """
 
 
@@ -167,8 +144,7 @@ keyed by the ids `features.json` computes. Its rule is in the file (`rule`). On 
 {f.ndcg_at_10:.4f}, the model {f.model_ndcg_at_10:.4f}. **Cold start** (the same {cold.requests} lists with the
 history removed): the model {cold.model_ndcg_at_10:.4f}, the table {cold.fallback_ndcg_at_10:.4f}, so rank users
 with no history with the **{cold.choice}**. `testvectors_raw.json` gives each request's order by this table,
-under `rules.json` (`fallback`), for your unit tests; the generated integration code ranks with it when the
-model cannot.
+under `rules.json` (`fallback`), for your unit tests; app code ranks with it when the model cannot.
 """
 
 
@@ -179,8 +155,8 @@ def _rules_section(manifest: Manifest) -> str:
     if r.rules == 0:
         return f"""
 ## Business rules: `{r.file}`
-Holds no rules (configure them under `[rules]` in the run config). The integration code applies it to every
-ranking all the same, so rules added to a later bundle need no new app code.
+Holds no rules (configure them under `[rules]` in the run config). App code applies it to every ranking all
+the same, so rules added to a later bundle need no new app code.
 """
     rows = [(name, getattr(r, name)) for name in ("model", "hybrid", "rule_baseline", "fallback")
             if getattr(r, name) is not None]

@@ -125,7 +125,7 @@ class RankingMetrics:
 MIN_POSITIVES = 30  # below this an AUC or NDCG from one test split is noise, and the report says so
 
 
-def evaluate(scores: np.ndarray, labels: np.ndarray, probabilities: bool = True, mask: np.ndarray | None = None
+def ranking_metrics(scores: np.ndarray, labels: np.ndarray, probabilities: bool = True, mask: np.ndarray | None = None
              ) -> RankingMetrics:
     """Ranking metrics of one scorer; with a mask (lists padded to K), padding slots count nowhere."""
     per_request = ndcg_per_request(masked(scores, mask), labels, 10)

@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.intervals import Interval, bootstrap, percentiles
+
 ESTIMATORS = ("ips", "snips", "dr")
+BOOTSTRAP = "percentile bootstrap over the log's lists (or rows), the same draws for every policy"
 
 
 @dataclass(frozen=True)
@@ -39,13 +42,6 @@ class LoggedImpressions:
 
     def __len__(self) -> int:
         return len(self.item)
-
-
-@dataclass(frozen=True)
-class Interval:
-    estimate: float
-    low: float
-    high: float
 
 
 @dataclass(frozen=True)
@@ -128,14 +124,13 @@ def estimate(log: LoggedImpressions, targets: dict[str, np.ndarray], q: np.ndarr
     """targets: policy name -> [n] the item it puts at each row's slot. draws: bootstrap_rows(...) or
     bootstrap_clusters(...), the same for every policy."""
     all_rows = np.arange(len(log))
-    lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
     out = {}
     for name, target in targets.items():
         w, wr, dr = _terms(log, target, q, folds)
         point = _values(w, wr, dr, all_rows)
         boot = _values(w, wr, dr, draws)
-        low, high = np.percentile(boot, lo, axis=1), np.percentile(boot, hi, axis=1)
-        intervals = [Interval(float(p), float(a), float(b)) for p, a, b in zip(point, low, high)]
+        low, high = percentiles(boot, level, axis=1)
+        intervals = [Interval(float(p), float(a), float(b), level, BOOTSTRAP) for p, a, b in zip(point, low, high)]
         ess = float(w.sum() ** 2 / (w ** 2).sum()) if w.any() else 0.0
         out[name] = PolicyEstimate(name, *intervals, matched=int((target == log.item).sum()), effective_sample_size=ess)
     return out
@@ -149,8 +144,7 @@ def difference(log: LoggedImpressions, new: np.ndarray, old: np.ndarray, q: np.n
     rows = np.arange(len(log))
     point = _values(*a, rows)[j] - _values(*b, rows)[j]
     boot = _values(*a, draws)[j] - _values(*b, draws)[j]
-    lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
-    return Interval(float(point), float(np.percentile(boot, lo)), float(np.percentile(boot, hi)))
+    return bootstrap(float(point), boot, level, BOOTSTRAP + " (paired)")
 
 
 def naive(log: LoggedImpressions, target: np.ndarray) -> float:

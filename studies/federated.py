@@ -18,7 +18,7 @@ from edgeship.config import bundle_config
 from edgeship.core import typed
 from edgeship.export import formats
 from edgeship.export.manifest import read_manifest_file
-from edgeship.export.personalization import federated
+from edgeship.ondevice.personalization import federated
 from edgeship.models.data import generate, timelines
 
 

@@ -19,11 +19,12 @@ import numpy as np
 
 from edgeship.config import bundle_config
 from edgeship.core.files import read_json, write_json, write_text
-from edgeship.export.check import read_contract, read_manifest
-from edgeship.export.fallback import scores as fallback_scores
+from edgeship.core.intervals import percentiles
+from edgeship.export.reader import read_contract, read_manifest
+from edgeship.ondevice.fallback import scores as fallback_scores
 from edgeship.export.manifest import read_fallback, read_rules
-from edgeship.export.rules import apply, from_requests, rate_logits
-from edgeship.export.verify import score_file
+from edgeship.ondevice.rules import apply, from_requests, rate_logits
+from edgeship.export.parity import score_file
 from edgeship.models import ope
 from edgeship.models.data import Requests, fresh_requests
 from edgeship.models.features import PAD_ID
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                 r["widths"].append(iv.high - iv.low)
             boot = [ope.naive(ope.LoggedImpressions(imp.item[d], imp.slot[d], imp.reward[d], imp.propensity[d]),
                               targets[name][d]) for d in draws[:200]]
-            low, high = np.nanpercentile(boot, 2.5), np.nanpercentile(boot, 97.5)
+            low, high = percentiles(boot)
             r = rows[name]["naive"]
             r["errors"].append(ope.naive(imp, targets[name]) - truth[name])
             r["covered"] += int(low <= truth[name] <= high)

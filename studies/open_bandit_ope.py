@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from edgeship.config import LogConfig, load_config
-from edgeship.evaluate import evaluate
+from edgeship.offpolicy import evaluate
 from edgeship.pipeline import run
 from edgeship.progress import Steps
 from studies.quality import OPEN_BANDIT, SCHEMA

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from edgeship.benchmarks import quality
 from edgeship.config import LogConfig, RunConfig, load_config
-from edgeship.export.verify import score_file
+from edgeship.export.parity import score_file
 from edgeship.models.ranker import probabilities
 from edgeship.pipeline import run
 from edgeship.progress import Steps

@@ -1,54 +1,72 @@
 """Shared fixtures: one tiny dataset, one tiny trained ranker and one tiny bundle per test session.
 
 Everything here is real (real training, real converters, real runtimes); only the sizes are small.
+
+Tiers: a module marked `unit` (pytestmark) never imports TensorFlow. `make test-fast` runs those with
+EDGESHIP_NO_TENSORFLOW=1, which makes importing TensorFlow (or anything built on it) fail, so a unit test that
+starts to need it fails instead of silently slowing the tier down.
 """
 
 from __future__ import annotations
 
+import importlib.abc
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from edgeship.config import ExportConfig, RunConfig
-from edgeship.export.personalization import StudyConfig
-from edgeship.export.rules import Boost, Cap, Filter, Match, Pin, RuleSet, Run
-from edgeship.export.types import QuantizationConfig
-from edgeship.export.verify import Floors
-from edgeship.models.data import SyntheticConfig
-from edgeship.models.ranker import RankerConfig
-from edgeship.models.training import TrainConfig
+# what the TensorFlow-free tier may not import: TensorFlow and the packages that import it when imported
+TENSORFLOW = ("tensorflow", "tf_keras", "tf2onnx", "tensorflow_model_optimization", "keras")
 
-TINY = RunConfig(
-    seed=3,
-    # hashed items: the built-in default is a vocabulary; the tests keep the hash path (the one an unbounded
-    # catalogue takes) covered end to end, the vocabulary path is covered by the logs' tests
-    data=SyntheticConfig(users=500, items=400, train_requests=1500, test_requests=80, history_len=6,
-                         item_buckets=512, slate_size=10, item_encoding="hash"),
-    # the v1 shape (no attention, no dropout); tests/export/test_model_parts.py covers the optional parts
-    model=RankerConfig(item_dim=8, context_dim=4, hidden=(16, 8), attention=False, dropout=0.0),
-    train=TrainConfig(epochs=3, batch_size=32, learning_rate=5e-3, early_stopping="loss"),
-    quantization=QuantizationConfig(calibration_requests=30, qat=True),  # both int8 paths covered
-    export=ExportConfig(candidates=12, verify_requests=80, test_vectors=3),
-    # 80 requests of a tiny model make NDCG ratios noisy (one request moves them by ~1 %); the default floors
-    # are exercised on the full model by `make run`, the failure path by tests/export/test_verify.py.
-    floors=Floors(int8_ndcg_ratio=0.97, int8_top10_overlap=0.8),
-    personalization=StudyConfig(users=12, tune_users=6, eval_requests=5, steps=(0, 1, 5, 10), choose_at=10,
-                                learning_rates=(0.1, 1.0)),
-    # every kind of rule, so that the tiny bundle's raw test vectors hold them for the generated clients
-    rules=RuleSet(
-        filter=[Filter(Match(attribute="category", values=["0"]), when={"network": ["1"]}),
-                Filter(Match(feature="price", min=0.9))],
-        boost=[Boost(Match(feature="freshness", min=0.5), by=0.5), Boost(Match(items=["3", "7"]), by=-1.0)],
-        pin=[Pin(Match(feature="quality", min=0.6), within=2)],
-        cap=[Cap("category", max=2, within=6)],
-        run=[Run("category", max=1, within=8)]),
-)
+
+class NoTensorFlow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in TENSORFLOW:
+            raise ImportError(f"{name} imported in the TensorFlow-free tier (EDGESHIP_NO_TENSORFLOW=1)")
+        return None
+
+
+UNIT_MODULE = "pytestmark = pytest.mark.unit"
+TENSORFLOW_FREE = os.environ.get("EDGESHIP_NO_TENSORFLOW") == "1"
+if TENSORFLOW_FREE:
+    sys.meta_path.insert(0, NoTensorFlow())
+
+
+def pytest_ignore_collect(collection_path, config):
+    """In the TensorFlow-free tier, modules that are not unit modules are not even imported (importing them
+    would import TensorFlow)."""
+    if TENSORFLOW_FREE and collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        return UNIT_MODULE not in collection_path.read_text(encoding="utf-8")
+    return None
+
+from edgeship.config import RunConfig, load_config
+
+DATA = Path(__file__).resolve().parent / "data"
+# the tiny run: a small world, every format, QAT, hashed items and every kind of rule (see the file)
+TINY: RunConfig = load_config(DATA / "tiny.toml")
+TINY_SOURCE = "tests/data/tiny.toml"  # as `make reference-bundle` names it: the manifest and the files record it
+# that run's bundle, committed: tests that only read a bundle use it instead of running the pipeline
+# (`make reference-bundle` rewrites it; tests/test_reference_bundle.py fails when it is stale)
+REFERENCE_BUNDLE = DATA / "reference_bundle"
+
+
+@pytest.fixture
+def tensorflow_guard():
+    """(the finder that refuses TensorFlow in the unit tier, the names it refuses)"""
+    return NoTensorFlow(), TENSORFLOW
 
 
 @pytest.fixture(scope="session")
 def tiny_config() -> RunConfig:
     return TINY
+
+
+@pytest.fixture(scope="session")
+def reference_bundle() -> Path:
+    """The committed bundle of the tiny run (read it; copy it before changing anything)."""
+    return REFERENCE_BUNDLE
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +80,7 @@ def tiny_data():
 def tiny_model(tiny_data):
     """A trained ranker with free K (training shape)."""
     from edgeship.models.ranker import build_ranker
+    from edgeship.models.settings import TrainConfig
     from edgeship.models.training import fit, seed_everything
 
     seed_everything(TINY.seed)
@@ -89,7 +108,7 @@ def tiny_bundle(tmp_path_factory) -> Path:
     from edgeship.pipeline import run
 
     out = tmp_path_factory.mktemp("bundle") / "bundle"
-    run(TINY, out)
+    run(TINY, out, config_source=TINY_SOURCE)
     return out
 
 

@@ -1,21 +1,25 @@
 """Layering you can test: data flows one way through the stages, and no stage reaches back into the wiring.
 
 Allowed imports inside the installed `edgeship` package (folder -> what it may import of edgeship):
-  core, schemas -> nothing      models -> core, schemas      export -> core, schemas, models
-  benchmarks -> core, schemas, models, export      edgeship/ (CLI, config, pipeline) -> everything
-The generic top-level names (`models`, `export`, `benchmarks`) are never imported as such anywhere.
+  core, schemas -> nothing      models -> core, schemas      ondevice -> core, schemas, models
+  export -> core, schemas, models, ondevice      benchmarks -> core, schemas, models, ondevice, export
+  edgeship/ (CLI, config, pipeline) -> everything
+The generic top-level names (`models`, `ondevice`, `export`, `benchmarks`) are never imported as such anywhere.
 """
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+import pytest
+
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {"core", "schemas"}  # shared basics every stage may import
-ALLOWED = {"core": set(), "schemas": set(), "models": BASE, "export": BASE | {"models"},
-           "benchmarks": BASE | {"models", "export"}}
-GENERIC = {"models", "export", "benchmarks", "core", "schemas"}
+ALLOWED = {"core": set(), "schemas": set(), "models": BASE, "ondevice": BASE | {"models"},
+           "export": BASE | {"models", "ondevice"}, "benchmarks": BASE | {"models", "ondevice", "export"}}
+GENERIC = {"models", "ondevice", "export", "benchmarks", "core", "schemas"}
 
 
 def _module_name(root: Path, path: Path) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from edgeship.benchmarks.records import SCHEMAS as BENCH
 from edgeship.core.typed import json_schema
-from edgeship.evaluate import SCHEMAS as OPE
+from edgeship.offpolicy import SCHEMAS as OPE
 from edgeship.export.manifest import SCHEMAS as BUNDLE
 
 ROOT = Path(__file__).resolve().parents[1]

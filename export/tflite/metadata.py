@@ -17,7 +17,7 @@ import flatbuffers
 
 from ...models.features import CANDIDATE_FEATURES
 from ..about import About
-from ..contract import FEATURES
+from ...ondevice.contract import FEATURES
 
 METADATA_NAME = "TFLITE_METADATA"  # the metadata entry the extractor looks for
 FILE_IDENTIFIER = b"M001"

@@ -3,6 +3,8 @@ import pytest
 from edgeship.benchmarks.budgets import load_profile, read_budgets
 from edgeship.core.errors import ConfigError
 
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
+
 
 def test_shipped_budgets_have_the_device_profiles():
     profiles, where = read_budgets(None)

@@ -1,4 +1,5 @@
-"""`edgeship gate` as CI runs it: a real subprocess on a real bundle; exit codes 0, 1 and 2, JUnit, summary."""
+"""`edgeship gate` as CI runs it, on a real bundle: exit codes 0, 1 and 2, JUnit, summary. Once in a real
+subprocess, as a CI step starts it; otherwise through the CLI's entry point in this process."""
 
 import os
 import shutil
@@ -8,12 +9,14 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
+
 QUICK = ("--rounds", "3", "--invokes", "10")
 
 
-def _gate(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "edgeship.cli", "gate", *args], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})})
+@pytest.fixture
+def gate(edgeship_cli):
+    return lambda *args: edgeship_cli("gate", *args)
 
 
 def _budgets(tmp_path, body: str):
@@ -22,14 +25,16 @@ def _budgets(tmp_path, body: str):
     return path
 
 
-def test_budgets_that_hold_exit_0_with_junit_and_step_summary(tiny_bundle, tmp_path):
+@pytest.mark.heavy  # the process a CI step starts
+def test_budgets_that_hold_exit_0_with_junit_and_step_summary(reference_bundle, tmp_path):
     budgets = _budgets(tmp_path, "[profiles.phone]\nformats = ['tflite', 'onnx']\nprecisions = ['int8']\n"
                                  "max_bytes = 10000000\nmax_p50_ms = 50.0\nmax_peak_rss_mb = 200\n"
                                  "min_ndcg_ratio = 0.9\nmobile_ops_only = true\n")
     summary = tmp_path / "summary.md"
     out = tmp_path / "gate"
-    done = _gate(str(tiny_bundle), "--budgets", str(budgets), "--profile", "phone", "--out", str(out), *QUICK,
-                 env={"GITHUB_STEP_SUMMARY": str(summary)})
+    done = subprocess.run([sys.executable, "-m", "edgeship.cli", "gate", str(reference_bundle), "--budgets",
+                           str(budgets), "--profile", "phone", "--out", str(out), *QUICK], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)})
     assert done.returncode == 0, done.stdout + done.stderr
     # the int8 files of the two formats: ranker_int8.tflite, ranker_int8.onnx and the trainable file
     assert "gate passed: profile phone, 15 checks, 0 failed" in done.stdout
@@ -44,12 +49,12 @@ def test_budgets_that_hold_exit_0_with_junit_and_step_summary(tiny_bundle, tmp_p
     assert (out / "bench.json").is_file() and (out / "gate.md").read_text() == summary.read_text()
 
 
-def test_broken_budgets_exit_1_with_one_line_each(tiny_bundle, tmp_path):
-    int8_bytes = (tiny_bundle / "ranker_int8.tflite").stat().st_size
+def test_broken_budgets_exit_1_with_one_line_each(reference_bundle, tmp_path, gate):
+    int8_bytes = (reference_bundle / "ranker_int8.tflite").stat().st_size
     budgets = _budgets(tmp_path, f"[profiles.tight]\nformats = ['tflite']\nprecisions = ['int8']\n"
                                  f"max_bytes = {int8_bytes - 1}\nmax_p50_ms = 0.0001\nmin_ndcg_ratio = 0.5\n")
     out = tmp_path / "gate"
-    done = _gate(str(tiny_bundle), "--budgets", str(budgets), "--profile", "tight", "--out", str(out), *QUICK)
+    done = gate(str(reference_bundle), "--budgets", str(budgets), "--profile", "tight", "--out", str(out), *QUICK)
     assert done.returncode == 1, done.stdout + done.stderr
     fails = [line for line in done.stdout.splitlines() if line.startswith("FAIL ranker_int8.tflite")]
     assert fails[0] == (f"FAIL ranker_int8.tflite: max_bytes: {int8_bytes:,} bytes not ≤ {int8_bytes - 1:,} bytes")
@@ -62,18 +67,18 @@ def test_broken_budgets_exit_1_with_one_line_each(tiny_bundle, tmp_path):
         ("ranker_personal.tflite", "max_bytes"), ("ranker_personal.tflite", "max_p50_ms")]
 
 
-def test_missing_format_in_the_bundle_is_a_failure(tiny_bundle, tmp_path):
+def test_missing_format_in_the_bundle_is_a_failure(reference_bundle, tmp_path, gate):
     copy = tmp_path / "bundle"
-    shutil.copytree(tiny_bundle, copy)
+    shutil.copytree(reference_bundle, copy)
     budgets = _budgets(tmp_path, "[profiles.p]\nformats = ['tflite']\nprecisions = ['fp16']\n")
-    done = _gate(str(copy), "--budgets", str(budgets), "--profile", "p", "--out", str(tmp_path / "g"), *QUICK)
+    done = gate(str(copy), "--budgets", str(budgets), "--profile", "p", "--out", str(tmp_path / "g"), *QUICK)
     assert done.returncode == 1 and "FAIL tflite: precisions: the profile ships tflite in ['fp16']" in done.stdout
 
 
 @pytest.mark.parametrize("case", ["missing bundle", "malformed toml", "unknown profile", "unknown key",
                                   "checksum", "relative without baseline", "bad rounds", "baseline checksum"])
-def test_bad_input_exits_2_with_one_line_and_writes_nothing(case, tiny_bundle, tmp_path):
-    bundle, budgets, profile, extra = str(tiny_bundle), _budgets(tmp_path, "[profiles.p]\nmax_bytes = 1\n"), "p", []
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(case, reference_bundle, tmp_path, gate):
+    bundle, budgets, profile, extra = str(reference_bundle), _budgets(tmp_path, "[profiles.p]\nmax_bytes = 1\n"), "p", []
     expect = {"missing bundle": "bundle or model file not found", "malformed toml": "not valid TOML",
               "unknown profile": "unknown profile 'nope'", "unknown key": "unknown key 'max_byte'",
               "checksum": "ranker_int8.tflite: checksum mismatch", "bad rounds": "--rounds: expected an integer >= 2",
@@ -89,7 +94,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(case, tiny_bundle, t
         budgets = _budgets(tmp_path, "[profiles.p]\nmax_byte = 1\n")
     elif case == "checksum":
         bundle = str(tmp_path / "bundle")
-        shutil.copytree(tiny_bundle, bundle)
+        shutil.copytree(reference_bundle, bundle)
         (tmp_path / "bundle" / "ranker_int8.tflite").write_bytes(b"tampered")
     elif case == "relative without baseline":
         budgets = _budgets(tmp_path, "[profiles.p]\nmax_p50_increase = 0.1\n")
@@ -97,32 +102,32 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(case, tiny_bundle, t
         extra = ["--rounds", "1"]
     elif case == "baseline checksum":
         budgets = _budgets(tmp_path, "[profiles.p]\nmax_p50_increase = 0.1\n")
-        shutil.copytree(tiny_bundle, tmp_path / "old")
+        shutil.copytree(reference_bundle, tmp_path / "old")
         (tmp_path / "old" / "ranker_int8.onnx").write_bytes(b"changed")
         extra = ["--baseline", str(tmp_path / "old")]
         expect = f"--baseline: {tmp_path / 'old' / 'ranker_int8.onnx'}: checksum mismatch"
     out = tmp_path / "out"
-    done = _gate(bundle, "--budgets", str(budgets), "--profile", profile, "--out", str(out), *extra)
+    done = gate(bundle, "--budgets", str(budgets), "--profile", profile, "--out", str(out), *extra)
     assert done.returncode == 2, done.stdout + done.stderr
     errors = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and errors[0].startswith("edgeship gate: error: ") and expect in errors[0], errors
     assert not out.exists()
 
 
-def test_same_bundle_as_baseline_passes_a_relative_budget(tiny_bundle, tmp_path):
+def test_same_bundle_as_baseline_passes_a_relative_budget(reference_bundle, tmp_path, gate):
     budgets = _budgets(tmp_path, "[profiles.r]\nformats = ['tflite']\nprecisions = ['int8']\n"
                                  "max_p50_increase = 0.5\nmax_bytes_increase = 0.0\n")
-    done = _gate(str(tiny_bundle), "--budgets", str(budgets), "--profile", "r", "--baseline", str(tiny_bundle),
+    done = gate(str(reference_bundle), "--budgets", str(budgets), "--profile", "r", "--baseline", str(reference_bundle),
                  "--out", str(tmp_path / "g"), "--rounds", "6", "--invokes", "20")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "max_p50_increase: p50 " in done.stdout and "paired" in done.stdout
     assert "max_bytes_increase: " in done.stdout and "+0.0% within +0%" in done.stdout
 
 
-def test_requests_larger_than_the_model_takes_fail(tiny_bundle, tmp_path):
+def test_requests_larger_than_the_model_takes_fail(reference_bundle, tmp_path, gate):
     budgets = _budgets(tmp_path, "[profiles.p]\nformats = ['onnx']\nprecisions = ['int8']\ncandidates = 50\n"
                                  "max_p50_ms = 100.0\n")
-    done = _gate(str(tiny_bundle), "--budgets", str(budgets), "--profile", "p", "--out", str(tmp_path / "g"), *QUICK)
+    done = gate(str(reference_bundle), "--budgets", str(budgets), "--profile", "p", "--out", str(tmp_path / "g"), *QUICK)
     assert done.returncode == 1
     assert "FAIL ranker_int8.onnx: candidates: scores 12 candidates per call; the profile's requests have 50" \
         in done.stdout

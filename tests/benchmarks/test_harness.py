@@ -8,18 +8,20 @@ import pytest
 
 from edgeship.benchmarks import report
 from edgeship.benchmarks.harness import Worker, WorkerError, collect_targets, run_bench
-from edgeship.benchmarks.records import BenchConfig, Group, Measurement, read_bench
+from edgeship.benchmarks.records import BENCH_VERSION, BenchConfig, Group, Measurement, read_bench
 from edgeship.core.errors import EdgeshipError, InputError
+
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
 FOREIGN = Path(__file__).resolve().parents[3] / "shared" / "data" / "third_party_models"
 QUICK = BenchConfig(threads=(1,), rounds=3, invokes=10, warmup=2)
 
 
 @pytest.fixture(scope="module")
-def tiny_bench(tiny_bundle):
+def tiny_bench(reference_bundle):
     files = [FOREIGN / "tflite" / "hello_world_float.tflite", FOREIGN / "onnx" / "test_Linear" / "model.onnx",
              FOREIGN / "onnx" / "test_Sigmoid" / "model.onnx"]
-    targets, source = collect_targets([tiny_bundle, *files])
+    targets, source = collect_targets([reference_bundle, *files])
     return run_bench(targets, QUICK, source, progress=lambda _: None)
 
 
@@ -29,34 +31,34 @@ def _by(result, label, **kw):
     return found[0]
 
 
-def test_bundle_artifacts_are_measured_beside_their_identity_floor(tiny_bench, tiny_bundle):
-    k = json.loads((tiny_bundle / "manifest.json").read_text())["model"]["candidates"]
+def test_bundle_artifacts_are_measured_beside_their_identity_floor(tiny_bench, reference_bundle):
+    k = json.loads((reference_bundle / "manifest.json").read_text())["model"]["candidates"]
     for label, runtime in (("ranker_int8.tflite", "litert"), ("ranker_fp32.onnx", "onnxruntime")):
         m = _by(tiny_bench, label, candidates=k)
-        assert m.status == "ok" and m.runtime == runtime and m.latency_ms.n == 30 and len(m.rounds_ms) == 3
+        assert m.status == "pass" and m.runtime == runtime and m.latency_ms.n == 30 and len(m.rounds_ms) == 3
         assert 0 < m.latency_ms.min <= m.latency_ms.p50 <= m.latency_ms.p90 <= m.latency_ms.p99
         assert m.load_ms > 0 and m.first_ms > 0 and m.peak_rss_mb > m.rss_runtime_mb > 10
         ident = _by(tiny_bench, m.identity, threads=1)
-        assert ident.group == "identity" and ident.status == "ok"
+        assert ident.group == "identity" and ident.status == "pass"
         # a model that gathers, multiplies and softmaxes cannot be cheaper than copying its inputs
         assert m.latency_ms.p50 > ident.latency_ms.p50
         one = _by(tiny_bench, label, candidates=1)  # the bundle's files take exactly K candidates
-        assert one.status == "skipped" and f"padded to {k}" in one.reason
+        assert one.status == "skip" and f"padded to {k}" in one.reason
     assert not any(m.label.endswith(".mlmodel") for m in tiny_bench.measurements)  # no Core ML runtime here
 
 
 def test_foreign_models_run_or_fail_with_the_runtime_reason(tiny_bench):
     hello = _by(tiny_bench, "hello_world_float.tflite")
-    assert hello.status == "ok" and hello.candidates is None
+    assert hello.status == "pass" and hello.candidates is None
     linear = _by(tiny_bench, "test_Linear/model.onnx")
-    assert linear.status == "failed" and "Gemm(6)" in linear.reason
-    assert _by(tiny_bench, "test_Sigmoid/model.onnx").status == "ok"
+    assert linear.status == "fail" and "Gemm(6)" in linear.reason
+    assert _by(tiny_bench, "test_Sigmoid/model.onnx").status == "pass"
 
 
 def test_reports_are_written_and_not_silently_replaced(tiny_bench, tmp_path):
     report.write(tiny_bench, tmp_path, force=False)
     again = read_bench(tmp_path)
-    assert again.schema_version == 2 and again.targets == tiny_bench.targets
+    assert again.schema_version == BENCH_VERSION and again.targets == tiny_bench.targets
     assert again.measurements == tiny_bench.measurements
     md = (tmp_path / "bench.md").read_text()
     assert "| ranker_int8.tflite | litert | 1 |" in md and "identity" in md and "Gemm(6)" in md
@@ -66,9 +68,9 @@ def test_reports_are_written_and_not_silently_replaced(tiny_bench, tmp_path):
         report.write(tiny_bench, tmp_path, force=False)
 
 
-def test_changed_artifact_is_refused_before_anything_runs(tiny_bundle, tmp_path):
+def test_changed_artifact_is_refused_before_anything_runs(reference_bundle, tmp_path):
     copy = tmp_path / "bundle"
-    shutil.copytree(tiny_bundle, copy)
+    shutil.copytree(reference_bundle, copy)
     with open(copy / "ranker_int8.onnx", "ab") as f:
         f.write(b"\0")
     with pytest.raises(EdgeshipError, match="ranker_int8.onnx: checksum mismatch"):

@@ -3,6 +3,8 @@ import pytest
 
 from edgeship.benchmarks.stats import percentile_interval, ratio_interval, summarize
 
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
+
 
 def test_summary_of_known_samples():
     s = summarize(np.arange(1, 101, dtype=float))

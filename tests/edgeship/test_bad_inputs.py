@@ -223,9 +223,9 @@ def test_the_table_is_large_enough():
     assert len(CASES) >= 30
 
 
-def test_existing_bundle_is_not_overwritten_and_tampering_is_refused(tiny_bundle, tmp_path, edgeship_cli):
+def test_existing_bundle_is_not_overwritten_and_tampering_is_refused(reference_bundle, tmp_path, edgeship_cli):
     copy = tmp_path / "bundle"
-    shutil.copytree(tiny_bundle, copy)
+    shutil.copytree(reference_bundle, copy)
     before = _snapshot(copy)
     done = edgeship_cli("run", "--out", str(copy))
     assert done.returncode == 2 and "already holds a bundle; pass --force" in done.stderr

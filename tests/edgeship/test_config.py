@@ -3,6 +3,8 @@ import pytest
 from edgeship.config import load_config
 from edgeship.core.errors import ConfigError
 
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
+
 
 def test_defaults_and_overrides(tmp_path):
     cfg = load_config(None)

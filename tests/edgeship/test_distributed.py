@@ -114,7 +114,7 @@ def test_two_workers_write_the_same_contract_as_one_process(sharded, tmp_path, e
     # the same model trained two ways ranks alike (a different batch order: not the same weights)
     assert abs(a["metrics"]["model"]["auc"] - b["metrics"]["model"]["auc"]) < 0.03
     assert b["metrics"]["model"]["auc"] > b["metrics"]["rule_baseline"]["auc"]
-    from edgeship.export.check import check_bundle
+    from edgeship.export.reader import check_bundle
 
     assert all(r.passed for r in check_bundle(two))
     assert time.perf_counter() - started < 300

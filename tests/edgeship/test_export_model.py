@@ -10,7 +10,7 @@ import tf_keras as keras
 import tensorflow as tf
 
 from edgeship.core.errors import ConfigError
-from edgeship.export.check import check_bundle
+from edgeship.export.reader import check_bundle
 from edgeship.models.features import INPUT_NAMES
 from edgeship.user_model import check_contract, load_calibration, load_model
 

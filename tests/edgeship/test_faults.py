@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from edgeship.core import typed
 from edgeship.export.formats import FORMATS
-from edgeship.export.check import check_bundle
+from edgeship.export.reader import check_bundle
 from edgeship.pipeline import run
 
 # the tests' TINY config (tests/conftest.py) as a file for the CLI in a subprocess, one format only: what is tested
@@ -68,7 +68,7 @@ def test_a_failing_converter_loses_only_its_own_format(tiny_config, tmp_path, mo
     cfg = replace(tiny_config, quantization=replace(tiny_config.quantization, qat=False))
     result = run(cfg, tmp_path / "bundle")
     manifest = json.loads((tmp_path / "bundle" / "manifest.json").read_text())
-    assert manifest["failures"] == [{"format": "coreml", "stage": "convert", "artifact": None,
+    assert manifest["failures"] == [{"format": "coreml", "failed_at": "convert", "artifact": None,
                                      "reason": "RuntimeError: unsupported layer 'FancyAttention' long converter trace"}]
     assert sorted(a["path"] for a in manifest["artifacts"]) == [
         "ranker_fp32.onnx", "ranker_fp32.tflite", "ranker_int8.onnx", "ranker_int8.ort", "ranker_int8.tflite",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from studies.synthetic_log import write_log
-from edgeship.export.check import check_bundle
+from edgeship.export.reader import check_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 OPEN_BANDIT = ROOT.parent / "shared" / "data" / "open_bandit" / "random" / "men" / "men.csv"
@@ -67,7 +67,8 @@ def test_open_bandit_log_trains_into_a_verified_bundle_and_says_the_metrics_are_
     assert done.returncode == 0, done.stderr[-2000:]
     same = json.loads((ope_out / "ope.json").read_text())["comparison"]
     assert (same["new"], same["old"]) == ("hybrid", "baseline hybrid")
-    assert same["difference"] == {"estimate": 0.0, "low": 0.0, "high": 0.0}
+    assert {k: same["difference"][k] for k in ("estimate", "low", "high")} == {"estimate": 0.0, "low": 0.0, "high": 0.0}
+    assert same["difference"]["level"] == 0.95 and "paired" in same["difference"]["method"]
     assert same["recommendation"].startswith("not shown better")
     # each request's own candidates ([logging] candidates): here the shown item and the next 9 of the 34
     cands = pd.read_csv(OPEN_BANDIT, index_col=0)

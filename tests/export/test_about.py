@@ -9,6 +9,9 @@ import onnxruntime as ort
 
 from edgeship.export import shims
 from edgeship.models.features import CANDIDATES, CONTEXT, INPUT_NAMES, SCORES
+import pytest
+
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
 
 def _expected(bundle):
@@ -16,10 +19,10 @@ def _expected(bundle):
     return manifest["generator"].split()[-1], manifest["model"]["candidates"]
 
 
-def test_onnx_files_carry_doc_string_and_metadata_props(tiny_bundle):
-    version, k = _expected(tiny_bundle)
+def test_onnx_files_carry_doc_string_and_metadata_props(reference_bundle):
+    version, k = _expected(reference_bundle)
     for name in ("ranker_fp32.onnx", "ranker_int8.onnx"):
-        path = tiny_bundle / name
+        path = reference_bundle / name
         meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
         assert meta.description.startswith(f"Ranks {k} candidate items for one request")
         assert meta.custom_metadata_map["edgeship_version"] == version
@@ -32,11 +35,11 @@ def test_onnx_files_carry_doc_string_and_metadata_props(tiny_bundle):
         assert docs[CONTEXT].startswith("request context, one int32 id per field: hour (0..23)")
 
 
-def test_mlmodel_files_carry_what_xcode_shows(tiny_bundle):
+def test_mlmodel_files_carry_what_xcode_shows(reference_bundle):
     ct = shims.import_coremltools()
-    version, k = _expected(tiny_bundle)
+    version, k = _expected(reference_bundle)
     for name in ("ranker_fp32.mlmodel", "ranker_int8.mlmodel"):  # the 8-bit copy keeps its description
-        model = ct.models.MLModel(str(tiny_bundle / name), skip_model_load=True)
+        model = ct.models.MLModel(str(reference_bundle / name), skip_model_load=True)
         assert model.short_description.startswith(f"Ranks {k} candidate items")
         assert (model.author, model.license, model.version) == ("unspecified", "unspecified", "1")
         assert model.user_defined_metadata["edgeship_version"] == version

@@ -10,28 +10,30 @@ import pytest
 
 from edgeship.core.errors import EdgeshipError
 from edgeship.core.files import sha256
-from edgeship.export.check import check_bundle
-from edgeship.export.manifest import read_manifest_file
+from edgeship.export.reader import check_bundle
+from edgeship.export.manifest import MANIFEST_VERSION, read_manifest_file
 from edgeship.models.features import INPUT_NAMES, SCORES, hash_item_id
+
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
 EXPECTED_FILES = {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx", "ranker_int8.onnx",
                   "ranker_fp32.mlmodel", "ranker_int8.mlmodel", "ranker_personal.tflite", "ranker_personal.mlmodel",
                   "ranker_int8.ort"}
 
 
-def test_manifest_schema_and_checksums(tiny_bundle, tiny_config):
-    manifest = json.loads((tiny_bundle / "manifest.json").read_text())
-    assert manifest["schema_version"] == 7
+def test_manifest_schema_and_checksums(reference_bundle, tiny_config):
+    manifest = json.loads((reference_bundle / "manifest.json").read_text())
+    assert manifest["schema_version"] == 8
     assert {a["path"] for a in manifest["artifacts"]} == EXPECTED_FILES
-    assert set(os.listdir(tiny_bundle)) == EXPECTED_FILES | {
+    assert set(os.listdir(reference_bundle)) == EXPECTED_FILES | {
         "manifest.json", "testvectors.json", "vocabularies.json", "README.md", "manifest.schema.json",
         "testvectors.schema.json", "features.json", "features.schema.json", "testvectors_raw.json",
         "testvectors_raw.schema.json", "required_operators.config", "personalization.json", "personalization.md", "personalization.png",
-        "integration", "fallback.json", "fallback.schema.json", "rules.json", "rules.schema.json"}
+        "fallback.json", "fallback.schema.json", "rules.json", "rules.schema.json"}
     for a in manifest["artifacts"]:
         assert a["format"] in {"tflite", "coreml", "onnx", "ort"} and a["precision"] in {"fp32", "int8"}
-        assert a["sha256"] == sha256(tiny_bundle / a["path"])
-        assert a["bytes"] == (tiny_bundle / a["path"]).stat().st_size
+        assert a["sha256"] == sha256(reference_bundle / a["path"])
+        assert a["bytes"] == (reference_bundle / a["path"]).stat().st_size
         assert [t["name"] for t in a["inputs"]] == list(INPUT_NAMES)
         assert [t["name"] for t in a["outputs"]] == [SCORES] + (["tap_probability"] if a["coreml"] and a["coreml"]["updatable"] else [])
         # format facts under the format's own key, and only there
@@ -54,10 +56,10 @@ def test_manifest_schema_and_checksums(tiny_bundle, tiny_config):
     assert manifest["config"]["export"]["candidates"] == tiny_config.export.candidates
 
 
-def test_vocabularies_file_is_the_one_the_manifest_names(tiny_bundle):
-    m = read_manifest_file(tiny_bundle / "manifest.json")
+def test_vocabularies_file_is_the_one_the_manifest_names(reference_bundle):
+    m = read_manifest_file(reference_bundle / "manifest.json")
     enc = m.model.encoding
-    path = tiny_bundle / enc.file
+    path = reference_bundle / enc.file
     assert sha256(path) == enc.sha256 and path.stat().st_size == enc.bytes
     fields = json.loads(path.read_text())["fields"]
     spec = m.model.feature_spec
@@ -69,11 +71,11 @@ def test_vocabularies_file_is_the_one_the_manifest_names(tiny_bundle):
     assert 0.3 < enc.item_collisions.rate < 0.7 and items.examples["42"] == hash_item_id(42, spec.item_buckets)
 
 
-def test_manifest_reads_back_as_the_typed_record_and_refuses_bad_keys(tiny_bundle, tmp_path):
-    m = read_manifest_file(tiny_bundle / "manifest.json")
+def test_manifest_reads_back_as_the_typed_record_and_refuses_bad_keys(reference_bundle, tmp_path):
+    m = read_manifest_file(reference_bundle / "manifest.json")
     assert m.artifacts[0].tflite.signature == "serving_default" and m.failures == []
     assert m.model.feature_spec.history_len > 0 and m.metrics.model.ndcg_at_10 > 0
-    data = json.loads((tiny_bundle / "manifest.json").read_text())
+    data = json.loads((reference_bundle / "manifest.json").read_text())
     data["artifacts"][2]["verification"]["passed"] = "yes"
     bad = tmp_path / "manifest.json"
     bad.write_text(json.dumps(data))
@@ -82,22 +84,22 @@ def test_manifest_reads_back_as_the_typed_record_and_refuses_bad_keys(tiny_bundl
         read_manifest_file(bad)
     assert e.value.exit_code == 1
     bad.write_text(json.dumps({**data, "schema_version": 1}))
-    with pytest.raises(EdgeshipError, match="schema_version: expected 7, got 1"):
+    with pytest.raises(EdgeshipError, match=f"schema_version: expected {MANIFEST_VERSION}, got 1"):
         read_manifest_file(bad)
 
 
-def test_int8_is_smaller(tiny_bundle):
-    manifest = json.loads((tiny_bundle / "manifest.json").read_text())
+def test_int8_is_smaller(reference_bundle):
+    manifest = json.loads((reference_bundle / "manifest.json").read_text())
     size = {a["path"]: a["bytes"] for a in manifest["artifacts"]}
     assert size["ranker_int8.tflite"] < 0.6 * size["ranker_fp32.tflite"]
     assert size["ranker_int8.mlmodel"] < 0.6 * size["ranker_fp32.mlmodel"]
 
 
-def test_expected_outputs_in_another_shape_than_declared_are_refused(tiny_bundle, tmp_path, rewrite):
+def test_expected_outputs_in_another_shape_than_declared_are_refused(reference_bundle, tmp_path, rewrite):
     import shutil
 
     copy = tmp_path / "bundle"
-    shutil.copytree(tiny_bundle, copy)
+    shutil.copytree(reference_bundle, copy)
     vectors = json.loads((copy / "testvectors.json").read_text())
     flat = vectors["cases"][1]["expected"]["ranker_int8.onnx"][0]  # K values, as testvectors v1 had them
     vectors["cases"][1]["expected"]["ranker_int8.onnx"] = flat
@@ -108,11 +110,11 @@ def test_expected_outputs_in_another_shape_than_declared_are_refused(tiny_bundle
         check_bundle(copy)
 
 
-def test_a_changed_training_vector_fails_verify(tiny_bundle, tmp_path, rewrite):
+def test_a_changed_training_vector_fails_verify(reference_bundle, tmp_path, rewrite):
     import shutil
 
     copy = tmp_path / "bundle"
-    shutil.copytree(tiny_bundle, copy)
+    shutil.copytree(reference_bundle, copy)
     vectors = json.loads((copy / "testvectors.json").read_text())
     assert [t["file"] for t in vectors["training"]] == ["ranker_personal.tflite", "ranker_personal.mlmodel"]
     vectors["training"][0]["loss"] += 0.01  # the app would see a different loss than the file gives
@@ -121,8 +123,8 @@ def test_a_changed_training_vector_fails_verify(tiny_bundle, tmp_path, rewrite):
         check_bundle(copy)
 
 
-def test_testvectors_schema(tiny_bundle, tiny_config):
-    vectors = json.loads((tiny_bundle / "testvectors.json").read_text())
+def test_testvectors_schema(reference_bundle, tiny_config):
+    vectors = json.loads((reference_bundle / "testvectors.json").read_text())
     assert vectors["schema_version"] == 2 and len(vectors["cases"]) == tiny_config.export.test_vectors
     for case in vectors["cases"]:
         assert set(case["inputs"]) == set(INPUT_NAMES)
@@ -132,8 +134,9 @@ def test_testvectors_schema(tiny_bundle, tiny_config):
     assert set(vectors["atol"]) == EXPECTED_FILES
 
 
-def test_vectors_reproduce_in_a_separate_process(tiny_bundle):
-    done = subprocess.run([sys.executable, "-m", "edgeship.cli", "verify", str(tiny_bundle)],
+@pytest.mark.heavy  # a fresh process is the point
+def test_vectors_reproduce_in_a_separate_process(reference_bundle):
+    done = subprocess.run([sys.executable, "-m", "edgeship.cli", "verify", str(reference_bundle)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     # per file its tensor and raw vectors; per trainable file its recorded train call; one for the whole bundle
@@ -142,11 +145,11 @@ def test_vectors_reproduce_in_a_separate_process(tiny_bundle):
     assert "ranker_personal.mlmodel (train, reset)" in done.stdout
 
 
-def test_tampered_artifact_is_refused(tiny_bundle, tmp_path):
+def test_tampered_artifact_is_refused(reference_bundle, tmp_path, edgeship_cli):
     import shutil
 
     copy = tmp_path / "b"
-    shutil.copytree(tiny_bundle, copy)
+    shutil.copytree(reference_bundle, copy)
     with open(copy / "ranker_int8.onnx", "r+b") as f:
         f.seek(200)
         byte = f.read(1)
@@ -155,18 +158,17 @@ def test_tampered_artifact_is_refused(tiny_bundle, tmp_path):
     with pytest.raises(EdgeshipError, match="ranker_int8.onnx: checksum mismatch") as e:
         check_bundle(copy)
     assert e.value.exit_code == 1
-    done = subprocess.run([sys.executable, "-m", "edgeship.cli", "verify", str(copy)], capture_output=True,
-                          text=True, timeout=300)
+    done = edgeship_cli("verify", str(copy))
     assert done.returncode == 1
     errors = [l for l in done.stderr.splitlines() if "edgeship verify" in l]
     assert len(errors) == 1 and "checksum mismatch" in errors[0] and "Traceback" not in done.stderr
 
 
-def test_wrong_vectors_are_refused(tiny_bundle, tmp_path, rewrite):
+def test_wrong_vectors_are_refused(reference_bundle, tmp_path, rewrite):
     import shutil
 
     copy = tmp_path / "b"
-    shutil.copytree(tiny_bundle, copy)
+    shutil.copytree(reference_bundle, copy)
     vectors = json.loads((copy / "testvectors.json").read_text())
     vectors["cases"][0]["expected"]["ranker_fp32.tflite"][0][0] += 1.0
     rewrite(copy, "testvectors.json", vectors)
@@ -174,8 +176,8 @@ def test_wrong_vectors_are_refused(tiny_bundle, tmp_path, rewrite):
         check_bundle(copy)
 
 
-def test_readme_documents_the_contract(tiny_bundle):
-    text = (tiny_bundle / "README.md").read_text()
+def test_readme_documents_the_contract(reference_bundle):
+    text = (reference_bundle / "README.md").read_text()
     for name in INPUT_NAMES + (SCORES,):
         assert f"| {name} |" in text
     assert "fnv1a_32" in text and "sha256" in text.lower()

@@ -6,11 +6,14 @@ import pytest
 from edgeship.core.tensors import TensorSpec, synthesize
 from edgeship.export import formats
 
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
+
 INPUTS = (TensorSpec("context", "int32", (1, 5), value_range=(0, 3)),
           TensorSpec("candidate_features", "float32", (1, 12, 20)))
 TIMED = [f.name for f in formats.FORMATS.values() if f.timed]
 
 
+@pytest.mark.heavy  # imports every converter
 def test_registry_order_puts_every_format_after_what_it_needs():
     names = list(formats.FORMATS)
     assert names == ["tflite", "onnx", "coreml", "ort"] and TIMED == ["tflite", "onnx", "ort"]

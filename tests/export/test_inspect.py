@@ -9,6 +9,8 @@ import pytest
 from edgeship.core.errors import InputError
 from edgeship.export import formats
 
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
+
 
 def model_facts(path: Path):
     return formats.for_path(path).inspect.facts(path)
@@ -16,11 +18,11 @@ def model_facts(path: Path):
 FOREIGN = Path(__file__).resolve().parents[3] / "shared" / "data" / "third_party_models"
 
 
-def test_bundle_files_sizes_parameters_and_macs_agree_across_formats(tiny_bundle):
-    manifest = json.loads((tiny_bundle / "manifest.json").read_text())
-    facts = {a["path"]: model_facts(tiny_bundle / a["path"]) for a in manifest["artifacts"]}
+def test_bundle_files_sizes_parameters_and_macs_agree_across_formats(reference_bundle):
+    manifest = json.loads((reference_bundle / "manifest.json").read_text())
+    facts = {a["path"]: model_facts(reference_bundle / a["path"]) for a in manifest["artifacts"]}
     for path, f in facts.items():
-        data = (tiny_bundle / path).read_bytes()
+        data = (reference_bundle / path).read_bytes()
         assert f.bytes == len(data) and f.gzip_bytes == len(gzip.compress(data, 9, mtime=0))
         # constants in each graph differ a little (scales, shape tensors), the weights do not
         assert f.parameters == pytest.approx(manifest["model"]["parameters"], rel=0.02)

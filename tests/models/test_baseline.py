@@ -2,6 +2,9 @@ import numpy as np
 
 from edgeship.models.baseline import SegmentPopularity
 from edgeship.models.data import Requests
+import pytest
+
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
 
 def _requests(context, candidates, labels):

@@ -1,6 +1,9 @@
 import numpy as np
 
 from edgeship.models.data import SyntheticConfig, generate
+import pytest
+
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
 SMALL = SyntheticConfig(users=300, items=200, train_requests=400, test_requests=30, history_len=5,
                         item_buckets=256, slate_size=8, target_ctr=0.08)

@@ -13,6 +13,8 @@ from edgeship.export.bundle import vocabularies_text
 from edgeship.models import encoding, logs
 from edgeship.models.schema import load_schema
 
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
+
 
 def _fnv(text: str) -> int:  # written again from the file's own description, not imported
     h = 0x811C9DC5

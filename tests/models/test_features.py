@@ -1,6 +1,9 @@
 import numpy as np
 
 from edgeship.models.features import fnv1a_32, hash_item_id, hash_item_ids
+import pytest
+
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
 
 def test_fnv1a_reference_values():

@@ -14,6 +14,8 @@ from edgeship.models import logs
 from edgeship.models.features import fnv1a_32, hash_item_id
 from edgeship.models.schema import load_schema
 
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
+
 
 @pytest.fixture(scope="module")
 def log_dir(tmp_path_factory):
@@ -87,6 +89,7 @@ def test_lists_keep_requests_whole_and_pad_to_k(log_dir):
     assert lists.labels.sum() == test.label.sum()
 
 
+@pytest.mark.heavy  # a tf.data pipeline
 def test_train_stream_yields_only_train_rows(log_dir):
     files, kind, schema, enc, prof = _profile(log_dir)
     ds = logs.train_dataset(files, kind, schema, enc, logs.feature_spec(schema, prof, enc), batch_size=64, seed=0)

@@ -3,7 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from edgeship.models.metrics import auc, evaluate, logloss, ndcg_at_k, ndcg_per_request, top_k_overlap
+from edgeship.models.metrics import auc, logloss, ranking_metrics, ndcg_at_k, ndcg_per_request, top_k_overlap
+
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
 
 def test_ndcg_matches_hand_computation():
@@ -33,7 +35,7 @@ def test_requests_without_positives_are_left_out():
     per = ndcg_per_request(scores, labels)
     assert per[0] == 1.0 and np.isnan(per[1])
     assert ndcg_at_k(scores, labels) == 1.0
-    m = evaluate(scores, labels)
+    m = ranking_metrics(scores, labels)
     assert m.requests == 1 and m.positives == 1
 
 

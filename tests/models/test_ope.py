@@ -13,6 +13,8 @@ import pytest
 from edgeship.models import ope
 from edgeship.models.logging_policy import greedy_order, simulate, target_items, true_value
 
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
+
 SEEDS = range(20)
 POPULARITY, QUALITY = 3, 1  # columns of the built-in candidate features
 

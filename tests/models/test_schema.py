@@ -5,6 +5,8 @@ import pytest
 from edgeship.core.errors import ConfigError
 from edgeship.models.schema import load_schema
 
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "open_bandit_schema.toml"
 
 

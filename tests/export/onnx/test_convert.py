@@ -4,7 +4,7 @@ import onnx
 from edgeship.export.onnx import convert
 from edgeship.export.tflite import convert as tflite_convert
 from edgeship.export.types import Derived
-from edgeship.export.verify import scorer
+from edgeship.export.parity import scorer
 from edgeship.models.features import INPUT_NAMES, SCORES
 
 

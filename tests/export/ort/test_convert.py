@@ -10,37 +10,37 @@ import numpy as np
 import pytest
 
 from edgeship.core.errors import BundleError
-from edgeship.export.check import check_bundle
+from edgeship.export.reader import check_bundle
 from edgeship.export.onnx import inspect as onnx_inspect
 from edgeship.export.ort import inspect as ort_inspect
 from edgeship.export.ort.runtime import open_session
 
 
-def test_ort_file_is_the_int8_onnx_in_ort_format(tiny_bundle):
-    manifest = json.loads((tiny_bundle / "manifest.json").read_text())
+def test_ort_file_is_the_int8_onnx_in_ort_format(reference_bundle):
+    manifest = json.loads((reference_bundle / "manifest.json").read_text())
     entry = next(a for a in manifest["artifacts"] if a["path"] == "ranker_int8.ort")
     assert entry["format"] == "ort" and entry["ort"]["derived_from"] == "ranker_int8.onnx"
     assert entry["verification"]["passed"] and entry["ort"]["target_platform"] == "arm"
-    ort_sig, onnx_sig = (ort_inspect.signature(tiny_bundle / "ranker_int8.ort"),
-                         onnx_inspect.signature(tiny_bundle / "ranker_int8.onnx"))
+    ort_sig, onnx_sig = (ort_inspect.signature(reference_bundle / "ranker_int8.ort"),
+                         onnx_inspect.signature(reference_bundle / "ranker_int8.onnx"))
     assert sorted((t.name, t.dtype, t.shape) for t in ort_sig.inputs) == sorted(
         (t.name, t.dtype, t.shape) for t in onnx_sig.inputs)
-    vectors = json.loads((tiny_bundle / "testvectors.json").read_text())
-    ort, onnx = open_session(tiny_bundle / "ranker_int8.ort"), open_session(tiny_bundle / "ranker_int8.onnx")
+    vectors = json.loads((reference_bundle / "testvectors.json").read_text())
+    ort, onnx = open_session(reference_bundle / "ranker_int8.ort"), open_session(reference_bundle / "ranker_int8.onnx")
     for case in vectors["cases"]:
         feeds = {k: np.asarray(v, dtype=np.float32 if k == "candidate_features" else np.int32)
                  for k, v in case["inputs"].items()}
         a, b = ort.run(feeds)["scores"], onnx.run(feeds)["scores"]
         assert a.shape == b.shape and np.abs(a - b).max() <= 0.1  # ARM fusions may round an int8 step apart
-    ops = (tiny_bundle / "required_operators.config").read_text().splitlines()
+    ops = (reference_bundle / "required_operators.config").read_text().splitlines()
     assert ops[0].startswith("# Operators of ranker_int8.ort") and any(line.startswith("ai.onnx;") for line in ops)
     assert "tmp" not in "".join(ops)  # no temporary paths: the same model gives the same bytes
-    assert "QuantizeLinear" in ort_inspect.facts(tiny_bundle / "ranker_int8.ort").operators  # read from the file
+    assert "QuantizeLinear" in ort_inspect.facts(reference_bundle / "ranker_int8.ort").operators  # read from the file
 
 
-def test_a_changed_operator_list_fails_verification(tiny_bundle, tmp_path):
+def test_a_changed_operator_list_fails_verification(reference_bundle, tmp_path):
     copy = tmp_path / "bundle"
-    shutil.copytree(tiny_bundle, copy)
+    shutil.copytree(reference_bundle, copy)
     with open(copy / "required_operators.config", "a") as f:
         f.write("ai.onnx;13;Conv\n")
     with pytest.raises(BundleError, match="required_operators.config: missing or not the file the manifest"):

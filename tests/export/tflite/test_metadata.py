@@ -12,7 +12,7 @@ import pytest
 from edgeship.export.about import About, Identity
 from edgeship.export.tflite import metadata
 from edgeship.export.tflite.runtime import interpreter
-from edgeship.export.verify import scorer
+from edgeship.export.parity import scorer
 
 _READER = Path(__file__).with_name("metadata_schema_py_generated.py")
 
@@ -31,8 +31,8 @@ def _read(schema, buffer: bytes):
 
 
 @pytest.mark.parametrize("name", ["ranker_fp32.tflite", "ranker_int8.tflite"])
-def test_bundle_tflite_files_carry_their_metadata(tiny_bundle, tiny_config, schema, name):
-    path = tiny_bundle / name
+def test_bundle_tflite_files_carry_their_metadata(reference_bundle, tiny_config, schema, name):
+    path = reference_bundle / name
     meta = _read(schema, metadata.read(path.read_bytes()))
     identity = Identity()
     assert (meta.name, meta.version, meta.author, meta.license) == tuple(
@@ -65,8 +65,8 @@ def test_normalization_is_written_as_mean_and_std(tiny_data, schema):
     assert context.processUnits is None and (meta.name, meta.license) == (b"shop", b"MIT")
 
 
-def test_metadata_changes_nothing_the_model_computes(tiny_bundle, tiny_data, tmp_path):
-    path = tiny_bundle / "ranker_int8.tflite"
+def test_metadata_changes_nothing_the_model_computes(reference_bundle, tiny_data, tmp_path):
+    path = reference_bundle / "ranker_int8.tflite"
     bare = tmp_path / "bare.tflite"
     from tensorflow.lite.python import schema_py_generated as tfl
     from tensorflow.lite.tools import flatbuffer_utils

@@ -9,7 +9,7 @@ import tensorflow as tf
 from edgeship.export.tflite import inspect, personal
 from edgeship.export.tflite.runtime import Trainer
 from edgeship.export.types import Derived
-from edgeship.export.verify import scorer, training_problems
+from edgeship.export.parity import scorer, training_problems
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Not installed: app-side code and what runs it in the tests."""

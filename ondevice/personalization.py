@@ -1,0 +1,328 @@
+"""The personalization study, run through the real trainable file: does learning on the phone help its user?
+
+For users nobody trained on, each with a timeline of requests in time order (models.data.timelines): reset the
+file, score the user's last `eval_requests` requests (the global model: n = 0), then call `train` once per
+earlier request, in order, with that request's taps, and score the same later requests again after n of them.
+Every call is the LiteRT interpreter executing the shipped .tflite, as the app would. NDCG@10 per user is the
+mean over their scored requests; intervals are 95 % bootstrap intervals over users.
+
+The learning rate the app should use is chosen on a separate set of users (tuning users) and the curve is
+reported on the others: the one chosen is the best NDCG@10 at n = 20 among the rates whose first tap does not
+make the average user worse (gain at n = 1 >= 0).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..models.data import Requests, Timelines
+from ..models.metrics import ndcg_per_request
+from ..core.intervals import Interval, bootstrap
+
+BOOTSTRAP = 2000
+OVER_USERS = "percentile bootstrap over users"
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    n: int = field(metadata={"doc": "train calls made on the user's earlier requests"})
+    global_ndcg: Interval
+    personal_ndcg: Interval
+    gain: Interval = field(metadata={"doc": "personal minus global NDCG@10, per user"})
+    worse_share: float = field(metadata={"doc": "share of users whose NDCG@10 went down"})
+    oracle_ndcg: Interval | None = None
+
+
+@dataclass(frozen=True)
+class PersonalizationRecord:
+    """The trainable file, what the app should call it with, and the study that chose that on new users."""
+
+    file: str
+    runs_in: str = field(metadata={"doc": "what executed every train call of the study"})
+    trainable_parameters: int
+    state_bytes: int = field(metadata={"doc": "what the app persists per user (get_weights)"})
+    l2: float
+    learning_rate: float = field(metadata={"doc": "what the app passes to train, chosen by the study"})
+    steps_per_request: int
+    learning_rates_tried: dict[str, float] = field(metadata={"doc": "mean NDCG@10 gain at the choosing n, "
+                                                                    "on the tuning users"})
+    tune_users: int
+    users: int
+    eval_requests: int
+    curve: list[CurvePoint]
+    train_ms_p50: float = field(metadata={"doc": "one train call as runs_in executed it, on this host"})
+    infer_ms_p50: float
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    users: int = 500  # held-out users the curve is reported on
+    tune_users: int = 100  # other users the learning rate is chosen on
+    eval_requests: int = 20  # each user's last requests, scored after n trained ones
+    steps: tuple[int, ...] = field(default=(0, 1, 5, 10, 20, 50), metadata={"nonempty": True, "min": 0})
+    learning_rates: tuple[float, ...] = field(default=(0.3, 1.0, 3.0, 10.0, 30.0), metadata={"nonempty": True})
+    choose_at: int = 20  # n at which the learning rate is judged
+
+    @property
+    def length(self) -> int:
+        return max(self.steps) + self.eval_requests
+
+
+def _mean_ndcg(scores: np.ndarray, labels: np.ndarray) -> float:
+    per = ndcg_per_request(scores, labels, 10)
+    return float(np.nanmean(per)) if np.isfinite(per).any() else float("nan")
+
+
+def user_curve(trainer, timeline: Requests, cfg: StudyConfig, lr: float, timings: dict | None = None
+               ) -> dict[int, float]:
+    """NDCG@10 of one user's last requests after n = each of cfg.steps train calls on their earlier ones."""
+    n_train = max(cfg.steps)
+    evaluation = timeline.take(slice(n_train, n_train + cfg.eval_requests))
+    trainer.reset()
+
+    def score() -> float:
+        t0 = time.perf_counter()
+        scores = np.stack([trainer.scores(evaluation.one(i)).reshape(-1) for i in range(len(evaluation))])
+        if timings is not None:
+            timings["infer"].append((time.perf_counter() - t0) / len(evaluation) * 1e3)
+        return _mean_ndcg(scores, evaluation.labels)
+
+    out = {0: score()} if 0 in cfg.steps else {}
+    ones = np.ones(timeline.candidates.shape[1], np.float32)
+    for i in range(n_train):
+        t0 = time.perf_counter()
+        trainer.train(timeline.one(i), timeline.labels[i], ones if timeline.mask is None else timeline.mask[i], lr)
+        if timings is not None:
+            timings["train"].append((time.perf_counter() - t0) * 1e3)
+        if i + 1 in cfg.steps:
+            out[i + 1] = score()
+    trainer.reset()
+    return out
+
+
+def _estimate(values: np.ndarray, rng: np.random.Generator) -> Interval:
+    values = values[np.isfinite(values)]
+    picks = rng.integers(0, len(values), size=(BOOTSTRAP, len(values)))
+    boot = values[picks].mean(axis=1)
+    return bootstrap(float(values.mean()), boot, method=OVER_USERS)
+
+
+def curves(trainer, tl: Timelines, cfg: StudyConfig, lr: float, timings: dict | None = None,
+           progress: Callable[[str], None] | None = None) -> np.ndarray:
+    """[users, len(steps)] NDCG@10 per user and n."""
+    rows = []
+    for u in range(tl.users):
+        c = user_curve(trainer, tl.of(u), cfg, lr, timings)
+        rows.append([c[n] for n in cfg.steps])
+        if progress and (u + 1) % max(1, tl.users // 5) == 0:
+            progress(f"  personalization lr {lr:g}: {u + 1}/{tl.users} users")
+    return np.asarray(rows)
+
+
+def choose_learning_rate(trainer, tune: Timelines, cfg: StudyConfig, progress=None) -> tuple[float, dict[str, float]]:
+    """The learning rate with the best mean gain at n = choose_at among those not worse on average at n = 1."""
+    i_choose, i_one, i_zero = (cfg.steps.index(n) for n in (cfg.choose_at, 1, 0))
+    gains, safe = {}, {}
+    rates = [lr * trainer.learning_rate_scale for lr in cfg.learning_rates]
+    for lr in rates:
+        c = curves(trainer, tune, cfg, lr, progress=progress)
+        gains[f"{lr:g}"] = float(np.nanmean(c[:, i_choose] - c[:, i_zero]))
+        safe[lr] = np.nanmean(c[:, i_one] - c[:, i_zero]) >= 0
+    allowed = [lr for lr in rates if safe[lr]] or [min(rates)]
+    return max(allowed, key=lambda lr: gains[f"{lr:g}"]), gains
+
+
+def study(trainer, file: str, tune: Timelines, report: Timelines, cfg: StudyConfig, seed: int,
+          progress: Callable[[str], None]) -> PersonalizationRecord:
+    """The whole study with `trainer` (a runtime's Trainer on the file named `file`, or an AppSideHead)."""
+    trainable = int(sum(np.size(v) for v in trainer.get_weights().values()))
+    lr, gains = choose_learning_rate(trainer, tune, cfg, progress)
+    progress(f"personalization: learning rate {lr:g} chosen on {tune.users} tuning users; reporting on "
+             f"{report.users} other users")
+    timings = {"train": [], "infer": []}
+    c = curves(trainer, report, cfg, lr, timings, progress)
+    rng = np.random.default_rng(seed)
+    n_train = max(cfg.steps)
+    oracle = np.asarray([_mean_ndcg(report.of(u).true_prob[n_train:], report.of(u).labels[n_train:])
+                         for u in range(report.users)]) if report.requests.true_prob is not None else None
+    points = []
+    i_zero = cfg.steps.index(0)
+    for j, n in enumerate(cfg.steps):
+        gain = c[:, j] - c[:, i_zero]
+        points.append(CurvePoint(n=n, global_ndcg=_estimate(c[:, i_zero], rng), personal_ndcg=_estimate(c[:, j], rng),
+                                 gain=_estimate(gain, rng), worse_share=float(np.mean(gain[np.isfinite(gain)] < 0)),
+                                 oracle_ndcg=_estimate(oracle, rng) if oracle is not None else None))
+    return PersonalizationRecord(
+        file=file, runs_in=trainer.runs_in, trainable_parameters=trainable, state_bytes=4 * trainable, l2=trainer.l2,
+        learning_rate=lr, steps_per_request=1, learning_rates_tried=gains, tune_users=tune.users,
+        users=report.users, eval_requests=cfg.eval_requests, curve=points,
+        train_ms_p50=float(np.median(timings["train"])), infer_ms_p50=float(np.median(timings["infer"])))
+
+
+def markdown(r: PersonalizationRecord) -> str:
+    lines = [f"# Personalization on the phone: {r.file}", "",
+             f"{r.users} new users (nobody trained on them), {r.eval_requests} later requests each scored after n "
+             f"train calls on their earlier ones; every call executed by {r.runs_in}. Learning rate "
+             f"{r.learning_rate:g} (chosen on {r.tune_users} other users; tried: "
+             + ", ".join(f"{k} → {v:+.4f}" for k, v in r.learning_rates_tried.items()) + "). 95 % bootstrap "
+             "intervals over users.", "",
+             "| n | global NDCG@10 | personalized | gain (95 % CI) | users worse | oracle |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for p in r.curve:
+        oracle = f"{p.oracle_ndcg.estimate:.4f}" if p.oracle_ndcg else "–"
+        lines.append(f"| {p.n} | {p.global_ndcg.estimate:.4f} | {p.personal_ndcg.estimate:.4f} | {p.gain.estimate:+.4f} "
+                     f"({p.gain.low:+.4f} … {p.gain.high:+.4f}) | {p.worse_share:.0%} | {oracle} |")
+    lines += ["", f"Trained state: {r.trainable_parameters} parameters ({r.state_bytes} bytes per user). One "
+              f"train call {r.train_ms_p50 * 1000:.0f} µs, one infer {r.infer_ms_p50 * 1000:.0f} µs (median, "
+              f"{r.runs_in}, on the build host).", ""]
+    return "\n".join(lines)
+
+
+def plot(records: list[PersonalizationRecord], path: Path) -> None:
+    """One figure: the global model, the oracle, and each trainable file's personalized curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    r = records[0]
+    ns = [p.n for p in r.curve]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    lines = [(f"{rec.file} (learning rate {rec.learning_rate:g})", rec, lambda p: p.personal_ndcg) for rec in records]
+    for label, rec, get in lines + [("global model", r, lambda p: p.global_ndcg),
+                                    ("oracle", r, lambda p: p.oracle_ndcg)]:
+        points = [get(p) for p in rec.curve]
+        if any(x is None for x in points):
+            continue
+        ax.plot(ns, [x.estimate for x in points], marker="o", label=label)
+        ax.fill_between(ns, [x.low for x in points], [x.high for x in points], alpha=0.2)
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("train calls on the user's earlier requests (n)")
+    ax.set_ylabel("NDCG@10 on the user's later requests")
+    ax.set_title(f"Personalization on the phone: {r.users} new users")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+@dataclass(frozen=True)
+class FederatedRound:
+    round: int
+    ndcg: float = field(metadata={"doc": "NDCG@10 of the global model (ranker + averaged head) on the test set"})
+    update_norm: float = field(metadata={"doc": "norm of the averaged, noised update applied this round"})
+    clipped_share: float = field(metadata={"doc": "share of device updates that hit the clip norm"})
+
+
+@dataclass(frozen=True)
+class FederatedResult:
+    """Federated averaging of the trainable head, simulated through the real file: each device starts from the
+    global head, trains on its own requests, and sends only the change (clipped, optionally noised)."""
+
+    devices_per_round: int
+    requests_per_device: int
+    learning_rate: float
+    clip_norm: float
+    noise_multiplier: float = field(metadata={"doc": "Gaussian noise std = noise_multiplier * clip_norm / devices"})
+    central_ndcg: float = field(metadata={"doc": "the centrally trained ranker as shipped (head at zero)"})
+    rounds: list[FederatedRound]
+
+
+class AppSideHead:
+    """The ONNX path, as an app would write it: any scoring file (e.g. ranker_int8.onnx) in its runtime, plus a
+    linear head over the candidate features that the app itself keeps and updates with the same loss and L2
+    as the trainable .tflite (ONNX Runtime's on-device training packages stopped at 1.19 and do not install
+    beside onnxruntime 1.31). Same interface as a runtime's Trainer, so the study measures it the same way."""
+
+    learning_rate_scale = 1.0  # the same loss as the .tflite head
+
+    def __init__(self, session, features: int, l2: float, runs_in: str = "the app's own head beside the file"):
+        self.session, self.l2, self.runs_in = session, l2, runs_in
+        self.w, self.b = np.zeros(features, np.float32), np.float32(0.0)
+
+    def scores(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        base = np.asarray(self.session.run(feeds)["scores"], np.float32).reshape(1, -1)
+        return base + feeds["candidate_features"][0] @ self.w + self.b
+
+    def train(self, feeds, labels, mask, learning_rate: float) -> float:
+        s = self.scores(feeds).reshape(-1).astype(np.float64)
+        y, m = np.asarray(labels, np.float64).reshape(-1), np.asarray(mask, np.float64).reshape(-1)
+        p = 1.0 / (1.0 + np.exp(-s))
+        n = max(m.sum(), 1.0)
+        loss = float(-(m * (y * np.log(p + 1e-7) + (1 - y) * np.log(1 - p + 1e-7))).sum() / n)
+        g = (p - y) * m / n
+        phi = feeds["candidate_features"][0].astype(np.float64)
+        self.w = (self.w - learning_rate * (phi.T @ g + self.l2 * self.w)).astype(np.float32)
+        self.b = np.float32(self.b - learning_rate * (g.sum() + self.l2 * self.b))
+        return loss
+
+    def reset(self) -> None:
+        self.w[:], self.b = 0.0, np.float32(0.0)
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return {"w": self.w.copy(), "b": np.array([self.b], np.float32)}
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        self.w, self.b = weights["w"].astype(np.float32).copy(), np.float32(weights["b"][0])
+
+
+def _flat(weights: dict[str, np.ndarray]) -> np.ndarray:
+    return np.concatenate([weights[k].reshape(-1) for k in sorted(weights)])
+
+
+def _unflat(vector: np.ndarray, like: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out, at = {}, 0
+    for k in sorted(like):
+        size = like[k].size
+        out[k] = vector[at:at + size].reshape(like[k].shape).astype(np.float32)
+        at += size
+    return out
+
+
+def federated(trainer, devices: Timelines, test: Requests, rounds: int, devices_per_round: int, lr: float,
+              clip_norm: float, noise_multiplier: float, seed: int, progress=None) -> FederatedResult:
+    """FedAvg on the weights `get_weights` returns, as phones would run it. Each round draws devices_per_round
+    users from `devices` (each trains once per request of their timeline); the server adds the mean of their
+    clipped deltas plus Gaussian noise to the global head, then the global model is scored on `test`."""
+    rng = np.random.default_rng(seed)
+    trainer.reset()
+    like = trainer.get_weights()
+    global_w = _flat(like)
+
+    def test_ndcg() -> float:
+        trainer.set_weights(_unflat(global_w, like))
+        scores = np.stack([trainer.scores(test.one(i)).reshape(-1) for i in range(len(test))])
+        return _mean_ndcg(scores, test.labels)
+
+    central = test_ndcg()
+    history = []
+    for r in range(rounds):
+        chosen = rng.choice(devices.users, size=min(devices_per_round, devices.users), replace=False)
+        deltas, clipped = [], 0
+        for u in chosen:
+            trainer.set_weights(_unflat(global_w, like))
+            timeline = devices.of(int(u))
+            ones = np.ones(timeline.candidates.shape[1], np.float32)
+            for i in range(len(timeline)):
+                trainer.train(timeline.one(i), timeline.labels[i], ones, lr)
+            delta = _flat(trainer.get_weights()) - global_w
+            norm = float(np.linalg.norm(delta))
+            if norm > clip_norm:
+                delta *= clip_norm / norm
+                clipped += 1
+            deltas.append(delta)
+        update = np.mean(deltas, axis=0)
+        if noise_multiplier > 0:
+            update = update + rng.normal(0.0, noise_multiplier * clip_norm / len(chosen), update.shape)
+        global_w = global_w + update
+        history.append(FederatedRound(r + 1, test_ndcg(), float(np.linalg.norm(update)), clipped / len(chosen)))
+        if progress:
+            progress(f"  federated round {r + 1}/{rounds}: NDCG@10 {history[-1].ndcg:.4f} (central {central:.4f})")
+    trainer.reset()
+    return FederatedResult(devices_per_round, devices.length, lr, clip_norm, noise_multiplier, central, history)

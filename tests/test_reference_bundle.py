@@ -1,0 +1,57 @@
+"""The committed reference bundle (tests/data/reference_bundle) is what the code writes today.
+
+Tests that only read a bundle use it instead of running the pipeline; this test runs the pipeline once on the
+same config (tests/data/tiny.toml) and compares. Run-to-run noise is left out and nothing else: the study's
+timings, and the ORT-format file, whose bytes are not yet reproducible (its scores are: testvectors*.json hold
+them and are compared byte for byte).
+"""
+
+from __future__ import annotations
+
+import json
+
+from edgeship.export.reader import check_bundle
+
+STALE = "tests/data/reference_bundle is stale: rewrite it with `make reference-bundle` and commit it ({})"
+NOT_REPRODUCIBLE = {"ranker_int8.ort"}
+TIMINGS = ("train_ms_p50", "infer_ms_p50")
+
+
+def _without_noise(value, ort_digests: set[str]):
+    if isinstance(value, dict):
+        return {k: _without_noise(v, ort_digests) for k, v in value.items() if k not in TIMINGS}
+    if isinstance(value, list):
+        return [_without_noise(v, ort_digests) for v in value]
+    return "(not reproducible)" if value in ort_digests else value
+
+
+def _lines_without_noise(text: str, ort_digests: set[str]) -> list[str]:
+    """Lines of a Markdown file, the ones quoting a timing or the ORT file's digest left out."""
+    return [line for line in text.splitlines()
+            if " ms" not in line and " µs" not in line and not any(d[:16] in line for d in ort_digests)]
+
+
+def test_the_reference_bundle_is_what_the_code_writes(tiny_bundle, reference_bundle):
+    fresh = sorted(p.name for p in tiny_bundle.iterdir())
+    assert fresh == sorted(p.name for p in reference_bundle.iterdir()), STALE.format("other files")
+    digests = set()
+    for name in NOT_REPRODUCIBLE:
+        for folder in (tiny_bundle, reference_bundle):
+            digests |= {a["sha256"] for a in json.loads((folder / "manifest.json").read_text())["artifacts"]
+                        if a["path"] == name}
+    for name in fresh:
+        new, old = tiny_bundle / name, reference_bundle / name
+        if name in NOT_REPRODUCIBLE:
+            assert new.stat().st_size == old.stat().st_size, STALE.format(name)
+        elif name.endswith(".json"):
+            assert _without_noise(json.loads(new.read_text()), digests) == \
+                _without_noise(json.loads(old.read_text()), digests), STALE.format(name)
+        elif name.endswith(".md"):
+            assert _lines_without_noise(new.read_text(), digests) == \
+                _lines_without_noise(old.read_text(), digests), STALE.format(name)
+        else:
+            assert new.read_bytes() == old.read_bytes(), STALE.format(name)
+
+
+def test_the_reference_bundle_verifies(reference_bundle):
+    assert all(r.passed for r in check_bundle(reference_bundle))
