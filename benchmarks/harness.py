@@ -51,10 +51,9 @@ def bundle_targets(bundle: Path, group: Group = Group.MODEL, prefix: str = "",
     for entry in manifest.artifacts:
         path = bundle / entry.path
         fmt = formats.get(entry.format)
-        signature = fmt.inspect.signature(path, error).with_ranges(ranges) if fmt.timed else None
+        signature = fmt.signature(path, error).with_ranges(ranges) if fmt.timed else None
         targets.append(Target(prefix + entry.path, path, entry.format, group, entry.precision, entry.sha256,
-                              entry.verification, signature,
-                              trainable=bool(entry.tflite and "train" in entry.tflite.signatures)))
+                              entry.verification, signature, trainable=entry.trainable))
     return targets, manifest
 
 
@@ -66,8 +65,8 @@ def file_target(path: Path) -> Target:
     fmt = formats.for_path(path)
     if fmt is None:
         raise InputError(f"{path}: expected a {formats.suffixes()} file or a bundle directory")
-    signature = fmt.inspect.signature(path) if fmt.timed else None
-    return Target(path.name, path, fmt.name, sha256=sha256(path), signature=signature, facts=fmt.inspect.facts(path))
+    signature = fmt.signature(path) if fmt.timed else None
+    return Target(path.name, path, fmt.name, sha256=sha256(path), signature=signature, facts=fmt.facts(path))
 
 
 def unique_labels(targets: list[Target]) -> list[Target]:
@@ -92,7 +91,7 @@ def host_info() -> Host:
                 break
     except OSError:
         pass
-    runtimes = {f.runtime.RUNTIME: f.runtime.version() for f in formats.FORMATS.values() if f.timed}
+    runtimes = {f.runtime: f.runtime_version() for f in formats.FORMATS.values() if f.timed}
     return Host(cpu, os.cpu_count(), platform.platform(), platform.python_version(), runtimes, _load_average())
 
 
@@ -160,7 +159,7 @@ def plan(targets: list[Target], cfg: BenchConfig, scratch: Path) -> list[tuple[M
         if t.signature is None:
             continue
         fmt = formats.get(t.format)
-        runtime = fmt.runtime.RUNTIME
+        runtime = fmt.runtime
         k = t.signature.candidates()
         shapes = [None] if k is None else list(cfg.candidates or sorted({1, k}))
         for threads in cfg.threads:
@@ -174,7 +173,7 @@ def plan(targets: list[Target], cfg: BenchConfig, scratch: Path) -> list[tuple[M
                 if cfg.identity:
                     key = (fmt.name, threads, inputs)
                     if key not in identities:
-                        path = fmt.identity.write(inputs, scratch / f"identity_{len(identities)}{fmt.suffix}")
+                        path = fmt.write_identity(inputs, scratch / f"identity_{len(identities)}{fmt.suffix}")
                         identities[key] = ident = Measurement(path.name, Group.IDENTITY, runtime, threads, c)
                         jobs.append((ident, path, inputs))
                     m.identity = identities[key].label
@@ -189,7 +188,7 @@ def run_bench(targets: list[Target], cfg: BenchConfig, source: dict, progress: P
     host = host_info()
     for t in targets:
         if t.facts is None:
-            t.facts = formats.get(t.format).inspect.facts(t.path)
+            t.facts = formats.get(t.format).facts(t.path)
     with tempfile.TemporaryDirectory(prefix="edgeship-bench-") as scratch:
         jobs = plan(targets, cfg, Path(scratch))
         measurements = [m for m, _, _ in jobs]

@@ -20,18 +20,20 @@ from .core import typed
 from .core.errors import VerificationError
 from .export import bundle
 from .export.about import About
-from .export.manifest import MANIFEST_VERSION, Manifest, Metrics, ModelRecord
+from .export.exporter import export_formats
+from .export.manifest import MANIFEST_VERSION, Manifest, Metrics, ModelRecord, TrainingRecord
 from .export.quantization import quantization_aware_model, representative_dataset
 from .export.readme import render_readme
-from .ondevice import rules as rules_mod
-from .ondevice.fallback import ColdStart, Fallback, scores as fallback_scores
-from .export.exporter import export_formats
 from .export.types import ExportJob
 from .models import ranker as ranker_mod
+from .models.data import Requests
 from .models.encoding import Encoders
 from .models.features import PAD_ID
 from .models.metrics import MIN_POSITIVES, RankingMetrics, ranking_metrics
-from .models.training import seed_everything
+from .models.training import fresh_session, seed_everything
+from .ondevice import rules as rules_mod
+from .ondevice.contract import Contract
+from .ondevice.fallback import ColdStart, Fallback, scores as fallback_scores
 from .progress import Steps
 
 VERSIONED_PACKAGES = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "coremltools", "onnx", "onnxruntime",
@@ -130,6 +132,8 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
                           [f.name for f in contract.candidate_features if not f.constant], list(data.attribute_names),
                           [c.name for c in contract.context if c.kind != "constant"])
 
+    if data.training is None or data.training.workers == 1:  # a cluster's workers are fresh processes
+        fresh_session()
     seed_everything(cfg.seed)
     model = ranker_mod.build_ranker(data.spec, cfg.model)
     params = ranker_mod.parameter_count(model)
@@ -173,9 +177,10 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     fallback = (_fallback(cfg, data, model, test, metrics["model"].ndcg_at_10, step) if data.fallback is not None
                 else None)
     rules_record = _rules(cfg, data, contract, test, reference, fallback, step)
-    result = ship(cfg, out, force, job, test, reference, model_record, metrics_record, config_source, step,
-                  Raw(data.encoders, vocabularies, data.examples, data.attributes), stream, data.timelines, fallback,
-                  rules_record, data.training)
+    plan = BundlePlan(cfg, out, force, config_source, job, test, reference, model_record, metrics_record,
+                      Raw(contract, data.encoders, vocabularies, data.examples, data.attributes), fallback,
+                      rules_record, data.training)
+    result = ship(plan, step, stream, data.timelines)
     result.test_scores = scorers | {name: s for name, (_, _, s) in unconstrained.items()}
     result.test = test
     return result
@@ -218,7 +223,7 @@ def _personalization(artifacts: list, cfg: RunConfig, timelines, stage: Path, st
     tune, report = timelines(study_cfg.tune_users, 2), timelines(study_cfg.users, 1)
     records = []
     for a in artifacts:
-        trainer = formats.get(a.format).runtime.Trainer(a.path)
+        trainer = formats.get(a.format).trainer(a.path)
         step(f"personalization study of {a.name}: {study_cfg.users} + {study_cfg.tune_users} new users, "
              f"{study_cfg.length} requests each, every train call by {trainer.runs_in}")
         record = personalization.study(trainer, a.name, tune, report, study_cfg, cfg.seed, step)
@@ -239,46 +244,66 @@ RAW_CASES = 4  # the raw test vectors: a full list, a short one, unseen values, 
 
 @dataclass(frozen=True)
 class Raw:
-    """What the raw-input contract is made from: the encoders, the text of vocabularies.json, example values."""
+    """What the raw-input contract is made from: the contract itself (built once per run), the encoders, the
+    text of vocabularies.json, example values."""
 
+    contract: Contract
     encoders: Encoders
     vocabularies: str
     examples: dict[str, list[str]]
     attributes: object = None  # a list's candidate feature rows -> each candidate's attributes (sources.Prepared)
 
 
-def ship(cfg: RunConfig, out: Path, force: bool, job: ExportJob, test, reference: np.ndarray, model: ModelRecord,
-         metrics: Metrics, config_source: str, step: Steps, raw: Raw, stream=None, timelines=None,
-         fallback: FallbackResult | None = None, rules: rules_mod.RulesRecord | None = None,
-         training=None) -> RunResult:
+@dataclass(frozen=True)
+class BundlePlan:
+    """Everything a bundle is made from, decided before any file is converted: `ship` turns it into a verified
+    bundle. Built by `run` / `train` (trained here) and by `export` (a user's Keras model)."""
+
+    cfg: RunConfig
+    out: Path
+    force: bool
+    config_source: str
+    job: ExportJob  # the fixed-shape Keras model and its calibration: what every format converts
+    test: Requests  # the held-out lists every file is checked on
+    reference: np.ndarray  # the Keras model's scores on `test`: every file is held to them
+    model: ModelRecord
+    metrics: Metrics
+    raw: Raw
+    fallback: FallbackResult | None = None
+    rules: rules_mod.RulesRecord | None = None
+    training: TrainingRecord | None = None
+
+
+def ship(plan: BundlePlan, step: Steps, stream=None, timelines=None) -> RunResult:
     """The export stage over every configured format, the personalization study where the data has users to
     follow (timelines), then the bundle, written atomically. Shared by `run`, `train` and `export`."""
-    with bundle.staging(out, force) as stage:
-        outcome = export_formats(job, cfg.export.formats, stage, test, reference, cfg.floors, step, stream)
+    cfg, test, raw = plan.cfg, plan.test, plan.raw
+    with bundle.staging(plan.out, plan.force) as stage:
+        outcome = export_formats(plan.job, cfg.export.formats, stage, test, plan.reference, cfg.floors, step, stream)
         if not outcome.shipped:
             raise VerificationError("no format produced a verified file: " + "; ".join(
                 f"{f.what}: {f.reason}" for f in outcome.failures))
         personal = [s.artifact for s in outcome.shipped if s.artifact.trainable]
         studies = _personalization(personal, cfg, timelines, stage, step) if personal and timelines else []
         step("writing the bundle")
+        fallback = plan.fallback
         fallback_record = None if fallback is None else bundle.write_fallback(
             stage, fallback.table, fallback.ndcg_at_10, fallback.model_ndcg_at_10, fallback.cold_start)
         entries = [bundle.entry(s, stage) for s in outcome.shipped]
         vectors = bundle.test_vectors(outcome.shipped, entries, test.take(slice(0, cfg.export.test_vectors)), stage)
-        contract = bundle.contract(model.candidates, model.feature_spec, raw.encoders)
         bundle.write_rules(stage, cfg.rules)
-        raw_vectors = bundle.raw_test_vectors(outcome.shipped, entries, contract, raw.encoders, raw.examples, test,
-                                              RAW_CASES, cfg.seed, stage, fallback.table if fallback else None,
-                                              cfg.rules, raw.attributes)
+        raw_vectors = bundle.raw_test_vectors(outcome.shipped, entries, raw.contract, raw.encoders, raw.examples,
+                                              test, RAW_CASES, cfg.seed, stage,
+                                              fallback.table if fallback else None, cfg.rules, raw.attributes)
         manifest = Manifest(
-            schema_version=MANIFEST_VERSION, generator=f"edgeship {__version__}", model=model,
+            schema_version=MANIFEST_VERSION, generator=f"edgeship {__version__}", model=plan.model,
             artifacts=entries, failures=outcome.failures,
-            quantization=outcome.quantization, metrics=metrics, seed=cfg.seed,
-            config=typed.dump(cfg) | {"source": config_source},
+            quantization=outcome.quantization, metrics=plan.metrics, seed=cfg.seed,
+            config=typed.dump(cfg) | {"source": plan.config_source},
             versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
-            personalization=studies, fallback=fallback_record, rules=rules, training=training)
-        manifest = bundle.write_files(stage, manifest, vectors, render_readme(manifest), raw.vocabularies, contract,
-                                      raw_vectors)
+            personalization=studies, fallback=fallback_record, rules=plan.rules, training=plan.training)
+        manifest = bundle.write_files(stage, manifest, vectors, render_readme(manifest), raw.vocabularies,
+                                      raw.contract, raw_vectors)
     seconds = time.perf_counter() - step.started
-    step(f"bundle written to {out}")
-    return RunResult(out=out, manifest=manifest, seconds=seconds)
+    step(f"bundle written to {plan.out}")
+    return RunResult(out=plan.out, manifest=manifest, seconds=seconds)

@@ -18,7 +18,7 @@ from .export.types import ExportJob
 from .models import ranker as ranker_mod
 from .models import encoding
 from .models.metrics import MIN_POSITIVES, ranking_metrics
-from .pipeline import Raw, RunResult, ship
+from .pipeline import BundlePlan, Raw, RunResult, ship
 from .progress import Steps
 
 
@@ -57,8 +57,9 @@ def export_user_model(cfg: RunConfig, model_path: Path, calibration_path: Path, 
     model_record = ModelRecord(model.name, ranker_mod.parameter_count(model), test.candidates.shape[1], spec, record,
                                note="context cardinalities and item_buckets are the largest values seen in the "
                                "calibration set + 1, not read from the model")
-    job = ExportJob(model=fixed, spec=spec, candidates=test.candidates.shape[1],
-                    calibration=representative_dataset(test),
-                    about=About.of(cfg.export.identity, spec, test.candidates.shape[1], __version__))
-    return ship(cfg, out, force, job, test, reference, model_record, metrics, f"export of {model_path}", step,
-                Raw(encoders, vocabularies, {}), stream)
+    candidates = test.candidates.shape[1]
+    job = ExportJob(model=fixed, spec=spec, candidates=candidates, calibration=representative_dataset(test),
+                    about=About.of(cfg.export.identity, spec, candidates, __version__))
+    plan = BundlePlan(cfg, out, force, f"export of {model_path}", job, test, reference, model_record, metrics,
+                      Raw(bundle.contract(candidates, spec, encoders), encoders, vocabularies, {}))
+    return ship(plan, step, stream)

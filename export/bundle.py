@@ -38,19 +38,15 @@ VOCABULARIES = "vocabularies.json"  # every categorical field's raw value -> id 
 SCHEMA_FILES = ("manifest.schema.json", "testvectors.schema.json", "features.schema.json",
                 "testvectors_raw.schema.json", "rules.schema.json")  # copied into every bundle
 
-# How far a runtime on another CPU may drift from the expected outputs recorded on this host.
-ATOL = {"fp32": 1e-5, "int8": 0.1}  # int8: about two steps of the int8 logit output (scale ~0.04-0.06)
-ATOL_COREML = 1e-3  # Core ML may pick other float kernels than the NumPy executor that recorded the vectors
-
-
 def atol_for(artifact: Artifact) -> float:
-    return ATOL_COREML if artifact.format == "coreml" else ATOL[artifact.precision]
+    """How far a runtime on another CPU may drift from the expected outputs recorded on this host."""
+    return formats.get(artifact.format).tolerance(artifact.precision)
 
 
 def entry(shipped: Verified, bundle: Path) -> ArtifactEntry:
     """The manifest's record of one shipped file; its inputs and outputs are read back from the file itself."""
     a = shipped.artifact
-    sig = formats.get(a.format).inspect.signature(a.path)
+    sig = formats.get(a.format).signature(a.path)
     return ArtifactEntry(path=a.path.relative_to(bundle).as_posix(), format=a.format, precision=a.precision,
                          bytes=a.path.stat().st_size, sha256=sha256(a.path), inputs=in_contract_order(sig.inputs),
                          outputs=list(sig.outputs), verification=shipped.verification, notes=a.notes,
@@ -88,7 +84,7 @@ def output_shape(declared, k: int) -> tuple[int, ...]:
 
 def training_vector(artifact: Artifact, shape: tuple[int, ...], cases: Requests, bundle: Path) -> TrainingVector:
     """One train call from the shipped state on case 0, with the probe verification uses."""
-    trainer = formats.get(artifact.format).runtime.Trainer(artifact.path)
+    trainer = formats.get(artifact.format).trainer(artifact.path)
     trainer.reset()
     request = cases.one(0)
     labels = probe_labels(trainer.scores(request), cases.labels[0])

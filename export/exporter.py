@@ -13,7 +13,7 @@ from ..core.errors import one_line
 from ..core.files import sha256
 from ..models.data import Requests
 from . import formats
-from .manifest import Failure, QuantizationCandidate, QuantizationRecord, FailedAt, Verification
+from .manifest import FailedAt, Failure, QuantizationCandidate, QuantizationRecord, Verification
 from .types import Artifact, Derived, ExportJob
 from .parity import Floors, check_parity
 
@@ -55,14 +55,14 @@ def export_formats(job: ExportJob, names: tuple[str, ...], out_dir: Path, test: 
     outcome = ExportOutcome([], [])
     for fmt in (f for f in formats.FORMATS.values() if f.name in names):
         progress(f"{fmt.title}: converting")
-        _one(lambda: fmt.convert.export(job, out_dir, _derived(outcome.shipped)), fmt.name, None, out_dir, test,
+        _one(lambda: fmt.convert(job, out_dir, _derived(outcome.shipped)), fmt.name, None, out_dir, test,
              reference, floors, outcome, progress, stream)
     failed = {f.format for f in outcome.failures}  # a format whose own files failed makes no trainable file either
     for fmt in (f for f in formats.FORMATS.values()
                 if job.personal and f.personal and f.name in names and f.name not in failed):
-        personal = fmt.part("personal")
-        progress(f"{personal.NAME}: the trainable file (learns its user on the phone)")
-        _one(lambda: [personal.export(job, out_dir, _derived(outcome.shipped))], fmt.name, personal.NAME, out_dir,
+        name = fmt.personal_file
+        progress(f"{name}: the trainable file (learns its user on the phone)")
+        _one(lambda: [fmt.convert_personal(job, out_dir, _derived(outcome.shipped))], fmt.name, name, out_dir,
              test, reference, floors, outcome, progress, stream)
     return outcome
 
@@ -91,12 +91,8 @@ def _one(make: Callable[[], list[Artifact]], fmt: str, what: str | None, out_dir
 
 
 def _derived(shipped: list[Verified]) -> Derived:
-    def shipped_file(fmt: str, precision: str) -> Path | None:
-        return next((s.artifact.path for s in shipped if s.artifact.format == fmt and s.artifact.precision == precision
-                     and not s.artifact.trainable), None)
-
-    return Derived(int8_tflite=shipped_file("tflite", "int8"), int8_onnx=shipped_file("onnx", "int8"),
-                   fp32_coreml=shipped_file("coreml", "fp32"))
+    return Derived({(s.artifact.format, s.artifact.precision): s.artifact.path for s in shipped
+                    if not s.artifact.trainable})
 
 
 def _choose(checked: list[Verified], outcome: ExportOutcome, progress, out_dir: Path) -> list[Verified]:

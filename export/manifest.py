@@ -7,6 +7,7 @@ and CI without Python (regenerate with `python -m tools.schemas`; a test keeps t
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +18,13 @@ from ..core.files import read_json
 from ..core.tensors import TensorSpec
 from ..models.encoding import INDEX, TIME, Collisions, Encoders
 from ..models.features import FeatureSpec
-from . import formats
 from ..models.metrics import RankingMetrics
 from ..ondevice.contract import CONTRACT_VERSION, FEATURES, Contract
 from ..ondevice.fallback import FALLBACK, FALLBACK_VERSION, Fallback, FallbackRecord
-from .raw_vectors import RAW_TESTVECTORS, RAW_VERSION, RawVectors
 from ..ondevice.personalization import PersonalizationRecord
 from ..ondevice.rules import RULES, RULES_VERSION, RulesFile, RulesRecord
+from . import formats
+from .raw_vectors import RAW_TESTVECTORS, RAW_VERSION, RawVectors
 
 MANIFEST = "manifest.json"
 TESTVECTORS = "testvectors.json"
@@ -56,41 +57,7 @@ class Verification:
 
 
 @dataclass(frozen=True)
-class TFLiteDetails:
-    signature: str = field(metadata={"doc": "the signature that scores a request"})
-    operators: list[str]
-    signatures: list[str] = field(default_factory=lambda: ["serving_default"])
-
-
-@dataclass(frozen=True)
-class OnnxDetails:
-    opset: int
-    derived_from: str | None = field(default=None, metadata={"doc": "the file this graph was converted from"})
-
-
-@dataclass(frozen=True)
-class OrtDetails:
-    derived_from: str = field(metadata={"doc": "the .onnx this ORT-format file was made from"})
-    target_platform: str
-    optimization: str
-    required_operators: str = field(metadata={
-        "doc": "bundle file listing the operators a reduced ONNX Runtime Mobile build needs"})
-    required_operators_sha256: str
-
-
-@dataclass(frozen=True)
-class CoreMLDetails:
-    spec_version: int
-    minimum_deployment: dict[str, str]
-    compute_units: str
-    updatable: bool = field(default=False, metadata={
-        "doc": "Core ML's update task trains it on the device (an updatable NeuralNetwork)"})
-
-
-@dataclass(frozen=True)
-class ArtifactEntry:
-    """One shipped file."""
-
+class _Entry:
     path: str = field(metadata={"doc": "relative to the bundle"})
     format: str = field(metadata={"choices": formats.NAMES})
     precision: str
@@ -101,15 +68,23 @@ class ArtifactEntry:
     verification: Verification
     notes: str = ""
     quantization_method: str | None = None
-    tflite: TFLiteDetails | None = None
-    onnx: OnnxDetails | None = None
-    coreml: CoreMLDetails | None = None
-    ort: OrtDetails | None = None
+
+    @property
+    def details(self):
+        """Its format's own facts record (under the format's key)."""
+        return getattr(self, self.format)
 
     @property
     def trainable(self) -> bool:
-        return (self.tflite is not None and "train" in self.tflite.signatures) or (
-            self.coreml is not None and self.coreml.updatable)
+        return formats.get(self.format).trainable(self.details)
+
+
+# One shipped file: the fields above, then one key per format of the registry holding that format's own facts
+# record (null for the other formats), so that adding a format adds its key here without naming it.
+ArtifactEntry = dataclasses.make_dataclass(
+    "ArtifactEntry", [(f.name, f.record | None, field(default=None, metadata={"doc": f"{f.title} facts"}))
+                      for f in formats.FORMATS.values()], bases=(_Entry,), frozen=True)
+ArtifactEntry.__module__, ArtifactEntry.__doc__ = __name__, "One shipped file."
 
 
 class FailedAt(str, enum.Enum):

@@ -35,7 +35,7 @@ class Floors:
 
 def scorer(fmt: str, path: Path, error: type[EdgeshipError] = InputError):
     """A callable scoring one request (batch 1) with the file in its format's runtime."""
-    session = formats.get(fmt).runtime.open_session(path, error=error)
+    session = formats.get(fmt).open_session(path, error=error)
     return lambda inputs: session.run(inputs)[SCORES]
 
 
@@ -52,7 +52,7 @@ def score_file(fmt: str, path: Path, requests: Requests) -> np.ndarray:
 
 def compare(artifact: Artifact, scores: np.ndarray, reference: np.ndarray, labels: np.ndarray,
             floors: Floors, mask: np.ndarray | None = None) -> Verification:
-    runtime = formats.get(artifact.format).runtime
+    fmt = formats.get(artifact.format)
     real = np.ones(labels.shape, bool) if mask is None else np.asarray(mask, bool)
     ndcg = ndcg_at_k(masked(scores, mask), labels)
     ref_ndcg = ndcg_at_k(masked(reference, mask), labels)
@@ -74,7 +74,7 @@ def compare(artifact: Artifact, scores: np.ndarray, reference: np.ndarray, label
     if artifact.precision == "fp32" and not diff <= floors.fp32_max_abs_diff:
         reasons.append(f"max |score diff| {diff:.2e} > {floors.fp32_max_abs_diff:.0e}")
     return Verification(
-        runtime=runtime.RUNTIME, runtime_version=runtime.version(), max_abs_diff=diff, ndcg_at_10=ndcg,
+        runtime=fmt.runtime, runtime_version=fmt.runtime_version(), max_abs_diff=diff, ndcg_at_10=ndcg,
         ndcg_ratio=float(ratio), auc=auc(scores[real], labels[real]), top10_overlap=overlap,
         rank_correlation=corr,
         passed=not reasons, requests=len(scores), reasons=tuple(reasons), ndcg_gated=gated)
@@ -100,10 +100,10 @@ def training_problems(artifact: Artifact, requests: Requests) -> list[str]:
     with get_weights and written back with set_weights must give the same scores; and the format's own rules for
     a file that trains on the device (builtin ops only in LiteRT; Apple's rules for an updatable Core ML model)."""
     fmt = formats.get(artifact.format)
-    problems = fmt.inspect.trainable_problems(artifact.path)
+    problems = fmt.trainable_problems(artifact.path)
     if problems:  # the app's runtime would refuse the file: there is nothing to drive
         return problems
-    trainer = fmt.runtime.Trainer(artifact.path)
+    trainer = fmt.trainer(artifact.path)
     request = requests.one(0)
     shipped = trainer.scores(request).reshape(-1)
     labels = probe_labels(shipped)
@@ -127,7 +127,7 @@ def training_problems(artifact: Artifact, requests: Requests) -> list[str]:
 
 
 def check_parity(artifact: Artifact, requests: Requests, reference: np.ndarray, floors: Floors,
-           stream=None) -> Verification:
+                 stream=None) -> Verification:
     result = compare(artifact, score_requests(artifact, requests), reference, requests.labels, floors,
                      requests.mask)
     if artifact.trainable:

@@ -52,7 +52,8 @@ def read_manifest(bundle: Path, error: type[EdgeshipError] = BundleError) -> Man
     # beside the artifacts: the contract, vocabularies and test vectors an app reads, and the operator list a
     # reduced ORT Mobile build is made from
     sides = dict(manifest.files)
-    sides.update({e.ort.required_operators: e.ort.required_operators_sha256 for e in manifest.artifacts if e.ort})
+    for e in manifest.artifacts:
+        sides.update(formats.get(e.format).side_files(e.details))
     for name, digest in sides.items():
         side = bundle / name
         if bundle.resolve() not in side.resolve().parents:
@@ -75,7 +76,7 @@ def _replay_training(bundle: Path, manifest: Manifest, vectors, t) -> ArtifactCh
     if entry is None or not 0 <= t.case < len(vectors.cases):
         raise BundleError(f"{bundle / TESTVECTORS}: training: {t.file} (case {t.case}) is not in the bundle")
     feeds = _feeds(entry, vectors.cases[t.case])
-    trainer = formats.get(entry.format).runtime.Trainer(bundle / t.file, error=BundleError)
+    trainer = formats.get(entry.format).trainer(bundle / t.file, error=BundleError)
     trainer.reset()
     loss = trainer.train(feeds, t.labels, t.mask, t.learning_rate)
     after = np.asarray(trainer.scores(feeds))

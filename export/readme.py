@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ..models.features import FEATURE_CLIP
-from .about import meanings
 from ..ondevice.fallback import FALLBACK_ORDER
+from . import formats
+from .about import meanings
 from .manifest import Manifest
-from .tflite import L2
+from . import formats
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -26,6 +27,8 @@ def render_readme(manifest: Manifest) -> str:
     files = _table(["file", "format", "precision", "bytes", "sha256", "NDCG@10 ratio", "runtime checked"], [
         [a.path, a.format, a.precision, f"{a.bytes:,}", a.sha256[:16] + "…",
          f"{a.verification.ndcg_ratio:.4f}", a.verification.runtime] for a in manifest.artifacts])
+    shipped = {a.format for a in manifest.artifacts}
+    formats_section = "".join(f.readme_files(manifest) for f in formats.FORMATS.values() if f.name in shipped)
     if manifest.failures:  # said at the top of the file list, so nobody looks for a format that is not there
         files = ("**Not in this bundle** (the run exited non-zero): " + "; ".join(
             f"{f.what} ({f.failed_at.value}: {f.reason})" for f in manifest.failures) + "\n\n" + files)
@@ -90,17 +93,7 @@ version replace the generated code.
 ## Files
 {files}
 
-- **Android**: `ranker_int8.tflite` (builtin ops only; signature `serving_default`). `ranker_fp32.tflite` is the
-  float reference.
-- **iOS / macOS**: `ranker_int8.mlmodel` (8-bit weights, float compute) or `ranker_fp32.mlmodel`; NeuralNetwork
-  spec version 4, iOS 13 / macOS 10.15 or newer. Load it with `MLModelConfiguration.computeUnits = .cpuOnly`:
-  item ids above 2048 are not exact in float16, which the GPU and Neural Engine use.
-- **ONNX Runtime** (including ONNX Runtime Mobile): `ranker_int8.onnx` is the int8 .tflite as a QDQ graph (the
-  same integer model), `ranker_fp32.onnx` the float one.
-- **ONNX Runtime Mobile**: `ranker_int8.ort` is `ranker_int8.onnx` in ORT format (made by ONNX Runtime's own
-  converter, optimized for ARM), verified like the other files; `required_operators.config` lists its operators
-  for a reduced ORT Mobile build (`--include_ops_by_config`).
-- The .onnx and .mlmodel files describe themselves where Netron and Xcode look (ONNX `doc_string` and
+{formats_section}- The .onnx and .mlmodel files describe themselves where Netron and Xcode look (ONNX `doc_string` and
   `metadata_props`, Core ML description, author, licence, version, per-input descriptions and user-defined
   metadata with the edgeship and contract versions); set the name, version, author and licence with
   `[export.identity]` in the run config.
@@ -116,7 +109,13 @@ version replace the generated code.
 """
 
 
-def _measured(r, cost: str) -> str:
+def study(manifest: Manifest, path: str):
+    """The personalization study of one trainable file, if the run had users to follow."""
+    return next((r for r in manifest.personalization if r.file == path), None)
+
+
+def measured(r, cost: str) -> str:
+    """The study's figures in a sentence, for a format's personalization section."""
     by_n = {p.n: p for p in r.curve}
     top = by_n[max(by_n)]
     return f"""
@@ -127,7 +126,7 @@ calls (gain {top.gain.estimate:+.4f}, 95 % CI {top.gain.low:+.4f} … {top.gain.
 
 
 def _personal_section(manifest: Manifest) -> str:
-    return "".join(_tflite_personal(manifest, a) if a.format == "tflite" else _coreml_personal(manifest, a)
+    return "".join(formats.get(a.format).readme_personal(manifest, a, study(manifest, a.path))
                    for a in manifest.artifacts if a.trainable)
 
 
@@ -170,70 +169,3 @@ order the file states (`order`). On the {r.lists} test lists (hybrid = the model
 {table}
 {"".join(f"{chr(10)}- {n}" for n in r.notes)}
 """
-
-
-def _study(manifest: Manifest, path: str):
-    return next((r for r in manifest.personalization if r.file == path), None)
-
-
-def _coreml_personal(manifest: Manifest, personal) -> str:
-    """The app protocol for the updatable Core ML file."""
-    from .coreml import UPDATE
-
-    r = _study(manifest, personal.path)
-    lr = f"{r.learning_rate:g}" if r else f"{UPDATE.learning_rate:g} (the file's default; tune it on your own users)"
-    text = f"""
-## Personalization on iOS: `{personal.path}`
-
-An updatable Core ML model (`isUpdatable`): the fp32 ranker frozen, plus one layer (`personal_head`, a 1x1
-convolution over the candidates: the ranker's score and the candidate features, weighted) that Core ML's own
-`MLUpdateTask` trains on the device. Until the first update it ranks exactly like `ranker_fp32.mlmodel`.
-
-- Predict as with the other .mlmodel files: `scores` ranks the candidates (`tap_probability` is their softmax).
-- After a request with taps: one training example per tapped candidate: the same four inputs plus
-  `{UPDATE.target}` (Int64, the tapped candidate's index 0 .. K-1), as an `MLBatchProvider`, to
-  `MLUpdateTask(forModelAt: compiledURL, trainingData: batch, configuration: config, completionHandler: ...)`
-  with `config.parameters = [MLParameterKey.learningRate: {lr}]` (mini-batch 1, one epoch, SGD without momentum:
-  the file's defaults). Save the updated model the completion handler gives (`context.model.write(to:)`) in the
-  app's private storage and load it from there next time; "reset personalization" = load the shipped file again.
-- Core ML updates models only in an app: nothing here ran this file's update in Core ML. edgeship checks it
-  against Apple's rules for updatable models, and the study below computes Core ML's update step (SGD on the
-  cross-entropy of the tapped candidate) in NumPy from the file itself.
-"""
-    cost = (f"the learned part is {r.trainable_parameters} numbers, but Core ML saves the whole updated model; "
-            "the cost of an update on a phone is Core ML's and was not measured here.") if r else ""
-    return text + (_measured(r, cost) if r else "")
-
-
-def _tflite_personal(manifest: Manifest, personal) -> str:
-    """The app protocol for the trainable .tflite, with the study's figures when the run had users to follow."""
-    r = _study(manifest, personal.path)
-    lr = f"{r.learning_rate:g}" if r else "0.1 (no study on this data: tune it on your own users)"
-    rate, l2 = (f"{r.learning_rate:g}", f"{r.l2:g}") if r else ("lr", f"{L2:g}")
-    text = f"""
-## Personalization on the phone: `{personal.path}`
-
-The same ranker, frozen, plus a small linear head that learns this one user from their taps, on the device:
-nothing about the user leaves the phone. Until the first `train` call it ranks like the shipped ranker (its
-verification is in manifest.json). Signatures (LiteRT `Interpreter` API, builtin ops only; all runners of one
-interpreter share the learned state):
-
-- `infer(context, history, candidates, candidate_features) -> scores`: rank with what was learned so far.
-- `train(..., labels, mask, learning_rate) -> loss`: after a request whose taps are known, one call with the
-  same four inputs, `labels` [1, K] (1 = tapped, 0 = shown and not tapped), `mask` [1, K] (1 = a real
-  candidate, 0 = padding) and `learning_rate` [1] = **{lr}**. One call per request with taps.
-- `get_weights() -> w, b` and `set_weights(w, b)`: persist the learned state across app restarts (store it in
-  the app's private storage; it is the user's data).
-- `reset()`: back to the shipped model (the user's "reset personalization").
-"""
-    if manifest.config.get("export", {}).get("personal_head") == "features":
-        text += f"""
-The head sees only `candidate_features`, so an app on ONNX Runtime (or Core ML without the updatable file) can
-keep it itself beside `ranker_int8.onnx` / `ranker_int8.mlmodel` (measured with ONNX: the same gain): `score_i += features_i · w + b`;
-after a request with taps, with `p_i = sigmoid(score_i)`, `g_i = (p_i − label_i) · mask_i / max(Σ mask, 1)`:
-`w −= {rate} · (Σ_i g_i · features_i + {l2} · w)`, `b −= {rate} · (Σ_i g_i + {l2} · b)`; `w`, `b` start at 0.
-"""
-    cost = (f"the learned state is {r.state_bytes} bytes per user; one `train` call took "
-            f"{r.train_ms_p50 * 1000:.0f} µs on the build host ({r.runs_in}).") if r else ""
-    return text + (_measured(r, cost) if r else "")
-

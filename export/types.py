@@ -49,11 +49,13 @@ class ExportJob:
 
 @dataclass(frozen=True)
 class Derived:
-    """Shipped files of earlier formats that a later format converts from (see Format.needs)."""
+    """Shipped files of earlier formats that a later format converts from (see Format.needs): the verified,
+    non-trainable file of each (format, precision), e.g. the int8 .tflite that won the PTQ/QAT choice."""
 
-    int8_tflite: Path | None = None  # the int8 .tflite that won the PTQ/QAT choice and passed verification
-    int8_onnx: Path | None = None  # the verified int8 .onnx (the ORT-format file is made from it)
-    fp32_coreml: Path | None = None  # the verified fp32 .mlmodel (the updatable .mlmodel is made from it)
+    files: dict[tuple[str, str], Path] = field(default_factory=dict)
+
+    def shipped(self, fmt: str, precision: str) -> Path | None:
+        return self.files.get((fmt, precision))
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class Artifact:
     quantization_method: str | None = None  # ptq | qat | 8-bit linear weights
     ships_as: str | None = None  # one of several candidates for this file name; the export stage keeps one
     trainable: bool = False  # learns on the device (train / reset signatures): verified to learn and to reset
-    details: object = None  # the format's own facts (manifest.TFLiteDetails, OnnxDetails, CoreMLDetails)
+    details: object = None  # the format's own facts (its Format.record)
 
     @property
     def name(self) -> str:

@@ -13,6 +13,12 @@ from .metrics import auc
 from .settings import TrainConfig  # noqa: F401  defined TensorFlow-free, re-exported
 
 
+def fresh_session() -> None:
+    """Keras names layers by per-process counters, and the names end up in the saved files: a run that starts
+    from a fresh session writes the same bytes whatever this process built before it (a test session, a study)."""
+    keras.backend.clear_session()
+
+
 def seed_everything(seed: int) -> None:
     """Same seed, same weights: seeds Python, NumPy and TF, and asks TF for deterministic kernels."""
     keras.utils.set_random_seed(seed)

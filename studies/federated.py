@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     k = manifest.model.candidates
     devices = timelines(cfg.data, k, cfg.seed, args.population, args.requests, stream=3)
     test = generate(cfg.data, k, cfg.seed).test.take(slice(0, args.test_requests))
-    trainer = formats.get("tflite").runtime.Trainer(args.bundle / study.file)
+    trainer = formats.get("tflite").trainer(args.bundle / study.file)
     result = federated(trainer, devices, test, args.rounds, args.devices, study.learning_rate,
                        args.clip, args.noise, cfg.seed, progress=print)
     args.out.mkdir(parents=True, exist_ok=True)

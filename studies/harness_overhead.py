@@ -38,11 +38,11 @@ def main(argv=None) -> int:
         calls = {"no-op callable (harness only)": (lambda feeds: None, {})}
         for t in targets:
             fmt = formats.get(t.format)
-            runtime = fmt.runtime.RUNTIME
+            runtime = fmt.runtime
             feeds = synthesize(t.signature.inputs)
-            ident = fmt.identity.write(t.signature.inputs, Path(tmp) / f"identity{fmt.suffix}")
-            calls[f"identity model [{runtime}]"] = (fmt.runtime.open_session(ident).invoke, feeds)
-            calls[f"{t.label} [{runtime}]"] = (fmt.runtime.open_session(t.path).invoke, feeds)
+            ident = fmt.write_identity(t.signature.inputs, Path(tmp) / f"identity{fmt.suffix}")
+            calls[f"identity model [{runtime}]"] = (fmt.open_session(ident).invoke, feeds)
+            calls[f"{t.label} [{runtime}]"] = (fmt.open_session(t.path).invoke, feeds)
         per_round = {name: [] for name in calls}
         for _ in range(args.rounds):
             for name, (invoke, feeds) in calls.items():  # interleaved: drift hits all alike

@@ -50,11 +50,11 @@ def main(argv=None) -> int:
                     ((study.tune_users, 2), (study.users, 1)))
     path = args.bundle / (args.app_side or args.file or manifest.personalization[0].file)
     if args.app_side:
-        session = formats.for_path(path).runtime.open_session(path)
+        session = formats.for_path(path).open_session(path)
         trainer = personalization.AppSideHead(session, len(manifest.model.feature_spec.item_features), L2,
                                               f"the app's own head update (NumPy) beside {path.name}")
     else:
-        trainer = formats.for_path(path).runtime.Trainer(path)
+        trainer = formats.for_path(path).trainer(path)
     record = personalization.study(trainer, path.name, tune, report, study, cfg.seed, progress=print)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "personalization.json", typed.dump(record))

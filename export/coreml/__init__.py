@@ -18,3 +18,20 @@ class UpdateNames:
 
 
 UPDATE = UpdateNames()
+
+
+from ..format import Format
+from .record import CoreMLDetails
+
+
+class CoreML(Format):
+    def tolerance(self, precision: str) -> float:
+        return 1e-3  # Core ML may pick other float kernels than the NumPy executor that recorded the vectors
+
+    def trainable(self, details) -> bool:
+        return details is not None and details.updatable
+
+
+# Core ML predicts only on Apple platforms; elsewhere its files are checked by a NumPy executor of the saved
+# spec, which is exact but says nothing about Core ML's speed, so benchmarks do not time it
+FORMAT = CoreML("coreml", ".mlmodel", "Core ML", timed=False, personal=True, record=CoreMLDetails)

@@ -9,7 +9,7 @@ import numpy as np
 from ...models.features import SCORES
 from .. import shims
 from ..about import describe_coreml
-from ..manifest import CoreMLDetails
+from .record import CoreMLDetails
 from ..types import Artifact, Derived, ExportJob
 from . import MINIMUM_DEPLOYMENT
 

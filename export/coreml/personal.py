@@ -28,7 +28,7 @@ import numpy as np
 
 from ...core.errors import EdgeshipError
 from ...models.features import CANDIDATE_FEATURES, SCORES
-from ..manifest import CoreMLDetails
+from .record import CoreMLDetails
 from ..types import Artifact, Derived, ExportJob
 from . import MINIMUM_DEPLOYMENT, UPDATE
 from .runtime import read_spec
@@ -122,9 +122,10 @@ def build(spec, k: int, features: int, learning_rate: float):
 def export(job: ExportJob, out_dir: Path, derived: Derived) -> Artifact:
     from .convert import save
 
-    if derived.fp32_coreml is None:
+    source = derived.shipped("coreml", "fp32")
+    if source is None:
         raise EdgeshipError("the updatable .mlmodel is made from the shipped ranker_fp32.mlmodel, which is missing")
-    spec = build(read_spec(derived.fp32_coreml, EdgeshipError), job.candidates, len(job.spec.item_features),
+    spec = build(read_spec(source, EdgeshipError), job.candidates, len(job.spec.item_features),
                  UPDATE.learning_rate)
     spec.description.metadata.shortDescription += (
         f"; updatable on the device: Core ML's update task trains the layer {HEAD}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from ...models.features import INPUT_NAMES, SCORES
 from .. import shims
 from ..about import About, describe_onnx
-from ..manifest import OnnxDetails
+from .record import OnnxDetails
 from ..types import Artifact, Derived, ExportJob, tf_signature
 from . import OPSET
 
@@ -110,7 +110,7 @@ def export(job: ExportJob, out_dir: Path, derived: Derived) -> list[Artifact]:
     _check_and_save(fp32, path, job.about)
     artifacts = [Artifact(path=path, format=FORMAT, precision="fp32", notes="tf2onnx from the Keras model",
                           details=OnnxDetails(OPSET))]
-    source = derived.int8_tflite
+    source = derived.shipped("tflite", "int8")
     if source is not None:
         with shims.quiet():
             int8, _ = tf2onnx.convert.from_tflite(str(source), opset=OPSET)

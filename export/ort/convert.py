@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ...core.files import sha256
-from ..manifest import OrtDetails
+from .record import OrtDetails
 from ..types import Artifact, Derived, ExportJob
 from . import REQUIRED_OPERATORS, TARGET_PLATFORM
 
@@ -39,7 +39,7 @@ def convert_file(source: Path, out: Path, config: Path | None = None) -> None:
 
 
 def export(job: ExportJob, out_dir: Path, derived: Derived) -> list[Artifact]:
-    source = derived.int8_onnx
+    source = derived.shipped("onnx", "int8")
     if source is None:
         return []
     path, config = out_dir / "ranker_int8.ort", out_dir / REQUIRED_OPERATORS

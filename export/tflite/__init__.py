@@ -6,3 +6,15 @@ SIGNATURE = "serving_default"  # the one signature every edgeship ranker .tflite
 TRAINABLE_SIGNATURES = ("infer", "train", "reset", "get_weights", "set_weights")
 SCORING_SIGNATURES = (SIGNATURE, TRAINABLE_SIGNATURES[0])  # which signature of a file scores a request
 L2 = 1e-3  # the trainable head's pull back toward the shipped state: a few taps cannot run away with the ranking
+
+
+from ..format import Format
+from .record import TFLiteDetails
+
+
+class TFLite(Format):
+    def trainable(self, details) -> bool:
+        return details is not None and "train" in details.signatures
+
+
+FORMAT = TFLite("tflite", ".tflite", "TensorFlow Lite", personal=True, record=TFLiteDetails)

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from ...models.features import INPUT_NAMES, SCORES
 from .. import shims
-from ..manifest import TFLiteDetails
+from .record import TFLiteDetails
 from ..types import Artifact, Derived, ExportJob, tf_signature
 from . import SIGNATURE, inspect, metadata
 

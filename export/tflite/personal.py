@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from ...models.features import CANDIDATE_FEATURES, SCORES
 from .. import shims
-from ..manifest import TFLiteDetails
+from .record import TFLiteDetails
 from ..types import Artifact, Derived, ExportJob
 from . import L2, inspect
 from . import TRAINABLE_SIGNATURES as SIGNATURES

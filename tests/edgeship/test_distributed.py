@@ -93,34 +93,9 @@ def _cli(args: list[str], env: dict | None = None, timeout: float = 600) -> subp
                           timeout=timeout, cwd=ROOT, env=dict(os.environ, **(env or {})))
 
 
-def test_two_workers_write_the_same_contract_as_one_process(sharded, tmp_path, edgeship_cli):
-    log, config = sharded
-    one, two = tmp_path / "one", tmp_path / "two"
-    done = edgeship_cli(*_train(log, config, one))
-    assert done.returncode == 0, done.stderr[-2000:]
-    started = time.perf_counter()
-    done = _cli(_train(log, config, two, "--workers", "2"))
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "worker 1: pid" in done.stderr and "worker 0 of 2: " in done.stderr
-    for name in ("features.json", "vocabularies.json", "fallback.json"):
-        assert (one / name).read_bytes() == (two / name).read_bytes(), name
-    a, b = (json.loads((d / "manifest.json").read_text()) for d in (one, two))
-    assert a["training"] == {"strategy": "single process", "workers": 1, "global_batch": 128, "per_worker_batch": 128,
-                             "shards": [[f"part-0000{i}.csv" for i in range(4)]], "steps_per_epoch": None}
-    assert b["training"]["strategy"] == "MultiWorkerMirroredStrategy" and b["training"]["workers"] == 2
-    assert b["training"]["shards"] == [["part-00000.csv", "part-00002.csv"], ["part-00001.csv", "part-00003.csv"]]
-    assert b["training"]["per_worker_batch"] == 64 and b["training"]["steps_per_epoch"] == a["metrics"]["source"][
-        "rows"]["train"] // 128
-    # the same model trained two ways ranks alike (a different batch order: not the same weights)
-    assert abs(a["metrics"]["model"]["auc"] - b["metrics"]["model"]["auc"]) < 0.03
-    assert b["metrics"]["model"]["auc"] > b["metrics"]["rule_baseline"]["auc"]
-    from edgeship.export.reader import check_bundle
-
-    assert all(r.passed for r in check_bundle(two))
-    assert time.perf_counter() - started < 300
-
-
-def test_a_killed_worker_fails_the_run_with_one_line_and_no_bundle(sharded, tmp_path):
+def test_a_killed_worker_fails_the_run_and_a_rerun_writes_the_same_contract_as_one_process(sharded, tmp_path,
+                                                                                          edgeship_cli):
+    """One 2-worker run serves both: the rerun after the kill is the bundle compared with one process."""
     log, config = sharded
     out = tmp_path / "bundle"
     proc = subprocess.Popen([sys.executable, "-m", "edgeship.cli", *_train(log, config, out, "--workers", "2",
@@ -142,10 +117,33 @@ def test_a_killed_worker_fails_the_run_with_one_line_and_no_bundle(sharded, tmp_
     assert re.search(r"error: worker 1 \(pid \d+\) was killed by signal 9: .*the run failed and wrote no bundle",
                      errors[0])
     assert time.perf_counter() - killed < 30 and not out.exists()
-    # and a rerun of the same command succeeds (a stopped chief's staging folder is cleaned up by it)
-    again = _cli(_train(log, config, out, "--workers", "2"))
-    assert again.returncode == 0 and (out / "manifest.json").exists(), again.stderr[-2000:]
+
+    # a rerun of the same command succeeds (a stopped chief's staging folder is cleaned up by it) ...
+    started = time.perf_counter()
+    two = _cli(_train(log, config, out, "--workers", "2"))
+    assert two.returncode == 0 and (out / "manifest.json").exists(), two.stderr[-3000:]
+    assert "worker 1: pid" in two.stderr and "worker 0 of 2: " in two.stderr
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name]
+    assert time.perf_counter() - started < 300
+    # ... and writes the feature contract of one process over the same shards, byte for byte
+    one = tmp_path / "one"
+    done = edgeship_cli(*_train(log, config, one))
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("features.json", "vocabularies.json", "fallback.json"):
+        assert (one / name).read_bytes() == (out / name).read_bytes(), name
+    a, b = (json.loads((d / "manifest.json").read_text()) for d in (one, out))
+    assert a["training"] == {"strategy": "single process", "workers": 1, "global_batch": 128, "per_worker_batch": 128,
+                             "shards": [[f"part-0000{i}.csv" for i in range(4)]], "steps_per_epoch": None}
+    assert b["training"]["strategy"] == "MultiWorkerMirroredStrategy" and b["training"]["workers"] == 2
+    assert b["training"]["shards"] == [["part-00000.csv", "part-00002.csv"], ["part-00001.csv", "part-00003.csv"]]
+    assert b["training"]["per_worker_batch"] == 64 and b["training"]["steps_per_epoch"] == a["metrics"]["source"][
+        "rows"]["train"] // 128
+    # the same model trained two ways ranks alike (a different batch order: not the same weights)
+    assert abs(a["metrics"]["model"]["auc"] - b["metrics"]["model"]["auc"]) < 0.03
+    assert b["metrics"]["model"]["auc"] > b["metrics"]["rule_baseline"]["auc"]
+    from edgeship.export.reader import check_bundle
+
+    assert all(r.passed for r in check_bundle(out))
 
 
 def test_bad_cluster_input_is_one_line(sharded, tmp_path, edgeship_cli, monkeypatch):

@@ -10,7 +10,6 @@ from dataclasses import replace
 
 
 from edgeship.core import typed
-from edgeship.export.formats import FORMATS
 from edgeship.export.reader import check_bundle
 from edgeship.pipeline import run
 
@@ -58,7 +57,8 @@ learning_rates = [0.3]
 
 
 def test_a_failing_converter_loses_only_its_own_format(tiny_config, tmp_path, monkeypatch):
-    coreml = FORMATS["coreml"].convert
+    from edgeship.export.coreml import convert as coreml
+
 
     def broken_export(job, out_dir, derived):  # a converter that writes half a file, then fails
         (out_dir / "ranker_fp32.mlmodel").write_bytes(b"half")
@@ -84,32 +84,30 @@ def _edgeship(*args, **kw):
                             stderr=subprocess.PIPE, text=True, **kw)
 
 
-def _run_until(config, out, kill_at: str | None):
+def _killed_at(config, out, kill_at: str) -> int:
+    """A run SIGKILLed the moment the chosen step starts (its progress lines tell); its exit code."""
     proc = _edgeship("run", "--config", str(config), "--out", str(out))
-    if kill_at is None:
-        _, err = proc.communicate(timeout=300)
-        return proc.returncode, err
-    for line in proc.stderr:  # progress lines; SIGKILL the moment the chosen step starts
+    for line in proc.stderr:
         if kill_at in line:
             proc.send_signal(signal.SIGKILL)
             break
     proc.wait(timeout=300)
-    return proc.returncode, ""
+    return proc.returncode
 
 
-def test_killed_runs_leave_no_partial_bundle_and_a_rerun_completes(tmp_path):
+def test_killed_runs_leave_no_partial_bundle_and_a_rerun_completes(tmp_path, edgeship_cli):
     config = tmp_path / "tiny.toml"
     config.write_text(TINY_TOML)
     out = tmp_path / "bundle"
     stale = set()
     for kill_at in ("TensorFlow Lite: converting", "writing the bundle"):  # mid-conversion, and mid-write
-        code, _ = _run_until(config, out, kill_at)
+        code = _killed_at(config, out, kill_at)
         assert code == -signal.SIGKILL, f"run ended before '{kill_at}'"
         assert not out.exists()  # the bundle appears only by one rename, when complete
         now = set(tmp_path.glob(".bundle.staging-*"))
         assert len(now) == 1 and not now & stale  # this run's staging is left; the previous dead one was cleared
         stale = now
-    code, err = _run_until(config, out, None)
-    assert code == 0, err
+    done = edgeship_cli("run", "--config", str(config), "--out", str(out))  # the rerun needs no process of its own
+    assert done.returncode == 0, done.stderr[-2000:]
     assert len(check_bundle(out)) == 4  # two files, each replaying its tensor and raw test vectors
     assert not list(tmp_path.glob(".bundle.staging-*"))

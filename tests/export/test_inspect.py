@@ -13,7 +13,7 @@ pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
 
 def model_facts(path: Path):
-    return formats.for_path(path).inspect.facts(path)
+    return formats.for_path(path).facts(path)
 
 FOREIGN = Path(__file__).resolve().parents[3] / "shared" / "data" / "third_party_models"
 
@@ -97,6 +97,6 @@ def test_garbage_is_one_line_for_every_format(tmp_path, name):
     path = tmp_path / name
     path.write_bytes(b"\x00garbage" * 8)
     fmt = formats.for_path(path)
-    for read in (fmt.inspect.signature, fmt.inspect.facts):
+    for read in (fmt.signature, fmt.facts):
         with pytest.raises(InputError, match=f"not a readable {fmt.name} model"):
             read(path)

@@ -38,12 +38,12 @@ def test_the_study_is_deterministic_and_learning_moves_the_curve(reference_bundl
     study = tiny_config.personalization
     tune, report = (timelines(tiny_config.data, tiny_config.export.candidates, tiny_config.seed, n, study.length, s)
                     for n, s in ((study.tune_users, 2), (study.users, 1)))
-    runtime = formats.get("tflite").runtime
+    tflite = formats.get("tflite")
     path = reference_bundle / "ranker_personal.tflite"
-    a = personalization.study(runtime.Trainer(path), path.name, tune, report, study, tiny_config.seed, lambda _: None)
-    b = personalization.study(runtime.Trainer(path), path.name, tune, report, study, tiny_config.seed, lambda _: None)
+    a = personalization.study(tflite.trainer(path), path.name, tune, report, study, tiny_config.seed, lambda _: None)
+    b = personalization.study(tflite.trainer(path), path.name, tune, report, study, tiny_config.seed, lambda _: None)
     assert [p.personal_ndcg for p in a.curve] == [p.personal_ndcg for p in b.curve]
-    trainer = runtime.Trainer(path)
+    trainer = tflite.trainer(path)
     still = personalization.curves(trainer, report, study, 0.0)  # learning rate 0: nothing may change
     np.testing.assert_allclose(still, still[:, :1].repeat(still.shape[1], axis=1))
     moved = personalization.curves(trainer, report, study, a.learning_rate)
@@ -54,7 +54,7 @@ def test_federated_averaging_runs_on_the_files_weights_and_clips(reference_bundl
     k = tiny_config.export.candidates
     devices = timelines(tiny_config.data, k, tiny_config.seed, 6, 4, stream=3)
     test = timelines(tiny_config.data, k, tiny_config.seed, 2, 5, stream=4).requests
-    trainer = formats.get("tflite").runtime.Trainer(reference_bundle / "ranker_personal.tflite")
+    trainer = formats.get("tflite").trainer(reference_bundle / "ranker_personal.tflite")
     still = personalization.federated(trainer, devices, test, 2, 3, 0.0, 1.0, 0.0, seed=1)
     assert all(r.ndcg == still.central_ndcg and r.update_norm == 0 for r in still.rounds)  # nothing learned
     clipped = personalization.federated(trainer, devices, test, 2, 3, 1.0, 1e-3, 0.0, seed=1)
@@ -68,7 +68,7 @@ def test_federated_averaging_runs_on_the_files_weights_and_clips(reference_bundl
 def test_the_onnx_path_app_side_head_learns_and_resets(reference_bundle, tiny_config, tiny_data):
     from edgeship.export.tflite import L2
 
-    session = formats.get("onnx").runtime.open_session(reference_bundle / "ranker_int8.onnx")
+    session = formats.get("onnx").open_session(reference_bundle / "ranker_int8.onnx")
     head = personalization.AppSideHead(session, tiny_data.test.candidate_features.shape[-1], L2)
     request, k = tiny_data.test.one(0), tiny_config.export.candidates
     shipped = head.scores(request)

@@ -24,7 +24,7 @@ from edgeship.models.features import SCORES
 def files(tiny_job, tmp_path_factory):
     out = tmp_path_factory.mktemp("coreml_personal")
     fp32 = next(a for a in convert.export(tiny_job, out, Derived()) if a.precision == "fp32")
-    return fp32, personal.export(dataclasses.replace(tiny_job, personal=True), out, Derived(fp32_coreml=fp32.path))
+    return fp32, personal.export(dataclasses.replace(tiny_job, personal=True), out, Derived({("coreml", "fp32"): fp32.path}))
 
 
 def test_shipped_state_scores_exactly_like_the_fp32_ranker(files, tiny_data):

@@ -10,7 +10,7 @@ from edgeship.models.features import INPUT_NAMES, SCORES
 
 def test_fp32_and_int8_from_tflite(tiny_job, tiny_data, tmp_path):
     int8_tflite = [a for a in tflite_convert.export(tiny_job, tmp_path, Derived()) if a.precision == "int8"][0]
-    fp32, int8 = convert.export(tiny_job, tmp_path, Derived(int8_tflite=int8_tflite.path))
+    fp32, int8 = convert.export(tiny_job, tmp_path, Derived({("tflite", "int8"): int8_tflite.path}))
     assert int8.details.derived_from == int8_tflite.name
     for artifact in (fp32, int8):
         model = onnx.load(str(artifact.path))

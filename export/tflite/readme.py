@@ -1,0 +1,45 @@
+"""The .tflite files' part of the bundle README."""
+
+from __future__ import annotations
+
+from ..readme import measured
+from . import L2, SIGNATURE
+
+
+def files(manifest) -> str:
+    return f"""- **Android**: `ranker_int8.tflite` (builtin ops only; signature `{SIGNATURE}`). `ranker_fp32.tflite` is the
+  float reference.
+"""
+
+
+def personal(manifest, personal, r) -> str:
+    """The app protocol for the trainable .tflite, with the study's figures (r) when the run had users to follow."""
+    lr = f"{r.learning_rate:g}" if r else "0.1 (no study on this data: tune it on your own users)"
+    rate, l2 = (f"{r.learning_rate:g}", f"{r.l2:g}") if r else ("lr", f"{L2:g}")
+    text = f"""
+## Personalization on the phone: `{personal.path}`
+
+The same ranker, frozen, plus a small linear head that learns this one user from their taps, on the device:
+nothing about the user leaves the phone. Until the first `train` call it ranks like the shipped ranker (its
+verification is in manifest.json). Signatures (LiteRT `Interpreter` API, builtin ops only; all runners of one
+interpreter share the learned state):
+
+- `infer(context, history, candidates, candidate_features) -> scores`: rank with what was learned so far.
+- `train(..., labels, mask, learning_rate) -> loss`: after a request whose taps are known, one call with the
+  same four inputs, `labels` [1, K] (1 = tapped, 0 = shown and not tapped), `mask` [1, K] (1 = a real
+  candidate, 0 = padding) and `learning_rate` [1] = **{lr}**. One call per request with taps.
+- `get_weights() -> w, b` and `set_weights(w, b)`: persist the learned state across app restarts (store it in
+  the app's private storage; it is the user's data).
+- `reset()`: back to the shipped model (the user's "reset personalization").
+"""
+    if manifest.config.get("export", {}).get("personal_head") == "features":
+        text += f"""
+The head sees only `candidate_features`, so an app on ONNX Runtime (or Core ML without the updatable file) can
+keep it itself beside `ranker_int8.onnx` / `ranker_int8.mlmodel` (measured with ONNX: the same gain): `score_i += features_i · w + b`;
+after a request with taps, with `p_i = sigmoid(score_i)`, `g_i = (p_i − label_i) · mask_i / max(Σ mask, 1)`:
+`w −= {rate} · (Σ_i g_i · features_i + {l2} · w)`, `b −= {rate} · (Σ_i g_i + {l2} · b)`; `w`, `b` start at 0.
+"""
+    cost = (f"the learned state is {r.state_bytes} bytes per user; one `train` call took "
+            f"{r.train_ms_p50 * 1000:.0f} µs on the build host ({r.runs_in}).") if r else ""
+    return text + (measured(r, cost) if r else "")
+
