@@ -82,7 +82,7 @@ def _fallback(cfg: RunConfig, data, model, test, model_ndcg: float, step: Steps)
     ndcg = ranking_metrics(fallback_scores(table, test), test.labels, probabilities=False, mask=test.mask).ndcg_at_10
     cold = dataclasses.replace(test, history=np.full_like(test.history, PAD_ID))
     cold_model = ranking_metrics(ranker_mod.probabilities(ranker_mod.predict(model, cold.inputs())), test.labels,
-                          mask=test.mask).ndcg_at_10
+                                 mask=test.mask).ndcg_at_10
     choice = "model" if cold_model >= ndcg else "fallback"
     step(f"fallback.json (popularity, top {cfg.export.fallback_top} per segment): NDCG@10 {ndcg:.4f} vs the model's "
          f"{model_ndcg:.4f}; with no history the model ranks {cold_model:.4f}: cold start uses the {choice}")

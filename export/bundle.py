@@ -134,9 +134,9 @@ CHECKED_FILES = (FEATURES, VOCABULARIES, TESTVECTORS, RAW_TESTVECTORS, RULES)  #
 
 def write_files(stage: Path, manifest: Manifest, vectors: Vectors, readme: str, vocabularies: str,
                 the_contract: Contract, raw: RawVectors) -> Manifest:
-    """features.json, testvectors.json, testvectors_raw.json, vocabularies.json, then manifest.json with their checksums (and fallback.json's, which write_fallback wrote
-    when the manifest records one), the JSON Schemas they follow, and README.md, into the staging folder. Returns
-    the manifest as written."""
+    """features.json, testvectors.json, testvectors_raw.json, vocabularies.json, then manifest.json with their
+    checksums (and fallback.json's, which write_fallback wrote when the manifest records one), the JSON Schemas
+    they follow, and README.md, into the staging folder. Returns the manifest as written."""
     from ..schemas import schema_path
 
     write_text(stage / VOCABULARIES, vocabularies)
