@@ -20,8 +20,10 @@ from .core import typed
 from .core.errors import VerificationError
 from .export import bundle
 from .export.about import About
+from .export import raw_vectors
 from .export.exporter import export_formats
 from .export.manifest import MANIFEST_VERSION, Manifest, Metrics, ModelRecord, TrainingRecord
+from .export.parity import ParityCheck
 from .export.quantization import quantization_aware_model, representative_dataset
 from .export.readme import render_readme
 from .export.types import ExportJob
@@ -278,8 +280,13 @@ def ship(plan: BundlePlan, step: Steps, stream=None, timelines=None) -> RunResul
     """The export stage over every configured format, the personalization study where the data has users to
     follow (timelines), then the bundle, written atomically. Shared by `run`, `train` and `export`."""
     cfg, test, raw = plan.cfg, plan.test, plan.raw
+    # the raw test vectors' requests, made before any file exists: each file's parity check records its outputs
+    # on them with its scores on the test lists, and both kinds of vectors are written from those records
+    cases = raw_vectors.probes(raw.contract, raw.encoders.to_json(), raw.examples, test, RAW_CASES, cfg.seed,
+                               raw.attributes)
+    check = ParityCheck(test, plan.reference, cfg.floors, tuple(c.tensors for c in cases))
     with bundle.staging(plan.out, plan.force) as stage:
-        outcome = export_formats(plan.job, cfg.export.formats, stage, test, plan.reference, cfg.floors, step, stream)
+        outcome = export_formats(plan.job, cfg.export.formats, stage, check, step, stream)
         if not outcome.shipped:
             raise VerificationError("no format produced a verified file: " + "; ".join(
                 f"{f.what}: {f.reason}" for f in outcome.failures))
@@ -292,9 +299,8 @@ def ship(plan: BundlePlan, step: Steps, stream=None, timelines=None) -> RunResul
         entries = [bundle.entry(s, stage) for s in outcome.shipped]
         vectors = bundle.test_vectors(outcome.shipped, entries, test.take(slice(0, cfg.export.test_vectors)), stage)
         bundle.write_rules(stage, cfg.rules)
-        raw_vectors = bundle.raw_test_vectors(outcome.shipped, entries, raw.contract, raw.encoders, raw.examples,
-                                              test, RAW_CASES, cfg.seed, stage,
-                                              fallback.table if fallback else None, cfg.rules, raw.attributes)
+        raw_file = bundle.raw_test_vectors(outcome.shipped, entries, raw.contract, cases, stage,
+                                           fallback.table if fallback else None, cfg.rules)
         manifest = Manifest(
             schema_version=MANIFEST_VERSION, generator=f"edgeship {__version__}", model=plan.model,
             artifacts=entries, failures=outcome.failures,
@@ -303,7 +309,7 @@ def ship(plan: BundlePlan, step: Steps, stream=None, timelines=None) -> RunResul
             versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
             personalization=studies, fallback=fallback_record, rules=plan.rules, training=plan.training)
         manifest = bundle.write_files(stage, manifest, vectors, render_readme(manifest), raw.vocabularies,
-                                      raw.contract, raw_vectors)
+                                      raw.contract, raw_file)
     seconds = time.perf_counter() - step.started
     step(f"bundle written to {plan.out}")
     return RunResult(out=plan.out, manifest=manifest, seconds=seconds)

@@ -27,11 +27,11 @@ from ..ondevice.contract import FEATURES, Contract
 from ..ondevice.fallback import FALLBACK, ColdStart, Fallback, FallbackRecord
 from .manifest import (MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry, EncodingRecord, Manifest,
                        TrainingVector, VectorCase, Vectors)
-from .raw_vectors import RAW_TESTVECTORS, RawVectors, raw_vectors
+from .raw_vectors import RAW_TESTVECTORS, RawProbe, RawVectors, raw_vectors
 from ..ondevice.rules import RULES, RuleSet, rules_file
 from .exporter import Verified
 from .types import Artifact, in_contract_order
-from .parity import PROBE_LEARNING_RATE, probe_labels, scorer
+from .parity import PROBE_LEARNING_RATE, probe_labels
 
 README = "README.md"
 VOCABULARIES = "vocabularies.json"  # every categorical field's raw value -> id rule, vocabularies in full
@@ -59,10 +59,9 @@ def test_vectors(shipped: list[Verified], entries: list[ArtifactEntry], cases: R
     n, k = len(cases), cases.candidates.shape[1]
     shapes = {e.path: output_shape(e.outputs[0].shape, k) for e in entries}
     expected: dict[str, list] = {}
-    for s in shipped:
+    for s in shipped:  # the first n of the requests its parity check scored, as recorded then
         rel = s.artifact.path.relative_to(bundle).as_posix()
-        run = scorer(s.artifact.format, s.artifact.path)
-        expected[rel] = [np.asarray(run(cases.one(i)), dtype=np.float32).reshape(shapes[rel]) for i in range(n)]
+        expected[rel] = [s.outputs.requests[i].astype(np.float32).reshape(shapes[rel]) for i in range(n)]
     return Vectors(
         training=[training_vector(s.artifact, shapes[s.artifact.path.relative_to(bundle).as_posix()], cases, bundle)
                   for s in shipped if s.artifact.trainable],
@@ -113,20 +112,18 @@ def contract(model_candidates: int, spec, encoders: Encoders) -> Contract:
 
 
 def raw_test_vectors(shipped: list[Verified], entries: list[ArtifactEntry], the_contract: Contract,
-                     encoders: Encoders, examples: dict[str, list[str]], test: Requests, n: int, seed: int,
-                     bundle: Path, table: Fallback | None = None, rules: RuleSet | None = None,
-                     attributes=None) -> RawVectors:
-    """Raw requests through the contract into every shipped file, the expected outputs in each file's declared
-    output shape."""
+                     cases: list[RawProbe], bundle: Path, table: Fallback | None = None,
+                     rules: RuleSet | None = None) -> RawVectors:
+    """Raw requests through the contract into every shipped file (the outputs its parity check recorded on
+    them), in each file's declared output shape."""
     k = the_contract.candidates.k
     shapes = {e.path: output_shape(e.outputs[0].shape, k) for e in entries}
     files, atol = {}, {}
     for s in shipped:
         rel = s.artifact.path.relative_to(bundle).as_posix()
-        files[rel] = (scorer(s.artifact.format, s.artifact.path), shapes[rel])
+        files[rel] = (s.outputs.probes, shapes[rel])
         atol[rel] = atol_for(s.artifact)
-    return raw_vectors(the_contract, encoders.to_json(), examples, test, files, atol, n, seed, table,
-                       rules or RuleSet(), attributes)
+    return raw_vectors(the_contract, cases, files, atol, table, rules or RuleSet())
 
 
 CHECKED_FILES = (FEATURES, VOCABULARIES, TESTVECTORS, RAW_TESTVECTORS, RULES)  # their sha256 in manifest.files

@@ -7,15 +7,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from ..core.errors import one_line
 from ..core.files import sha256
-from ..models.data import Requests
 from . import formats
 from .manifest import FailedAt, Failure, QuantizationCandidate, QuantizationRecord, Verification
+from .parity import Outputs, ParityCheck, check_parity
 from .types import Artifact, Derived, ExportJob
-from .parity import Floors, check_parity
 
 INT8_RULE = ("higher NDCG@10 on the verification requests (score rank correlation with Keras when positives are "
              "too few); PTQ on ties")
@@ -25,6 +22,7 @@ INT8_RULE = ("higher NDCG@10 on the verification requests (score rank correlatio
 class Verified:
     artifact: Artifact
     verification: Verification
+    outputs: Outputs | None = None  # recorded during the parity check: the bundle's vectors are made from them
 
 
 @dataclass
@@ -50,30 +48,30 @@ def select_int8(candidates: list[Verified]) -> Verified:
     return best
 
 
-def export_formats(job: ExportJob, names: tuple[str, ...], out_dir: Path, test: Requests, reference: np.ndarray,
-                   floors: Floors, progress: Callable[[str], None], stream=None) -> ExportOutcome:
+def export_formats(job: ExportJob, names: tuple[str, ...], out_dir: Path, check: ParityCheck,
+                   progress: Callable[[str], None], stream=None) -> ExportOutcome:
     outcome = ExportOutcome([], [])
     for fmt in (f for f in formats.FORMATS.values() if f.name in names):
         progress(f"{fmt.title}: converting")
-        _one(lambda: fmt.convert(job, out_dir, _derived(outcome.shipped)), fmt.name, None, out_dir, test,
-             reference, floors, outcome, progress, stream)
+        _one(lambda: fmt.convert(job, out_dir, _derived(outcome.shipped)), fmt.name, None, out_dir, check,
+             outcome, progress, stream)
     failed = {f.format for f in outcome.failures}  # a format whose own files failed makes no trainable file either
     for fmt in (f for f in formats.FORMATS.values()
                 if job.personal and f.personal and f.name in names and f.name not in failed):
         name = fmt.personal_file
         progress(f"{name}: the trainable file (learns its user on the phone)")
         _one(lambda: [fmt.convert_personal(job, out_dir, _derived(outcome.shipped))], fmt.name, name, out_dir,
-             test, reference, floors, outcome, progress, stream)
+             check, outcome, progress, stream)
     return outcome
 
 
-def _one(make: Callable[[], list[Artifact]], fmt: str, what: str | None, out_dir: Path, test: Requests,
-         reference: np.ndarray, floors: Floors, outcome: ExportOutcome, progress, stream) -> None:
+def _one(make: Callable[[], list[Artifact]], fmt: str, what: str | None, out_dir: Path, check: ParityCheck,
+         outcome: ExportOutcome, progress, stream) -> None:
     """Convert and verify one format (or one extra file): what ranks like the model ships, what does not, or
     does not convert, is recorded, and nothing half-made stays."""
     before = set(out_dir.iterdir())
     try:
-        checked = [Verified(a, check_parity(a, test, reference, floors, stream)) for a in make()]
+        checked = [Verified(a, *check_parity(a, check, stream)) for a in make()]
     except Exception as e:  # one converter failing must not lose the other formats
         for path in set(out_dir.iterdir()) - before:
             path.unlink()

@@ -39,15 +39,14 @@ def scorer(fmt: str, path: Path, error: type[EdgeshipError] = InputError):
     return lambda inputs: session.run(inputs)[SCORES]
 
 
-def score_requests(artifact: Artifact, requests: Requests) -> np.ndarray:
+def _scores(run, requests: Requests) -> np.ndarray:
     """[N, K] scores of each request, one runtime call per request (the exported batch is 1)."""
-    return score_file(artifact.format, artifact.path, requests)
+    return np.stack([np.asarray(run(requests.one(i)), dtype=np.float64).reshape(-1) for i in range(len(requests))])
 
 
 def score_file(fmt: str, path: Path, requests: Requests) -> np.ndarray:
     """The same for a file of a bundle (its format named by the manifest)."""
-    run = scorer(fmt, path)
-    return np.stack([np.asarray(run(requests.one(i)), dtype=np.float64).reshape(-1) for i in range(len(requests))])
+    return _scores(scorer(fmt, path), requests)
 
 
 def compare(artifact: Artifact, scores: np.ndarray, reference: np.ndarray, labels: np.ndarray,
@@ -126,14 +125,36 @@ def training_problems(artifact: Artifact, requests: Requests) -> list[str]:
     return problems
 
 
-def check_parity(artifact: Artifact, requests: Requests, reference: np.ndarray, floors: Floors,
-                 stream=None) -> Verification:
-    result = compare(artifact, score_requests(artifact, requests), reference, requests.labels, floors,
-                     requests.mask)
+@dataclass(frozen=True)
+class ParityCheck:
+    """What every file is checked on: the held-out requests, the Keras model's scores on them, the floors, and
+    extra inputs (the raw test vectors' tensors) whose outputs are recorded in the same session."""
+
+    requests: Requests
+    reference: np.ndarray
+    floors: Floors
+    probes: tuple[dict[str, np.ndarray], ...] = ()
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """A file's outputs, each computed once by its runtime during its parity check: [N, K] scores of the
+    requests (float64 of the runtime's float32), and its raw output on each probe, in order."""
+
+    requests: np.ndarray
+    probes: tuple[np.ndarray, ...]
+
+
+def check_parity(artifact: Artifact, check: ParityCheck, stream=None) -> tuple[Verification, Outputs]:
+    run = scorer(artifact.format, artifact.path)
+    requests = check.requests
+    scores = _scores(run, requests)
+    outputs = Outputs(scores, tuple(np.asarray(run(p), dtype=np.float32) for p in check.probes))
+    result = compare(artifact, scores, check.reference, requests.labels, check.floors, requests.mask)
     if artifact.trainable:
         problems = training_problems(artifact, requests)
         result = replace(result, passed=result.passed and not problems, reasons=result.reasons + tuple(problems))
     status = "ok" if result.passed else "below floor: " + "; ".join(result.reasons)
     print(f"  verified {artifact.name:<24} {result.runtime:<13} NDCG ratio {result.ndcg_ratio:.4f}  "
           f"max|d| {result.max_abs_diff:.1e}  {status}", file=progress_stream(stream), flush=True)
-    return result
+    return result, outputs

@@ -106,26 +106,42 @@ def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[st
     return out
 
 
-def raw_vectors(contract: Contract, vocabularies: dict, examples: dict[str, list[str]], test: Requests,
-                files: dict[str, tuple[object, tuple[int, ...]]], atol: dict[str, float], n: int,
-                seed: int, table: Fallback | None = None, rules: RuleSet = RuleSet(), attributes=None) -> RawVectors:
-    """files: bundle-relative path -> (a scorer of one request, the file's declared output shape); table:
-    fallback.json, whose ranking of each request is recorded too; every ranking also under the rules;
-    attributes: a list's candidate feature rows -> each candidate's attributes."""
+@dataclass(frozen=True)
+class RawProbe:
+    """One raw request of the vectors, and the tensors features.json makes of it: what every shipped file is
+    run on (during its parity check, whose outputs the vectors record)."""
+
+    what: str
+    request: RawRequest
+    tensors: dict[str, np.ndarray]
+
+
+def probes(contract: Contract, vocabularies: dict, examples: dict[str, list[str]], test: Requests, n: int,
+           seed: int, attributes=None) -> list[RawProbe]:
+    """The raw requests (see `requests`) encoded; attributes: a list's candidate feature rows -> each
+    candidate's attributes."""
     encoder = RawEncoder(contract, vocabularies)
-    cases = []
-    for what, request in requests(contract, vocabularies, examples, test, n, seed, attributes):
-        tensors = encoder.encode(request)
+    return [RawProbe(what, request, encoder.encode(request))
+            for what, request in requests(contract, vocabularies, examples, test, n, seed, attributes)]
+
+
+def raw_vectors(contract: Contract, cases: list[RawProbe], files: dict[str, tuple[tuple, tuple[int, ...]]],
+                atol: dict[str, float], table: Fallback | None = None, rules: RuleSet = RuleSet()) -> RawVectors:
+    """files: bundle-relative path -> (its recorded output on each case, the file's declared output shape);
+    table: fallback.json, whose ranking of each request is recorded too; every ranking also under the rules."""
+    out = []
+    for j, case in enumerate(cases):
+        request, tensors = case.request, case.tensors
         expected, order, ruled = {}, {}, {}
         view = from_raw(contract, request)
-        for path, (run, shape) in files.items():
-            scores = np.asarray(run(tensors), dtype=np.float32).reshape(shape)
+        for path, (outputs, shape) in files.items():
+            scores = np.asarray(outputs[j], dtype=np.float32).reshape(shape)
             expected[path] = scores.astype(float).tolist()
             order[path] = ranked(scores, request.items)
             ruled[path] = [request.items[i] for i in apply(rules, scores, view)]
-        cases.append(RawCase(request, {name: _short(t) for name, t in tensors.items()}, expected, order, what,
-                             _fallback_order(table, tensors, request, view, rules), ruled))
-    return RawVectors(RAW_VERSION, "features.json", cases, dict(atol))
+        out.append(RawCase(request, {name: _short(t) for name, t in tensors.items()}, expected, order, case.what,
+                           _fallback_order(table, tensors, request, view, rules), ruled))
+    return RawVectors(RAW_VERSION, "features.json", out, dict(atol))
 
 
 def _fallback_order(table: Fallback | None, tensors: dict[str, np.ndarray], request: RawRequest, view: Candidates,

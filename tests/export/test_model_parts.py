@@ -9,6 +9,7 @@ import numpy as np
 
 from edgeship.export.quantization import quantization_aware_model, representative_dataset
 from edgeship.export.exporter import export_formats
+from edgeship.export.parity import ParityCheck
 from edgeship.export.types import ExportJob
 from edgeship.models.data import calibration_requests
 from edgeship.models.ranker import build_ranker, predict, with_fixed_shape
@@ -41,8 +42,8 @@ def test_attention_cross_and_dropout_convert_and_pass_the_int8_floors(tiny_data,
                                atol=1e-5)
     job = ExportJob(model=fixed, spec=tiny_data.spec, candidates=k, qat_model=qat,
                     calibration=representative_dataset(calibration_requests(tiny_data.train, k, 30, tiny_config.seed)))
-    outcome = export_formats(job, ("tflite", "onnx", "coreml"), tmp_path, test, reference, tiny_config.floors,
-                             progress=lambda _: None)
+    outcome = export_formats(job, ("tflite", "onnx", "coreml"), tmp_path,
+                             ParityCheck(test, reference, tiny_config.floors), progress=lambda _: None)
     assert outcome.failures == []
     shipped = {s.artifact.path.name: s.verification for s in outcome.shipped}
     assert {"ranker_int8.tflite", "ranker_int8.onnx", "ranker_int8.mlmodel", "ranker_fp32.tflite",
