@@ -77,10 +77,11 @@ class FallbackResult:
     cold_start: ColdStart
 
 
-def _fallback(cfg: RunConfig, data, model, test, model_ndcg: float, step: Steps) -> FallbackResult:
+def _fallback(cfg: RunConfig, data: sources.Dataset, model, model_ndcg: float, step: Steps) -> FallbackResult:
     """The fallback table on the test lists, and the cold-start choice: the same lists with the history removed
     (a user the model has seen nothing of), ranked by the model and by the table (which never reads history)."""
-    table = data.fallback(cfg.export.fallback_top)
+    test = data.test
+    table = data.access.fallback(cfg.export.fallback_top)
     ndcg = ranking_metrics(fallback_scores(table, test), test.labels, probabilities=False, mask=test.mask).ndcg_at_10
     cold = dataclasses.replace(test, history=np.full_like(test.history, PAD_ID))
     cold_model = ranking_metrics(ranker_mod.probabilities(ranker_mod.predict(model, cold.inputs())), test.labels,
@@ -91,10 +92,10 @@ def _fallback(cfg: RunConfig, data, model, test, model_ndcg: float, step: Steps)
     return FallbackResult(table, ndcg, model_ndcg, ColdStart(len(test), cold_model, ndcg, choice))
 
 
-def _rules(cfg: RunConfig, data, contract, test, reference: np.ndarray, fallback: FallbackResult | None,
-           step: Steps) -> rules_mod.RulesRecord:
+def _rules(cfg: RunConfig, data: sources.Dataset, contract: Contract, reference: np.ndarray,
+           fallback: FallbackResult | None, step: Steps) -> rules_mod.RulesRecord:
     """The test lists ranked by the model, the rule baseline and fallback.json, each with and without the rules."""
-    rules = cfg.rules
+    rules, test = cfg.rules, data.test
     views = rules_mod.from_requests(contract, data.encoders.to_json(), test, data.attributes)
     notes = []
     if any(f.match.items for kind in (rules.filter, rules.boost, rules.pin) for f in kind) and \
@@ -119,31 +120,64 @@ def _rules(cfg: RunConfig, data, contract, test, reference: np.ndarray, fallback
     return record
 
 
+@dataclass(frozen=True)
+class Trained:
+    """The trained ranker and how it ranks the test lists, before any file is converted."""
+
+    model: object  # tf_keras.Model with a free K
+    parameters: int
+    qat_model: object | None  # quantization-aware trained copy (None: no QAT)
+    reference: np.ndarray  # the Keras model's scores on the test lists: every file is held to them
+    scores: dict[str, np.ndarray]  # each scorer's scores on the test lists (model, rule baseline, oracle, references)
+    metrics: dict[str, RankingMetrics]  # the shipped model, rule baseline and oracle
+    references: dict[str, tuple[RankingMetrics, int]]  # --reference: (metrics, parameters) by name
+    reliable: bool  # enough positives for NDCG and AUC to mean something
+
+
+@dataclass(frozen=True)
+class Destination:
+    out: Path
+    force: bool = False  # replace an existing bundle
+    config_source: str = "built-in defaults"  # what the manifest says the config came from
+
+
 def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "built-in defaults",
-        stream=None, data: sources.Prepared | None = None, step: Steps | None = None) -> RunResult | None:
-    """data: already prepared (the CLI reads and checks the data before TensorFlow loads); None: prepare here.
-    None is returned by a worker of several that is not the chief, once training is done."""
+        stream=None, data: sources.Dataset | None = None, step: Steps | None = None) -> RunResult | None:
+    """Dataset -> Trained -> BundlePlan -> bundle. data: already prepared (the CLI reads and checks the data
+    before TensorFlow loads); None: prepare here. None is returned by a worker of several that is not the
+    chief, once training is done."""
     step = step or Steps(stream)
     data = data or sources.prepare(cfg, step)
     if data.chief:  # the other workers of a cluster only train
         bundle.check_destination(out, force)
         bundle.clean_stale_staging(out)
-    K, test = data.candidates, data.test
-    contract = bundle.contract(K, data.spec, data.encoders)
+    contract = bundle.contract(data.candidates, data.spec, data.encoders)
     rules_mod.check_names(cfg.rules, config_source,
                           [f.name for f in contract.candidate_features if not f.constant], list(data.attribute_names),
                           [c.name for c in contract.context if c.kind != "constant"])
+    trained = train(cfg, data, step)
+    if trained is None:
+        return None
+    plan = bundle_plan(cfg, Destination(out, force, config_source), data, contract, trained, step)
+    result = ship(plan, step, stream, data.access)
+    result.test_scores, result.test = trained.scores, data.test
+    return result
 
+
+def train(cfg: RunConfig, data: sources.Dataset, step: Steps) -> Trained | None:
+    """The ranker trained (and its QAT copy), scored on the test lists beside the rule baseline, the oracle and
+    the references; None on a worker of several that is not the chief."""
     if data.training is None or data.training.workers == 1:  # a cluster's workers are fresh processes
         fresh_session()
     seed_everything(cfg.seed)
     model = ranker_mod.build_ranker(data.spec, cfg.model)
     params = ranker_mod.parameter_count(model)
     step(f"training the ranker ({params:,} parameters)")
-    data.train(model, cfg.train, "train")
+    data.access.train(model, cfg.train, "train")
     if not data.chief:
         step("training done; worker 0 (the chief) evaluates, converts and writes the bundle")
         return None
+    test = data.test
     reference = ranker_mod.predict(model, test.inputs())  # Keras fp32: evaluated, then every file is held to it
     scorers = test_scorers(data, reference)
     metrics = {name: ranking_metrics(scores, test.labels, probabilities=name != "rule_baseline", mask=test.mask)
@@ -155,46 +189,49 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     if not reliable:
         step(f"only {metrics['model'].positives} positives in the test lists (< {MIN_POSITIVES}): these NDCG and "
              "AUC figures are noise, not a measure of the model; the NDCG floors are not applied")
-
     qat_model = None
     if cfg.quantization.qat:
         step("quantization-aware training (Dense layers fake-quantized)")
         qat_model = quantization_aware_model(model)
-        data.train(qat_model, dataclasses.replace(cfg.train, epochs=cfg.quantization.qat_epochs,
-                                                  learning_rate=cfg.quantization.qat_learning_rate), "qat")
+        data.access.train(qat_model, dataclasses.replace(cfg.train, epochs=cfg.quantization.qat_epochs,
+                                                         learning_rate=cfg.quantization.qat_learning_rate), "qat")
+    return Trained(model, params, qat_model, reference,
+                   scorers | {name: s for name, (_, _, s) in unconstrained.items()}, metrics,
+                   {name: (m, p) for name, (m, p, _) in unconstrained.items()}, reliable)
 
-    fixed = ranker_mod.with_fixed_shape(model, data.spec, cfg.model, K)
-    job = ExportJob(model=fixed, spec=data.spec, candidates=K, calibration=representative_dataset(data.calibration),
-                    qat_model=qat_model, personal=cfg.export.personal, personal_frozen=cfg.export.personal_frozen,
-                    personal_head=cfg.export.personal_head,
-                    about=About.of(cfg.export.identity, data.spec, K, __version__))
+
+def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contract: Contract, trained: Trained,
+                step: Steps) -> BundlePlan:
+    """What the bundle is made from: the fixed-shape model and its calibration, the records, the fallback table
+    and the rules measured on the test lists."""
+    k, test = data.candidates, data.test
+    fixed = ranker_mod.with_fixed_shape(trained.model, data.spec, cfg.model, k)
+    job = ExportJob(model=fixed, spec=data.spec, candidates=k, calibration=representative_dataset(data.calibration),
+                    qat_model=trained.qat_model, personal=cfg.export.personal,
+                    personal_frozen=cfg.export.personal_frozen, personal_head=cfg.export.personal_head,
+                    about=About.of(cfg.export.identity, data.spec, k, __version__))
     step(f"int8 is calibrated on {len(data.calibration)} requests of non-test data")
     encoding, vocabularies = bundle.vocabularies(data.encoders, data.item_collisions)
-    model_record = ModelRecord("edgeship_ranker", params, K, data.spec, encoding)
-    metrics_record = Metrics(data=data.description, source=data.source or {}, notes=list(data.notes),
-                             test_requests=len(test), reliable=reliable, min_positives=MIN_POSITIVES,
-                             ndcg_definition=NDCG_DEFINITION, **metrics,
-                             **{name: m for name, (m, _, _) in unconstrained.items()},
-                             reference_parameters={name: p for name, (_, p, _) in unconstrained.items()})
-    fallback = (_fallback(cfg, data, model, test, metrics["model"].ndcg_at_10, step) if data.fallback is not None
-                else None)
-    rules_record = _rules(cfg, data, contract, test, reference, fallback, step)
-    plan = BundlePlan(cfg, out, force, config_source, job, test, reference, model_record, metrics_record,
-                      Raw(contract, data.encoders, vocabularies, data.examples, data.attributes), fallback,
-                      rules_record, data.training)
-    result = ship(plan, step, stream, data.timelines)
-    result.test_scores = scorers | {name: s for name, (_, _, s) in unconstrained.items()}
-    result.test = test
-    return result
+    metrics = Metrics(data=data.description, source=data.source or {}, notes=list(data.notes),
+                      test_requests=len(test), reliable=trained.reliable, min_positives=MIN_POSITIVES,
+                      ndcg_definition=NDCG_DEFINITION, **trained.metrics,
+                      **{name: m for name, (m, _) in trained.references.items()},
+                      reference_parameters={name: p for name, (_, p) in trained.references.items()})
+    fallback = _fallback(cfg, data, trained.model, trained.metrics["model"].ndcg_at_10, step)
+    rules = _rules(cfg, data, contract, trained.reference, fallback, step)
+    return BundlePlan(cfg, where, job, test, trained.reference,
+                      ModelRecord("edgeship_ranker", trained.parameters, k, data.spec, encoding), metrics,
+                      Raw(contract, data.encoders, vocabularies, data.examples, data.attributes), fallback, rules,
+                      data.training)
 
 
-def _references(cfg: RunConfig, data: sources.Prepared, step: Steps
+def _references(cfg: RunConfig, data: sources.Dataset, step: Steps
                 ) -> dict[str, tuple[RankingMetrics, int, np.ndarray]]:
     """The unconstrained DNN and the logistic regression on the same split (with exact vocabularies where the
     shipped model hashes), evaluated on the same test lists: (metrics, parameters, test scores) by name."""
     from .models import reference
 
-    exact = data.exact() if data.exact is not None else data
+    exact = data.access.exact() or data
     if not np.array_equal(exact.test.labels, data.test.labels):  # same rows, only their ids differ
         raise AssertionError("the exact-vocabulary data is not the same split")
     out = {}
@@ -206,7 +243,7 @@ def _references(cfg: RunConfig, data: sources.Prepared, step: Steps
         seed_everything(cfg.seed)
         model = build()
         step(f"reference: training the {name.replace('_', ' ')}")
-        exact.train(model, schedule, name)
+        exact.access.train(model, schedule, name)
         probs = ranker_mod.probabilities(ranker_mod.predict(model, exact.test.inputs()))
         m = ranking_metrics(probs, exact.test.labels, mask=exact.test.mask)
         out[name] = (m, ranker_mod.parameter_count(model), probs)
@@ -214,15 +251,17 @@ def _references(cfg: RunConfig, data: sources.Prepared, step: Steps
     return out
 
 
-def _personalization(artifacts: list, cfg: RunConfig, timelines, stage: Path, step: Steps) -> list:
+def _personalization(artifacts: list, cfg: RunConfig, access: sources.Access, stage: Path, step: Steps) -> list:
     """The study on new users' timelines, through each shipped trainable file (the same users for every
-    file); its report goes in the bundle."""
+    file); its report goes in the bundle. None where the data has no users to follow."""
     from .core.files import write_json, write_text
     from .export import formats
     from .ondevice import personalization
 
     study_cfg = cfg.personalization
-    tune, report = timelines(study_cfg.tune_users, 2), timelines(study_cfg.users, 1)
+    tune, report = access.timelines(study_cfg.tune_users, 2), access.timelines(study_cfg.users, 1)
+    if tune is None:
+        return []
     records = []
     for a in artifacts:
         trainer = formats.get(a.format).trainer(a.path)
@@ -253,7 +292,7 @@ class Raw:
     encoders: Encoders
     vocabularies: str
     examples: dict[str, list[str]]
-    attributes: object = None  # a list's candidate feature rows -> each candidate's attributes (sources.Prepared)
+    attributes: object = None  # a list's candidate feature rows -> each candidate's attributes (Dataset.attributes)
 
 
 @dataclass(frozen=True)
@@ -262,9 +301,7 @@ class BundlePlan:
     bundle. Built by `run` / `train` (trained here) and by `export` (a user's Keras model)."""
 
     cfg: RunConfig
-    out: Path
-    force: bool
-    config_source: str
+    where: Destination
     job: ExportJob  # the fixed-shape Keras model and its calibration: what every format converts
     test: Requests  # the held-out lists every file is checked on
     reference: np.ndarray  # the Keras model's scores on `test`: every file is held to them
@@ -276,22 +313,22 @@ class BundlePlan:
     training: TrainingRecord | None = None
 
 
-def ship(plan: BundlePlan, step: Steps, stream=None, timelines=None) -> RunResult:
+def ship(plan: BundlePlan, step: Steps, stream=None, access: sources.Access | None = None) -> RunResult:
     """The export stage over every configured format, the personalization study where the data has users to
-    follow (timelines), then the bundle, written atomically. Shared by `run`, `train` and `export`."""
+    follow (access), then the bundle, written atomically. Shared by `run`, `train` and `export`."""
     cfg, test, raw = plan.cfg, plan.test, plan.raw
     # the raw test vectors' requests, made before any file exists: each file's parity check records its outputs
     # on them with its scores on the test lists, and both kinds of vectors are written from those records
     cases = raw_vectors.probes(raw.contract, raw.encoders.to_json(), raw.examples, test, RAW_CASES, cfg.seed,
                                raw.attributes)
     check = ParityCheck(test, plan.reference, cfg.floors, tuple(c.tensors for c in cases))
-    with bundle.staging(plan.out, plan.force) as stage:
+    with bundle.staging(plan.where.out, plan.where.force) as stage:
         outcome = export_formats(plan.job, cfg.export.formats, stage, check, step, stream)
         if not outcome.shipped:
             raise VerificationError("no format produced a verified file: " + "; ".join(
                 f"{f.what}: {f.reason}" for f in outcome.failures))
         personal = [s.artifact for s in outcome.shipped if s.artifact.trainable]
-        studies = _personalization(personal, cfg, timelines, stage, step) if personal and timelines else []
+        studies = _personalization(personal, cfg, access, stage, step) if personal and access else []
         step("writing the bundle")
         fallback = plan.fallback
         fallback_record = None if fallback is None else bundle.write_fallback(
@@ -305,11 +342,11 @@ def ship(plan: BundlePlan, step: Steps, stream=None, timelines=None) -> RunResul
             schema_version=MANIFEST_VERSION, generator=f"edgeship {__version__}", model=plan.model,
             artifacts=entries, failures=outcome.failures,
             quantization=outcome.quantization, metrics=plan.metrics, seed=cfg.seed,
-            config=typed.dump(cfg) | {"source": plan.config_source},
+            config=typed.dump(cfg) | {"source": plan.where.config_source},
             versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
             personalization=studies, fallback=fallback_record, rules=plan.rules, training=plan.training)
         manifest = bundle.write_files(stage, manifest, vectors, render_readme(manifest), raw.vocabularies,
                                       raw.contract, raw_file)
     seconds = time.perf_counter() - step.started
-    step(f"bundle written to {plan.out}")
-    return RunResult(out=plan.out, manifest=manifest, seconds=seconds)
+    step(f"bundle written to {plan.where.out}")
+    return RunResult(out=plan.where.out, manifest=manifest, seconds=seconds)

@@ -18,7 +18,7 @@ from .export.types import ExportJob
 from .models import ranker as ranker_mod
 from .models import encoding
 from .models.metrics import MIN_POSITIVES, ranking_metrics
-from .pipeline import BundlePlan, Raw, RunResult, ship
+from .pipeline import BundlePlan, Destination, Raw, RunResult, ship
 from .progress import Steps
 
 
@@ -60,6 +60,6 @@ def export_user_model(cfg: RunConfig, model_path: Path, calibration_path: Path, 
     candidates = test.candidates.shape[1]
     job = ExportJob(model=fixed, spec=spec, candidates=candidates, calibration=representative_dataset(test),
                     about=About.of(cfg.export.identity, spec, candidates, __version__))
-    plan = BundlePlan(cfg, out, force, f"export of {model_path}", job, test, reference, model_record, metrics,
-                      Raw(bundle.contract(candidates, spec, encoders), encoders, vocabularies, {}))
+    plan = BundlePlan(cfg, Destination(out, force, f"export of {model_path}"), job, test, reference, model_record,
+                      metrics, Raw(bundle.contract(candidates, spec, encoders), encoders, vocabularies, {}))
     return ship(plan, step, stream)

@@ -79,10 +79,12 @@ def test_a_planted_forbidden_import_is_caught(tmp_path):
                                                                 "from ...benchmarks.harness import plan\n")
     (tmp_path / "benchmarks" / "gate.py").write_text("import edgeship.config\nfrom models import data\n")
     (tmp_path / "core" / "files.py").write_text("from ..models.features import SCORES\n")
+    (tmp_path / "ondevice" / "rules.py").write_text("from ..export.manifest import Manifest\n")
     (tmp_path / "export" / "ok.py").write_text("from ..models.data import Requests\nfrom .types import Artifact\n")
     problems = forbidden_imports(tmp_path)
-    assert [p.split(":")[0] for p in problems] == ["core/files.py", "models/leak.py", "export/tflite/convert.py",
-                                                   "export/tflite/convert.py", "benchmarks/gate.py",
-                                                   "benchmarks/gate.py"]
+    assert [p.split(":")[0] for p in problems] == ["core/files.py", "models/leak.py", "ondevice/rules.py",
+                                                   "export/tflite/convert.py", "export/tflite/convert.py",
+                                                   "benchmarks/gate.py", "benchmarks/gate.py"]
     assert "models/ imports edgeship.export (models/ may import core, schemas)" in problems[1]
-    assert "imports 'models'; use edgeship.models" in problems[5]
+    assert "ondevice/ imports edgeship.export.manifest (ondevice/ may import core, models, schemas)" in problems[2]
+    assert "imports 'models'; use edgeship.models" in problems[6]
