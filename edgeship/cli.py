@@ -241,6 +241,10 @@ def summary_table(manifest) -> str:
             lines.append(f"vs {name.replace('_', ' ')}: model AUC {m.model.auc - ref.auc:+.4f}, NDCG@10 "
                          f"{m.model.ndcg_at_10 - ref.ndcg_at_10:+.4f}; int8 files AUC "
                          + ", ".join(f"{a.path} {a.verification.auc - ref.auc:+.4f}" for a in int8))
+            ended = m.reference_training.get(name)
+            if ended is not None and ended.capped:
+                lines.append(f"  (not trustworthy: the {name.replace('_', ' ')} was stopped by its cap of {ended.cap} "
+                             "epochs while still improving; raise [reference.train] epochs)")
     if not m.reliable and m.model is not None:
         lines.append(f"  (only {m.model.positives} positives in the test lists, fewer than {m.min_positives}: "
                      "these figures are noise, not a measure of the model)")

@@ -32,7 +32,8 @@ from .models.data import Requests
 from .models.encoding import Encoders
 from .models.features import PAD_ID
 from .models.metrics import MIN_POSITIVES, RankingMetrics, ranking_metrics
-from .models.training import fresh_session, seed_everything
+from .models.settings import Convergence
+from .models.training import convergence, fresh_session, seed_everything
 from .ondevice import rules as rules_mod
 from .ondevice.contract import Contract
 from .ondevice.fallback import ColdStart, Fallback, scores as fallback_scores
@@ -60,6 +61,13 @@ def test_scorers(data, model_scores: np.ndarray) -> dict[str, np.ndarray]:
     if data.test.true_prob is not None:
         scorers["oracle"] = data.test.true_prob
     return scorers
+
+
+def _ended(c: Convergence) -> str:
+    if c.capped:
+        return (f"stopped by the cap of {c.cap} epochs {c.epochs_run - c.best_epoch} after its best: it may still "
+                "improve, so it is no converged yardstick; raise [reference.train] epochs")
+    return f"best {c.monitor} at epoch {c.best_epoch} of {c.epochs_run}, patience {c.patience}"
 
 
 def _metrics_line(name: str, m: RankingMetrics) -> str:
@@ -130,7 +138,7 @@ class Trained:
     reference: np.ndarray  # the Keras model's scores on the test lists: every file is held to them
     scores: dict[str, np.ndarray]  # each scorer's scores on the test lists (model, rule baseline, oracle, references)
     metrics: dict[str, RankingMetrics]  # the shipped model, rule baseline and oracle
-    references: dict[str, tuple[RankingMetrics, int]]  # --reference: (metrics, parameters) by name
+    references: dict[str, tuple[RankingMetrics, int, Convergence]]  # --reference: by name
     reliable: bool  # enough positives for NDCG and AUC to mean something
 
 
@@ -196,8 +204,8 @@ def train(cfg: RunConfig, data: sources.Dataset, step: Steps) -> Trained | None:
         data.access.train(qat_model, dataclasses.replace(cfg.train, epochs=cfg.quantization.qat_epochs,
                                                          learning_rate=cfg.quantization.qat_learning_rate), "qat")
     return Trained(model, params, qat_model, reference,
-                   scorers | {name: s for name, (_, _, s) in unconstrained.items()}, metrics,
-                   {name: (m, p) for name, (m, p, _) in unconstrained.items()}, reliable)
+                   scorers | {name: s for name, (_, _, s, _) in unconstrained.items()}, metrics,
+                   {name: (m, p, c) for name, (m, p, _, c) in unconstrained.items()}, reliable)
 
 
 def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contract: Contract, trained: Trained,
@@ -215,8 +223,9 @@ def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contr
     metrics = Metrics(data=data.description, source=data.source or {}, notes=list(data.notes),
                       test_requests=len(test), reliable=trained.reliable, min_positives=MIN_POSITIVES,
                       ndcg_definition=NDCG_DEFINITION, **trained.metrics,
-                      **{name: m for name, (m, _) in trained.references.items()},
-                      reference_parameters={name: p for name, (_, p) in trained.references.items()})
+                      **{name: m for name, (m, _, _) in trained.references.items()},
+                      reference_parameters={name: p for name, (_, p, _) in trained.references.items()},
+                      reference_training={name: c for name, (_, _, c) in trained.references.items()})
     fallback = _fallback(cfg, data, trained.model, trained.metrics["model"].ndcg_at_10, step)
     rules = _rules(cfg, data, contract, trained.reference, fallback, step)
     return BundlePlan(cfg, where, job, test, trained.reference,
@@ -226,7 +235,7 @@ def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contr
 
 
 def _references(cfg: RunConfig, data: sources.Dataset, step: Steps
-                ) -> dict[str, tuple[RankingMetrics, int, np.ndarray]]:
+                ) -> dict[str, tuple[RankingMetrics, int, np.ndarray, Convergence]]:
     """The unconstrained DNN and the logistic regression on the same split (with exact vocabularies where the
     shipped model hashes), evaluated on the same test lists: (metrics, parameters, test scores) by name."""
     from .models import reference
@@ -244,10 +253,11 @@ def _references(cfg: RunConfig, data: sources.Dataset, step: Steps
         model = build()
         step(f"reference: training the {name.replace('_', ' ')}")
         exact.access.train(model, schedule, name)
+        ended = convergence(model, schedule)
         probs = ranker_mod.probabilities(ranker_mod.predict(model, exact.test.inputs()))
         m = ranking_metrics(probs, exact.test.labels, mask=exact.test.mask)
-        out[name] = (m, ranker_mod.parameter_count(model), probs)
-        step(_metrics_line(name, m))
+        out[name] = (m, ranker_mod.parameter_count(model), probs, ended)
+        step(_metrics_line(name, m) + f"  ({_ended(ended)})")
     return out
 
 

@@ -19,6 +19,7 @@ from ..core.tensors import TensorSpec
 from ..models.encoding import INDEX, TIME, Collisions, Encoders
 from ..models.features import FeatureSpec
 from ..models.metrics import RankingMetrics
+from ..models.settings import Convergence
 from ..ondevice.contract import CONTRACT_VERSION, FEATURES, Contract
 from ..ondevice.fallback import FALLBACK, FALLBACK_VERSION, Fallback, FallbackRecord
 from ..ondevice.personalization import PersonalizationRecord
@@ -201,6 +202,8 @@ class Metrics:
     logistic_regression: RankingMetrics | None = field(default=None, metadata={
         "doc": "--reference: a logistic regression over the same features and split"})
     reference_parameters: dict[str, int] = field(default_factory=dict)
+    reference_training: dict[str, Convergence] = field(default_factory=dict, metadata={
+        "doc": "--reference: how each reference's training ended; a capped one is no converged yardstick"})
 
     def scorers(self) -> dict[str, RankingMetrics]:
         return {n: m for n in ("model", "reference_dnn", "logistic_regression", "rule_baseline", "oracle")

@@ -10,7 +10,7 @@ import tf_keras as keras
 from ..core.console import progress_stream
 from .data import Requests
 from .metrics import auc
-from .settings import TrainConfig  # noqa: F401  defined TensorFlow-free, re-exported
+from .settings import Convergence, TrainConfig  # noqa: F401  defined TensorFlow-free, re-exported
 
 
 def fresh_session() -> None:
@@ -58,6 +58,12 @@ def _callbacks(label: str, valid: Requests, schedule: TrainConfig) -> list:
         callbacks.append(keras.callbacks.LearningRateScheduler(
             lambda epoch, lr: schedule.learning_rate * schedule.lr_decay ** epoch))
     return callbacks
+
+
+def convergence(model: keras.Model, schedule: TrainConfig) -> Convergence:
+    """How the last fit of the model ended (its epochs, the best one kept, whether the cap cut it short)."""
+    history = model.history.history
+    return Convergence.of(history["val_auc" if schedule.early_stopping == "auc" else "val_loss"], schedule)
 
 
 def _compile(model: keras.Model, learning_rate: float) -> None:

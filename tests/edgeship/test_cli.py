@@ -40,3 +40,23 @@ def test_unknown_argument_and_missing_bundle_in_a_real_process(tmp_path):
     done = edgeship("verify", str(tmp_path / "nothing"))
     assert done.returncode == 2 and "bundle directory not found" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_summary_says_when_a_reference_was_cut_short_by_its_cap(reference_bundle):
+    from dataclasses import replace
+
+    from edgeship.cli import summary_table
+    from edgeship.export.manifest import read_manifest_file
+    from edgeship.models.settings import Convergence, TrainConfig
+
+    manifest = read_manifest_file(reference_bundle / "manifest.json")
+    reference = replace(manifest.metrics.model, auc=manifest.metrics.model.auc - 0.01)
+    capped = Convergence.of([0.90, 0.91, 0.92, 0.93], TrainConfig(epochs=4, early_stopping="auc", patience=3))
+    converged = Convergence.of([0.90, 0.93, 0.92, 0.91, 0.90], TrainConfig(epochs=100, early_stopping="auc",
+                                                                          patience=3))
+    for ended, warned in ((capped, True), (converged, False)):
+        metrics = replace(manifest.metrics, reference_dnn=reference, reference_training={"reference_dnn": ended})
+        text = summary_table(replace(manifest, metrics=metrics))
+        assert "vs reference dnn: model AUC +0.0100" in text
+        assert ("not trustworthy: the reference dnn was stopped by its cap of 4 epochs while still improving"
+                in text) is warned

@@ -72,6 +72,9 @@ def test_quality_study_with_references_on_the_tiny_config(tiny_config, tmp_path)
         assert 0 < metrics[name]["auc"] < 1 and metrics[name]["ndcg_at_10"] == pytest.approx(
             by[name].ndcg_at_10.estimate, abs=1e-4)
     assert set(metrics["reference_parameters"]) == {"reference_dnn", "logistic_regression"}
+    # two epochs against a patience of 3: the cap cut both references short, and the manifest says so
+    assert {name: (e["epochs_run"], e["cap"], e["capped"]) for name, e in metrics["reference_training"].items()} == {
+        "reference_dnn": (2, 2, True), "logistic_regression": (2, 2, True)}
     assert by["oracle"].gap_closed == 1.0 and by["rule_baseline"].gap_closed == 0.0
 
 
