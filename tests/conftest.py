@@ -1,4 +1,5 @@
-"""Shared fixtures: one tiny dataset, one tiny trained ranker and one tiny bundle per test session.
+"""Shared fixtures: the tiny run's config (tests/data/tiny.toml) and its committed bundle, one tiny dataset, one
+tiny trained ranker, and, for the staleness check and the pipeline's own tests, one fresh run of that config.
 
 Everything here is real (real training, real converters, real runtimes); only the sizes are small.
 
@@ -41,7 +42,9 @@ def pytest_ignore_collect(collection_path, config):
         return UNIT_MODULE not in collection_path.read_text(encoding="utf-8")
     return None
 
-from edgeship.config import RunConfig, load_config
+
+# imported once the guard is in place: in the TensorFlow-free tier, nothing edgeship imports may reach TensorFlow
+from edgeship.config import RunConfig, load_config  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 # the tiny run: a small world, every format, QAT, hashed items and every kind of rule (see the file)
