@@ -16,8 +16,8 @@ from xml.etree import ElementTree as ET
 
 import numpy as np
 
-from ..core.outcome import Outcome
 from ..core.errors import InputError
+from ..core.outcome import Outcome
 from ..export import formats
 from .budgets import Profile
 from .harness import bundle_targets, file_target, run_bench

@@ -21,14 +21,14 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.outcome import Outcome
 from ..core import typed
 from ..core.errors import EdgeshipError, InputError
 from ..core.files import sha256
+from ..core.outcome import Outcome
 from ..core.tensors import Signature, TensorSpec
 from ..export import formats
-from ..export.reader import read_manifest
 from ..export.manifest import Manifest
+from ..export.reader import read_manifest
 from .records import BENCH_KIND, BENCH_VERSION, BenchConfig, BenchResult, Group, Host, Measurement, Target
 from .stats import summarize
 
@@ -53,7 +53,7 @@ def bundle_targets(bundle: Path, group: Group = Group.MODEL, prefix: str = "",
         fmt = formats.get(entry.format)
         signature = fmt.signature(path, error).with_ranges(ranges) if fmt.timed else None
         targets.append(Target(prefix + entry.path, path, entry.format, group, entry.precision, entry.sha256,
-                              entry.verification, signature, trainable=entry.trainable))
+                              entry.verification, signature, trainable=entry.trainable and fmt.timed))
     return targets, manifest
 
 

@@ -17,11 +17,10 @@ import numpy as np
 
 from ..core import typed
 from ..core.files import write_json, write_text
-from ..core.intervals import Interval, bootstrap
+from ..core.intervals import LEVEL, Interval, bootstrap
 from ..models.metrics import auc, logloss, masked, ndcg_per_request
 
 QUALITY_VERSION = 1
-CONFIDENCE = 0.95
 OVER_LISTS = "percentile bootstrap over test lists (paired across scorers)"
 
 
@@ -70,7 +69,7 @@ class QualityResult:
 
 
 def _interval(point: float, boot: np.ndarray) -> Interval:
-    return bootstrap(point, boot, CONFIDENCE, OVER_LISTS, digits=5)
+    return bootstrap(point, boot, LEVEL, OVER_LISTS, digits=5)
 
 
 def _auc_of(scores, labels, real, lists) -> float:

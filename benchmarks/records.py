@@ -23,7 +23,7 @@ from .stats import Summary
 BENCH_JSON = "bench.json"
 BENCH_KIND = "edgeship-bench"
 # 2: typed records; a target's signature (inputs and outputs) instead of its inputs
-# 3: status pass | fail | skip (core.outcome); intervals with level and method
+# 3: status pass | fail | skip (core.outcome)
 BENCH_VERSION = 3
 
 

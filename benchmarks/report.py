@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.outcome import Outcome
 from ..core import typed
 from ..core.errors import AlreadyExists
 from ..core.files import write_json, write_text
+from ..core.outcome import Outcome
 from .records import BENCH_JSON, BenchResult, Group
 
 BENCH_MD = "bench.md"

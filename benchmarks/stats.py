@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.intervals import LEVEL as CONFIDENCE, Interval, bootstrap
+from ..core.intervals import LEVEL as CONFIDENCE
+from ..core.intervals import Interval, bootstrap
 
 BOOTSTRAP_RESAMPLES = 2000
 ROUNDS = "percentile bootstrap over rounds"

@@ -1,7 +1,7 @@
 """The one interval type and the one place bootstrap percentiles are taken.
 
-Every estimate with an interval that edgeship writes (ranking quality, off-policy click rates, personalization
-gains, latency percentiles and ratios) is an `Interval`, so a reader of manifest.json, ope.json, bench.json or
+Every estimate with an interval that edgeship computes (ranking quality, off-policy click rates, personalization
+gains, the gate's latency percentiles and ratios) is an `Interval`, so a reader of manifest.json, ope.json or
 quality.json finds the same five fields everywhere.
 """
 

@@ -11,12 +11,13 @@ from .core.errors import ConfigError
 from .core.files import read_toml
 from .export import formats
 from .export.about import Identity
-from .ondevice.personalization import StudyConfig
-from .ondevice.rules import RuleSet, check as check_rules
-from .export.types import QuantizationConfig
 from .export.parity import Floors
+from .export.types import QuantizationConfig
 from .models.data import SyntheticConfig
 from .models.settings import RankerConfig, ReferenceConfig, TrainConfig
+from .ondevice.personalization import StudyConfig
+from .ondevice.rules import RuleSet
+from .ondevice.rules import check as check_rules
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,13 @@ from .core import typed
 from .core.errors import AlreadyExists, ConfigError, InputError
 from .core.files import read_json, write_json, write_text
 from .core.intervals import Interval, bootstrap
-from .ondevice.contract import RawEncoder, RawRequest
-from .ondevice.fallback import FALLBACK, Fallback, rates as fallback_rates
-from .ondevice.rules import RuleSet
 from .models import ope
 from .models.features import CANDIDATES, CONTEXT
 from .models.schema import LogSchema, load_schema
+from .ondevice.contract import RawEncoder, RawRequest
+from .ondevice.fallback import FALLBACK, Fallback
+from .ondevice.fallback import rates as fallback_rates
+from .ondevice.rules import RuleSet
 
 OPE_JSON, OPE_MD = "ope.json", "ope.md"
 OPE_VERSION = 1
@@ -166,9 +167,9 @@ class Bundle:
 
 
 def open_bundle(path: Path, file: str | None) -> Bundle:
-    from .export.reader import check_bundle, read_contract, read_manifest
     from .export.manifest import read_fallback, read_rules
     from .export.parity import scorer
+    from .export.reader import check_bundle, read_contract, read_manifest
 
     check_bundle(path)  # every file executed against its vectors before its scores are trusted
     manifest = read_manifest(path)

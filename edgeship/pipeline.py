@@ -18,9 +18,8 @@ from . import __version__, sources
 from .config import RunConfig
 from .core import typed
 from .core.errors import VerificationError
-from .export import bundle
+from .export import bundle, raw_vectors
 from .export.about import About
-from .export import raw_vectors
 from .export.exporter import export_formats
 from .export.manifest import MANIFEST_VERSION, Manifest, Metrics, ModelRecord, TrainingRecord
 from .export.parity import ParityCheck
@@ -36,7 +35,8 @@ from .models.settings import Convergence
 from .models.training import convergence, fresh_session, seed_everything
 from .ondevice import rules as rules_mod
 from .ondevice.contract import Contract
-from .ondevice.fallback import ColdStart, Fallback, scores as fallback_scores
+from .ondevice.fallback import ColdStart, Fallback
+from .ondevice.fallback import scores as fallback_scores
 from .progress import Steps
 
 VERSIONED_PACKAGES = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "coremltools", "onnx", "onnxruntime",
@@ -129,6 +129,16 @@ def _rules(cfg: RunConfig, data: sources.Dataset, contract: Contract, reference:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A model without mobile limits trained on the same split (--reference), measured on the same test lists."""
+
+    metrics: RankingMetrics
+    parameters: int
+    scores: np.ndarray  # its click probabilities on the test lists
+    training: Convergence  # how its training ended
+
+
+@dataclass(frozen=True)
 class Trained:
     """The trained ranker and how it ranks the test lists, before any file is converted."""
 
@@ -138,7 +148,7 @@ class Trained:
     reference: np.ndarray  # the Keras model's scores on the test lists: every file is held to them
     scores: dict[str, np.ndarray]  # each scorer's scores on the test lists (model, rule baseline, oracle, references)
     metrics: dict[str, RankingMetrics]  # the shipped model, rule baseline and oracle
-    references: dict[str, tuple[RankingMetrics, int, Convergence]]  # --reference: by name
+    references: dict[str, Reference]  # --reference: by name
     reliable: bool  # enough positives for NDCG and AUC to mean something
 
 
@@ -204,8 +214,7 @@ def train(cfg: RunConfig, data: sources.Dataset, step: Steps) -> Trained | None:
         data.access.train(qat_model, dataclasses.replace(cfg.train, epochs=cfg.quantization.qat_epochs,
                                                          learning_rate=cfg.quantization.qat_learning_rate), "qat")
     return Trained(model, params, qat_model, reference,
-                   scorers | {name: s for name, (_, _, s, _) in unconstrained.items()}, metrics,
-                   {name: (m, p, c) for name, (m, p, _, c) in unconstrained.items()}, reliable)
+                   scorers | {name: r.scores for name, r in unconstrained.items()}, metrics, unconstrained, reliable)
 
 
 def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contract: Contract, trained: Trained,
@@ -223,9 +232,9 @@ def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contr
     metrics = Metrics(data=data.description, source=data.source or {}, notes=list(data.notes),
                       test_requests=len(test), reliable=trained.reliable, min_positives=MIN_POSITIVES,
                       ndcg_definition=NDCG_DEFINITION, **trained.metrics,
-                      **{name: m for name, (m, _, _) in trained.references.items()},
-                      reference_parameters={name: p for name, (_, p, _) in trained.references.items()},
-                      reference_training={name: c for name, (_, _, c) in trained.references.items()})
+                      **{name: r.metrics for name, r in trained.references.items()},
+                      reference_parameters={name: r.parameters for name, r in trained.references.items()},
+                      reference_training={name: r.training for name, r in trained.references.items()})
     fallback = _fallback(cfg, data, trained.model, trained.metrics["model"].ndcg_at_10, step)
     rules = _rules(cfg, data, contract, trained.reference, fallback, step)
     return BundlePlan(cfg, where, job, test, trained.reference,
@@ -234,10 +243,9 @@ def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contr
                       data.training)
 
 
-def _references(cfg: RunConfig, data: sources.Dataset, step: Steps
-                ) -> dict[str, tuple[RankingMetrics, int, np.ndarray, Convergence]]:
+def _references(cfg: RunConfig, data: sources.Dataset, step: Steps) -> dict[str, Reference]:
     """The unconstrained DNN and the logistic regression on the same split (with exact vocabularies where the
-    shipped model hashes), evaluated on the same test lists: (metrics, parameters, test scores) by name."""
+    shipped model hashes), trained until validation AUC stops improving, evaluated on the same test lists."""
     from .models import reference
 
     exact = data.access.exact() or data
@@ -256,22 +264,23 @@ def _references(cfg: RunConfig, data: sources.Dataset, step: Steps
         ended = convergence(model, schedule)
         probs = ranker_mod.probabilities(ranker_mod.predict(model, exact.test.inputs()))
         m = ranking_metrics(probs, exact.test.labels, mask=exact.test.mask)
-        out[name] = (m, ranker_mod.parameter_count(model), probs, ended)
+        out[name] = Reference(m, ranker_mod.parameter_count(model), probs, ended)
         step(_metrics_line(name, m) + f"  ({_ended(ended)})")
     return out
 
 
 def _personalization(artifacts: list, cfg: RunConfig, access: sources.Access, stage: Path, step: Steps) -> list:
     """The study on new users' timelines, through each shipped trainable file (the same users for every
-    file); its report goes in the bundle. None where the data has no users to follow."""
+    file); its report goes in the bundle. No study ([]) where the data has no users to follow."""
     from .core.files import write_json, write_text
     from .export import formats
     from .ondevice import personalization
 
     study_cfg = cfg.personalization
-    tune, report = access.timelines(study_cfg.tune_users, 2), access.timelines(study_cfg.users, 1)
+    tune = access.timelines(study_cfg.tune_users, 2)
     if tune is None:
         return []
+    report = access.timelines(study_cfg.users, 1)
     records = []
     for a in artifacts:
         trainer = formats.get(a.format).trainer(a.path)

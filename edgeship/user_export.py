@@ -7,16 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
+from . import __version__
 from .config import RunConfig
 from .core.errors import ConfigError
 from .export import bundle
-from . import __version__
 from .export.about import About
 from .export.manifest import Metrics, ModelRecord
 from .export.quantization import representative_dataset
 from .export.types import ExportJob
-from .models import ranker as ranker_mod
 from .models import encoding
+from .models import ranker as ranker_mod
 from .models.metrics import MIN_POSITIVES, ranking_metrics
 from .pipeline import BundlePlan, Destination, Raw, RunResult, ship
 from .progress import Steps

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..models.features import (CANDIDATE_FEATURES, CANDIDATES, CONTEXT, FEATURE_CLIP, HISTORY, SCORES,
-                               FeatureSpec)
+from ..models.features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT, FEATURE_CLIP, HISTORY, SCORES, FeatureSpec
 from ..ondevice.contract import CONTRACT_VERSION, FEATURES
 
 

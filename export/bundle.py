@@ -22,16 +22,16 @@ from ..core.files import sha256, write_json, write_text
 from ..models.data import Requests
 from ..models.encoding import Collisions, Encoders
 from ..models.features import SCORES
-from . import formats
 from ..ondevice.contract import FEATURES, Contract
 from ..ondevice.fallback import FALLBACK, ColdStart, Fallback, FallbackRecord
+from ..ondevice.rules import RULES, RuleSet, rules_file
+from . import formats
+from .exporter import Verified
 from .manifest import (MANIFEST, TESTVECTORS, TESTVECTORS_VERSION, ArtifactEntry, EncodingRecord, Manifest,
                        TrainingVector, VectorCase, Vectors)
-from .raw_vectors import RAW_TESTVECTORS, RawProbe, RawVectors, raw_vectors
-from ..ondevice.rules import RULES, RuleSet, rules_file
-from .exporter import Verified
-from .types import Artifact, in_contract_order
 from .parity import PROBE_LEARNING_RATE, probe_labels
+from .raw_vectors import RAW_TESTVECTORS, RawProbe, RawVectors, raw_vectors
+from .types import Artifact, in_contract_order
 
 README = "README.md"
 VOCABULARIES = "vocabularies.json"  # every categorical field's raw value -> id rule, vocabularies in full

@@ -10,15 +10,15 @@ import numpy as np
 
 from ..core.errors import BundleError, EdgeshipError, InputError
 from ..core.files import read_json, sha256
-from .bundle import VOCABULARIES, output_shape
 from ..ondevice.contract import FEATURES, Contract, RawEncoder
 from ..ondevice.fallback import FALLBACK, Fallback
-from .manifest import (MANIFEST, TESTVECTORS, Manifest, read_contract_file, read_fallback, read_manifest_file,
-                       read_raw_vectors, read_rules, read_test_vectors)
-from .raw_vectors import RAW_TESTVECTORS, check_raw
 from ..ondevice.rules import RULES, RuleSet
 from . import formats
+from .bundle import VOCABULARIES, output_shape
+from .manifest import (MANIFEST, TESTVECTORS, Manifest, read_contract_file, read_fallback, read_manifest_file,
+                       read_raw_vectors, read_rules, read_test_vectors)
 from .parity import scorer
+from .raw_vectors import RAW_TESTVECTORS, check_raw
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from ..ondevice.fallback import FALLBACK_ORDER
 from . import formats
 from .about import meanings
 from .manifest import Manifest
-from . import formats
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -24,6 +23,7 @@ def render_readme(manifest: Manifest) -> str:
     said = meanings(spec, k)  # the same sentences each file carries in its own metadata
     contract = _table(["name", "dtype", "shape", "meaning"], [
         [t.name, t.dtype, str(list(t.shape)), said.get(t.name, "")] for t in first.inputs + first.outputs])
+    contract += _other_io(manifest)
     files = _table(["file", "format", "precision", "bytes", "sha256", "NDCG@10 ratio", "runtime checked"], [
         [a.path, a.format, a.precision, f"{a.bytes:,}", a.sha256[:16] + "…",
          f"{a.verification.ndcg_ratio:.4f}", a.verification.runtime] for a in manifest.artifacts])
@@ -51,7 +51,7 @@ your app must do to a request before the model sees it), and `testvectors_raw.js
 app check its own integration without Python.
 
 ## From a raw request to a ranked list (`features.json`)
-1. **context**: one int32 per entry of `features.json` → `context`, in that order. `source` names the value in
+1. **context**: one id per entry of `features.json` → `context`, in that order. `source` names the value in
    your request; `kind` says how it becomes an id: `vocabulary` (look `str(value)` up in `{model.encoding.file}`
    → the field's `values`; id = `first` + position, anything else → `oov`), `hash` (`fnv1a_32(str(value)) mod
    buckets`), `time` (from the request's unix timestamp in **UTC**, rules under `time`), `index` (the value is
@@ -74,7 +74,7 @@ with Core ML, TypeScript for `onnxruntime-common`), which reads `vocabularies.js
 cannot be loaded or run (without it: {FALLBACK_ORDER}). Client packages that read any bundle of this contract
 version replace the generated code.
 
-## Contract (identical in every file)
+## Contract (the inputs and output of `{first.path}`)
 {contract}
 
 - Raw values become ids on the app side, field by field; `{enc.file}` holds every rule and vocabulary
@@ -86,8 +86,8 @@ version replace the generated code.
   Items — {enc.items_line()}.
 - `history`: most recent first, padded with 0 at the end; fewer than {spec.history_len} items is fine.
 - `candidate_features` are scaled as in training (each about −1..1): {", ".join(spec.item_features)}.
-- Inputs and outputs are float32/int32 in every file, including the int8 ones (they quantize inside), so one
-  integration serves all precisions. `scores` are click logits: rank candidates by score, highest first; the
+- The int8 files take and return the same dtypes as the fp32 ones (they quantize inside), so one integration
+  serves both precisions of a format. `scores` are click logits: rank candidates by score, highest first; the
   click probability, where you need one, is `1 / (1 + exp(-score))`.
 
 ## Files
@@ -107,6 +107,19 @@ version replace the generated code.
    `testvectors.json` does the same from ready tensors.
 3. Or, with Python and edgeship installed: `edgeship verify <this folder>`.
 """
+
+
+def _other_io(manifest: Manifest) -> str:
+    """The files whose inputs or output differ from the first file's in dtype or declared shape, said per file."""
+    first = manifest.artifacts[0]
+    declared = {x.name: (x.dtype, list(x.shape)) for x in first.inputs + first.outputs}
+    lines = []
+    for a in manifest.artifacts[1:]:
+        differ = [f"`{x.name}` {x.dtype} {list(x.shape)}" for x in a.inputs + a.outputs
+                  if x.name in declared and declared[x.name] != (x.dtype, list(x.shape))]
+        if differ:
+            lines.append(f"- `{a.path}` takes or returns otherwise: {', '.join(differ)}")
+    return "\n\n" + "\n".join(lines) if lines else ""
 
 
 def study(manifest: Manifest, path: str):

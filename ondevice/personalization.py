@@ -20,9 +20,9 @@ from typing import Callable
 
 import numpy as np
 
+from ..core.intervals import Interval, bootstrap
 from ..models.data import Requests, Timelines
 from ..models.metrics import ndcg_per_request
-from ..core.intervals import Interval, bootstrap
 
 BOOTSTRAP = 2000
 OVER_USERS = "percentile bootstrap over users"
@@ -175,7 +175,8 @@ def markdown(r: PersonalizationRecord) -> str:
              "|---:|---:|---:|---:|---:|---:|"]
     for p in r.curve:
         oracle = f"{p.oracle_ndcg.estimate:.4f}" if p.oracle_ndcg else "–"
-        lines.append(f"| {p.n} | {p.global_ndcg.estimate:.4f} | {p.personal_ndcg.estimate:.4f} | {p.gain.estimate:+.4f} "
+        lines.append(f"| {p.n} | {p.global_ndcg.estimate:.4f} | {p.personal_ndcg.estimate:.4f} "
+                     f"| {p.gain.estimate:+.4f} "
                      f"({p.gain.low:+.4f} … {p.gain.high:+.4f}) | {p.worse_share:.0%} | {oracle} |")
     lines += ["", f"Trained state: {r.trainable_parameters} parameters ({r.state_bytes} bytes per user). One "
               f"train call {r.train_ms_p50 * 1000:.0f} µs, one infer {r.infer_ms_p50 * 1000:.0f} µs (median, "

@@ -18,8 +18,8 @@ from edgeship.config import bundle_config
 from edgeship.core import typed
 from edgeship.export import formats
 from edgeship.export.manifest import read_manifest_file
-from edgeship.ondevice.personalization import federated
 from edgeship.models.data import generate, timelines
+from edgeship.ondevice.personalization import federated
 
 
 def main(argv=None) -> int:

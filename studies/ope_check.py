@@ -20,15 +20,15 @@ import numpy as np
 from edgeship.config import bundle_config
 from edgeship.core.files import read_json, write_json, write_text
 from edgeship.core.intervals import percentiles
-from edgeship.export.reader import read_contract, read_manifest
-from edgeship.ondevice.fallback import scores as fallback_scores
 from edgeship.export.manifest import read_fallback, read_rules
-from edgeship.ondevice.rules import apply, from_requests, rate_logits
 from edgeship.export.parity import score_file
+from edgeship.export.reader import read_contract, read_manifest
 from edgeship.models import ope
 from edgeship.models.data import Requests, fresh_requests
 from edgeship.models.features import PAD_ID
 from edgeship.models.logging_policy import POSITION_BIAS, greedy_order, simulate, target_items, true_value
+from edgeship.ondevice.fallback import scores as fallback_scores
+from edgeship.ondevice.rules import apply, from_requests, rate_logits
 from edgeship.sources import category_attribute
 
 POPULARITY = 3  # the built-in candidate feature the logging policy ranks by
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         draws = ope.bootstrap_rows(len(imp), args.resamples, seed)
         targets = {name: requests.candidates[log.request, target_items(log, order)] for name, order in orders.items()}
         d = ope.difference(imp, targets["hybrid"], targets["fallback"], q, folds, draws, "dr")
-        diffs["covered"] += int(d.low <= true_diff <= d.high)
+        diffs["covered"] += int(d.covers(true_diff))
         diffs["rollout"] += int(d.low > 0)
         diffs["estimates"].append(d.estimate)
         for name, e in ope.estimate(imp, targets, q, folds, draws).items():
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 iv = getattr(e, est)
                 r = rows[name][est]
                 r["errors"].append(iv.estimate - truth[name])
-                r["covered"] += int(iv.low <= truth[name] <= iv.high)
+                r["covered"] += int(iv.covers(truth[name]))
                 r["widths"].append(iv.high - iv.low)
             boot = [ope.naive(ope.LoggedImpressions(imp.item[d], imp.slot[d], imp.reward[d], imp.propensity[d]),
                               targets[name][d]) for d in draws[:200]]

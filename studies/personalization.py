@@ -17,10 +17,10 @@ from edgeship.config import bundle_config
 from edgeship.core import typed
 from edgeship.core.files import write_json, write_text
 from edgeship.export import formats
-from edgeship.ondevice import personalization
 from edgeship.export.manifest import read_manifest_file
 from edgeship.export.tflite import L2
 from edgeship.models.data import timelines
+from edgeship.ondevice import personalization
 
 
 def main(argv=None) -> int:

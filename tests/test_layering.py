@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`

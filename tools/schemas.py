@@ -9,8 +9,8 @@ from pathlib import Path
 
 from edgeship.benchmarks.records import SCHEMAS as BENCH
 from edgeship.core.typed import json_schema
-from edgeship.offpolicy import SCHEMAS as OPE
 from edgeship.export.manifest import SCHEMAS as BUNDLE
+from edgeship.offpolicy import SCHEMAS as OPE
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from edgeship.ondevice.contract import Contract
+
 from . import constants, fill
 
 RANKER = "android/EdgeshipRanker.kt"

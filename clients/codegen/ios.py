@@ -9,6 +9,7 @@ the file is type-checked by the tests on macOS only.
 from __future__ import annotations
 
 from edgeship.ondevice.contract import Contract
+
 from . import constants_json, fill
 
 FILE = "ios/EdgeshipRanker.swift"

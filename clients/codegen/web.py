@@ -8,6 +8,7 @@ each of those packages re-exports.
 from __future__ import annotations
 
 from edgeship.ondevice.contract import Contract
+
 from . import constants_json, fill
 
 FILE = "web/edgeship_ranker.ts"

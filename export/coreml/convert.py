@@ -9,9 +9,9 @@ import numpy as np
 from ...models.features import SCORES
 from .. import shims
 from ..about import describe_coreml
-from .record import CoreMLDetails
 from ..types import Artifact, Derived, ExportJob
 from . import MINIMUM_DEPLOYMENT
+from .record import CoreMLDetails
 
 FORMAT = "coreml"
 

@@ -28,9 +28,9 @@ import numpy as np
 
 from ...core.errors import EdgeshipError
 from ...models.features import CANDIDATE_FEATURES, SCORES
-from .record import CoreMLDetails
 from ..types import Artifact, Derived, ExportJob
 from . import MINIMUM_DEPLOYMENT, UPDATE
+from .record import CoreMLDetails
 from .runtime import read_spec
 
 NAME = "ranker_personal.mlmodel"

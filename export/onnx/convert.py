@@ -14,9 +14,9 @@ from pathlib import Path
 from ...models.features import INPUT_NAMES, SCORES
 from .. import shims
 from ..about import About, describe_onnx
-from .record import OnnxDetails
 from ..types import Artifact, Derived, ExportJob, tf_signature
 from . import OPSET
+from .record import OnnxDetails
 
 FORMAT = "onnx"
 

@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 
 from ...core.files import sha256
-from .record import OrtDetails
 from ..types import Artifact, Derived, ExportJob
 from . import REQUIRED_OPERATORS, TARGET_PLATFORM
+from .record import OrtDetails
 
 FORMAT = "ort"
 

@@ -12,9 +12,9 @@ import tensorflow as tf
 
 from ...models.features import INPUT_NAMES, SCORES
 from .. import shims
-from .record import TFLiteDetails
 from ..types import Artifact, Derived, ExportJob, tf_signature
 from . import SIGNATURE, inspect, metadata
+from .record import TFLiteDetails
 
 FORMAT = "tflite"
 INT8_NAME = "ranker_int8.tflite"

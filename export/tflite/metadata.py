@@ -16,8 +16,8 @@ from __future__ import annotations
 import flatbuffers
 
 from ...models.features import CANDIDATE_FEATURES
-from ..about import About
 from ...ondevice.contract import FEATURES
+from ..about import About
 
 METADATA_NAME = "TFLITE_METADATA"  # the metadata entry the extractor looks for
 FILE_IDENTIFIER = b"M001"

@@ -26,10 +26,11 @@ import tensorflow as tf
 
 from ...models.features import CANDIDATE_FEATURES, SCORES
 from .. import shims
-from .record import TFLiteDetails
 from ..types import Artifact, Derived, ExportJob
-from . import L2, inspect
+from . import L2
 from . import TRAINABLE_SIGNATURES as SIGNATURES
+from . import inspect
+from .record import TFLiteDetails
 
 NAME = "ranker_personal.tflite"
 HEAD_LAYER = "logit"  # edgeship's ranker: the output Dense, whose input is the last hidden representation

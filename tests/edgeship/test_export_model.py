@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-import tf_keras as keras
 import tensorflow as tf
+import tf_keras as keras
 
 from edgeship.core.errors import ConfigError
 from edgeship.export.reader import check_bundle

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from dataclasses import replace
 
-
 from edgeship.core import typed
 from edgeship.export.reader import check_bundle
 from edgeship.pipeline import run

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from studies.synthetic_log import write_log
 from edgeship.export.reader import check_bundle
+from studies.synthetic_log import write_log
 
 ROOT = Path(__file__).resolve().parents[2]
 OPEN_BANDIT = ROOT.parent / "shared" / "data" / "open_bandit" / "random" / "men" / "men.csv"

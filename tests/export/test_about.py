@@ -6,10 +6,10 @@ import json
 
 import onnx
 import onnxruntime as ort
+import pytest
 
 from edgeship.export import shims
 from edgeship.models.features import CANDIDATES, CONTEXT, INPUT_NAMES, SCORES
-import pytest
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 

@@ -10,8 +10,8 @@ import pytest
 
 from edgeship.core.errors import EdgeshipError
 from edgeship.core.files import sha256
-from edgeship.export.reader import check_bundle
 from edgeship.export.manifest import MANIFEST_VERSION, read_manifest_file
+from edgeship.export.reader import check_bundle
 from edgeship.models.features import INPUT_NAMES, SCORES, hash_item_id
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`

@@ -1,9 +1,10 @@
 from pathlib import Path
 
-from edgeship.export.manifest import Verification
-from edgeship.export.exporter import Verified, select_int8
-from edgeship.export.types import Artifact
 import pytest
+
+from edgeship.export.exporter import Verified, select_int8
+from edgeship.export.manifest import Verification
+from edgeship.export.types import Artifact
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 

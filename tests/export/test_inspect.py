@@ -73,10 +73,9 @@ def test_custom_op_fails_the_builtin_check(tmp_path):
 
 
 def test_foreign_onnx_with_external_data_outside_its_folder_is_one_line(tmp_path):
+    import numpy as np
     import onnx
     from onnx import helper, numpy_helper
-
-    import numpy as np
 
     weights = numpy_helper.from_array(np.ones((4, 4), np.float32), "w")
     graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from edgeship.export.quantization import quantization_aware_model, representative_dataset
 from edgeship.export.exporter import export_formats
 from edgeship.export.parity import ParityCheck
+from edgeship.export.quantization import quantization_aware_model, representative_dataset
 from edgeship.export.types import ExportJob
 from edgeship.models.data import calibration_requests
 from edgeship.models.ranker import build_ranker, predict, with_fixed_shape

@@ -6,9 +6,9 @@ import pytest
 from onnx import numpy_helper
 
 from edgeship.export.onnx import convert as onnx_convert
+from edgeship.export.parity import Floors, ParityCheck, check_parity, scorer
 from edgeship.export.tflite import convert as tflite_convert
 from edgeship.export.types import Derived
-from edgeship.export.parity import Floors, ParityCheck, check_parity, scorer
 from edgeship.models.ranker import predict
 
 

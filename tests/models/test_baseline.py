@@ -1,8 +1,8 @@
 import numpy as np
+import pytest
 
 from edgeship.models.baseline import SegmentPopularity
 from edgeship.models.data import Requests
-import pytest
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 

@@ -1,7 +1,7 @@
 import numpy as np
+import pytest
 
 from edgeship.models.data import SyntheticConfig, generate
-import pytest
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 

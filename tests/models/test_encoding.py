@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studies.synthetic_log import write_log
 from edgeship.export.bundle import vocabularies_text
 from edgeship.models import encoding, logs
 from edgeship.models.schema import load_schema
+from studies.synthetic_log import write_log
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 

@@ -1,7 +1,7 @@
 import numpy as np
+import pytest
 
 from edgeship.models.features import fnv1a_32, hash_item_id, hash_item_ids
-import pytest
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 

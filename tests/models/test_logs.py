@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studies.synthetic_log import write_log
 from edgeship.models import logs
 from edgeship.models.features import fnv1a_32, hash_item_id
 from edgeship.models.schema import load_schema
+from studies.synthetic_log import write_log
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from edgeship.models.metrics import auc, logloss, ranking_metrics, ndcg_at_k, ndcg_per_request, top_k_overlap
+from edgeship.models.metrics import auc, logloss, ndcg_at_k, ndcg_per_request, ranking_metrics, top_k_overlap
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 

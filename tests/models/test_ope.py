@@ -51,7 +51,7 @@ def test_estimators_cover_the_true_click_rate_and_ignoring_propensities_misses_i
         for name, e in estimates.items():
             for est in ope.ESTIMATORS:
                 iv = getattr(e, est)
-                covered[(name, est)] += iv.low <= truth[name] <= iv.high
+                covered[(name, est)] += iv.covers(truth[name])
             errors[name].append(e.dr.estimate - truth[name])
             naive = ope.naive(imp, targets[name])
             boot = [ope.naive(ope.LoggedImpressions(imp.item[d], imp.slot[d], imp.reward[d], imp.propensity[d]),

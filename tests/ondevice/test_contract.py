@@ -10,14 +10,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from studies.synthetic_log import write_log
 from edgeship.core import typed
 from edgeship.core.errors import BundleError
 from edgeship.export.reader import check_bundle
-from edgeship.ondevice.contract import Contract, RawEncoder, RawRequest, ranked
 from edgeship.models import logs
 from edgeship.models.features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT, HISTORY
 from edgeship.models.schema import load_schema
+from edgeship.ondevice.contract import Contract, RawEncoder, RawRequest, ranked
+from studies.synthetic_log import write_log
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 

@@ -10,12 +10,12 @@ import pytest
 
 from edgeship.core.errors import BundleError
 from edgeship.core.files import sha256
-from edgeship.ondevice import fallback
-from edgeship.export.reader import check_bundle
-from edgeship.ondevice.fallback import Fallback, SegmentColumn
 from edgeship.export.manifest import read_fallback
+from edgeship.export.reader import check_bundle
 from edgeship.models.baseline import ItemPopularity, SegmentPopularity
 from edgeship.models.data import Requests
+from edgeship.ondevice import fallback
+from edgeship.ondevice.fallback import Fallback, SegmentColumn
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
@@ -79,8 +79,8 @@ def test_a_fallback_file_that_breaks_its_schema_fails_verify(reference_bundle, t
 
 def test_raw_vectors_carry_the_fallback_order_and_verify_checks_it(reference_bundle, tmp_path, rewrite):
     from edgeship.core import typed
-    from edgeship.ondevice.contract import RawRequest
     from edgeship.export.manifest import read_contract_file, read_rules
+    from edgeship.ondevice.contract import RawRequest
     from edgeship.ondevice.rules import apply, fallback_score, from_raw
 
     raw = json.loads((reference_bundle / "testvectors_raw.json").read_text())

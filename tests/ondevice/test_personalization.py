@@ -3,13 +3,13 @@
 import json
 
 import numpy as np
+import pytest
 
 from edgeship.core import typed
 from edgeship.export import formats
+from edgeship.models.data import timelines
 from edgeship.ondevice import personalization
 from edgeship.ondevice.personalization import PersonalizationRecord
-from edgeship.models.data import timelines
-import pytest
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 

@@ -5,7 +5,7 @@ import pytest
 
 from edgeship.core.errors import ConfigError
 from edgeship.ondevice.rules import (Boost, Candidates, Cap, Filter, Match, Pin, RuleSet, Run, apply, check,
-                                   check_names, fallback_score, violations)
+                                     check_names, fallback_score, violations)
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
@@ -128,8 +128,8 @@ def test_fallback_rates_rank_as_logits():
 def test_ruled_ndcg_matches_the_metrics_module_without_rules_and_loses_filtered_clicks():
     import numpy as np
 
-    from edgeship.ondevice.rules import ruled
     from edgeship.models.metrics import ndcg_at_k
+    from edgeship.ondevice.rules import ruled
 
     rng = np.random.default_rng(0)
     scores = rng.normal(size=(40, 6))

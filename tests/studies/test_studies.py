@@ -55,8 +55,8 @@ def test_quality_study_with_references_on_the_tiny_config(tiny_config, tmp_path)
     """--reference trains both references on the same split; every shipped file is scored by its runtime."""
     from dataclasses import replace
 
-    from studies import quality as study
     from edgeship.models.settings import ReferenceConfig, TrainConfig
+    from studies import quality as study
 
     cfg = replace(tiny_config, export=replace(tiny_config.export, personal=False),
                   quantization=replace(tiny_config.quantization, qat=False),

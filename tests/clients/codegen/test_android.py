@@ -15,9 +15,7 @@ import numpy as np
 import pytest
 
 import clients.codegen as integration
-from edgeship.export.reader import read_contract
 from clients.codegen import android
-from edgeship.export.manifest import read_manifest_file
 
 ROOT = Path(__file__).resolve().parents[3]
 DRIVER = ROOT / "clients" / "android" / "RunVectors.kt"
@@ -71,15 +69,14 @@ def _parse(out: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def jvm(reference_bundle, tmp_path_factory):
+def jvm(reference_bundle, reference_contract, tmp_path_factory):
     """run(package) -> report: the generated code (package edgeship) and each planted variant, compiled with
     the driver in one kotlinc call (the compiler's start-up is most of its time), then run on the JVM."""
     kotlinc = shutil.which("kotlinc")
     assert kotlinc, "kotlinc missing: `make test` installs Debian's kotlin package"
     build = tmp_path_factory.mktemp("kotlin")
-    contract = read_contract(reference_bundle, read_manifest_file(reference_bundle / "manifest.json"))
-    sources = {"edgeship": android.files(contract)[android.RANKER]}
-    sources.update({pkg: android.files(plant(contract))[android.RANKER] for pkg, plant in PLANTS.items()})
+    sources = {"edgeship": android.files(reference_contract)[android.RANKER]}
+    sources.update({pkg: android.files(plant(reference_contract))[android.RANKER] for pkg, plant in PLANTS.items()})
     sources["edgeship_wrong_boost"] = sources["edgeship"].replace("s += b.by", "s -= b.by")  # a demotion for a boost
     assert sources["edgeship_wrong_boost"] != sources["edgeship"]
     paths = []
@@ -141,9 +138,8 @@ def test_a_planted_mistake_in_the_generated_rules_engine_is_caught(jvm, referenc
     assert wrong
 
 
-def test_compiled_constants_are_the_contracts(jvm, reference_bundle):
-    contract = read_contract(reference_bundle, read_manifest_file(reference_bundle / "manifest.json"))
-    assert jvm("edgeship")["constants"] == integration.constants(contract)
+def test_compiled_constants_are_the_contracts(jvm, reference_contract):
+    assert jvm("edgeship")["constants"] == integration.constants(reference_contract)
 
 
 @pytest.mark.parametrize("package, tensor", [("edgeship_wrong_seed", "history"),

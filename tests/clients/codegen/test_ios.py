@@ -10,22 +10,19 @@ import subprocess
 import pytest
 
 import clients.codegen as integration
-from edgeship.export.reader import read_contract
 from clients.codegen import ios
-from edgeship.export.manifest import read_manifest_file
 
 
-def test_the_file_embeds_the_contracts_constants(reference_bundle):
-    contract = read_contract(reference_bundle, read_manifest_file(reference_bundle / "manifest.json"))
-    text = ios.render(contract)
-    assert integration.embedded(text) == integration.constants(contract)
+def test_the_file_embeds_the_contracts_constants(reference_contract):
+    text = ios.render(reference_contract)
+    assert integration.embedded(text) == integration.constants(reference_contract)
     assert '#"""' in text and 'config.computeUnits = .cpuOnly' in text  # a raw string: JSON escapes stay JSON
 
 
 @pytest.mark.skipif(platform.system() != "Darwin" or shutil.which("swiftc") is None,
                     reason="swiftc and Core ML exist on macOS only; this machine has neither")
-def test_swift_type_checks_against_core_ml(reference_bundle, tmp_path):
-    integration.write(read_contract(reference_bundle, read_manifest_file(reference_bundle / "manifest.json")), tmp_path)
+def test_swift_type_checks_against_core_ml(reference_contract, tmp_path):
+    integration.write(reference_contract, tmp_path)
     done = subprocess.run(["swiftc", "-typecheck", str(tmp_path / integration.FOLDER / ios.FILE)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -8,23 +8,17 @@ import dataclasses
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import clients.codegen as integration
-from edgeship.export.reader import read_contract
 from clients.codegen import web
-from edgeship.export.manifest import read_manifest_file
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 ROOT = Path(__file__).resolve().parents[3]
 CLIENT = ROOT / "clients" / "web"
 
-
-def _contract(bundle: Path):
-    return read_contract(bundle, read_manifest_file(bundle / "manifest.json"))
 
 
 @pytest.fixture
@@ -53,8 +47,8 @@ def replay(tmp_path):
     shutil.rmtree(build, ignore_errors=True)
 
 
-def test_generated_client_replays_the_raw_vectors_under_node(reference_bundle, replay):
-    code = web.render(_contract(reference_bundle))
+def test_generated_client_replays_the_raw_vectors_under_node(reference_bundle, reference_contract, replay):
+    code = web.render(reference_contract)
     report = replay(reference_bundle, code)
     vectors = json.loads((reference_bundle / "testvectors_raw.json").read_text())
     assert report["cases"] == len(vectors["cases"]) == 4 and report["encoding"] == []  # every tensor exact
@@ -80,23 +74,23 @@ def test_generated_client_replays_the_raw_vectors_under_node(reference_bundle, r
                                                dataclasses.replace(c.context[0], column=1), *c.context[2:]]),
      "context["),
 ])
-def test_a_planted_mistake_in_the_generated_encoding_is_caught(reference_bundle, replay, plant, first_line):
-    report = replay(reference_bundle, web.render(plant(_contract(reference_bundle))))
+def test_a_planted_mistake_in_the_generated_encoding_is_caught(reference_bundle, reference_contract, replay, plant,
+                                                               first_line):
+    report = replay(reference_bundle, web.render(plant(reference_contract)))
     assert report["encoding"] and first_line in report["encoding"][0], report["encoding"]
 
 
-def test_a_planted_mistake_in_the_generated_rules_engine_is_caught(reference_bundle, replay):
-    code = web.render(_contract(reference_bundle))
+def test_a_planted_mistake_in_the_generated_rules_engine_is_caught(reference_bundle, reference_contract, replay):
+    code = web.render(reference_contract)
     wrong = code.replace("(matches(b.match, request, i) ? b.by : 0)", "(matches(b.match, request, i) ? -b.by : 0)")
     assert wrong != code
     report = replay(reference_bundle, wrong)
     assert report["encoding"] == [] and report["rules_differ"], report["rules_differ"]
 
 
-def test_the_file_embeds_the_contracts_constants(reference_bundle):
-    contract = _contract(reference_bundle)
-    text = web.render(contract)
-    assert integration.embedded(text) == integration.constants(contract)
+def test_the_file_embeds_the_contracts_constants(reference_bundle, reference_contract):
+    text = web.render(reference_contract)
+    assert integration.embedded(text) == integration.constants(reference_contract)
     features = json.loads((reference_bundle / "features.json").read_text())
     embedded = integration.embedded(text)
     assert embedded["k"] == features["candidates"]["k"] == 12
@@ -105,12 +99,13 @@ def test_the_file_embeds_the_contracts_constants(reference_bundle):
     assert [f["mean"] for f in embedded["features"]] == [f["mean"] for f in features["candidate_features"]]
 
 
-def test_the_command_writes_every_platforms_code_and_refuses_a_folder_that_is_no_bundle(reference_bundle, tmp_path,
+def test_the_command_writes_every_platforms_code_and_refuses_a_folder_that_is_no_bundle(reference_bundle,
+                                                                                      reference_contract, tmp_path,
                                                                                       capsys):
     from clients.codegen.__main__ import main
 
     assert main([str(reference_bundle), "--out", str(tmp_path)]) == 0
-    expected = integration.files(_contract(reference_bundle))
+    expected = integration.files(reference_contract)
     assert sorted(capsys.readouterr().out.split()) == sorted(str(tmp_path / rel) for rel in expected)
     assert len(expected) == 4 and all((tmp_path / rel).read_text() == text for rel, text in expected.items())
     assert main([str(tmp_path), "--out", str(tmp_path / "x")]) == 2

@@ -15,8 +15,8 @@ from edgeship.core.errors import InputError
 from edgeship.export.coreml import UPDATE, convert, personal, updatable
 from edgeship.export.coreml.numpy_executor import Executor
 from edgeship.export.coreml.runtime import Trainer, read_spec
-from edgeship.export.types import Derived
 from edgeship.export.parity import training_problems
+from edgeship.export.types import Derived
 from edgeship.models.features import SCORES
 
 

@@ -2,9 +2,9 @@ import numpy as np
 import onnx
 
 from edgeship.export.onnx import convert
+from edgeship.export.parity import scorer
 from edgeship.export.tflite import convert as tflite_convert
 from edgeship.export.types import Derived
-from edgeship.export.parity import scorer
 from edgeship.models.features import INPUT_NAMES, SCORES
 
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from edgeship.core.errors import BundleError
-from edgeship.export.reader import check_bundle
 from edgeship.export.onnx import inspect as onnx_inspect
 from edgeship.export.ort import inspect as ort_inspect
 from edgeship.export.ort.runtime import open_session
+from edgeship.export.reader import check_bundle
 
 
 def test_ort_file_is_the_int8_onnx_in_ort_format(reference_bundle):

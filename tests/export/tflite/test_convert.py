@@ -1,9 +1,9 @@
 import numpy as np
 
 from edgeship.export.formats import FORMATS
+from edgeship.export.parity import scorer
 from edgeship.export.tflite import convert, inspect
 from edgeship.export.types import Derived
-from edgeship.export.parity import scorer
 from edgeship.models.features import INPUT_DTYPES, INPUT_NAMES, SCORES
 
 TFLITE = FORMATS["tflite"]

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from edgeship.export.about import About, Identity
+from edgeship.export.parity import scorer
 from edgeship.export.tflite import metadata
 from edgeship.export.tflite.runtime import interpreter
-from edgeship.export.parity import scorer
 
 _READER = Path(__file__).with_name("metadata_schema_py_generated.py")
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from edgeship.export.parity import scorer, training_problems
 from edgeship.export.tflite import inspect, personal
 from edgeship.export.tflite.runtime import Trainer
 from edgeship.export.types import Derived
-from edgeship.export.parity import scorer, training_problems
 
 
 @pytest.fixture(scope="module")
