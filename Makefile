@@ -31,15 +31,17 @@ run: $(STAMP)
 	$(BIN)/edgeship run $(ARGS)
 
 FAST := -m "unit and not heavy"
+# tests run in JOBS processes (pytest-xdist); the suite is CPU-bound, so one per core
+JOBS ?= 2
 
 # everything, as CI runs it: the TensorFlow-free tier under its guard, then the rest
 test: $(STAMP) $(WEB_STAMP) kotlin
-	EDGESHIP_NO_TENSORFLOW=1 $(BIN)/python -m pytest $(FAST) $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -m "not unit or heavy" $(PYTEST_ARGS)
+	EDGESHIP_NO_TENSORFLOW=1 $(BIN)/python -m pytest -n $(JOBS) $(FAST) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) -m "not unit or heavy" $(PYTEST_ARGS)
 
 # the TensorFlow-free tier (modules marked `unit`, less tests marked `heavy`): importing TensorFlow there fails
 test-fast: $(STAMP) $(WEB_STAMP)
-	EDGESHIP_NO_TENSORFLOW=1 $(BIN)/python -m pytest $(FAST) $(PYTEST_ARGS)
+	EDGESHIP_NO_TENSORFLOW=1 $(BIN)/python -m pytest -n $(JOBS) $(FAST) $(PYTEST_ARGS)
 
 # the committed bundle of tests/data/tiny.toml that tests read instead of running the pipeline
 reference-bundle: $(STAMP)

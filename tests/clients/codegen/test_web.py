@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,7 +27,8 @@ def replay(tmp_path):
     """replay(bundle, ts_text) -> report: the TypeScript compiled beside clients/web/run_vectors.ts, then run."""
     tsc = CLIENT / "node_modules" / ".bin" / "tsc"
     assert tsc.exists(), f"{tsc} missing: `make test` installs clients/web's Node packages (npm ci)"
-    build = CLIENT / "build" / tmp_path.name  # inside clients/web, so Node and tsc find its node_modules
+    # inside clients/web, so Node and tsc find its node_modules; one folder per test and per pytest process
+    build = CLIENT / "build" / f"{os.getpid()}-{tmp_path.name}"
     shutil.rmtree(build, ignore_errors=True)
     build.mkdir(parents=True)
 
