@@ -17,11 +17,11 @@ import numpy as np
 
 from ..core import typed
 from ..core.files import write_json, write_text
-from ..core.intervals import LEVEL, Interval, bootstrap
-from ..models.metrics import auc, logloss, masked, ndcg_per_request
+from ..core.intervals import Interval
+from ..models import comparison
+from ..models.metrics import logloss, masked, ndcg_per_request
 
-QUALITY_VERSION = 1
-OVER_LISTS = "percentile bootstrap over test lists (paired across scorers)"
+QUALITY_VERSION = 2  # 2: AUC intervals from every resample (was the first 200)
 
 
 @dataclass(frozen=True)
@@ -68,53 +68,38 @@ class QualityResult:
     datasets: list[DatasetQuality]
 
 
-def _interval(point: float, boot: np.ndarray) -> Interval:
-    return bootstrap(point, boot, LEVEL, OVER_LISTS, digits=5)
-
-
-def _auc_of(scores, labels, real, lists) -> float:
-    s, y, r = scores[lists], labels[lists], real[lists]
-    return auc(s[r], y[r])
-
-
 def measure(name: str, description: str, labels: np.ndarray, mask: np.ndarray | None, scorers: list[Scorer],
-            seconds: float, resamples: int = 1000, auc_resamples: int = 200, seed: int = 0) -> DatasetQuality:
+            seconds: float, resamples: int = comparison.RESAMPLES, seed: int = 0) -> DatasetQuality:
     """Every scorer on the same lists; the first scorer of kind "keras" is the model differences are taken to."""
     labels = np.asarray(labels)
     real = np.ones(labels.shape, bool) if mask is None else np.asarray(mask, bool)
-    scores = {s.name: np.asarray(s.scores) for s in scorers}
-    per_list = {name: ndcg_per_request(masked(v, mask), labels, 10) for name, v in scores.items()}
-    defined = np.isfinite(next(iter(per_list.values())))
-    n = len(labels)
-    picks = np.random.default_rng(seed).integers(0, n, size=(resamples, n))  # the same lists for every scorer
+    counts = comparison.draw(len(labels), resamples, seed)  # the same lists for every scorer
+    scored = {s.name: comparison.score(s.scores, labels, mask, counts) for s in scorers}
     model = next((s for s in scorers if s.kind == "keras"), None)
-    point_ndcg = {k: float(np.nanmean(v)) for k, v in per_list.items()}
-    boots = {k: np.nanmean(v[picks], axis=1) for k, v in per_list.items()}
-    aucs = {k: auc(v[real], labels[real]) for k, v in scores.items()}
-    auc_boots = {k: np.array([_auc_of(v, labels, real, p) for p in picks[:auc_resamples]]) for k, v in scores.items()}
-    rules = point_ndcg.get(next((s.name for s in scorers if s.kind == "rules"), ""), None)
-    oracle = point_ndcg.get(next((s.name for s in scorers if s.kind == "oracle"), ""), None)
+    rules = next((scored[s.name].ndcg_at_10 for s in scorers if s.kind == "rules"), None)
+    oracle = next((scored[s.name].ndcg_at_10 for s in scorers if s.kind == "oracle"), None)
     out = []
     for s in scorers:
         diff = diff_auc = None
         if model is not None and s.name != model.name:
-            diff = _interval(point_ndcg[s.name] - point_ndcg[model.name], boots[s.name] - boots[model.name])
-            diff_auc = _interval(aucs[s.name] - aucs[model.name], auc_boots[s.name] - auc_boots[model.name])
-        gap = ((point_ndcg[s.name] - rules) / (oracle - rules)
-               if rules is not None and oracle is not None and oracle > rules else None)
+            diff, diff_auc = scored[s.name].minus(scored[model.name])
+        point = scored[s.name].ndcg_at_10
+        known = rules is not None and oracle is not None and oracle > rules
+        gap = (point - rules) / (oracle - rules) if known else None
+        ndcg, auc_interval = scored[s.name].intervals()
         out.append(ScorerQuality(
-            s.name, s.kind, _interval(point_ndcg[s.name], boots[s.name]), _interval(aucs[s.name], auc_boots[s.name]),
-            diff, diff_auc, None if gap is None else round(gap, 4),
-            round(logloss(scores[s.name][real], labels[real]), 5) if s.probabilities else None,
+            s.name, s.kind, ndcg, auc_interval, diff, diff_auc, None if gap is None else round(gap, 4),
+            round(logloss(np.asarray(s.scores)[real], labels[real]), 5) if s.probabilities else None,
             s.parameters, s.bytes))
+    defined = np.isfinite(ndcg_per_request(masked(scorers[0].scores, mask), labels, 10))
     return DatasetQuality(name, description, int(defined.sum()), int((labels > 0).sum()), round(seconds, 1), out)
 
 
 def markdown(result: QualityResult) -> str:
     lines = ["# Ranking quality: the shipped ranker against references without mobile limits", "",
-             f"NDCG@10 and AUC on each dataset's held-out test lists; [95 % bootstrap interval over lists, "
-             f"{result.resamples} resamples for NDCG]. Differences are paired against the Keras fp32 model. "
-             "Gap closed = (NDCG - rules) / (oracle - rules), where the oracle is known.", ""]
+             f"NDCG@10 and AUC on every row of each dataset's held-out test split, cut into lists; [95 % bootstrap "
+             f"interval over lists, {result.resamples} resamples]. Differences are paired against the Keras fp32 "
+             "model. Gap closed = (NDCG - rules) / (oracle - rules), where the oracle is known.", ""]
     for d in result.datasets:
         lines += [f"## {d.name}", "", d.description, "",
                   f"{d.lists:,} test lists with a positive, {d.positives:,} positives; {d.seconds:.0f} s.", "",

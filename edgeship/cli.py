@@ -219,6 +219,10 @@ def _without(argv: list[str], flag: str) -> list[str]:
     return out
 
 
+def _signed(i) -> str:
+    return f"{i.estimate:+.4f} [{i.low:+.4f}, {i.high:+.4f}]"
+
+
 def summary_table(manifest) -> str:
     """The bundle's files and the test NDCG, as a person reads them at the end of a run."""
     rows = [("artifact", "bytes", "NDCG@10 ratio", "max |d|", "verified")]
@@ -234,13 +238,15 @@ def summary_table(manifest) -> str:
     if m.scorers():
         lines.append("test NDCG@10: " + "  ".join(f"{name} {s.ndcg_at_10:.4f}" for name, s in m.scorers().items()))
         lines.append("test AUC:     " + "  ".join(f"{name} {s.auc:.4f}" for name, s in m.scorers().items()))
+    if m.evaluation_lists:
+        lines.append(f"  (on every test row: {m.evaluation_lists:,} lists, {m.evaluation_rows:,} candidates; each "
+                     f"file was checked against the model on the first {m.test_requests:,} lists)")
     for name in ("reference_dnn", "logistic_regression"):
         ref = getattr(m, name)
         if ref is not None and m.model is not None:
-            int8 = [a for a in manifest.artifacts if a.precision == "int8" and not a.trainable]
-            lines.append(f"vs {name.replace('_', ' ')}: model AUC {m.model.auc - ref.auc:+.4f}, NDCG@10 "
-                         f"{m.model.ndcg_at_10 - ref.ndcg_at_10:+.4f}; int8 files AUC "
-                         + ", ".join(f"{a.path} {a.verification.auc - ref.auc:+.4f}" for a in int8))
+            mine = [c for c in m.comparisons if c.reference == name]
+            lines.append(f"vs {name.replace('_', ' ')} (difference, 95% paired interval over lists):")
+            lines += [f"  {c.scorer:<22} AUC {_signed(c.auc)}  NDCG@10 {_signed(c.ndcg_at_10)}" for c in mine]
             ended = m.reference_training.get(name)
             if ended is not None and ended.capped:
                 lines.append(f"  (not trustworthy: the {name.replace('_', ' ')} was stopped by its cap of {ended.cap} "

@@ -166,8 +166,8 @@ def lost(e: Exception, cluster: Cluster) -> WorkerLost:
 
 def fit(model, strategy, build, make_dataset, valid, steps: int, seed: int, label: str, schedule, cluster: Cluster):
     """Train a copy of `model` built under the strategy (variables mirrored on every worker), then copy the
-    trained weights back: what the chief converts is a plain Keras model."""
-    from .models.training import fit_stream
+    trained weights back: what the chief converts is a plain Keras model. Returns how the training ended."""
+    from .models.training import convergence, fit_stream
 
     try:
         with strategy.scope():
@@ -177,7 +177,7 @@ def fit(model, strategy, build, make_dataset, valid, steps: int, seed: int, labe
         model.set_weights(distributed.get_weights())
     except peer_errors() as e:
         raise lost(e, cluster) from None
-    return model
+    return convergence(distributed, schedule)
 
 
 # --- the local launcher ------------------------------------------------------------------------------------------

@@ -26,13 +26,14 @@ from .export.parity import ParityCheck
 from .export.quantization import quantization_aware_model, representative_dataset
 from .export.readme import render_readme
 from .export.types import ExportJob
+from .models import comparison
 from .models import ranker as ranker_mod
 from .models.data import Requests
 from .models.encoding import Encoders
 from .models.features import PAD_ID
 from .models.metrics import MIN_POSITIVES, RankingMetrics, ranking_metrics
-from .models.settings import Convergence
-from .models.training import convergence, fresh_session, seed_everything
+from .models.settings import REFERENCE_BATCH, Convergence
+from .models.training import fresh_session, seed_everything
 from .ondevice import rules as rules_mod
 from .ondevice.contract import Contract
 from .ondevice.fallback import ColdStart, Fallback
@@ -56,17 +57,19 @@ class RunResult:
 
 
 def test_scorers(data, model_scores: np.ndarray) -> dict[str, np.ndarray]:
-    """Each scorer's scores on the test lists: the model's click probabilities, the rules, the oracle if known."""
+    """Each scorer's scores on the evaluation lists: the model's click probabilities, the rules, the oracle if
+    known."""
     scorers = {"model": ranker_mod.probabilities(model_scores), "rule_baseline": data.baseline_scores}
-    if data.test.true_prob is not None:
-        scorers["oracle"] = data.test.true_prob
+    if data.evaluation.true_prob is not None:
+        scorers["oracle"] = data.evaluation.true_prob
     return scorers
 
 
-def _ended(c: Convergence) -> str:
+def _ended(c: Convergence, cap: str = "[reference.train] epochs", capped: str = "so it is no converged yardstick"
+           ) -> str:
     if c.capped:
         return (f"stopped by the cap of {c.cap} epochs {c.epochs_run - c.best_epoch} after its best: it may still "
-                "improve, so it is no converged yardstick; raise [reference.train] epochs")
+                f"improve, {capped}; raise {cap}")
     return f"best {c.monitor} at epoch {c.best_epoch} of {c.epochs_run}, patience {c.patience}"
 
 
@@ -86,9 +89,10 @@ class FallbackResult:
 
 
 def _fallback(cfg: RunConfig, data: sources.Dataset, model, model_ndcg: float, step: Steps) -> FallbackResult:
-    """The fallback table on the test lists, and the cold-start choice: the same lists with the history removed
-    (a user the model has seen nothing of), ranked by the model and by the table (which never reads history)."""
-    test = data.test
+    """The fallback table on the evaluation lists, and the cold-start choice: the same lists with the history
+    removed (a user the model has seen nothing of), ranked by the model and by the table (which never reads
+    history)."""
+    test = data.evaluation
     table = data.access.fallback(cfg.export.fallback_top)
     ndcg = ranking_metrics(fallback_scores(table, test), test.labels, probabilities=False, mask=test.mask).ndcg_at_10
     cold = dataclasses.replace(test, history=np.full_like(test.history, PAD_ID))
@@ -116,7 +120,7 @@ def _rules(cfg: RunConfig, data: sources.Dataset, contract: Contract, reference:
         rules_mod.RULES, rules.count(), len(test),
         model=rules_mod.ruled(rules, views, reference, test.labels, with_rules=False),
         hybrid=rules_mod.ruled(rules, views, reference, test.labels, with_rules=True),
-        rule_baseline=rules_mod.ruled(rules, views, data.baseline_scores, test.labels, with_rules=False),
+        rule_baseline=rules_mod.ruled(rules, views, data.baseline_scores[:len(test)], test.labels, with_rules=False),
         fallback=None if table is None else rules_mod.ruled(rules, views, table, test.labels, with_rules=True),
         notes=notes)
     if not rules.empty:
@@ -134,8 +138,25 @@ class Reference:
 
     metrics: RankingMetrics
     parameters: int
-    scores: np.ndarray  # its click probabilities on the test lists
+    scores: np.ndarray  # its click probabilities on the evaluation lists
     training: Convergence  # how its training ended
+
+
+@dataclass(frozen=True)
+class Yardsticks:
+    """What the model and each shipped file are compared with (--reference): the evaluation lists (every test
+    row), the bootstrap resamples drawn over them once, and each reference's replicates under those resamples."""
+
+    evaluation: Requests
+    counts: np.ndarray  # [R, lists] comparison.draw
+    references: dict[str, comparison.Scored]
+
+    def compare(self, name: str, scores: np.ndarray) -> list[comparison.Comparison]:
+        """A scorer (probabilities on the evaluation lists) against each reference, paired over lists."""
+        e = self.evaluation
+        scored = comparison.score(scores, e.labels, e.mask, self.counts)
+        return [comparison.compare(name, scored, ref, against, e.labels, e.mask)
+                for ref, against in self.references.items()]
 
 
 @dataclass(frozen=True)
@@ -146,10 +167,14 @@ class Trained:
     parameters: int
     qat_model: object | None  # quantization-aware trained copy (None: no QAT)
     reference: np.ndarray  # the Keras model's scores on the test lists: every file is held to them
-    scores: dict[str, np.ndarray]  # each scorer's scores on the test lists (model, rule baseline, oracle, references)
-    metrics: dict[str, RankingMetrics]  # the shipped model, rule baseline and oracle
+    # each scorer's scores on the evaluation lists (model, rule baseline, oracle, references)
+    scores: dict[str, np.ndarray]
+    metrics: dict[str, RankingMetrics]  # the shipped model, rule baseline and oracle, on the evaluation lists
     references: dict[str, Reference]  # --reference: by name
     reliable: bool  # enough positives for NDCG and AUC to mean something
+    yardsticks: Yardsticks | None = None  # --reference
+    comparisons: tuple[comparison.Comparison, ...] = ()  # --reference: the Keras model against each reference
+    convergence: Convergence | None = None  # how the ranker's training ended
 
 
 @dataclass(frozen=True)
@@ -178,7 +203,7 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
         return None
     plan = bundle_plan(cfg, Destination(out, force, config_source), data, contract, trained, step)
     result = ship(plan, step, stream, data.access)
-    result.test_scores, result.test = trained.scores, data.test
+    result.test_scores, result.test = trained.scores, data.evaluation
     return result
 
 
@@ -190,19 +215,30 @@ def train(cfg: RunConfig, data: sources.Dataset, step: Steps) -> Trained | None:
     seed_everything(cfg.seed)
     model = ranker_mod.build_ranker(data.spec, cfg.model)
     params = ranker_mod.parameter_count(model)
-    step(f"training the ranker ({params:,} parameters)")
-    data.access.train(model, cfg.train, "train")
+    schedule = data.schedule
+    step(f"training the ranker ({params:,} parameters; batch {schedule.batch_size}, at most {schedule.epochs} epochs "
+         f"for {data.train_rows:,} training rows, early stopping on validation {schedule.early_stopping} with "
+         f"patience {schedule.patience})")
+    ended = data.access.train(model, schedule, "train")
+    step(f"ranker: {_ended(ended, '[train] epochs', 'so the shipped model may be undertrained')}")
     if not data.chief:
         step("training done; worker 0 (the chief) evaluates, converts and writes the bundle")
         return None
-    test = data.test
-    reference = ranker_mod.predict(model, test.inputs())  # Keras fp32: evaluated, then every file is held to it
-    scorers = test_scorers(data, reference)
-    metrics = {name: ranking_metrics(scores, test.labels, probabilities=name != "rule_baseline", mask=test.mask)
-               for name, scores in scorers.items()}
+    evaluation = data.evaluation
+    keras_scores = ranker_mod.predict(model, evaluation.inputs())  # Keras fp32: evaluated, every file held to it
+    scorers = test_scorers(data, keras_scores)
+    metrics = {name: ranking_metrics(scores, evaluation.labels, probabilities=name != "rule_baseline",
+                                     mask=evaluation.mask) for name, scores in scorers.items()}
+    step(f"quality on every test row: {len(evaluation):,} lists, {_rows(evaluation):,} candidates")
     for name, m in metrics.items():
         step(_metrics_line(name, m))
     unconstrained = _references(cfg, data, step) if cfg.reference.enabled else {}
+    yardsticks, comparisons = None, ()
+    if unconstrained:
+        yardsticks = _yardsticks(cfg, evaluation, unconstrained)
+        comparisons = tuple(yardsticks.compare("model", scorers["model"]))
+        for c in comparisons:
+            step(_comparison_line(c))
     reliable = all(m.positives >= MIN_POSITIVES for m in metrics.values())
     if not reliable:
         step(f"only {metrics['model'].positives} positives in the test lists (< {MIN_POSITIVES}): these NDCG and "
@@ -211,10 +247,27 @@ def train(cfg: RunConfig, data: sources.Dataset, step: Steps) -> Trained | None:
     if cfg.quantization.qat:
         step("quantization-aware training (Dense layers fake-quantized)")
         qat_model = quantization_aware_model(model)
-        data.access.train(qat_model, dataclasses.replace(cfg.train, epochs=cfg.quantization.qat_epochs,
+        data.access.train(qat_model, dataclasses.replace(schedule, epochs=cfg.quantization.qat_epochs,
                                                          learning_rate=cfg.quantization.qat_learning_rate), "qat")
-    return Trained(model, params, qat_model, reference,
-                   scorers | {name: r.scores for name, r in unconstrained.items()}, metrics, unconstrained, reliable)
+    return Trained(model, params, qat_model, keras_scores[:len(data.test)],
+                   scorers | {name: r.scores for name, r in unconstrained.items()}, metrics, unconstrained, reliable,
+                   yardsticks, comparisons, ended)
+
+
+def _rows(requests: Requests) -> int:
+    return int(requests.labels.size if requests.mask is None else requests.mask.sum())
+
+
+def _yardsticks(cfg: RunConfig, evaluation: Requests, references: dict[str, Reference]) -> Yardsticks:
+    counts = comparison.draw(len(evaluation), comparison.RESAMPLES, cfg.seed)
+    return Yardsticks(evaluation, counts, {
+        name: comparison.score(r.scores, evaluation.labels, evaluation.mask, counts) for name, r in references.items()})
+
+
+def _comparison_line(c: comparison.Comparison) -> str:
+    return (f"{c.scorer} vs {c.reference.replace('_', ' ')}: AUC {c.auc.estimate:+.4f} [{c.auc.low:+.4f}, "
+            f"{c.auc.high:+.4f}], NDCG@10 {c.ndcg_at_10.estimate:+.4f} [{c.ndcg_at_10.low:+.4f}, "
+            f"{c.ndcg_at_10.high:+.4f}] (paired over {c.lists:,} lists)")
 
 
 def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contract: Contract, trained: Trained,
@@ -234,36 +287,61 @@ def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contr
                       ndcg_definition=NDCG_DEFINITION, **trained.metrics,
                       **{name: r.metrics for name, r in trained.references.items()},
                       reference_parameters={name: r.parameters for name, r in trained.references.items()},
-                      reference_training={name: r.training for name, r in trained.references.items()})
+                      reference_training={name: r.training for name, r in trained.references.items()},
+                      evaluation_lists=len(data.evaluation), evaluation_rows=_rows(data.evaluation),
+                      comparisons=list(trained.comparisons))
+    training = data.training
+    if training is not None:
+        training = dataclasses.replace(training, convergence=trained.convergence)
     fallback = _fallback(cfg, data, trained.model, trained.metrics["model"].ndcg_at_10, step)
     rules = _rules(cfg, data, contract, trained.reference, fallback, step)
     return BundlePlan(cfg, where, job, test, trained.reference,
                       ModelRecord("edgeship_ranker", trained.parameters, k, data.spec, encoding), metrics,
                       Raw(contract, data.encoders, vocabularies, data.examples, data.attributes), fallback, rules,
-                      data.training)
+                      training, trained.yardsticks)
+
+
+def _file_comparisons(shipped: list, yardsticks: Yardsticks, step: Steps) -> list[comparison.Comparison]:
+    """Each shipped inference file against each reference on every evaluation list: its parity check already
+    ran it on the first lists; the rest are run here, in its runtime."""
+    from .export.parity import score_file
+
+    out = []
+    for s in shipped:
+        a = s.artifact
+        if a.trainable:
+            continue
+        done = s.outputs.requests
+        rest = yardsticks.evaluation.take(slice(len(done), None))
+        scores = np.concatenate([done, score_file(a.format, a.path, rest)]) if len(rest) else done
+        for c in yardsticks.compare(a.slot, ranker_mod.probabilities(scores)):
+            step(_comparison_line(c))
+            out.append(c)
+    return out
 
 
 def _references(cfg: RunConfig, data: sources.Dataset, step: Steps) -> dict[str, Reference]:
     """The unconstrained DNN and the logistic regression on the same split (with exact vocabularies where the
-    shipped model hashes), trained until validation AUC stops improving, evaluated on the same test lists."""
+    shipped model hashes), trained until validation AUC stops improving, evaluated on the same lists."""
     from .models import reference
 
     exact = data.access.exact() or data
-    if not np.array_equal(exact.test.labels, data.test.labels):  # same rows, only their ids differ
+    if not np.array_equal(exact.evaluation.labels, data.evaluation.labels):  # same rows, only their ids differ
         raise AssertionError("the exact-vocabulary data is not the same split")
     out = {}
     ref = cfg.reference
+    dnn = ref.train.for_rows(data.train_rows, REFERENCE_BATCH)
     for name, build, schedule in (
-            ("reference_dnn", lambda: reference.build_dnn(exact.spec, ref), ref.train),
+            ("reference_dnn", lambda: reference.build_dnn(exact.spec, ref), dnn),
             ("logistic_regression", lambda: reference.build_logistic(exact.spec),
-             dataclasses.replace(ref.train, learning_rate=ref.logistic_learning_rate))):
+             dataclasses.replace(dnn, learning_rate=ref.logistic_learning_rate))):
         seed_everything(cfg.seed)
         model = build()
-        step(f"reference: training the {name.replace('_', ' ')}")
-        exact.access.train(model, schedule, name)
-        ended = convergence(model, schedule)
-        probs = ranker_mod.probabilities(ranker_mod.predict(model, exact.test.inputs()))
-        m = ranking_metrics(probs, exact.test.labels, mask=exact.test.mask)
+        step(f"reference: training the {name.replace('_', ' ')} (batch {schedule.batch_size} for "
+             f"{data.train_rows:,} training rows, at most {schedule.epochs} epochs)")
+        ended = exact.access.train(model, schedule, name)
+        probs = ranker_mod.probabilities(ranker_mod.predict(model, exact.evaluation.inputs()))
+        m = ranking_metrics(probs, exact.evaluation.labels, mask=exact.evaluation.mask)
         out[name] = Reference(m, ranker_mod.parameter_count(model), probs, ended)
         step(_metrics_line(name, m) + f"  ({_ended(ended)})")
     return out
@@ -330,6 +408,7 @@ class BundlePlan:
     fallback: FallbackResult | None = None
     rules: rules_mod.RulesRecord | None = None
     training: TrainingRecord | None = None
+    yardsticks: Yardsticks | None = None  # --reference: each shipped file is compared with the references
 
 
 def ship(plan: BundlePlan, step: Steps, stream=None, access: sources.Access | None = None) -> RunResult:
@@ -348,6 +427,10 @@ def ship(plan: BundlePlan, step: Steps, stream=None, access: sources.Access | No
                 f"{f.what}: {f.reason}" for f in outcome.failures))
         personal = [s.artifact for s in outcome.shipped if s.artifact.trainable]
         studies = _personalization(personal, cfg, access, stage, step) if personal and access else []
+        metrics = plan.metrics
+        if plan.yardsticks is not None:
+            metrics = dataclasses.replace(metrics, comparisons=metrics.comparisons + _file_comparisons(
+                outcome.shipped, plan.yardsticks, step))
         step("writing the bundle")
         fallback = plan.fallback
         fallback_record = None if fallback is None else bundle.write_fallback(
@@ -360,7 +443,7 @@ def ship(plan: BundlePlan, step: Steps, stream=None, access: sources.Access | No
         manifest = Manifest(
             schema_version=MANIFEST_VERSION, generator=f"edgeship {__version__}", model=plan.model,
             artifacts=entries, failures=outcome.failures,
-            quantization=outcome.quantization, metrics=plan.metrics, seed=cfg.seed,
+            quantization=outcome.quantization, metrics=metrics, seed=cfg.seed,
             config=typed.dump(cfg) | {"source": plan.where.config_source},
             versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
             personalization=studies, fallback=fallback_record, rules=plan.rules, training=plan.training)

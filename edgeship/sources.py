@@ -1,7 +1,8 @@
 """Where a run's data comes from: the built-in generator, or a user's interaction log with its schema.
 
-Both end in the same frozen `Dataset`: a feature spec, validation rows, K-candidate test lists (held out),
-calibration requests from non-test data, the rule baseline's scores on the test lists, the encoders, and an
+Both end in the same frozen `Dataset`: a feature spec, validation rows, the held-out test rows as K-candidate
+lists (all of them to measure quality on, the first few hundred to check every file on), calibration requests
+from non-test data, the rule baseline's scores on the test lists, the encoders, and an
 `access` object of the data's kind that does what needs the data itself (training on it, following its users,
 the exact-vocabulary twin, the fallback table, candidates' attributes).
 """
@@ -24,15 +25,16 @@ from .models.baseline import ItemPopularity, SegmentPopularity
 from .models.data import NUMERIC_ITEM_FEATURES, Requests, Timelines, calibration_requests, generate, timelines
 from .models.encoding import Collisions, Encoders
 from .models.features import FeatureSpec
-from .models.settings import TrainConfig
+from .models.settings import Convergence, TrainConfig
 from .ondevice.fallback import Fallback, SegmentColumn, table
 
 
 class Access:
     """What a run does with its data beyond the arrays of its Dataset; one implementation per kind of data."""
 
-    def train(self, model, schedule: TrainConfig, label: str) -> None:
-        """Fit the model on the training split (epochs, learning rate, early stopping from the schedule)."""
+    def train(self, model, schedule: TrainConfig, label: str) -> Convergence:
+        """Fit the model on the training split (epochs, learning rate, early stopping from the schedule); how its
+        training ended."""
         raise NotImplementedError
 
     def timelines(self, users: int, stream: int) -> Timelines | None:
@@ -58,9 +60,9 @@ class Dataset:
     description: str
     candidates: int  # K of the exported files
     valid: Requests
-    test: Requests
+    evaluation: Requests  # every test row, as lists of up to K: what quality is measured on
     calibration: Requests
-    baseline_scores: np.ndarray  # the rule baseline on `test`
+    baseline_scores: np.ndarray  # the rule baseline on `evaluation`
     encoders: Encoders  # raw value -> id, per field: shipped as vocabularies.json
     item_collisions: Collisions
     access: Access
@@ -72,6 +74,15 @@ class Dataset:
     # how the model is trained (one process, or this worker of several); only the chief writes the bundle
     training: TrainingRecord | None = None
     chief: bool = True
+    verify_requests: int = 1_000  # how many of the evaluation lists are `test`
+    train_rows: int = 0  # impressions in the training split (schedules with batch size 0 are scaled to them)
+    schedule: TrainConfig = TrainConfig(epochs=2, batch_size=128)  # [train] with its 0s resolved for train_rows
+
+    @property
+    def test(self) -> Requests:
+        """The first `[export] verify_requests` lists of `evaluation`: every file is executed on them at export,
+        and the rules, the fallback table and the test vectors are made from them."""
+        return self.evaluation.take(slice(0, self.verify_requests))
 
     @property
     def attributes(self):
@@ -104,10 +115,10 @@ class _Generated(Access):
     baseline: SegmentPopularity
     step: object
 
-    def train(self, model, schedule: TrainConfig, label: str) -> None:
-        from .models.training import fit  # TensorFlow loads only once training starts
+    def train(self, model, schedule: TrainConfig, label: str) -> Convergence:
+        from .models.training import convergence, fit  # TensorFlow loads only once training starts
 
-        fit(model, self.data.train, self.data.valid, self.cfg.seed, label, schedule)
+        return convergence(fit(model, self.data.train, self.data.valid, self.cfg.seed, label, schedule), schedule)
 
     def timelines(self, users: int, stream: int) -> Timelines:
         cfg = self.cfg
@@ -132,20 +143,21 @@ def synthetic(cfg: RunConfig, step) -> Dataset:
     step("generating the built-in dataset")
     ds = generate(cfg.data, cfg.export.candidates, cfg.seed)
     step(ds.description)
-    test = ds.test.take(slice(0, cfg.export.verify_requests))
     baseline = SegmentPopularity(ds.spec.item_buckets).fit(ds.train)
     # the generator's items are ids 0 .. items-1, hashed like a log's; its context values are indices already
     catalogue = pd.Series(1, index=[str(i) for i in range(cfg.data.items)])
+    schedule = cfg.train.for_rows(ds.train.impressions)
     items = (encoding.FieldEncoding("item_id", encoding.VOCABULARY, ds.spec.item_buckets, True, tuple(catalogue.index))
              if cfg.data.item_encoding == "vocabulary" else encoding.hashed("item_id", ds.spec.item_buckets, item=True))
     enc = dataclasses.replace(encoding.given(ds.spec.context_fields, ds.spec.item_buckets), item=items)
-    return Dataset(ds.spec, ds.description, cfg.export.candidates, ds.valid, test,
+    return Dataset(ds.spec, ds.description, cfg.export.candidates, ds.valid, ds.test,
                    calibration_requests(ds.train, cfg.export.candidates, cfg.quantization.calibration_requests,
                                         cfg.seed),
-                   baseline.score(test), enc, encoding.collisions(enc.item, catalogue),
+                   baseline.score(ds.test), enc, encoding.collisions(enc.item, catalogue),
                    _Generated(cfg, ds, baseline, step), source={"kind": "synthetic", "seed": cfg.seed},
                    examples={enc.item.name: list(catalogue.index[:EXAMPLES])}, attribute_names=(CATEGORY,),
-                   training=TrainingRecord("single process", 1, [], cfg.train.batch_size, cfg.train.batch_size))
+                   training=TrainingRecord("single process", 1, [], schedule.batch_size, schedule.batch_size),
+                   verify_requests=cfg.export.verify_requests, train_rows=ds.train.impressions, schedule=schedule)
 
 
 @dataclass(frozen=True)
@@ -163,16 +175,16 @@ class _Logged(Access):
     already_exact: bool  # no field hashed and no rare item folded into the OOV id
     dist: Context | None = None
 
-    def train(self, model, schedule: TrainConfig, label: str) -> None:
+    def train(self, model, schedule: TrainConfig, label: str) -> Convergence:
         from .models import logs
-        from .models.training import fit_stream
+        from .models.training import convergence, fit_stream
 
         cfg, dist = self.cfg, self.dist
         if dist is None:
-            fit_stream(model, lambda: logs.train_dataset(self.files, self.kind, self.schema, self.enc, self.spec,
-                                                         schedule.batch_size, cfg.seed),
-                       self.valid_rows, cfg.seed, label, schedule)
-            return
+            return convergence(fit_stream(
+                model, lambda: logs.train_dataset(self.files, self.kind, self.schema, self.enc, self.spec,
+                                                  schedule.batch_size, cfg.seed),
+                self.valid_rows, cfg.seed, label, schedule), schedule)
         from . import distributed
         from .models.ranker import build_ranker
 
@@ -180,7 +192,7 @@ class _Logged(Access):
         self.step(f"worker {dist.cluster.rank} of {len(dist.cluster.workers)}: {per.steps_per_epoch} steps per epoch "
                   f"of {per.per_worker_batch} rows on each worker (global batch {per.global_batch}), its files: "
                   f"{', '.join(f.name for f in dist.shards.mine)}")
-        distributed.fit(model, dist.strategy, lambda: build_ranker(self.spec, cfg.model),
+        return distributed.fit(model, dist.strategy, lambda: build_ranker(self.spec, cfg.model),
                         lambda: logs.train_dataset(dist.shards.mine, self.kind, self.schema, self.enc, self.spec,
                                                    per.per_worker_batch, cfg.seed, repeat=True),
                         self.valid_rows, per.steps_per_epoch, cfg.seed, label, schedule, dist.cluster)
@@ -221,17 +233,18 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False, dist: Context | N
     notes = []
     if k < cfg.export.candidates:
         notes.append(f"K = {k}: the longest test list has {k} rows ([export] candidates = {cfg.export.candidates})")
-    test = logs.as_lists(groups, k, cfg.export.verify_requests)
+    evaluation = logs.as_lists(groups, k)
     rows = prof.rows
     description = (f"log {data}: {sum(rows.values()):,} rows (train {rows['train']:,}, valid {rows['valid']:,}, "
                    f"test {rows['test']:,}); positives train {prof.positives['train']:,}, test "
-                   f"{prof.positives['test']:,}; {len(test):,} test lists of up to K = {k} (median "
+                   f"{prof.positives['test']:,}; {len(evaluation):,} test lists of up to K = {k} (median "
                    f"{int(np.median(lengths))} rows)")
     step(description)
     valid_rows = logs.as_rows(valid)
-    record = (dist.record(cfg.train.batch_size, prof.rows["train"]) if dist else
-              TrainingRecord("single process", 1, [[f.name for f in files]], cfg.train.batch_size,
-                             cfg.train.batch_size))
+    schedule = cfg.train.for_rows(prof.rows["train"])
+    record = (dist.record(schedule.batch_size, prof.rows["train"]) if dist else
+              TrainingRecord("single process", 1, [[f.name for f in files]], schedule.batch_size,
+                             schedule.batch_size))
     baseline = ItemPopularity(prof.item_shows, prof.item_hits)
     # calibration: held-out validation rows (never test rows), combined into K-candidate requests
     calibration = calibration_requests(valid_rows, k, cfg.quantization.calibration_requests, cfg.seed)
@@ -242,6 +255,7 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False, dist: Context | N
                          .sort_values(ascending=False, kind="stable").index[:EXAMPLES]] for e in enc.all}
     access = _Logged(cfg, step, files, kind, schema, enc, spec, valid_rows, prof.rows["train"], baseline,
                      already_exact, dist)
-    return Dataset(spec, description, k, valid_rows, test, calibration, baseline.score(test), enc, item_collisions,
-                   access, tuple(notes), source, examples=examples, training=record,
-                   chief=dist is None or dist.cluster.chief)
+    return Dataset(spec, description, k, valid_rows, evaluation, calibration, baseline.score(evaluation), enc,
+                   item_collisions, access, tuple(notes), source, examples=examples, training=record,
+                   chief=dist is None or dist.cluster.chief, verify_requests=cfg.export.verify_requests,
+                   train_rows=prof.rows["train"], schedule=schedule)

@@ -16,6 +16,7 @@ from ..core import typed
 from ..core.errors import BundleError, EdgeshipError
 from ..core.files import read_json
 from ..core.tensors import TensorSpec
+from ..models.comparison import Comparison
 from ..models.encoding import INDEX, TIME, Collisions, Encoders
 from ..models.features import FeatureSpec
 from ..models.metrics import RankingMetrics
@@ -33,7 +34,9 @@ TESTVECTORS = "testvectors.json"
 # 3: model.encoding (every field's raw value -> id rule, vocabularies.json, item collisions) replaces item_hashing
 # 4: the ORT-format file; 5: one personalization study per trainable file; 6: rules (rules.json); 7: training
 # 8: failures[].failed_at (was stage); intervals as {estimate, low, high, level, method}; no integration code
-MANIFEST_VERSION = 8
+# 9: quality on every test row (metrics.evaluation_lists / evaluation_rows), metrics.comparisons with paired
+#    intervals, the references' batch size, training.convergence (the ranker's schedule adapts to the data)
+MANIFEST_VERSION = 9
 TESTVECTORS_VERSION = 2  # 2: expected outputs carry the file's declared output shape ([1, K], not K values)
 
 
@@ -190,7 +193,8 @@ class Metrics:
     data: str
     source: dict
     notes: list[str]
-    test_requests: int
+    test_requests: int = field(metadata={"doc": "test lists every file was executed on at export (the first of the "
+                                                "evaluation lists)"})
     reliable: bool = field(metadata={"doc": "false: too few positives for these figures to mean anything"})
     min_positives: int
     ndcg_definition: str | None = None
@@ -204,6 +208,11 @@ class Metrics:
     reference_parameters: dict[str, int] = field(default_factory=dict)
     reference_training: dict[str, Convergence] = field(default_factory=dict, metadata={
         "doc": "--reference: how each reference's training ended; a capped one is no converged yardstick"})
+    evaluation_lists: int = field(default=0, metadata={
+        "doc": "lists the scorers above are measured on: every test row (0: only the test_requests lists)"})
+    evaluation_rows: int = 0
+    comparisons: list[Comparison] = field(default_factory=list, metadata={
+        "doc": "--reference: the Keras model and each shipped file against each reference on the evaluation lists"})
 
     def scorers(self) -> dict[str, RankingMetrics]:
         return {n: m for n in ("model", "reference_dnn", "logistic_regression", "rule_baseline", "oracle")
@@ -223,6 +232,8 @@ class TrainingRecord:
     global_batch: int
     per_worker_batch: int
     steps_per_epoch: int | None = field(default=None, metadata={"doc": "None: one pass over the train split"})
+    convergence: Convergence | None = field(default=None, metadata={
+        "doc": "how the ranker's training ended: epochs run, the best (kept) epoch, whether the cap cut it short"})
 
 
 @dataclass(frozen=True)

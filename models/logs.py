@@ -506,10 +506,11 @@ def group_lists(e: Encoded, session_seconds: float | None) -> Lists:
     return Lists(e, starts, np.append(starts[1:], len(e.key)))
 
 
-def as_lists(groups: Lists, k: int, limit: int) -> Requests:
-    """The first `limit` lists as requests: each list's first K rows, padded to K (mask False on padding)."""
+def as_lists(groups: Lists, k: int, limit: int | None = None) -> Requests:
+    """The lists as requests of K candidates, padded (mask False on padding): every row once, a list longer than
+    K cut into consecutive pieces of K (each piece a request of its own). limit: only the first so many."""
     e = groups.rows
-    lists = [(s, min(t, s + k)) for s, t in zip(groups.starts, groups.ends)][:limit]
+    lists = [(p, min(t, p + k)) for s, t in zip(groups.starts, groups.ends) for p in range(s, t, k)][:limit]
     n, f = len(lists), e.features.shape[1]
     ctx_width = max(e.context.shape[1], 1)
     out = Requests(context=np.zeros((n, ctx_width), np.int32), history=np.zeros((n, e.history.shape[1]), np.int32),
@@ -518,7 +519,7 @@ def as_lists(groups: Lists, k: int, limit: int) -> Requests:
     for i, (s, t) in enumerate(lists):
         m = t - s
         if e.context.shape[1]:
-            out.context[i] = e.context[s]  # the list's first impression carries the request's context
+            out.context[i] = e.context[s]  # the list's (piece's) first impression carries the request's context
         out.history[i] = e.history[s]
         out.candidates[i, :m] = e.item[s:t]
         out.candidate_features[i, :m] = e.features[s:t]

@@ -3,7 +3,8 @@ the CLI's input checks use them before the slow TensorFlow import)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -23,25 +24,65 @@ class RankerConfig:
     dropout: float = field(default=0.0, metadata={"min": 0.0, "max": 0.9})
 
 
+AUTO = 0  # an epoch cap or batch size of 0: derived from the training rows (`TrainConfig.for_rows`)
+
+
+@dataclass(frozen=True)
+class BatchRule:
+    """A batch size of 0 becomes the power of two nearest rows / steps, within [low, high]."""
+
+    steps: int
+    low: int
+    high: int
+
+    def size(self, rows: int) -> int:
+        target = max(rows, 1) / self.steps
+        return int(min(max(2 ** round(math.log2(max(target, 1))), self.low), self.high))
+
+
+# The shipped ranker: ~500 updates an epoch where the data allows, never batches above 128 (the built-in data's
+# measured best): 7 k rows -> 32, 69 k -> 128, 6 M -> 128.
+MODEL_BATCH = BatchRule(steps=500, low=32, high=128)
+# The references: ~100 updates an epoch on a small log, batches up to 4,096 that keep a 400-400-400 MLP over 6 M
+# impressions to minutes per epoch: 7 k rows -> 64, 60 k -> 512, 6 M -> 4096.
+REFERENCE_BATCH = BatchRule(steps=100, low=64, high=4096)
+# An epoch cap of 0: as many epochs as pass this many training rows, within [3, 50] (the default 5.4 M -> 7,
+# 69 k -> 50). Early stopping ends training at its best epoch well before on every log measured; the cap only
+# bounds the time of a run whose validation score keeps creeping up.
+EPOCH_ROWS = 36_000_000
+EPOCHS = (3, 50)
+
+
+def scaled_epochs(rows: int) -> int:
+    return int(min(max(math.ceil(EPOCH_ROWS / max(rows, 1)), EPOCHS[0]), EPOCHS[1]))
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    # at most: training stops early when the validation score stops improving. On the default 6 M impressions
-    # the best epoch was the 2nd (the 3rd overfits); more fresh data beats more epochs over the same data.
-    epochs: int = 2
-    batch_size: int = 128
+    # at most (0: derived from the training rows, `scaled_epochs`): training stops early when the validation
+    # score has not improved for `patience` epochs, and the best epoch's weights are kept
+    epochs: int = field(default=AUTO, metadata={"min": 0})
+    batch_size: int = field(default=AUTO, metadata={"min": 0, "doc": "0: derived from the training rows"})
     learning_rate: float = 2e-3
     lr_decay: float = field(default=1.0, metadata={"min": 0.01, "max": 1.0})  # learning rate x this every epoch
-    # the epoch with the best validation score is restored; "auc" ranks, "loss" calibrates (and, with batch 128,
-    # ranked better too: studies/model_variants over three seeds)
-    early_stopping: str = field(default="loss", metadata={"choices": ("loss", "auc")})
-    patience: int = field(default=1, metadata={"min": 1})
+    # "auc" ranks: on a small log validation loss can rise from the first epoch while AUC still improves for
+    # ten more (docs/model_quality.md); "loss" calibrates
+    early_stopping: str = field(default="auc", metadata={"choices": ("loss", "auc")})
+    # one epoch that dips before the score climbs again does not end training (measured on a small log); 3 would
+    # cost the built-in default a sixth epoch (~25 s on a slow host) for nothing: its AUC peaks at epoch 3
+    patience: int = field(default=2, metadata={"min": 1})
+
+    def for_rows(self, rows: int, batch: BatchRule = MODEL_BATCH) -> TrainConfig:
+        """The schedule a training split of `rows` impressions is trained with (0s resolved)."""
+        return replace(self, epochs=self.epochs or scaled_epochs(rows),
+                       batch_size=self.batch_size or batch.size(rows))
 
 
 def _reference_training() -> TrainConfig:
     # A yardstick trained to convergence: early stopping on validation AUC with a patience of 3 decides, and the
     # epoch cap is one a log is not expected to reach (a cap that stops a still-improving reference flatters the
-    # model; the manifest flags it). Large batches keep a 400-400-400 MLP over 6 M impressions to minutes per epoch.
-    return TrainConfig(epochs=100, batch_size=1024, learning_rate=2e-3, early_stopping="auc", patience=3)
+    # model; the manifest flags it). The batch is scaled to the data (REFERENCE_BATCH).
+    return TrainConfig(epochs=100, batch_size=AUTO, learning_rate=2e-3, early_stopping="auc", patience=3)
 
 
 @dataclass(frozen=True)
@@ -57,6 +98,7 @@ class Convergence:
     best: float
     capped: bool = field(metadata={"doc": "the cap ended training fewer than `patience` epochs after its best: "
                                           "it might still have improved"})
+    batch_size: int = field(default=0, metadata={"doc": "the batch it was trained with"})
 
     @classmethod
     def of(cls, history: list[float], schedule: TrainConfig) -> Convergence:
@@ -66,7 +108,8 @@ class Convergence:
         best_epoch = values.index(better(values)) + 1
         return cls(len(values), best_epoch, schedule.epochs, schedule.patience, schedule.early_stopping,
                    float(values[best_epoch - 1]),
-                   len(values) >= schedule.epochs and len(values) - best_epoch < schedule.patience)
+                   len(values) >= schedule.epochs and len(values) - best_epoch < schedule.patience,
+                   schedule.batch_size)
 
 
 @dataclass(frozen=True)

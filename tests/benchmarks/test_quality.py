@@ -23,7 +23,7 @@ def test_perfect_random_and_identical_scorers():
                quality.Scorer("copy.tflite", "file", labels * 0.5 + noise * 0.5, bytes=123),
                quality.Scorer("rules", "rules", noise, probabilities=False),
                quality.Scorer("oracle", "oracle", labels + noise * 0.01)]
-    d = quality.measure("toy", "toy lists", labels, None, scorers, seconds=1.0, resamples=200, auc_resamples=50)
+    d = quality.measure("toy", "toy lists", labels, None, scorers, seconds=1.0, resamples=200)
     by = {s.name: s for s in d.scorers}
     assert by["oracle"].ndcg_at_10.estimate == pytest.approx(1.0) and by["oracle"].auc.estimate > 0.99
     # a byte-identical file differs from the model by exactly nothing, in every resample
@@ -46,9 +46,8 @@ def test_padding_slots_count_nowhere():
     padded[:, 4:] = 0
     scores = noise.copy()
     scores[:, 4:] = 100.0  # padding would win every list if it counted
-    d = quality.measure("pad", "", padded, mask, [quality.Scorer("model", "keras", scores)], 0.0, resamples=20,
-                        auc_resamples=5)
+    d = quality.measure("pad", "", padded, mask, [quality.Scorer("model", "keras", scores)], 0.0, resamples=20)
     ref = quality.measure("cut", "", padded[:, :4], None, [quality.Scorer("model", "keras", noise[:, :4])], 0.0,
-                          resamples=20, auc_resamples=5)
+                          resamples=20)
     assert d.scorers[0].ndcg_at_10.estimate == pytest.approx(ref.scorers[0].ndcg_at_10.estimate)
     assert d.scorers[0].auc.estimate == pytest.approx(ref.scorers[0].auc.estimate)

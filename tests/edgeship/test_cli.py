@@ -46,17 +46,23 @@ def test_the_summary_says_when_a_reference_was_cut_short_by_its_cap(reference_bu
     from dataclasses import replace
 
     from edgeship.cli import summary_table
+    from edgeship.core.intervals import Interval
     from edgeship.export.manifest import read_manifest_file
+    from edgeship.models.comparison import PAIRED_OVER_LISTS, Comparison
     from edgeship.models.settings import Convergence, TrainConfig
 
     manifest = read_manifest_file(reference_bundle / "manifest.json")
     reference = replace(manifest.metrics.model, auc=manifest.metrics.model.auc - 0.01)
+    versus = Comparison("model", "reference_dnn", 80, 960, Interval(-0.002, -0.004, 0.001, method=PAIRED_OVER_LISTS),
+                        Interval(0.01, 0.005, 0.015, method=PAIRED_OVER_LISTS))
     capped = Convergence.of([0.90, 0.91, 0.92, 0.93], TrainConfig(epochs=4, early_stopping="auc", patience=3))
     converged = Convergence.of([0.90, 0.93, 0.92, 0.91, 0.90], TrainConfig(epochs=100, early_stopping="auc",
                                                                           patience=3))
     for ended, warned in ((capped, True), (converged, False)):
-        metrics = replace(manifest.metrics, reference_dnn=reference, reference_training={"reference_dnn": ended})
+        metrics = replace(manifest.metrics, reference_dnn=reference, reference_training={"reference_dnn": ended},
+                          comparisons=[versus])
         text = summary_table(replace(manifest, metrics=metrics))
-        assert "vs reference dnn: model AUC +0.0100" in text
+        assert "vs reference dnn (difference, 95% paired interval over lists):" in text
+        assert "  model                  AUC +0.0100 [+0.0050, +0.0150]  NDCG@10 -0.0020 [-0.0040, +0.0010]" in text
         assert ("not trustworthy: the reference dnn was stopped by its cap of 4 epochs while still improving"
                 in text) is warned

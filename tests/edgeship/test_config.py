@@ -26,7 +26,7 @@ def test_defaults_and_overrides(tmp_path):
     ("seed = -1\n", r"seed: expected an integer in \[0, 4294967295\], got -1"),
     ("[model]\nhidden = []\n", r"\[model\] hidden: expected a non-empty list of integers"),
     ("[export]\nformats = ['onnx']\n", "onnx needs tflite"),
-    ("[train]\nepochs = 0\n", r"\[train\] epochs: expected a positive value"),
+    ("[train]\nepochs = -1\n", r"\[train\] epochs: expected an integer >= 0, got -1"),  # 0: from the rows
     ("[floors]\nint8_ndcg_ratio = 1.5\n", r"\[floors\] int8_ndcg_ratio"),
     ("[export]\ncandidates = 9000\n", "more than \\[data\\] items"),
     ("train = 3\n", r"\[train\]: expected a table"),

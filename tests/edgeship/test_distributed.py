@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FAST = """
 [train]
 epochs = 1
+batch_size = 128
 [quantization]
 calibration_requests = 30
 [export]
@@ -132,8 +133,12 @@ def test_a_killed_worker_fails_the_run_and_a_rerun_writes_the_same_contract_as_o
     for name in ("features.json", "vocabularies.json", "fallback.json"):
         assert (one / name).read_bytes() == (out / name).read_bytes(), name
     a, b = (json.loads((d / "manifest.json").read_text()) for d in (one, out))
+    ended = a["training"].pop("convergence")
     assert a["training"] == {"strategy": "single process", "workers": 1, "global_batch": 128, "per_worker_batch": 128,
                              "shards": [[f"part-0000{i}.csv" for i in range(4)]], "steps_per_epoch": None}
+    assert (ended["epochs_run"], ended["cap"], ended["batch_size"]) == (1, 1, 128)
+    # the cluster's copy trained, and how its training ended reached the chief's manifest
+    assert b["training"]["convergence"]["epochs_run"] == 1 and b["training"]["convergence"]["batch_size"] == 128
     assert b["training"]["strategy"] == "MultiWorkerMirroredStrategy" and b["training"]["workers"] == 2
     assert b["training"]["shards"] == [["part-00000.csv", "part-00002.csv"], ["part-00001.csv", "part-00003.csv"]]
     assert b["training"]["per_worker_batch"] == 64 and b["training"]["steps_per_epoch"] == a["metrics"]["source"][

@@ -108,16 +108,22 @@ def test_sharded_parquet_log_through_the_run_config(tmp_path, edgeship_cli):
 
 
 def test_categorical_only_log_trains_into_a_verified_bundle(tmp_path, edgeship_cli):
-    """No numeric column at all (the most common CTR log): vocabularies for every field, one constant feature."""
+    """No numeric column at all (the most common CTR log): vocabularies for every field, one constant feature.
+    With --reference: quality on every test row (not only the lists each file is checked on), each shipped file
+    against each reference with paired intervals, the references' batch scaled to the rows."""
     log = write_log(tmp_path / "log", 6_000, kind="csv", seed=4)
     for part in log.glob("*.csv"):
         pd.read_csv(part).drop(columns=["price", "quality"]).to_csv(part, index=False)
     schema = log / "schema.toml"
     schema.write_text(schema.read_text().replace('numeric = ["price", "quality"]\n', ""))
     config = tmp_path / "fast.toml"
-    config.write_text(FAST + "personal = false\n[floors]\nint8_ndcg_ratio = 0.97\n")  # the trainable file: above
+    # the trainable file: above; a small reference DNN keeps the test quick, its schedule is the default's
+    # each file checked on the first 20 test lists; quality measured on all of them
+    config.write_text(FAST.replace("verify_requests = 200", "verify_requests = 20") + "personal = false\n[floors]\n"
+                      "int8_ndcg_ratio = 0.97\n[reference]\nhidden = [32]\n")
     out = tmp_path / "bundle"
-    done = edgeship_cli("train", "--data", str(log), "--schema", str(schema), "--config", str(config), "--out", str(out))
+    done = edgeship_cli("train", "--data", str(log), "--schema", str(schema), "--config", str(config),
+                        "--out", str(out), "--reference")
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["failures"] == [] and len(manifest["artifacts"]) == 7
@@ -129,3 +135,19 @@ def test_categorical_only_log_trains_into_a_verified_bundle(tmp_path, edgeship_c
     assert manifest["model"]["encoding"]["item_collisions"]["colliding"] > 0  # singletons share the OOV id
     assert "item_id" in done.stdout and "share an id" in done.stdout  # the collision report in the summary
     assert len(check_bundle(out)) == 14
+    metrics = manifest["metrics"]
+    rows = metrics["source"]["rows"]
+    assert metrics["evaluation_rows"] == rows["test"] and metrics["evaluation_lists"] > metrics["test_requests"] == 20
+    for name, ended in metrics["reference_training"].items():  # 64: the power of two nearest train rows / 100
+        assert ended["batch_size"] == 64 and ended["cap"] == 100 and not ended["capped"], name
+        assert ended["epochs_run"] - ended["best_epoch"] == 3  # stopped by patience, not by the cap
+    files = [a["path"] for a in manifest["artifacts"] if not a.get("trainable")]
+    assert [(c["scorer"], c["reference"]) for c in metrics["comparisons"]] == [
+        (s, r) for s in ["model", *files] for r in ("reference_dnn", "logistic_regression")]
+    for c in metrics["comparisons"]:
+        assert c["lists"] == metrics["evaluation_lists"] and c["rows"] == rows["test"]
+        assert c["auc"]["low"] <= c["auc"]["estimate"] <= c["auc"]["high"] and "paired" in c["auc"]["method"]
+    model_vs_dnn = metrics["comparisons"][0]
+    assert model_vs_dnn["auc"]["estimate"] == round(metrics["model"]["auc"] - metrics["reference_dnn"]["auc"], 5)
+    assert f"on every test row: {metrics['evaluation_lists']:,} lists" in done.stdout
+    assert "vs reference dnn (difference, 95% paired interval over lists):" in done.stdout

@@ -87,6 +87,13 @@ def test_lists_keep_requests_whole_and_pad_to_k(log_dir):
     assert lists.candidates.shape == (len(lengths), 12)
     assert (lists.mask.sum(axis=1) == 10).all() and (lists.candidates[~lists.mask] == 0).all()
     assert lists.labels.sum() == test.label.sum()
+    # lists longer than K become consecutive pieces of K: every row is scored once, none is dropped
+    pieces = logs.as_lists(groups, 4)
+    assert len(pieces) == 3 * len(lengths) and pieces.mask.sum(axis=1).tolist()[:3] == [4, 4, 2]
+    assert pieces.mask.sum() == len(test.label) and pieces.labels.sum() == test.label.sum()
+    ordered = groups.rows.item
+    np.testing.assert_array_equal(pieces.candidates[pieces.mask], ordered)  # in list order, row by row
+    assert len(logs.as_lists(groups, 4, limit=5)) == 5
 
 
 @pytest.mark.heavy  # a tf.data pipeline
