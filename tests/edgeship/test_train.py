@@ -119,8 +119,9 @@ def test_categorical_only_log_trains_into_a_verified_bundle(tmp_path, edgeship_c
     config = tmp_path / "fast.toml"
     # the trainable file: above; a small reference DNN keeps the test quick, its schedule is the default's
     # each file checked on the first 20 test lists; quality measured on all of them
-    config.write_text(FAST.replace("verify_requests = 200", "verify_requests = 20") + "personal = false\n[floors]\n"
-                      "int8_ndcg_ratio = 0.97\n[reference]\nhidden = [32]\n")
+    # the batch derived from the rows (0), a cap of 6 epochs early stopping may end sooner
+    config.write_text(FAST.replace("verify_requests = 200", "verify_requests = 20").replace("epochs = 2", "epochs = 6")
+                      + "personal = false\n[floors]\nint8_ndcg_ratio = 0.97\n[reference]\nhidden = [32]\n")
     out = tmp_path / "bundle"
     done = edgeship_cli("train", "--data", str(log), "--schema", str(schema), "--config", str(config),
                         "--out", str(out), "--reference")
@@ -137,6 +138,11 @@ def test_categorical_only_log_trains_into_a_verified_bundle(tmp_path, edgeship_c
     assert len(check_bundle(out)) == 14
     metrics = manifest["metrics"]
     rows = metrics["source"]["rows"]
+    ended, training = manifest["training"]["convergence"], manifest["training"]
+    assert rows["train"] < 8_000 and training["global_batch"] == ended["batch_size"] == 32  # MODEL_BATCH's floor
+    assert ended["cap"] == 6 and ended["monitor"] == "auc" and ended["patience"] == 2
+    assert ended["epochs_run"] == 6 or ended["epochs_run"] - ended["best_epoch"] == 2  # the cap or the patience
+    assert ended["capped"] == (ended["epochs_run"] - ended["best_epoch"] < 2)
     assert metrics["evaluation_rows"] == rows["test"] and metrics["evaluation_lists"] > metrics["test_requests"] == 20
     for name, ended in metrics["reference_training"].items():  # 64: the power of two nearest train rows / 100
         assert ended["batch_size"] == 64 and ended["cap"] == 100 and not ended["capped"], name
