@@ -35,6 +35,25 @@ def _parser() -> argparse.ArgumentParser:
                             "before the run fails (default 60)")
     _bundle_options(train)
 
+    tune = sub.add_parser("tune", help="search the ranker's shape and training for the best int8 file inside a "
+                                       "budget profile, measured on your data, and ship it as a bundle")
+    tune.add_argument("--data", type=Path, help="a .csv/.parquet file or a folder of shards (default: built-in data)")
+    tune.add_argument("--schema", type=Path, help="schema TOML of --data")
+    tune.add_argument("--config", type=Path, help="TOML config: what the search does not vary (defaults built in)")
+    tune.add_argument("--profile", default="low-end-android",
+                      help="budget profile the shipped file must meet: max_bytes, max_macs, max_p50_ms "
+                           "(default low-end-android)")
+    tune.add_argument("--budgets", type=Path, help="budgets TOML (default: the built-in profiles)")
+    tune.add_argument("--trials", type=int, default=16, help="trials in the search, counting those already in "
+                                                             "OUT/search.db (default 16)")
+    tune.add_argument("--timeout", type=float, default=1500.0,
+                      help="seconds after which no new trial starts (default 1500, leaving the run that ships "
+                           "the chosen trial inside half an hour)")
+    tune.add_argument("--seed", type=int, help="override the config's seed (also the sampler's)")
+    tune.add_argument("--out", type=Path, default=Path("artifacts/tune"),
+                      help="search.db, search.json/.md/.png and the shipped bundle/ (default artifacts/tune)")
+    tune.add_argument("--force", action="store_true", help="replace an existing OUT/bundle")
+
     export = sub.add_parser("export", help="your own Keras ranker (.keras/.h5/SavedModel) into a verified bundle")
     export.add_argument("--model", type=Path, required=True, help="a .keras or .h5 file, or a SavedModel folder")
     export.add_argument("--calibration", type=Path, required=True,
@@ -197,6 +216,40 @@ def _run_distributed(args, cfg, cluster, workers: int) -> int:
         print(f"worker {cluster.rank}: training done; worker 0 writes the bundle (peak RSS {peak:.0f} MB)")
         return 0
     print(f"worker 0: peak RSS {peak:.0f} MB", file=sys.stderr)
+    return _finish(result, args.command)
+
+
+def _tune(args) -> int:
+    from dataclasses import replace
+
+    from .benchmarks.budgets import load_profile
+    from .config import LogConfig, load_config
+    from .export.bundle import check_destination
+    from .progress import Steps
+    from .sources import prepare
+    from .tune import TuneConfig, budget_of
+
+    if args.trials < 1:
+        raise InputError(f"expected a positive number of trials, got {args.trials}", option="trials")
+    if args.timeout <= 0:
+        raise InputError(f"expected a positive number of seconds, got {args.timeout}", option="timeout")
+    if (args.data is None) != (args.schema is None):
+        raise InputError("expected --data and --schema together (or neither, for the built-in data)",
+                         option="schema" if args.data else "data")
+    cfg = load_config(args.config, {"seed": args.seed} if args.seed is not None else None)
+    if args.data is not None:
+        cfg = replace(cfg, log=LogConfig(str(args.data), str(args.schema)))
+    budget = budget_of(load_profile(args.budgets, args.profile))
+    how = TuneConfig(args.out, args.trials, args.timeout, args.force)
+    check_destination(args.out / "bundle", args.force)
+    step = Steps(sys.stderr)
+    data = prepare(cfg, step)  # every data file read and checked before the slow TensorFlow import
+    _import_tensorflow_quietly()
+    from .tune import tune
+
+    result = tune(cfg, how, data, budget, step, config_source=f"edgeship tune ({args.config or 'built-in defaults'})")
+    print(f"peak RSS {_peak_rss_mb():.0f} MB", file=sys.stderr)
+    print(f"search: {args.out / 'search.md'}, {args.out / 'search.png'}")
     return _finish(result, args.command)
 
 
@@ -376,8 +429,8 @@ def _evaluate(args) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "train": _run, "export": _export, "verify": _verify, "bench": _bench, "gate": _gate,
-            "compare": _compare, "evaluate": _evaluate}
+COMMANDS = {"run": _run, "train": _run, "tune": _tune, "export": _export, "verify": _verify, "bench": _bench,
+            "gate": _gate, "compare": _compare, "evaluate": _evaluate}
 # How the library's errors say what to do about them on the command line.
 REMEDIES = {AlreadyExists: "pass --force to replace it"}
 

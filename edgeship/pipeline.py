@@ -182,10 +182,12 @@ class Destination:
     out: Path
     force: bool = False  # replace an existing bundle
     config_source: str = "built-in defaults"  # what the manifest says the config came from
+    search: object = None  # models.search.SearchRecord: `edgeship tune` chose the model (manifest.search)
 
 
 def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "built-in defaults",
-        stream=None, data: sources.Dataset | None = None, step: Steps | None = None) -> RunResult | None:
+        stream=None, data: sources.Dataset | None = None, step: Steps | None = None, search=None
+        ) -> RunResult | None:
     """Dataset -> Trained -> BundlePlan -> bundle. data: already prepared (the CLI reads and checks the data
     before TensorFlow loads); None: prepare here. None is returned by a worker of several that is not the
     chief, once training is done."""
@@ -201,7 +203,7 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     trained = train(cfg, data, step)
     if trained is None:
         return None
-    plan = bundle_plan(cfg, Destination(out, force, config_source), data, contract, trained, step)
+    plan = bundle_plan(cfg, Destination(out, force, config_source, search), data, contract, trained, step)
     result = ship(plan, step, stream, data.access)
     result.test_scores, result.test = trained.scores, data.evaluation
     return result
@@ -446,7 +448,8 @@ def ship(plan: BundlePlan, step: Steps, stream=None, access: sources.Access | No
             quantization=outcome.quantization, metrics=metrics, seed=cfg.seed,
             config=typed.dump(cfg) | {"source": plan.where.config_source},
             versions={p: version(p) for p in VERSIONED_PACKAGES} | {"python": platform.python_version()},
-            personalization=studies, fallback=fallback_record, rules=plan.rules, training=plan.training)
+            personalization=studies, fallback=fallback_record, rules=plan.rules, training=plan.training,
+            search=plan.where.search)
         manifest = bundle.write_files(stage, manifest, vectors, render_readme(manifest), raw.vocabularies,
                                       raw.contract, raw_file)
     seconds = time.perf_counter() - step.started

@@ -32,9 +32,9 @@ from .ondevice.fallback import Fallback, SegmentColumn, table
 class Access:
     """What a run does with its data beyond the arrays of its Dataset; one implementation per kind of data."""
 
-    def train(self, model, schedule: TrainConfig, label: str) -> Convergence:
-        """Fit the model on the training split (epochs, learning rate, early stopping from the schedule); how its
-        training ended."""
+    def train(self, model, schedule: TrainConfig, label: str, callbacks=()) -> Convergence:
+        """Fit the model on the training split (epochs, learning rate, early stopping from the schedule; extra
+        Keras callbacks after those); how its training ended."""
         raise NotImplementedError
 
     def timelines(self, users: int, stream: int) -> Timelines | None:
@@ -115,10 +115,11 @@ class _Generated(Access):
     baseline: SegmentPopularity
     step: object
 
-    def train(self, model, schedule: TrainConfig, label: str) -> Convergence:
+    def train(self, model, schedule: TrainConfig, label: str, callbacks=()) -> Convergence:
         from .models.training import convergence, fit  # TensorFlow loads only once training starts
 
-        return convergence(fit(model, self.data.train, self.data.valid, self.cfg.seed, label, schedule), schedule)
+        return convergence(fit(model, self.data.train, self.data.valid, self.cfg.seed, label, schedule, callbacks),
+                           schedule)
 
     def timelines(self, users: int, stream: int) -> Timelines:
         cfg = self.cfg
@@ -175,7 +176,7 @@ class _Logged(Access):
     already_exact: bool  # no field hashed and no rare item folded into the OOV id
     dist: Context | None = None
 
-    def train(self, model, schedule: TrainConfig, label: str) -> Convergence:
+    def train(self, model, schedule: TrainConfig, label: str, callbacks=()) -> Convergence:
         from .models import logs
         from .models.training import convergence, fit_stream
 
@@ -184,7 +185,7 @@ class _Logged(Access):
             return convergence(fit_stream(
                 model, lambda: logs.train_dataset(self.files, self.kind, self.schema, self.enc, self.spec,
                                                   schedule.batch_size, cfg.seed),
-                self.valid_rows, cfg.seed, label, schedule), schedule)
+                self.valid_rows, cfg.seed, label, schedule, callbacks=callbacks), schedule)
         from . import distributed
         from .models.ranker import build_ranker
 

@@ -20,6 +20,7 @@ from ..models.comparison import Comparison
 from ..models.encoding import INDEX, TIME, Collisions, Encoders
 from ..models.features import FeatureSpec
 from ..models.metrics import RankingMetrics
+from ..models.search import SearchRecord
 from ..models.settings import Convergence
 from ..ondevice.contract import CONTRACT_VERSION, FEATURES, Contract
 from ..ondevice.fallback import FALLBACK, FALLBACK_VERSION, Fallback, FallbackRecord
@@ -35,7 +36,8 @@ TESTVECTORS = "testvectors.json"
 # 4: the ORT-format file; 5: one personalization study per trainable file; 6: rules (rules.json); 7: training
 # 8: failures[].failed_at (was stage); intervals as {estimate, low, high, level, method}; no integration code
 # 9: quality on every test row (metrics.evaluation_lists / evaluation_rows), metrics.comparisons with paired
-#    intervals, the references' batch size, training.convergence (the ranker's schedule adapts to the data)
+#    intervals, the references' batch size, training.convergence (the ranker's schedule adapts to the data),
+#    search (`edgeship tune`)
 MANIFEST_VERSION = 9
 TESTVECTORS_VERSION = 2  # 2: expected outputs carry the file's declared output shape ([1, K], not K values)
 
@@ -261,6 +263,8 @@ class Manifest:
         "doc": "rules.json and how the rankings do under it (None: no test lists to measure on)"})
     training: TrainingRecord | None = field(default=None, metadata={
         "doc": "the strategy, the workers and each worker's shard files (None: a model trained elsewhere)"})
+    search: SearchRecord | None = field(default=None, metadata={
+        "doc": "`edgeship tune` chose this model: its budget, the trials, the chosen and the runner-up trial"})
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ class _Progress(keras.callbacks.Callback):
               f"({steps}{time.perf_counter() - self.started:.1f}s)", file=progress_stream(self.stream), flush=True)
 
 
-def _callbacks(label: str, valid: Requests, schedule: TrainConfig) -> list:
+def _callbacks(label: str, valid: Requests, schedule: TrainConfig, extra=()) -> list:
     # the item table overfits quickly: keep the epoch with the best validation score
     monitor = {"loss": ("val_loss", "min"), "auc": ("val_auc", "max")}[schedule.early_stopping]
     callbacks = [_Progress(label, valid),
@@ -57,7 +57,7 @@ def _callbacks(label: str, valid: Requests, schedule: TrainConfig) -> list:
     if schedule.lr_decay < 1.0:
         callbacks.append(keras.callbacks.LearningRateScheduler(
             lambda epoch, lr: schedule.learning_rate * schedule.lr_decay ** epoch))
-    return callbacks
+    return callbacks + list(extra)  # after _Progress: they read the epoch's val_auc
 
 
 def convergence(model: keras.Model, schedule: TrainConfig) -> Convergence:
@@ -72,23 +72,24 @@ def _compile(model: keras.Model, learning_rate: float) -> None:
 
 
 def fit(model: keras.Model, train: Requests, valid: Requests, seed: int, label: str = "train",
-        schedule: TrainConfig = TrainConfig()) -> keras.Model:
+        schedule: TrainConfig = TrainConfig(epochs=2, batch_size=128), callbacks=()) -> keras.Model:
     """Binary cross-entropy on each (request, candidate) click; the model sees whole slates, so the same
     weights score any number of candidates."""
     seed_everything(seed)
     _compile(model, schedule.learning_rate)
     model.fit(train.inputs(), train.labels, validation_data=(valid.inputs(), valid.labels),
               batch_size=schedule.batch_size, epochs=schedule.epochs, shuffle=True, verbose=0,
-              callbacks=_callbacks(label, valid, schedule))
+              callbacks=_callbacks(label, valid, schedule, callbacks))
     return model
 
 
 def fit_stream(model: keras.Model, make_dataset, valid: Requests, seed: int, label: str = "train",
-               schedule: TrainConfig = TrainConfig(), steps_per_epoch: int | None = None) -> keras.Model:
+               schedule: TrainConfig = TrainConfig(epochs=2, batch_size=128), steps_per_epoch: int | None = None,
+               callbacks=()) -> keras.Model:
     """The same loss over a tf.data pipeline (a log larger than memory); make_dataset() is read once per epoch,
     or, with steps_per_epoch (workers that must take the same number of steps), repeated."""
     seed_everything(seed)
     _compile(model, schedule.learning_rate)
     model.fit(make_dataset(), validation_data=(valid.inputs(), valid.labels), epochs=schedule.epochs, verbose=0,
-              steps_per_epoch=steps_per_epoch, callbacks=_callbacks(label, valid, schedule))
+              steps_per_epoch=steps_per_epoch, callbacks=_callbacks(label, valid, schedule, callbacks))
     return model

@@ -1,0 +1,63 @@
+"""How `edgeship tune` ranks, prunes and reports trials, on a real in-memory Optuna study (no training)."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+
+from edgeship import tune
+from edgeship.core.errors import InputError
+from edgeship.models.data import Requests
+from edgeship.models.search import Budget, TrialRecord
+
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
+
+BUDGET = Budget("p", "tflite", max_bytes=100_000, max_p50_ms=0.5)
+
+
+def _trial(n, auc, p50, size, broken=()):
+    return TrialRecord(n, "complete", {}, valid_auc=auc, p50_ms=p50, bytes=size, feasible=not broken,
+                       broken=list(broken))
+
+
+def test_the_best_feasible_trial_ships_and_the_front_holds_what_nothing_beats():
+    trials = [_trial(0, 0.70, 0.05, 50_000), _trial(1, 0.72, 0.08, 60_000), _trial(2, 0.69, 0.04, 40_000),
+              _trial(3, 0.75, 0.90, 90_000, ["p50 ms 0.9 > 0.5"]), _trial(4, 0.72, 0.06, 60_000),
+              TrialRecord(5, "pruned", {}, epochs=[0.6])]
+    chosen, runner_up = tune.choose(trials, BUDGET)
+    assert (chosen.number, runner_up.number) == (4, 1)  # equal AUC: the faster first
+    assert tune.pareto(trials) == [0, 2, 3, 4]  # 1 is beaten by 4 on p50 and equal elsewhere
+    text = tune.markdown(BUDGET, trials, tune.pareto(trials), chosen.number)
+    assert "| ★ 4 | complete | 0.7200 | 60 | 60,000 |" in text and "| 3 | complete |" not in text
+    assert "p50 ms 0.9 > 0.5" in text and "| 5 | pruned | – |" in text
+
+
+def test_no_trial_inside_the_budget_is_one_line_naming_the_closest():
+    trials = [_trial(0, 0.7, 0.9, 50_000, ["p50 ms 0.9 > 0.5"]), _trial(1, 0.8, 2.0, 500_000,
+                                                                        ["bytes 500000 > 100000", "p50 ms 2.0 > 0.5"])]
+    with pytest.raises(InputError, match=r"no trial meets profile 'p': the closest, trial 0, breaks p50 ms 0.9 > 0.5"):
+        tune.choose(trials, BUDGET)
+    with pytest.raises(InputError, match="no trial finished"):
+        tune.choose([TrialRecord(0, "fail", {})], BUDGET)
+
+
+def test_a_trial_below_the_lower_quartile_after_an_epoch_is_hopeless():
+    study = optuna.create_study(directions=["maximize", "minimize", "minimize"])
+    assert tune.lower_quartile(study, 0) is None  # nothing finished: nothing to compare with
+    for epochs in ([0.60, 0.70], [0.64, 0.71], [0.68], [0.70, 0.72, 0.73]):
+        study.add_trial(optuna.trial.create_trial(values=[epochs[-1], 0.1, 1000.0], user_attrs={"epochs": epochs}))
+    # after the first epoch: 0.60, 0.64, 0.68, 0.70; after the second a trial that stopped sooner counts with its
+    # last epoch (0.68): 0.70, 0.71, 0.68, 0.72 (quartiles by linear interpolation)
+    assert tune.lower_quartile(study, 0) == pytest.approx(0.63)
+    assert tune.lower_quartile(study, 1) == pytest.approx(0.695)
+
+
+def test_validation_rows_are_padded_to_the_files_k():
+    rows = Requests(context=np.ones((5, 2), np.int32), history=np.zeros((5, 3), np.int32),
+                    candidates=np.arange(1, 6, dtype=np.int32)[:, None], candidate_features=np.ones((5, 1, 2), np.float32),
+                    labels=np.array([[1], [0], [0], [1], [0]], np.float32))
+    k4 = tune.padded(rows, 4, limit=3)
+    assert k4.candidates.shape == (3, 4) and k4.candidate_features.shape == (3, 4, 2)
+    assert k4.mask.sum() == 3 and k4.mask[:, 0].all() and (k4.candidates[:, 0] == [1, 2, 3]).all()
+    assert k4.labels[k4.mask].tolist() == [1, 0, 0] and not k4.candidate_features[:, 1:].any()

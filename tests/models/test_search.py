@@ -1,0 +1,30 @@
+"""The search space maps a point to a ranker and a schedule; a budget says which constraints a point breaks."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from edgeship.models import search
+from edgeship.models.settings import RankerConfig, TrainConfig
+
+pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
+
+
+def test_a_point_becomes_a_ranker_and_a_schedule():
+    trial = optuna.trial.FixedTrial({"dim_device": 4, "dim_region": 16, "item_dim": 32, "width": 128, "depth": 3,
+                                     "attention": False, "cross_layers": 1, "dropout": 0.2, "learning_rate": 3e-3,
+                                     "batch_size": 0, "lr_decay": 0.8})
+    params = search.suggest(trial, ["device", "region"])
+    model, train = search.configs(params, RankerConfig(), TrainConfig(patience=4))
+    assert model.context_dims == {"device": 4, "region": 16} and model.item_dim == 32
+    assert model.hidden == (128, 64, 32) and not model.attention and model.cross_layers == 1 and model.dropout == 0.2
+    assert (train.learning_rate, train.batch_size, train.lr_decay, train.patience) == (3e-3, 0, 0.8, 4)
+
+
+def test_a_budget_names_what_a_point_breaks():
+    budget = search.Budget("low-end-android", "tflite", max_bytes=1000, max_macs=None, max_p50_ms=0.5)
+    assert budget.violations(500, 10**9, 0.25) == {"max_bytes": -0.5, "max_p50_ms": -0.5}
+    assert budget.broken(500, 10**9, 0.25) == []
+    assert budget.violations(2000, None, 1.0) == {"max_bytes": 1.0, "max_p50_ms": 1.0}
+    assert budget.broken(2000, None, 1.0) == ["bytes 2000 > 1000", "p50 ms 1.0 > 0.5"]
