@@ -139,13 +139,12 @@ class _Objective:
         trial.set_user_attr("macs", facts.macs)
         for name, value in self.budget.violations(facts.bytes, facts.macs, p50).items():
             trial.set_constraint(name, value)  # the sampler prefers points inside the budget
-        trial.set_user_attr("seconds", round(time.perf_counter() - started, 1))
         shutil.rmtree(folder, ignore_errors=True)
         broken = self.budget.broken(facts.bytes, facts.macs, p50)
         self.step(f"trial {trial.number}: int8 validation AUC {valid_auc:.4f}, p50 {p50 * 1000:.0f} µs, "
                   f"{facts.bytes:,} bytes, {facts.macs or 0:,} MACs"
                   + (f"; outside the budget: {', '.join(broken)}" if broken else "; inside the budget")
-                  + f" ({trial.user_attrs['seconds']:.0f} s)")
+                  + f" ({time.perf_counter() - started:.0f} s)")
         return valid_auc, p50, float(facts.bytes)
 
 
@@ -224,8 +223,15 @@ def records(study, budget: search.Budget) -> list[search.TrialRecord]:
             p50_ms=None if values is None else round(values[1], 5),
             bytes=None if values is None else int(values[2]), macs=t.user_attrs.get("macs"),
             parameters=t.user_attrs.get("parameters"), epochs=list(t.user_attrs.get("epochs", [])),
-            feasible=values is not None and not broken, broken=broken, seconds=t.user_attrs.get("seconds", 0.0)))
+            feasible=values is not None and not broken, broken=broken, seconds=_seconds(t)))
     return out
+
+
+def _seconds(t) -> float:
+    """A trial's wall time, pruned ones included (Optuna stamps its start and its end)."""
+    if t.datetime_start is None or t.datetime_complete is None:
+        return 0.0
+    return round((t.datetime_complete - t.datetime_start).total_seconds(), 1)
 
 
 def pareto(trials: list[search.TrialRecord]) -> list[int]:
@@ -291,9 +297,17 @@ def plot(budget: search.Budget, trials: list[search.TrialRecord], front: list[in
         colors = ["tab:blue" if t.feasible else "tab:gray" for t in done]
         ax.scatter([t.p50_ms * 1000 for t in done], [t.valid_auc for t in done], s=size, c=colors, alpha=0.6,
                    edgecolors="k", linewidths=0.5)
-        on = sorted((t for t in done if t.number in front), key=lambda t: t.p50_ms)
-        ax.plot([t.p50_ms * 1000 for t in on], [t.valid_auc for t in on], "--", color="tab:orange",
-                label="Pareto front (AUC, p50, bytes)")
+        on = [t for t in done if t.number in front]
+        ax.scatter([t.p50_ms * 1000 for t in on], [t.valid_auc for t in on], s=size.max() * 1.6,
+                   facecolors="none", edgecolors="tab:orange", linewidths=1.5, label="Pareto front (AUC, p50, bytes)")
+        # the front of the two axes drawn: each step is the best AUC at that latency or less
+        steps, best = [], -np.inf
+        for t in sorted(done, key=lambda t: (t.p50_ms, -t.valid_auc)):
+            if t.valid_auc > best:
+                best = t.valid_auc
+                steps.append((t.p50_ms * 1000, best))
+        ax.step(*zip(*steps), where="post", color="tab:orange", linestyle="--", linewidth=1,
+                label="best AUC at that latency or less")
         for t in done:
             ax.annotate(str(t.number), (t.p50_ms * 1000, t.valid_auc), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
@@ -301,11 +315,16 @@ def plot(budget: search.Budget, trials: list[search.TrialRecord], front: list[in
         if best is not None:
             ax.scatter([best.p50_ms * 1000], [best.valid_auc], marker="*", s=300, c="tab:red", label="shipped")
     if budget.max_p50_ms is not None:
-        ax.axvline(budget.max_p50_ms * 1000, color="tab:red", linestyle=":", label=f"budget p50 ({budget.profile})")
+        limit = budget.max_p50_ms * 1000
+        slowest = max((t.p50_ms * 1000 for t in done), default=limit)
+        if limit <= 1.5 * slowest:
+            ax.axvline(limit, color="tab:red", linestyle=":", label=f"budget p50 ({budget.profile})")
+        else:  # drawn to scale, every trial would sit in the first few pixels
+            ax.plot([], [], " ", label=f"budget p50 {limit:.0f} µs ({budget.profile}): off the chart")
     ax.set_xlabel("p50 latency of the int8 file on this host, µs (1 thread)")
     ax.set_ylabel("validation AUC of the int8 file")
     ax.set_title("edgeship tune: every trial (marker area ∝ bytes; gray: outside the budget)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=110)
