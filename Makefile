@@ -31,13 +31,14 @@ run: $(STAMP)
 	$(BIN)/edgeship run $(ARGS)
 
 FAST := -m "unit and not heavy"
-# tests run in JOBS processes (pytest-xdist); the suite is CPU-bound, so one per core
+# tests run in JOBS processes (pytest-xdist); the suite is CPU-bound, so one per core. Work stealing: the
+# second tier's tests last 1 s to 2 min, and an idle process takes tests queued on the busy one
 JOBS ?= 2
 
 # everything, as CI runs it: the TensorFlow-free tier under its guard, then the rest
 test: $(STAMP) $(WEB_STAMP) kotlin
 	EDGESHIP_NO_TENSORFLOW=1 $(BIN)/python -m pytest -n $(JOBS) $(FAST) $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -n $(JOBS) -m "not unit or heavy" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "not unit or heavy" $(PYTEST_ARGS)
 
 # the TensorFlow-free tier (modules marked `unit`, less tests marked `heavy`): importing TensorFlow there fails
 test-fast: $(STAMP) $(WEB_STAMP)
