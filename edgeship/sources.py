@@ -1,8 +1,8 @@
 """Where a run's data comes from: the built-in generator, or a user's interaction log with its schema.
 
 Both end in the same frozen `Dataset`: a feature spec, validation rows, the held-out test rows as K-candidate
-lists (all of them to measure quality on, the first few hundred to check every file on), calibration requests
-from non-test data, the rule baseline's scores on the test lists, the encoders, and an
+lists (all of them to measure quality on, the first `[export] verify_requests` to check every file on),
+calibration requests from non-test data, the rule baseline's scores on the test lists, the encoders, and an
 `access` object of the data's kind that does what needs the data itself (training on it, following its users,
 the exact-vocabulary twin, the fallback table, candidates' attributes).
 """
