@@ -19,7 +19,7 @@ from ..core import typed
 from ..core.files import write_json, write_text
 from ..core.intervals import Interval
 from ..models import comparison
-from ..models.metrics import logloss, masked, ndcg_per_request
+from ..models.metrics import logloss
 
 QUALITY_VERSION = 2  # 2: AUC intervals from every resample (was the first 200)
 
@@ -91,8 +91,9 @@ def measure(name: str, description: str, labels: np.ndarray, mask: np.ndarray | 
             s.name, s.kind, ndcg, auc_interval, diff, diff_auc, None if gap is None else round(gap, 4),
             round(logloss(np.asarray(s.scores)[real], labels[real]), 5) if s.probabilities else None,
             s.parameters, s.bytes))
-    defined = np.isfinite(ndcg_per_request(masked(scorers[0].scores, mask), labels, 10))
-    return DatasetQuality(name, description, int(defined.sum()), int((labels > 0).sum()), round(seconds, 1), out)
+    with_positive = (labels > 0).any(axis=1)  # the lists NDCG is defined on (padding is never positive)
+    return DatasetQuality(name, description, int(with_positive.sum()), int((labels > 0).sum()), round(seconds, 1),
+                          out)
 
 
 def markdown(result: QualityResult) -> str:
@@ -107,22 +108,15 @@ def markdown(result: QualityResult) -> str:
                   "bytes |", "|---|---|---|---|---|---|---|---|---|---|"]
         for s in d.scorers:
             lines.append("| " + " | ".join([
-                s.name, s.kind, _plain(s.ndcg_at_10), "–" if s.ndcg_minus_model is None else _signed(s.ndcg_minus_model),
-                _plain(s.auc), "–" if s.auc_minus_model is None else _signed(s.auc_minus_model),
+                s.name, s.kind, s.ndcg_at_10.text(),
+                "–" if s.ndcg_minus_model is None else s.ndcg_minus_model.text(signed=True),
+                s.auc.text(), "–" if s.auc_minus_model is None else s.auc_minus_model.text(signed=True),
                 "–" if s.logloss is None else f"{s.logloss:.4f}",
                 "–" if s.gap_closed is None else f"{s.gap_closed:.1%}",
                 "–" if s.parameters is None else f"{s.parameters:,}",
                 "–" if s.bytes is None else f"{s.bytes:,}"]) + " |")
         lines.append("")
     return "\n".join(lines)
-
-
-def _plain(e: Interval) -> str:
-    return f"{e.estimate:.4f} [{e.low:.4f}, {e.high:.4f}]"
-
-
-def _signed(e: Interval) -> str:
-    return f"{e.estimate:+.4f} [{e.low:+.4f}, {e.high:+.4f}]"
 
 
 def write(result: QualityResult, out: Path) -> None:

@@ -27,6 +27,11 @@ class Interval:
     def covers(self, value: float) -> bool:
         return self.low <= value <= self.high
 
+    def text(self, signed: bool = False) -> str:
+        """"0.1234 [0.1200, 0.1270]", or with signs for a difference: "+0.0013 [-0.0078, +0.0100]"."""
+        f = "+.4f" if signed else ".4f"
+        return f"{self.estimate:{f}} [{self.low:{f}}, {self.high:{f}}]"
+
 
 def percentiles(replicates: np.ndarray, level: float = LEVEL, axis: int | None = None) -> tuple:
     """The central `level` range of bootstrap replicates (NaN replicates, from a resample with no usable rows,

@@ -272,10 +272,6 @@ def _without(argv: list[str], flag: str) -> list[str]:
     return out
 
 
-def _signed(i) -> str:
-    return f"{i.estimate:+.4f} [{i.low:+.4f}, {i.high:+.4f}]"
-
-
 def summary_table(manifest) -> str:
     """The bundle's files and the test NDCG, as a person reads them at the end of a run."""
     rows = [("artifact", "bytes", "NDCG@10 ratio", "max |d|", "verified")]
@@ -299,7 +295,8 @@ def summary_table(manifest) -> str:
         if ref is not None and m.model is not None:
             mine = [c for c in m.comparisons if c.reference == name]
             lines.append(f"vs {name.replace('_', ' ')} (difference, 95% paired interval over lists):")
-            lines += [f"  {c.scorer:<22} AUC {_signed(c.auc)}  NDCG@10 {_signed(c.ndcg_at_10)}" for c in mine]
+            lines += [f"  {c.scorer:<22} AUC {c.auc.text(signed=True)}  NDCG@10 {c.ndcg_at_10.text(signed=True)}"
+                      for c in mine]
             ended = m.reference_training.get(name)
             if ended is not None and ended.capped:
                 lines.append(f"  (not trustworthy: the {name.replace('_', ' ')} was stopped by its cap of {ended.cap} "

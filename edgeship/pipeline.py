@@ -32,6 +32,7 @@ from .models.data import Requests
 from .models.encoding import Encoders
 from .models.features import PAD_ID
 from .models.metrics import MIN_POSITIVES, RankingMetrics, ranking_metrics
+from .models.search import SearchRecord
 from .models.settings import REFERENCE_BATCH, Convergence
 from .models.training import fresh_session, seed_everything
 from .ondevice import rules as rules_mod
@@ -182,7 +183,7 @@ class Destination:
     out: Path
     force: bool = False  # replace an existing bundle
     config_source: str = "built-in defaults"  # what the manifest says the config came from
-    search: object = None  # models.search.SearchRecord: `edgeship tune` chose the model (manifest.search)
+    search: SearchRecord | None = None  # `edgeship tune` chose the model (manifest.search)
 
 
 def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "built-in defaults",
@@ -217,7 +218,7 @@ def train(cfg: RunConfig, data: sources.Dataset, step: Steps) -> Trained | None:
     seed_everything(cfg.seed)
     model = ranker_mod.build_ranker(data.spec, cfg.model)
     params = ranker_mod.parameter_count(model)
-    schedule = data.schedule
+    schedule = cfg.train.for_rows(data.train_rows)
     step(f"training the ranker ({params:,} parameters; batch {schedule.batch_size}, at most {schedule.epochs} epochs "
          f"for {data.train_rows:,} training rows, early stopping on validation {schedule.early_stopping} with "
          f"patience {schedule.patience})")
@@ -267,9 +268,8 @@ def _yardsticks(cfg: RunConfig, evaluation: Requests, references: dict[str, Refe
 
 
 def _comparison_line(c: comparison.Comparison) -> str:
-    return (f"{c.scorer} vs {c.reference.replace('_', ' ')}: AUC {c.auc.estimate:+.4f} [{c.auc.low:+.4f}, "
-            f"{c.auc.high:+.4f}], NDCG@10 {c.ndcg_at_10.estimate:+.4f} [{c.ndcg_at_10.low:+.4f}, "
-            f"{c.ndcg_at_10.high:+.4f}] (paired over {c.lists:,} lists)")
+    return (f"{c.scorer} vs {c.reference.replace('_', ' ')}: AUC {c.auc.text(signed=True)}, NDCG@10 "
+            f"{c.ndcg_at_10.text(signed=True)} (paired over {c.lists:,} lists)")
 
 
 def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contract: Contract, trained: Trained,
@@ -295,6 +295,9 @@ def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contr
     training = data.training
     if training is not None:
         training = dataclasses.replace(training, convergence=trained.convergence)
+        if training.workers == 1:  # the batch this config trained with (tune ships another config's point)
+            batch = trained.convergence.batch_size
+            training = dataclasses.replace(training, global_batch=batch, per_worker_batch=batch)
     fallback = _fallback(cfg, data, trained.model, trained.metrics["model"].ndcg_at_10, step)
     rules = _rules(cfg, data, contract, trained.reference, fallback, step)
     return BundlePlan(cfg, where, job, test, trained.reference,

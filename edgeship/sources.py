@@ -75,13 +75,12 @@ class Dataset:
     training: TrainingRecord | None = None
     chief: bool = True
     verify_requests: int = 1_000  # how many of the evaluation lists are `test`
-    train_rows: int = 0  # impressions in the training split (schedules with batch size 0 are scaled to them)
-    schedule: TrainConfig = TrainConfig(epochs=2, batch_size=128)  # [train] with its 0s resolved for train_rows
+    train_rows: int = 0  # impressions in the training split ([train]'s 0s are derived from them)
 
     @property
     def test(self) -> Requests:
         """The first `[export] verify_requests` lists of `evaluation`: every file is executed on them at export,
-        and the rules, the fallback table and the test vectors are made from them."""
+        and the rules' record and the test vectors are made from them."""
         return self.evaluation.take(slice(0, self.verify_requests))
 
     @property
@@ -158,7 +157,7 @@ def synthetic(cfg: RunConfig, step) -> Dataset:
                    _Generated(cfg, ds, baseline, step), source={"kind": "synthetic", "seed": cfg.seed},
                    examples={enc.item.name: list(catalogue.index[:EXAMPLES])}, attribute_names=(CATEGORY,),
                    training=TrainingRecord("single process", 1, [], schedule.batch_size, schedule.batch_size),
-                   verify_requests=cfg.export.verify_requests, train_rows=ds.train.impressions, schedule=schedule)
+                   verify_requests=cfg.export.verify_requests, train_rows=ds.train.impressions)
 
 
 @dataclass(frozen=True)
@@ -259,4 +258,4 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False, dist: Context | N
     return Dataset(spec, description, k, valid_rows, evaluation, calibration, baseline.score(evaluation), enc,
                    item_collisions, access, tuple(notes), source, examples=examples, training=record,
                    chief=dist is None or dist.cluster.chief, verify_requests=cfg.export.verify_requests,
-                   train_rows=prof.rows["train"], schedule=schedule)
+                   train_rows=prof.rows["train"])

@@ -60,24 +60,25 @@ class Budget:
     max_bytes: int | None = None
     max_macs: int | None = None
     max_p50_ms: float | None = None
+    threads: int = field(default=1, metadata={"doc": "the threads p50 is timed with, as the gate times it"})
+
+    def _limits(self, bytes_: int, macs: int | None, p50_ms: float):
+        """(key, what a reader calls it, limit, value) of each constraint the profile sets."""
+        return [(key, label, limit, value) for key, label, limit, value in (
+            ("max_bytes", "bytes", self.max_bytes, bytes_), ("max_macs", "MACs", self.max_macs, macs),
+            ("max_p50_ms", "p50 ms", self.max_p50_ms, p50_ms)) if limit is not None]
 
     def violations(self, bytes_: int, macs: int | None, p50_ms: float) -> dict[str, float]:
-        """Per constraint, (value - limit) / limit: <= 0 where it holds (Optuna's constraint convention)."""
-        out = {}
-        for name, limit, value in (("max_bytes", self.max_bytes, bytes_), ("max_macs", self.max_macs, macs),
-                                   ("max_p50_ms", self.max_p50_ms, p50_ms)):
-            if limit is not None:
-                out[name] = (value - limit) / limit if value is not None else 1.0
-        return out
+        """Per constraint, (value - limit) / limit: <= 0 where it holds (Optuna's constraint convention); an
+        unknown value (no MACs count) breaks it."""
+        return {key: (value - limit) / limit if value is not None else 1.0
+                for key, _, limit, value in self._limits(bytes_, macs, p50_ms)}
 
     def broken(self, bytes_: int, macs: int | None, p50_ms: float) -> list[str]:
         """The constraints a point breaks, each as a reader would say it."""
-        out = []
-        for name, limit, value in (("bytes", self.max_bytes, bytes_), ("MACs", self.max_macs, macs),
-                                   ("p50 ms", self.max_p50_ms, p50_ms)):
-            if limit is not None and (value is None or value > limit):
-                out.append(f"{name} {value} > {limit}")
-        return out
+        over = self.violations(bytes_, macs, p50_ms)
+        return [f"{label} {value} > {limit}" for key, label, limit, value in self._limits(bytes_, macs, p50_ms)
+                if over[key] > 0]
 
 
 @dataclass(frozen=True)

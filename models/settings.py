@@ -40,8 +40,8 @@ class BatchRule:
         return int(min(max(2 ** round(math.log2(max(target, 1))), self.low), self.high))
 
 
-# The shipped ranker: ~500 updates an epoch where the data allows, never batches above 128 (the built-in data's
-# measured best): 7 k rows -> 32, 69 k -> 128, 6 M -> 128.
+# The shipped ranker: ~500 updates an epoch where the data allows, never batches above 128 (the built-in default;
+# 256 ranked worse in docs/model_quality.md's variant table): 7 k rows -> 32, 69 k -> 128, 6 M -> 128.
 MODEL_BATCH = BatchRule(steps=500, low=32, high=128)
 # The references: ~100 updates an epoch on a small log, batches up to 4,096 that keep a 400-400-400 MLP over 6 M
 # impressions to minutes per epoch: 7 k rows -> 64, 60 k -> 512, 6 M -> 4096.

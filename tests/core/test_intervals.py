@@ -34,3 +34,8 @@ def test_per_row_percentiles_along_an_axis():
 
 def test_one_pass_fail_skip_whose_values_the_files_carry():
     assert [o.value for o in Outcome] == ["pass", "fail", "skip"] and Outcome("skip") is Outcome.SKIP
+
+
+def test_an_interval_reads_as_estimate_and_bounds():
+    assert Interval(0.12345, 0.1, 0.2).text() == "0.1235 [0.1000, 0.2000]"
+    assert Interval(0.0013, -0.0078, 0.01).text(signed=True) == "+0.0013 [-0.0078, +0.0100]"

@@ -60,6 +60,9 @@ def test_a_killed_search_resumes_and_ships_its_best_trial(tmp_path, edgeship_cli
     model, train = configs(chosen["params"], RankerConfig(), TrainConfig())
     assert tuple(manifest["config"]["model"]["hidden"]) == model.hidden
     assert manifest["config"]["train"]["learning_rate"] == train.learning_rate
+    training = manifest["training"]  # the batch the chosen point trained with, not the base config's
+    assert training["global_batch"] == training["convergence"]["batch_size"] and train.batch_size in (
+        0, training["global_batch"])
     assert all(r.passed for r in check_bundle(out / "bundle"))
     assert (out / "search.md").read_text().count("★") == 2 and (out / "search.png").stat().st_size > 10_000
 
