@@ -3,11 +3,12 @@
 An Optuna study (TPE, multi-objective, the budget as constraints) over the ranker's shape and training
 (models/search.py). Every trial is measured, not estimated: the ranker is trained with the run's own schedule
 rules, converted to the budget profile's int8 file, that file is executed by its runtime on the validation
-requests (its AUC), timed by the bench harness on this host (its p50) and weighed (its bytes, its MACs). A trial
-whose Keras validation AUC after its second epoch or later is below the lower quartile of finished trials at that
-epoch is pruned.
+requests (its NDCG@10 where those are lists of candidates, as on the built-in data, else its AUC: `metric_for`),
+timed by the bench harness on this host (its p50) and weighed (its bytes, its MACs). A trial whose Keras
+validation AUC after its second epoch or later is below the lower quartile of finished trials at that epoch is
+pruned.
 The study lives in OUT/search.db (SQLite): a killed search resumes where it stopped. When the trials are done,
-the best feasible point (validation AUC; ties by p50) is trained again by the ordinary pipeline into OUT/bundle,
+the best feasible point (the quality metric; ties by p50) is trained again by the ordinary pipeline into OUT/bundle,
 a verified bundle whose manifest names the search, the budget, the chosen and the runner-up trial. The test
 split is never looked at until then.
 """
@@ -34,9 +35,10 @@ from .models import search
 from .models.data import Requests
 from .progress import Steps
 
-SEARCH_VERSION = 1
+SEARCH_VERSION = 2  # 2: the quality metric (NDCG@10 on lists), each trial's AUC and NDCG@10
 STUDY = "edgeship-tune"
-OBJECTIVES = ["validation AUC of the int8 file (max)", "p50 ms on this host (min)", "bytes (min)"]
+METRICS = {"auc": "validation AUC", "ndcg_at_10": "validation NDCG@10"}
+LIST_CANDIDATES = 10  # validation requests with at least this many real candidates on average are ranked lists
 VALID_REQUESTS = 2_000  # validation requests each trial's file is executed on
 PRUNE_AFTER = 3  # finished trials needed before any is pruned
 # epochs every trial trains before it can be pruned: after one, a slow starter (a low learning rate, decay) on a
@@ -69,6 +71,18 @@ def fingerprint(cfg: RunConfig, data: sources.Dataset) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def objectives(metric: str) -> list[str]:
+    return [f"{METRICS[metric]} of the int8 file (max)", "p50 ms on this host (min)", "bytes (min)"]
+
+
+def metric_for(valid: Requests) -> str:
+    """NDCG@10 where the validation requests are ranked lists (the built-in data: what the app shows is the top
+    of a list), AUC where they are single rows (a log's validation rows) or short lists, whose NDCG@10 says
+    little."""
+    real = valid.candidates.shape[1] if valid.mask is None else valid.mask.sum(axis=1)
+    return "ndcg_at_10" if float(np.mean(real)) >= LIST_CANDIDATES else "auc"
+
+
 def padded(requests: Requests, k: int, limit: int) -> Requests:
     """The first `limit` requests with their candidates padded (mask False) or cut to K: the exported files'
     shape. Validation rows of a log are one-candidate requests."""
@@ -93,6 +107,7 @@ class _Objective:
     def __init__(self, cfg: RunConfig, data: sources.Dataset, budget: search.Budget, scratch: Path, step: Steps):
         self.cfg, self.data, self.budget, self.scratch, self.step = cfg, data, budget, scratch, step
         self.valid = padded(data.valid, data.candidates, VALID_REQUESTS)
+        self.metric = metric_for(data.valid)
         self.fields = [f.name for f in data.spec.context_fields]
 
     def __call__(self, trial) -> tuple[float, float, float]:
@@ -103,7 +118,7 @@ class _Objective:
         from .export.quantization import representative_dataset
         from .export.types import Derived, ExportJob
         from .models import ranker as ranker_mod
-        from .models.metrics import auc
+        from .models.metrics import auc, ndcg_at_k
         from .models.training import fresh_session, seed_everything
 
         started = time.perf_counter()
@@ -130,6 +145,11 @@ class _Objective:
         path = made[0].path
         scores = score_file(fmt.name, path, self.valid)
         valid_auc = auc(scores[self.valid.mask], self.valid.labels[self.valid.mask])
+        trial.set_user_attr("valid_auc", round(float(valid_auc), 5))
+        valid_ndcg = None
+        if self.metric == "ndcg_at_10":  # padding ranks last; single-row requests have no NDCG worth the name
+            valid_ndcg = ndcg_at_k(np.where(self.valid.mask, scores, -np.inf), self.valid.labels, 10)
+            trial.set_user_attr("valid_ndcg_at_10", round(float(valid_ndcg), 5))
         facts = fmt.facts(path)
         # fewer rounds than the gate's 20 x 100 (a trial's p50 ranks trials; the shipped bundle is for the gate)
         bench = run_bench([file_target(path)], BenchConfig(threads=(self.budget.threads,),
@@ -144,11 +164,12 @@ class _Objective:
             trial.set_constraint(name, value)  # the sampler prefers points inside the budget
         shutil.rmtree(folder, ignore_errors=True)
         broken = self.budget.broken(facts.bytes, facts.macs, p50)
-        self.step(f"trial {trial.number}: int8 validation AUC {valid_auc:.4f}, p50 {p50 * 1000:.0f} µs, "
+        self.step(f"trial {trial.number}: int8 validation AUC {valid_auc:.4f}"
+                  + ("" if valid_ndcg is None else f", NDCG@10 {valid_ndcg:.4f}") + f", p50 {p50 * 1000:.0f} µs, "
                   f"{facts.bytes:,} bytes, {facts.macs or 0:,} MACs"
                   + (f"; outside the budget: {', '.join(broken)}" if broken else "; inside the budget")
                   + f" ({time.perf_counter() - started:.0f} s)")
-        return valid_auc, p50, float(facts.bytes)
+        return (valid_auc if valid_ndcg is None else valid_ndcg), p50, float(facts.bytes)
 
 
 def _pruning(trial, step: Steps):
@@ -187,7 +208,7 @@ def _describe(model, train) -> str:
             f"{model.dropout}, lr {train.learning_rate:.2g}, decay {train.lr_decay}")
 
 
-def _study(out: Path, key: str, seed: int, step: Steps):
+def _study(out: Path, key: str, metric: str, seed: int, step: Steps):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -199,9 +220,14 @@ def _study(out: Path, key: str, seed: int, step: Steps):
     owner = study.user_attrs.get("dataset")
     if owner is None:
         study.set_user_attr("dataset", key)
+        study.set_user_attr("metric", metric)
     elif owner != key:
         raise InputError(f"{storage_path}: holds a search of other data or another seed (fingerprint {owner}, "
                          f"this run's {key}); pass another --out")
+    elif study.user_attrs.get("metric") != metric:
+        raise InputError(f"{storage_path}: holds a search by another quality metric "
+                         f"({study.user_attrs.get('metric', 'auc, an older edgeship')}; this data's is {metric}); "
+                         "pass another --out")
     stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     for t in stale:  # a search killed mid-trial: that trial is lost, the others are kept
         storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
@@ -221,7 +247,8 @@ def records(study, budget: search.Budget) -> list[search.TrialRecord]:
         broken = [] if values is None else budget.broken(int(values[2]), t.user_attrs.get("macs"), values[1])
         out.append(search.TrialRecord(
             t.number, state, dict(t.params),
-            valid_auc=None if values is None else round(values[0], 5),
+            quality=None if values is None else round(values[0], 5),
+            valid_auc=t.user_attrs.get("valid_auc"), valid_ndcg_at_10=t.user_attrs.get("valid_ndcg_at_10"),
             p50_ms=None if values is None else round(values[1], 5),
             bytes=None if values is None else int(values[2]), macs=t.user_attrs.get("macs"),
             parameters=t.user_attrs.get("parameters"), epochs=list(t.user_attrs.get("epochs", [])),
@@ -238,18 +265,18 @@ def _seconds(t) -> float:
 
 def pareto(trials: list[search.TrialRecord]) -> list[int]:
     """Numbers of the complete trials no other complete trial beats on every objective."""
-    done = [t for t in trials if t.valid_auc is not None]
+    done = [t for t in trials if t.quality is not None]
 
     def beats(a, b):
-        ge = a.valid_auc >= b.valid_auc and a.p50_ms <= b.p50_ms and a.bytes <= b.bytes
-        return ge and (a.valid_auc > b.valid_auc or a.p50_ms < b.p50_ms or a.bytes < b.bytes)
+        ge = a.quality >= b.quality and a.p50_ms <= b.p50_ms and a.bytes <= b.bytes
+        return ge and (a.quality > b.quality or a.p50_ms < b.p50_ms or a.bytes < b.bytes)
 
     return [t.number for t in done if not any(beats(o, t) for o in done)]
 
 
 def ranked(trials: list[search.TrialRecord]) -> list[search.TrialRecord]:
-    """The feasible trials, best first: validation AUC, then the faster, then the earlier."""
-    return sorted((t for t in trials if t.feasible), key=lambda t: (-t.valid_auc, t.p50_ms, t.number))
+    """The feasible trials, best first: the quality metric, then the faster, then the earlier."""
+    return sorted((t for t in trials if t.feasible), key=lambda t: (-t.quality, t.p50_ms, t.number))
 
 
 def choose(trials: list[search.TrialRecord], budget: search.Budget
@@ -257,7 +284,7 @@ def choose(trials: list[search.TrialRecord], budget: search.Budget
     """The best feasible trial and the next one; bad input (one line) when none fits the budget."""
     feasible = ranked(trials)
     if not feasible:
-        done = [t for t in trials if t.valid_auc is not None]
+        done = [t for t in trials if t.quality is not None]
         if not done:
             raise InputError("no trial finished: nothing to ship (raise --trials or --timeout)")
         closest = min(done, key=lambda t: max(budget.violations(t.bytes, t.macs, t.p50_ms).values()))
@@ -266,56 +293,60 @@ def choose(trials: list[search.TrialRecord], budget: search.Budget
     return feasible[0], feasible[1] if len(feasible) > 1 else None
 
 
-def markdown(budget: search.Budget, trials: list[search.TrialRecord], front: list[int], chosen: int | None) -> str:
+def markdown(budget: search.Budget, metric: str, trials: list[search.TrialRecord], front: list[int],
+             chosen: int | None) -> str:
     limits = ", ".join(f"{n} ≤ {v}" for n, v in (("bytes", budget.max_bytes), ("MACs", budget.max_macs),
                                                  ("p50 ms", budget.max_p50_ms)) if v is not None)
     lines = [f"# Search: {len(trials)} trials, budget {budget.profile} ({budget.format} int8; {limits})", "",
-             "Objectives: " + "; ".join(OBJECTIVES) + ". ★ chosen, ◆ Pareto front.", "",
-             "| trial | state | valid AUC | p50 µs | bytes | MACs | parameters | epochs | budget | s |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|"]
+             "Objectives: " + "; ".join(objectives(metric)) + ". ★ chosen, ◆ Pareto front.", "",
+             "| trial | state | valid AUC | valid NDCG@10 | p50 µs | bytes | MACs | parameters | epochs | budget | s |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for t in trials:
         mark = "★ " if t.number == chosen else "◆ " if t.number in front else ""
         lines.append("| " + " | ".join([
             f"{mark}{t.number}", t.state, "–" if t.valid_auc is None else f"{t.valid_auc:.4f}",
+            "–" if t.valid_ndcg_at_10 is None else f"{t.valid_ndcg_at_10:.4f}",
             "–" if t.p50_ms is None else f"{t.p50_ms * 1000:.0f}", "–" if t.bytes is None else f"{t.bytes:,}",
             "–" if t.macs is None else f"{t.macs:,}", "–" if t.parameters is None else f"{t.parameters:,}",
-            str(len(t.epochs)), "–" if t.valid_auc is None else ("ok" if t.feasible else "; ".join(t.broken)),
+            str(len(t.epochs)), "–" if t.quality is None else ("ok" if t.feasible else "; ".join(t.broken)),
             f"{t.seconds:.0f}"]) + " |")
     return "\n".join(lines) + "\n"
 
 
-def plot(budget: search.Budget, trials: list[search.TrialRecord], front: list[int], chosen: int | None,
+def plot(budget: search.Budget, metric: str, trials: list[search.TrialRecord], front: list[int], chosen: int | None,
          path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    done = [t for t in trials if t.valid_auc is not None]
+    done = [t for t in trials if t.quality is not None]
+    name = METRICS[metric].removeprefix("validation ")
     fig, ax = plt.subplots(figsize=(7, 4.5))
     if done:
         size = np.array([t.bytes for t in done], float)
         size = 30 + 300 * size / size.max()
         colors = ["tab:blue" if t.feasible else "tab:gray" for t in done]
-        ax.scatter([t.p50_ms * 1000 for t in done], [t.valid_auc for t in done], s=size, c=colors, alpha=0.6,
+        ax.scatter([t.p50_ms * 1000 for t in done], [t.quality for t in done], s=size, c=colors, alpha=0.6,
                    edgecolors="k", linewidths=0.5)
         on = [t for t in done if t.number in front]
-        ax.scatter([t.p50_ms * 1000 for t in on], [t.valid_auc for t in on], s=size.max() * 1.6,
-                   facecolors="none", edgecolors="tab:orange", linewidths=1.5, label="Pareto front (AUC, p50, bytes)")
-        # the front of the two axes drawn: each step is the best AUC at that latency or less
+        ax.scatter([t.p50_ms * 1000 for t in on], [t.quality for t in on], s=size.max() * 1.6,
+                   facecolors="none", edgecolors="tab:orange", linewidths=1.5,
+                   label=f"Pareto front ({name}, p50, bytes)")
+        # the front of the two axes drawn: each step is the best quality at that latency or less
         steps, best = [], -np.inf
-        for t in sorted(done, key=lambda t: (t.p50_ms, -t.valid_auc)):
-            if t.valid_auc > best:
-                best = t.valid_auc
+        for t in sorted(done, key=lambda t: (t.p50_ms, -t.quality)):
+            if t.quality > best:
+                best = t.quality
                 steps.append((t.p50_ms * 1000, best))
         ax.step(*zip(*steps), where="post", color="tab:orange", linestyle="--", linewidth=1,
-                label="best AUC at that latency or less")
+                label=f"best {name} at that latency or less")
         for t in done:
-            ax.annotate(str(t.number), (t.p50_ms * 1000, t.valid_auc), fontsize=7, xytext=(3, 3),
+            ax.annotate(str(t.number), (t.p50_ms * 1000, t.quality), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
         best = next((t for t in done if t.number == chosen), None)
         if best is not None:
-            ax.scatter([best.p50_ms * 1000], [best.valid_auc], marker="*", s=300, c="tab:red", label="shipped")
+            ax.scatter([best.p50_ms * 1000], [best.quality], marker="*", s=300, c="tab:red", label="shipped")
     if budget.max_p50_ms is not None:
         limit = budget.max_p50_ms * 1000
         slowest = max((t.p50_ms * 1000 for t in done), default=limit)
@@ -325,7 +356,7 @@ def plot(budget: search.Budget, trials: list[search.TrialRecord], front: list[in
             ax.plot([], [], " ", label=f"budget p50 {limit:.0f} µs ({budget.profile}): off the chart")
     ax.set_xlabel(f"p50 latency of the int8 file on this host, µs ({budget.threads} thread"
                   f"{'s' if budget.threads > 1 else ''})")
-    ax.set_ylabel("validation AUC of the int8 file")
+    ax.set_ylabel(f"{METRICS[metric]} of the int8 file")
     ax.set_title("edgeship tune: every trial (marker area ∝ bytes; gray: outside the budget)")
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
@@ -343,12 +374,13 @@ def tune(cfg: RunConfig, how: TuneConfig, data: sources.Dataset, budget: search.
     from .pipeline import run
 
     how.out.mkdir(parents=True, exist_ok=True)
-    study = _study(how.out, fingerprint(cfg, data), cfg.seed, step)
+    metric = metric_for(data.valid)
+    study = _study(how.out, fingerprint(cfg, data), metric, cfg.seed, step)
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     done = len(study.get_trials(deepcopy=False, states=finished))
     if done < how.trials:
         step(f"search: {how.trials - done} of {how.trials} trials to run ({done} done in {how.out / 'search.db'}), "
-             f"budget {budget.profile}, at most {how.timeout or 0:.0f} s")
+             f"budget {budget.profile}, at most {how.timeout or 0:.0f} s; quality: {METRICS[metric]} of the int8 file")
         with tempfile.TemporaryDirectory(prefix="edgeship-tune-") as scratch:
             # a trial whose file does not convert or run fails alone (recorded as fail); the search goes on
             study.optimize(_Objective(cfg, data, budget, Path(scratch), step), timeout=how.timeout,
@@ -357,13 +389,13 @@ def tune(cfg: RunConfig, how: TuneConfig, data: sources.Dataset, budget: search.
     trials = records(study, budget)
     best = ranked(trials)
     # the report first: it is what tells a search whose trials all break the budget how close they came
-    _write_reports(how.out, budget, trials, pareto(trials), best[0].number if best else None)
+    _write_reports(how.out, budget, metric, trials, pareto(trials), best[0].number if best else None)
     chosen, runner_up = choose(trials, budget)
-    step(f"search: trial {chosen.number} ships (validation AUC {chosen.valid_auc:.4f}, p50 "
+    step(f"search: trial {chosen.number} ships ({METRICS[metric]} {chosen.quality:.4f}, p50 "
          f"{chosen.p50_ms * 1000:.0f} µs, {chosen.bytes:,} bytes)"
-         + (f"; runner-up trial {runner_up.number} ({runner_up.valid_auc:.4f})" if runner_up else ""))
+         + (f"; runner-up trial {runner_up.number} ({runner_up.quality:.4f})" if runner_up else ""))
     model_cfg, train_cfg = search.configs(chosen.params, cfg.model, cfg.train)
-    record = search.SearchRecord(budget, OBJECTIVES, len(trials), sum(t.state == "complete" for t in trials),
+    record = search.SearchRecord(budget, metric, objectives(metric), len(trials), sum(t.state == "complete" for t in trials),
                                  sum(t.state == "pruned" for t in trials), chosen, runner_up,
                                  "optuna TPESampler (multivariate, constraints)", "search.db", cfg.seed)
     shipped = dataclasses.replace(cfg, model=model_cfg, train=train_cfg)
@@ -371,9 +403,9 @@ def tune(cfg: RunConfig, how: TuneConfig, data: sources.Dataset, budget: search.
                search=record)
 
 
-def _write_reports(out: Path, budget: search.Budget, trials, front, chosen) -> None:
+def _write_reports(out: Path, budget: search.Budget, metric: str, trials, front, chosen) -> None:
     write_json(out / "search.json", {"schema_version": SEARCH_VERSION, "budget": typed.dump(budget),
-                                     "objectives": OBJECTIVES, "pareto": front, "chosen": chosen,
-                                     "trials": [typed.dump(t) for t in trials]})
-    write_text(out / "search.md", markdown(budget, trials, front, chosen))
-    plot(budget, trials, front, chosen, out / "search.png")
+                                     "metric": metric, "objectives": objectives(metric), "pareto": front,
+                                     "chosen": chosen, "trials": [typed.dump(t) for t in trials]})
+    write_text(out / "search.md", markdown(budget, metric, trials, front, chosen))
+    plot(budget, metric, trials, front, chosen, out / "search.png")

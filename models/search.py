@@ -86,8 +86,12 @@ class TrialRecord:
     number: int
     state: str = field(metadata={"doc": "complete | pruned | fail"})
     params: dict
+    quality: float | None = field(default=None, metadata={
+        "doc": "the first objective: the search's metric (SearchRecord.metric) of the int8 file on validation"})
     valid_auc: float | None = field(default=None, metadata={
         "doc": "validation AUC of the int8 file executed by its runtime"})
+    valid_ndcg_at_10: float | None = field(default=None, metadata={
+        "doc": "its validation NDCG@10 where the validation requests are lists"})
     p50_ms: float | None = field(default=None, metadata={"doc": "its p50 latency on this host (bench harness)"})
     bytes: int | None = None
     macs: int | None = None
@@ -103,6 +107,7 @@ class SearchRecord:
     """A bundle's provenance when `edgeship tune` chose its model (manifest.search; search.json holds it too)."""
 
     budget: Budget
+    metric: str = field(metadata={"doc": "auc | ndcg_at_10: the quality objective (tune.metric_for)"})
     objectives: list[str]
     trials: int
     complete: int

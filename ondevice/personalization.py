@@ -140,7 +140,8 @@ def choose_learning_rate(trainer, tune: Timelines, cfg: StudyConfig, progress=No
 def study(trainer, file: str, tune: Timelines, report: Timelines, cfg: StudyConfig, seed: int,
           progress: Callable[[str], None]) -> PersonalizationRecord:
     """The whole study with `trainer` (a runtime's Trainer on the file named `file`, or an AppSideHead)."""
-    trainable = int(sum(np.size(v) for v in trainer.get_weights().values()))
+    state = trainer.get_weights()
+    trainable = int(np.size(state["w"]) + np.size(state["b"]))  # the rest of the state is each weight's curvature
     lr, gains = choose_learning_rate(trainer, tune, cfg, progress)
     progress(f"personalization: learning rate {lr:g} chosen on {tune.users} tuning users; reporting on "
              f"{report.users} other users")
@@ -158,7 +159,8 @@ def study(trainer, file: str, tune: Timelines, report: Timelines, cfg: StudyConf
                                  gain=_estimate(gain, rng), worse_share=float(np.mean(gain[np.isfinite(gain)] < 0)),
                                  oracle_ndcg=_estimate(oracle, rng) if oracle is not None else None))
     return PersonalizationRecord(
-        file=file, runs_in=trainer.runs_in, trainable_parameters=trainable, state_bytes=4 * trainable, l2=trainer.l2,
+        file=file, runs_in=trainer.runs_in, trainable_parameters=trainable,
+        state_bytes=4 * int(sum(np.size(v) for v in state.values())), l2=trainer.l2,
         learning_rate=lr, steps_per_request=1, learning_rates_tried=gains, tune_users=tune.users,
         users=report.users, eval_requests=cfg.eval_requests, curve=points,
         train_ms_p50=float(np.median(timings["train"])), infer_ms_p50=float(np.median(timings["infer"])))
@@ -237,15 +239,18 @@ class FederatedResult:
 
 class AppSideHead:
     """The ONNX path, as an app would write it: any scoring file (e.g. ranker_int8.onnx) in its runtime, plus a
-    linear head over the candidate features that the app itself keeps and updates with the same loss and L2
-    as the trainable .tflite (ONNX Runtime's on-device training packages stopped at 1.19 and do not install
-    beside onnxruntime 1.31). Same interface as a runtime's Trainer, so the study measures it the same way."""
+    linear head over the candidate features that the app itself keeps and updates with the same loss, L2 and
+    per-weight Newton step as the trainable .tflite (export/tflite/personal.py; ONNX Runtime's on-device
+    training packages stopped at 1.19 and do not install beside onnxruntime 1.31). Same interface as a runtime's
+    Trainer, so the study measures it the same way."""
 
-    learning_rate_scale = 1.0  # the same loss as the .tflite head
+    learning_rate_scale = 0.1  # the same step as the .tflite head
 
-    def __init__(self, session, features: int, l2: float, runs_in: str = "the app's own head beside the file"):
-        self.session, self.l2, self.runs_in = session, l2, runs_in
-        self.w, self.b = np.zeros(features, np.float32), np.float32(0.0)
+    def __init__(self, session, features: int, l2: float, prior: float,
+                 runs_in: str = "the app's own head beside the file"):
+        self.session, self.l2, self.prior, self.runs_in = session, l2, prior, runs_in
+        self.features = features
+        self.reset()
 
     def scores(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         base = np.asarray(self.session.run(feeds)["scores"], np.float32).reshape(1, -1)
@@ -255,22 +260,24 @@ class AppSideHead:
         s = self.scores(feeds).reshape(-1).astype(np.float64)
         y, m = np.asarray(labels, np.float64).reshape(-1), np.asarray(mask, np.float64).reshape(-1)
         p = 1.0 / (1.0 + np.exp(-s))
-        n = max(m.sum(), 1.0)
-        loss = float(-(m * (y * np.log(p + 1e-7) + (1 - y) * np.log(1 - p + 1e-7))).sum() / n)
-        g = (p - y) * m / n
+        loss = float(-(m * (y * np.log(p + 1e-7) + (1 - y) * np.log(1 - p + 1e-7))).sum() / max(m.sum(), 1.0))
+        g, h = (p - y) * m, p * (1 - p) * m * (learning_rate > 0)
         phi = feeds["candidate_features"][0].astype(np.float64)
-        self.w = (self.w - learning_rate * (phi.T @ g + self.l2 * self.w)).astype(np.float32)
+        self.q = (self.q + (phi * phi).T @ h).astype(np.float32)
+        self.w = (self.w - learning_rate * (phi.T @ g + self.l2 * self.w) / self.q).astype(np.float32)
         self.b = np.float32(self.b - learning_rate * (g.sum() + self.l2 * self.b))
         return loss
 
     def reset(self) -> None:
-        self.w[:], self.b = 0.0, np.float32(0.0)
+        self.w, self.b = np.zeros(self.features, np.float32), np.float32(0.0)
+        self.q = np.full(self.features, self.prior, np.float32)
 
     def get_weights(self) -> dict[str, np.ndarray]:
-        return {"w": self.w.copy(), "b": np.array([self.b], np.float32)}
+        return {"w": self.w.copy(), "b": np.array([self.b], np.float32), "q": self.q.copy()}
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         self.w, self.b = weights["w"].astype(np.float32).copy(), np.float32(weights["b"][0])
+        self.q = weights["q"].astype(np.float32).copy()
 
 
 def _flat(weights: dict[str, np.ndarray]) -> np.ndarray:

@@ -2,8 +2,10 @@
 requests each, about two rows per list, a third of them positive, and the signal mostly in user x item taste (a
 low-rank interaction the model must learn from user ids) rather than in item features.
 
-`python -m studies.app_usage_log --out DIR [--events 86000] [--users 8000] [--items 400] [--seed 0]`
-writes DIR/app_usage.csv and DIR/schema.toml. Columns: request_id, ts (ISO-8601), user_id, device, os_version,
+`python -m studies.app_usage_log --out DIR [--events 86000] [--users 8000] [--items 400] [--seed 0] [--long-tail]`
+writes DIR/app_usage.csv and DIR/schema.toml. `--long-tail` shows items by a Zipf law over a large catalogue
+(exposure ∝ 1 / rank^1.1, e.g. --items 20000) instead of by their popularity, so most items are seen a few
+times and rare ones share the out-of-vocabulary id (item_min_count 3). Columns: request_id, ts (ISO-8601), user_id, device, os_version,
 network, carrier, region, channel, item_id, opened (0/1). Clicks follow a known logistic model:
   logit = bias + 0.6 popularity[item] + 4.0 <taste[user], style[item]> + 0.5 fit[device, genre[item]]
           + 0.4 evening x genre[item] is "game",  taste[user] = taste of the user's segment + 0.3 own taste
@@ -31,7 +33,7 @@ group_by = ["request_id"]
 
 [encoding]
 items = "vocabulary"
-item_min_count = 1
+item_min_count = {item_min_count}
 history_len = 4            # the log has no history column: all padding
 max_vocabulary = 20000     # a vocabulary for every user
 
@@ -43,8 +45,11 @@ TASTE = 8  # rank of the user x item interaction
 SEGMENTS = 40  # users' tastes cluster
 
 
+LONG_TAIL_ZIPF = 1.1  # exposure of the item at popularity rank r in a long-tail catalogue: 1 / r^1.1
+
+
 def write_app_usage(folder: Path, events: int = 86_000, users: int = 8_000, items: int = 400, seed: int = 0,
-                    positive_rate: float = 1 / 3) -> Path:
+                    positive_rate: float = 1 / 3, long_tail: bool = False) -> Path:
     """The log's CSV and schema under folder; returns the folder."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -64,7 +69,8 @@ def write_app_usage(folder: Path, events: int = 86_000, users: int = 8_000, item
     style = rng.normal(0, 1 / np.sqrt(TASTE), (items, TASTE))
     popularity = rng.normal(0, 1, items)
     genre = rng.integers(0, len(GENRES), items)
-    shown = np.exp(0.5 * popularity)
+    shown = (1.0 / rng.permutation(np.arange(1, items + 1)) ** LONG_TAIL_ZIPF if long_tail
+             else np.exp(0.5 * popularity))
     item = rng.choice(items, size=events, p=shown / shown.sum())
     # a user keeps a device, an OS, a carrier, a region; device and region lean on the segment
     device_of = np.where(rng.random(users) < 0.8, segment % 24, rng.integers(0, 24, users))
@@ -93,7 +99,7 @@ def write_app_usage(folder: Path, events: int = 86_000, users: int = 8_000, item
         "item_id": np.char.add("app-", item.astype(str)), "opened": opened})
     df.to_csv(folder / "app_usage.csv", index=False)
     np.save(folder / "truth.npy", truth)  # each row's true probability: the oracle a study may compare with
-    (folder / "schema.toml").write_text(SCHEMA)
+    (folder / "schema.toml").write_text(SCHEMA.format(item_min_count=3 if long_tail else 1))
     return folder
 
 
@@ -104,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=8_000)
     parser.add_argument("--items", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--long-tail", action="store_true", help="Zipf exposure over the catalogue")
     args = parser.parse_args(argv)
-    folder = write_app_usage(args.out, args.events, args.users, args.items, args.seed)
+    folder = write_app_usage(args.out, args.events, args.users, args.items, args.seed, long_tail=args.long_tail)
     from edgeship.models.metrics import auc
 
     df = pd.read_csv(folder / "app_usage.csv")

@@ -18,7 +18,7 @@ from edgeship.core import typed
 from edgeship.core.files import write_json, write_text
 from edgeship.export import formats
 from edgeship.export.manifest import read_manifest_file
-from edgeship.export.tflite import L2
+from edgeship.export.tflite import CURVATURE_PRIOR, L2
 from edgeship.models.data import timelines
 from edgeship.ondevice import personalization
 
@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     if args.app_side:
         session = formats.for_path(path).open_session(path)
         trainer = personalization.AppSideHead(session, len(manifest.model.feature_spec.item_features), L2,
+                                              CURVATURE_PRIOR,
                                               f"the app's own head update (NumPy) beside {path.name}")
     else:
         trainer = formats.for_path(path).trainer(path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..readme import measured
-from . import L2, SIGNATURE
+from . import CURVATURE_PRIOR, L2, SIGNATURE
 
 
 def files(manifest) -> str:
@@ -28,16 +28,18 @@ interpreter share the learned state):
 - `train(..., labels, mask, learning_rate) -> loss`: after a request whose taps are known, one call with the
   same four inputs, `labels` [1, K] (1 = tapped, 0 = shown and not tapped), `mask` [1, K] (1 = a real
   candidate, 0 = padding) and `learning_rate` [1] = **{lr}**. One call per request with taps.
-- `get_weights() -> w, b` and `set_weights(w, b)`: persist the learned state across app restarts (store it in
-  the app's private storage; it is the user's data).
+- `get_weights() -> w, b, q` and `set_weights(w, b, q)`: persist the learned state (the head and each
+  weight's curvature so far) across app restarts (store it in the app's private storage; it is the user's data).
 - `reset()`: back to the shipped model (the user's "reset personalization").
 """
     if manifest.config.get("export", {}).get("personal_head") == "features":
         text += f"""
 The head sees only `candidate_features`, so an app on ONNX Runtime (or Core ML without the updatable file) can
 keep it itself beside `ranker_int8.onnx` / `ranker_int8.mlmodel` (measured with ONNX: the same gain): `score_i += features_i · w + b`;
-after a request with taps, with `p_i = sigmoid(score_i)`, `g_i = (p_i − label_i) · mask_i / max(Σ mask, 1)`:
-`w −= {rate} · (Σ_i g_i · features_i + {l2} · w)`, `b −= {rate} · (Σ_i g_i + {l2} · b)`; `w`, `b` start at 0.
+after a request with taps, with `p_i = sigmoid(score_i)`, `g_i = (p_i − label_i) · mask_i` and
+`h_i = p_i · (1 − p_i) · mask_i`: first `q += Σ_i h_i · features_i²` (elementwise), then
+`w −= {rate} · (Σ_i g_i · features_i + {l2} · w) / q` (elementwise: a Newton step per weight) and
+`b −= {rate} · (Σ_i g_i + {l2} · b)`; `w`, `b` start at 0 and `q` at {CURVATURE_PRIOR:g}.
 """
     cost = (f"the learned state is {r.state_bytes} bytes per user; one `train` call took "
             f"{r.train_ms_p50 * 1000:.0f} µs on the build host ({r.runs_in}).") if r else ""

@@ -21,10 +21,17 @@ def test_perfect_random_and_identical_scorers():
     labels, noise = _lists()
     scorers = [quality.Scorer("model", "keras", labels * 0.5 + noise * 0.5),
                quality.Scorer("copy.tflite", "file", labels * 0.5 + noise * 0.5, bytes=123),
+               quality.Scorer("tuned", "tuned", labels * 0.4 + noise * 0.6),
+               quality.Scorer("dnn", "reference", labels * 0.2 + noise * 0.8),
                quality.Scorer("rules", "rules", noise, probabilities=False),
                quality.Scorer("oracle", "oracle", labels + noise * 0.01)]
     d = quality.measure("toy", "toy lists", labels, None, scorers, seconds=1.0, resamples=200)
     by = {s.name: s for s in d.scorers}
+    # differences to the reference DNN: paired on the same resamples (a copy of the model differs as the model
+    # does), and a scorer with more label and less noise above it
+    assert d.reference == "dnn" and by["copy.tflite"].auc_minus_reference == by["model"].auc_minus_reference
+    assert by["tuned"].auc_minus_reference.low > 0 and by["tuned"].ndcg_minus_reference.low > 0
+    assert by["dnn"].auc_minus_reference is None and by["rules"].auc_minus_reference is None
     assert by["oracle"].ndcg_at_10.estimate == pytest.approx(1.0) and by["oracle"].auc.estimate > 0.99
     # a byte-identical file differs from the model by exactly nothing, in every resample
     assert (by["copy.tflite"].ndcg_minus_model.low, by["copy.tflite"].ndcg_minus_model.high) == (0.0, 0.0)

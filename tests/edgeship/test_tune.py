@@ -53,7 +53,9 @@ def test_a_killed_search_resumes_and_ships_its_best_trial(tmp_path, edgeship_cli
     manifest = json.loads((out / "bundle" / "manifest.json").read_text())
     chosen = manifest["search"]["chosen"]
     assert report["chosen"] == chosen["number"] and chosen["feasible"] and chosen["state"] == "complete"
-    assert chosen["valid_auc"] == max(t["valid_auc"] for t in report["trials"] if t["feasible"])
+    assert report["metric"] == "ndcg_at_10"  # the tiny built-in data's validation requests are lists
+    assert chosen["quality"] == chosen["valid_ndcg_at_10"] == max(t["quality"] for t in report["trials"]
+                                                                 if t["feasible"])
     assert manifest["search"]["budget"]["profile"] == "low-end-android" and manifest["search"]["complete"] == 2
     assert {chosen["number"], manifest["search"]["runner_up"]["number"]} == {0, 2}
     # the bundle is the chosen point, trained again by the ordinary pipeline, and verified like any other

@@ -17,7 +17,7 @@ BUDGET = Budget("p", "tflite", max_bytes=100_000, max_p50_ms=0.5)
 
 
 def _trial(n, auc, p50, size, broken=()):
-    return TrialRecord(n, "complete", {}, valid_auc=auc, p50_ms=p50, bytes=size, feasible=not broken,
+    return TrialRecord(n, "complete", {}, quality=auc, valid_auc=auc, p50_ms=p50, bytes=size, feasible=not broken,
                        broken=list(broken))
 
 
@@ -28,9 +28,23 @@ def test_the_best_feasible_trial_ships_and_the_front_holds_what_nothing_beats():
     chosen, runner_up = tune.choose(trials, BUDGET)
     assert (chosen.number, runner_up.number) == (4, 1)  # equal AUC: the faster first
     assert tune.pareto(trials) == [0, 2, 3, 4]  # 1 is beaten by 4 on p50 and equal elsewhere
-    text = tune.markdown(BUDGET, trials, tune.pareto(trials), chosen.number)
-    assert "| ★ 4 | complete | 0.7200 | 60 | 60,000 |" in text and "| 3 | complete |" not in text
-    assert "p50 ms 0.9 > 0.5" in text and "| 5 | pruned | – |" in text
+    text = tune.markdown(BUDGET, "auc", trials, tune.pareto(trials), chosen.number)
+    assert "| ★ 4 | complete | 0.7200 | – | 60 | 60,000 |" in text and "| 3 | complete |" not in text
+    assert "p50 ms 0.9 > 0.5" in text and "| 5 | pruned | – |" in text and "validation AUC of the int8" in text
+
+
+def test_lists_are_judged_by_ndcg_and_single_rows_by_auc():
+    def requests(k, real):
+        mask = np.zeros((4, k), bool)
+        mask[:, :real] = True
+        return Requests(context=np.ones((4, 1), np.int32), history=np.zeros((4, 2), np.int32),
+                        candidates=np.ones((4, k), np.int32), candidate_features=np.ones((4, k, 1), np.float32),
+                        labels=np.zeros((4, k), np.float32), mask=mask)
+
+    assert tune.metric_for(requests(100, 100)) == "ndcg_at_10"  # the built-in data's lists
+    assert tune.metric_for(requests(1, 1)) == "auc"  # a log's validation rows
+    assert tune.metric_for(requests(100, 3)) == "auc"  # short lists padded to K: NDCG@10 would see them whole
+    assert tune.objectives("ndcg_at_10")[0] == "validation NDCG@10 of the int8 file (max)"
 
 
 def test_no_trial_inside_the_budget_is_one_line_naming_the_closest():

@@ -20,14 +20,16 @@ def test_bundle_carries_the_study_and_the_app_settings(reference_bundle, tiny_co
     assert [r.file for r in records] == ["ranker_personal.tflite", "ranker_personal.mlmodel"]
     study = tiny_config.personalization
     features = tiny_data.test.candidate_features.shape[-1]
-    for record, scale, parameters in zip(records, (1.0, 0.01), (features + 1, features + 2)):  # w, b (+ the score)
+    # w, b (+ the score); the .tflite head also keeps each weight's curvature
+    for record, scale, parameters, state in zip(records, (0.1, 0.01), (features + 1, features + 2),
+                                                (2 * features + 1, features + 2)):
         rates = [lr * scale for lr in study.learning_rates]
         assert [p.n for p in record.curve] == list(study.steps) and record.users == study.users
         assert record.learning_rate in rates and set(record.learning_rates_tried) == {f"{lr:g}" for lr in rates}
         zero = record.curve[0]
         assert zero.gain.estimate == 0 and zero.personal_ndcg.estimate == zero.global_ndcg.estimate  # n = 0: the shipped state
         assert all(p.oracle_ndcg.estimate > p.global_ndcg.estimate for p in record.curve)  # the oracle knows each taste
-        assert record.trainable_parameters == parameters and record.state_bytes == 4 * parameters
+        assert record.trainable_parameters == parameters and record.state_bytes == 4 * state
         assert record.train_ms_p50 > 0
     assert json.loads((reference_bundle / "personalization.json").read_text()) == manifest["personalization"]
     assert (reference_bundle / "personalization.png").read_bytes()[:4] == b"\x89PNG"
@@ -66,10 +68,10 @@ def test_federated_averaging_runs_on_the_files_weights_and_clips(reference_bundl
 
 
 def test_the_onnx_path_app_side_head_learns_and_resets(reference_bundle, tiny_config, tiny_data):
-    from edgeship.export.tflite import L2
+    from edgeship.export.tflite import CURVATURE_PRIOR, L2
 
     session = formats.get("onnx").open_session(reference_bundle / "ranker_int8.onnx")
-    head = personalization.AppSideHead(session, tiny_data.test.candidate_features.shape[-1], L2)
+    head = personalization.AppSideHead(session, tiny_data.test.candidate_features.shape[-1], L2, CURVATURE_PRIOR)
     request, k = tiny_data.test.one(0), tiny_config.export.candidates
     shipped = head.scores(request)
     np.testing.assert_array_equal(shipped, session.run(request)["scores"])  # zero head: the file's own scores

@@ -61,13 +61,14 @@ def test_quality_study_with_references_on_the_tiny_config(tiny_config, tmp_path)
     cfg = replace(tiny_config, export=replace(tiny_config.export, personal=False),
                   quantization=replace(tiny_config.quantization, qat=False),
                   reference=ReferenceConfig(hidden=(16, 16), train=TrainConfig(epochs=2, batch_size=64)))
-    d = study.measure(cfg, "builtin", tmp_path, resamples=50)
+    d = study.measure(cfg, "builtin", tmp_path, resamples=50, tune=False)
     by = {s.name: s for s in d.scorers}
     assert d.scorers[0].name == "model" and {"reference_dnn", "logistic_regression", "rule_baseline", "oracle",
                                              "ranker_int8.tflite", "ranker_int8.onnx", "ranker_int8.mlmodel"} <= set(by)
     assert by["ranker_fp32.onnx"].ndcg_minus_model.estimate == pytest.approx(0.0, abs=1e-3)
     assert by["ranker_int8.tflite"].bytes > 0 and by["reference_dnn"].parameters > by["logistic_regression"].parameters
-    metrics = json.loads((tmp_path / "builtin" / "manifest.json").read_text())["metrics"]
+    assert d.reference == "reference_dnn" and by["ranker_int8.tflite"].auc_minus_reference is not None
+    metrics = json.loads((tmp_path / "builtin" / "defaults" / "manifest.json").read_text())["metrics"]
     for name in ("reference_dnn", "logistic_regression"):
         assert 0 < metrics[name]["auc"] < 1 and metrics[name]["ndcg_at_10"] == pytest.approx(
             by[name].ndcg_at_10.estimate, abs=1e-4)
@@ -76,6 +77,24 @@ def test_quality_study_with_references_on_the_tiny_config(tiny_config, tmp_path)
     assert {name: (e["epochs_run"], e["cap"], e["capped"]) for name, e in metrics["reference_training"].items()} == {
         "reference_dnn": (2, 2, True), "logistic_regression": (2, 2, True)}
     assert by["oracle"].gap_closed == 1.0 and by["rule_baseline"].gap_closed == 0.0
+
+
+def test_the_generated_log_shapes(tmp_path):
+    """The benchmark's two generated logs: app usage (a small catalogue) and the long tail (most items rare)."""
+    import pandas as pd
+
+    from studies import quality as study
+    from studies.app_usage_log import write_app_usage
+
+    cfg = study.dataset_config(study.load_config(None), "long_tail", tmp_path)
+    assert cfg.reference.enabled and cfg.log.data == str(tmp_path / "data" / "long_tail" / "app_usage.csv")
+    shapes = {}
+    for name, long_tail in (("small", False), ("tail", True)):
+        folder = write_app_usage(tmp_path / name, events=20_000, users=1_000, items=2_000, long_tail=long_tail)
+        seen = pd.read_csv(folder / "app_usage.csv").item_id.value_counts()
+        shapes[name] = (seen.max() / len(seen), "item_min_count = 3" in (folder / "schema.toml").read_text())
+    # a Zipf law over the catalogue: the top item is shown far more often than under popularity-weighted exposure
+    assert shapes["tail"][0] > 5 * shapes["small"][0] and shapes["tail"][1] and not shapes["small"][1]
 
 
 def test_model_variants_table_on_a_tiny_config(tiny_config, tmp_path):

@@ -60,3 +60,38 @@ def test_a_file_whose_train_changes_nothing_fails_verification(tiny_job, tiny_da
     broken = personal.export(dataclasses.replace(tiny_job, personal=True), tmp_path, Derived())
     assert Trainer(broken.path).get_weights()["w"].shape == (tiny_data.test.candidate_features.shape[-1], 1)
     assert training_problems(broken, tiny_data.test) == ["a train call does not change infer's output"]
+
+
+class _Keras:
+    """The frozen ranker's scores from the Keras model, as the app-side head reads them from its runtime."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def run(self, feeds):
+        return {"scores": self.model.predict(feeds, verbose=0)}
+
+
+def test_the_file_and_the_app_side_head_take_the_same_newton_steps(tiny_job, tiny_data, tmp_path):
+    from edgeship.export.tflite import CURVATURE_PRIOR, L2
+    from edgeship.ondevice.personalization import AppSideHead
+
+    artifact = personal.export(dataclasses.replace(tiny_job, personal=True, personal_head="features"), tmp_path,
+                               Derived())
+    trainer = Trainer(artifact.path)
+    head = AppSideHead(_Keras(tiny_job.model), tiny_data.test.candidate_features.shape[-1], L2, CURVATURE_PRIOR)
+    k = tiny_data.test.candidates.shape[1]
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        labels = (rng.random(k) < 0.1).astype(np.float32)
+        mask = (np.arange(k) < k - i).astype(np.float32)  # some padding at the end
+        loss_file = trainer.train(tiny_data.test.one(i), labels, mask, 1.0)
+        assert loss_file == pytest.approx(head.train(tiny_data.test.one(i), labels, mask, 1.0), rel=1e-4)
+    file_state, app_state = trainer.get_weights(), head.get_weights()
+    for name in ("w", "b", "q"):
+        np.testing.assert_allclose(file_state[name].reshape(-1), app_state[name].reshape(-1), rtol=1e-4, atol=1e-6)
+    assert file_state["q"].min() >= CURVATURE_PRIOR < file_state["q"].max()  # curvature only grows
+    before = trainer.get_weights()
+    trainer.train(tiny_data.test.one(5), labels, np.ones(k), 0.0)  # a rate-0 call reports the loss, changes nothing
+    for name, value in trainer.get_weights().items():
+        np.testing.assert_array_equal(value, before[name])
