@@ -69,9 +69,19 @@ def files(manifest, bundle: Path, test, prefix: str = "") -> list[quality.Scorer
 
 def tuned(cfg: RunConfig, name: str, out: Path, test) -> list[quality.Scorer]:
     """`edgeship tune` at its default budget on the same data and split (no references: the default run's are the
-    yardstick), its shipped Keras model and files scored on the same lists."""
+    yardstick), its shipped Keras model and files scored on the same lists. A search already finished in
+    OUT/<name>/tune (e.g. an `edgeship tune --out` run moved there) is not run again: its bundle's files are
+    scored."""
+    from edgeship.export.manifest import read_manifest_file
     from edgeship.tune import TuneConfig, budget_of, tune
 
+    bundle = out / name / "tune" / "bundle"
+    if (bundle / "manifest.json").is_file():
+        manifest = read_manifest_file(bundle / "manifest.json")
+        if manifest.search is None:
+            raise SystemExit(f"{bundle}: not a bundle `edgeship tune` shipped")
+        print(f"{name}: scoring the finished search's bundle {bundle}", file=sys.stderr, flush=True)
+        return files(manifest, bundle, test, prefix="tuned ")
     step = Steps(sys.stderr)
     cfg = dataclasses.replace(cfg, reference=dataclasses.replace(cfg.reference, enabled=False))
     result = tune(cfg, TuneConfig(out / name / "tune", force=True), prepare(cfg, step),

@@ -45,3 +45,17 @@ def test_a_changed_operator_list_fails_verification(reference_bundle, tmp_path):
         f.write("ai.onnx;13;Conv\n")
     with pytest.raises(BundleError, match="required_operators.config: missing or not the file the manifest"):
         check_bundle(copy)
+
+
+def test_the_same_onnx_gives_the_same_ort_bytes_whoever_converts_it(reference_bundle, tmp_path, monkeypatch):
+    """Address randomization once reordered the converter's kernel-type table (absl hash seed): it runs in its own
+    process without it, with a fixed argv and environment, so the caller's variables and folders do not matter."""
+    from edgeship.export.ort.convert import convert_file
+
+    source = reference_bundle / "ranker_int8.onnx"
+    convert_file(source, tmp_path / "a.ort")
+    monkeypatch.setenv("EDGESHIP_SOME_VARIABLE", "x" * 37)  # a different environment in the caller
+    monkeypatch.chdir(tmp_path)
+    convert_file(source, tmp_path / "b.ort")
+    assert (tmp_path / "a.ort").read_bytes() == (tmp_path / "b.ort").read_bytes()
+    assert (tmp_path / "a.ort").stat().st_size == (reference_bundle / "ranker_int8.ort").stat().st_size
