@@ -4,7 +4,8 @@ An Optuna study (TPE, multi-objective, the budget as constraints) over the ranke
 (models/search.py). Every trial is measured, not estimated: the ranker is trained with the run's own schedule
 rules, converted to the budget profile's int8 file, that file is executed by its runtime on the validation
 requests (its NDCG@10 where those are lists of candidates, as on the built-in data, else its AUC: `metric_for`),
-timed by the bench harness on this host (its p50) and weighed (its bytes, its MACs). A trial whose Keras
+timed by the bench harness on this host (its p50) and weighed (its bytes, its MACs); a file that breaks the int8
+floors against its own Keras model is outside the budget like a too-slow one. A trial whose Keras
 validation AUC after its second epoch or later is below the lower quartile of finished trials at that epoch is
 pruned.
 The study lives in OUT/search.db (SQLite): a killed search resumes where it stopped. When the trials are done,
@@ -114,7 +115,7 @@ class _Objective:
         from .benchmarks.harness import file_target, run_bench
         from .benchmarks.records import BenchConfig
         from .export import formats
-        from .export.parity import score_file
+        from .export.parity import compare, score_file
         from .export.quantization import representative_dataset
         from .export.types import Derived, ExportJob
         from .models import ranker as ranker_mod
@@ -144,6 +145,11 @@ class _Objective:
             raise EdgeshipError(f"{fmt.name} made no int8 file")
         path = made[0].path
         scores = score_file(fmt.name, path, self.valid)
+        # the file must hold the floors the bundle will hold it to, or the point cannot ship in this format
+        keras = ranker_mod.predict(model, self.valid.inputs())
+        floors = list(compare(made[0], scores, keras, self.valid.labels, cfg.floors, self.valid.mask).reasons)
+        trial.set_user_attr("floors", floors)
+        trial.set_constraint("floors", 1.0 if floors else -1.0)
         valid_auc = auc(scores[self.valid.mask], self.valid.labels[self.valid.mask])
         trial.set_user_attr("valid_auc", round(float(valid_auc), 5))
         valid_ndcg = None
@@ -163,7 +169,7 @@ class _Objective:
         for name, value in self.budget.violations(facts.bytes, facts.macs, p50).items():
             trial.set_constraint(name, value)  # the sampler prefers points inside the budget
         shutil.rmtree(folder, ignore_errors=True)
-        broken = self.budget.broken(facts.bytes, facts.macs, p50)
+        broken = self.budget.broken(facts.bytes, facts.macs, p50) + [f"int8 {r}" for r in floors]
         self.step(f"trial {trial.number}: int8 validation AUC {valid_auc:.4f}"
                   + ("" if valid_ndcg is None else f", NDCG@10 {valid_ndcg:.4f}") + f", p50 {p50 * 1000:.0f} µs, "
                   f"{facts.bytes:,} bytes, {facts.macs or 0:,} MACs"
@@ -244,7 +250,8 @@ def records(study, budget: search.Budget) -> list[search.TrialRecord]:
     for t in study.get_trials(deepcopy=False):
         state = t.state.name.lower()
         values = t.values if t.state.name == "COMPLETE" else None
-        broken = [] if values is None else budget.broken(int(values[2]), t.user_attrs.get("macs"), values[1])
+        broken = [] if values is None else (budget.broken(int(values[2]), t.user_attrs.get("macs"), values[1])
+                                            + [f"int8 {r}" for r in t.user_attrs.get("floors", [])])
         out.append(search.TrialRecord(
             t.number, state, dict(t.params),
             quality=None if values is None else round(values[0], 5),

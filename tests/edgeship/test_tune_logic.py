@@ -75,3 +75,14 @@ def test_validation_rows_are_padded_to_the_files_k():
     assert k4.candidates.shape == (3, 4) and k4.candidate_features.shape == (3, 4, 2)
     assert k4.mask.sum() == 3 and k4.mask[:, 0].all() and (k4.candidates[:, 0] == [1, 2, 3]).all()
     assert k4.labels[k4.mask].tolist() == [1, 0, 0] and not k4.candidate_features[:, 1:].any()
+
+
+def test_a_trial_whose_int8_file_breaks_the_floors_cannot_ship():
+    """Found on Open Bandit: the chosen point's int8 file failed the rank-correlation floor when shipped."""
+    study = optuna.create_study(directions=["maximize", "minimize", "minimize"])
+    for floors in ([], ["score rank correlation 0.9595 < floor 0.98"]):
+        study.add_trial(optuna.trial.create_trial(values=[0.7 + 0.1 * len(floors), 0.1, 1000.0],
+                                                  user_attrs={"macs": 10, "floors": floors}))
+    ok, broken = tune.records(study, BUDGET)
+    assert ok.feasible and not broken.feasible and broken.broken == ["int8 score rank correlation 0.9595 < floor 0.98"]
+    assert tune.choose([ok, broken], BUDGET)[0].number == ok.number  # the better score does not ship
