@@ -56,3 +56,25 @@ def test_the_reference_bundle_is_what_the_code_writes(tiny_bundle, reference_bun
 
 def test_the_reference_bundle_verifies(reference_bundle):
     assert all(r.passed for r in check_bundle(reference_bundle))
+
+
+def test_a_second_run_writes_the_same_bytes_for_every_file(tiny_bundle, tmp_path):
+    """Same config and seed, same installation: every file byte for byte, the ORT file included (the study's
+    timings aside, in the JSON and Markdown that report them)."""
+    from edgeship.pipeline import run
+
+    from .conftest import TINY, TINY_SOURCE
+
+    again = tmp_path / "again"
+    run(TINY, again, config_source=TINY_SOURCE)
+    names = sorted(p.name for p in tiny_bundle.iterdir())
+    assert names == sorted(p.name for p in again.iterdir())
+    for name in names:
+        first, second = tiny_bundle / name, again / name
+        if name.endswith(".json"):
+            assert _without_noise(json.loads(first.read_text()), set()) == \
+                _without_noise(json.loads(second.read_text()), set()), name
+        elif name.endswith(".md"):
+            assert _lines_without_noise(first.read_text(), set()) == _lines_without_noise(second.read_text(), set())
+        else:
+            assert first.read_bytes() == second.read_bytes(), name

@@ -111,6 +111,10 @@ class Trainer:
         self._head_input, self._head_output = head.input[0], head.output[0]
         self._after = self._executor.layers[index + 1:]
         self._executor.layers = self._executor.layers[:index]  # the frozen part, up to the head's input
+        # only what the head and the layers after it read is kept: caching every blob of the frozen part held
+        # ~0.2 MB per request, and the study's 10,000 requests took make run's peak RSS from 3.2 to 5.3 GB
+        made = {self._head_output} | {o for _, _, outs in self._after for o in outs}
+        self._kept = {self._head_input} | ({i for _, ins, _ in self._after for i in ins} - made)
         self._cache: dict[bytes, dict[str, np.ndarray]] = {}
         self.reset()
 
@@ -119,7 +123,8 @@ class Trainer:
         if key not in self._cache:
             if len(self._cache) >= self.CACHE:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = self._executor.blobs(feeds)
+            blobs = self._executor.blobs(feeds)
+            self._cache[key] = {name: blobs[name] for name in self._kept}
         return self._cache[key]
 
     def _by_candidate(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
