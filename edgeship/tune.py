@@ -306,7 +306,8 @@ def markdown(budget: search.Budget, metric: str, trials: list[search.TrialRecord
                                                  ("p50 ms", budget.max_p50_ms)) if v is not None)
     lines = [f"# Search: {len(trials)} trials, budget {budget.profile} ({budget.format} int8; {limits})", "",
              "Objectives: " + "; ".join(objectives(metric)) + ". ★ chosen, ◆ Pareto front.", "",
-             "| trial | state | valid AUC | valid NDCG@10 | p50 µs | bytes | MACs | parameters | epochs | budget | s |",
+             "| trial | state | valid AUC | valid NDCG@10 | p50 µs | bytes | MACs | parameters | epochs | budget "
+             "| s |",
              "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for t in trials:
         mark = "★ " if t.number == chosen else "◆ " if t.number in front else ""
@@ -402,7 +403,8 @@ def tune(cfg: RunConfig, how: TuneConfig, data: sources.Dataset, budget: search.
          f"{chosen.p50_ms * 1000:.0f} µs, {chosen.bytes:,} bytes)"
          + (f"; runner-up trial {runner_up.number} ({runner_up.quality:.4f})" if runner_up else ""))
     model_cfg, train_cfg = search.configs(chosen.params, cfg.model, cfg.train)
-    record = search.SearchRecord(budget, metric, objectives(metric), len(trials), sum(t.state == "complete" for t in trials),
+    record = search.SearchRecord(budget, metric, objectives(metric), len(trials),
+                                 sum(t.state == "complete" for t in trials),
                                  sum(t.state == "pruned" for t in trials), chosen, runner_up,
                                  "optuna TPESampler (multivariate, constraints)", "search.db", cfg.seed)
     shipped = dataclasses.replace(cfg, model=model_cfg, train=train_cfg)

@@ -5,8 +5,9 @@ low-rank interaction the model must learn from user ids) rather than in item fea
 `python -m studies.app_usage_log --out DIR [--events 86000] [--users 8000] [--items 400] [--seed 0] [--long-tail]`
 writes DIR/app_usage.csv and DIR/schema.toml. `--long-tail` shows items by a Zipf law over a large catalogue
 (exposure ∝ 1 / rank^1.1, e.g. --items 20000) instead of by their popularity, so most items are seen a few
-times and rare ones share the out-of-vocabulary id (item_min_count 3). Columns: request_id, ts (ISO-8601), user_id, device, os_version,
-network, carrier, region, channel, item_id, opened (0/1). Clicks follow a known logistic model:
+times and rare ones share the out-of-vocabulary id (item_min_count 3). Columns: request_id, ts (ISO-8601),
+user_id, device, os_version, network, carrier, region, channel, item_id, opened (0/1). Clicks follow a known
+logistic model:
   logit = bias + 0.6 popularity[item] + 4.0 <taste[user], style[item]> + 0.5 fit[device, genre[item]]
           + 0.4 evening x genre[item] is "game",  taste[user] = taste of the user's segment + 0.3 own taste
 (40 segments, which also lean the device and region a user has)

@@ -8,10 +8,10 @@ It also serializes the kernel type resolver from an absl hash map, whose iterati
 taken from an address in the process: with address-space randomization, two conversions of the same model
 differed in ~1,400 of 133 k bytes (the same entries in another order). So the converter runs in a fresh process
 of its own (`python -m edgeship.export.ort.convert SRC OUT_DIR`) with randomization turned off for it alone
-(personality(ADDR_NO_RANDOMIZE)), a fixed argv and environment, and one thread: the same model then gives the same bytes from any
-caller of one installation. Another installation path (the interpreter's path lies on the new process's stack)
-still orders the table differently, and where the kernel refuses the personality (some sandboxes) the file is
-made with randomization: only its bytes vary, never what it computes."""
+(personality(ADDR_NO_RANDOMIZE)), a fixed argv and environment, and one thread: the same model then gives the
+same bytes from any caller of one installation. Another installation path (the interpreter's path lies on the
+new process's stack) still orders the table differently, and where the kernel refuses the personality (some
+sandboxes) the file is made with randomization: only its bytes vary, never what it computes."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ w and b start at zero, so the shipped file ranks like the ranker until the user'
   get_weights() -> w [D, 1], b [1], q [D, 1]; set_weights(w, b, q) -> done: the app persists the state across
         restarts (q: each weight's curvature so far)
 The step is online logistic regression with a diagonal Laplace posterior (Chapelle & Li, "An empirical
-evaluation of Thompson sampling", 2011, algorithm 3, at its mean): each weight keeps the curvature of the loss
+evaluation of Thompson sampling", 2011, taken at its mean): each weight keeps the curvature of the loss
 it has seen, q += sum_i p_i (1 - p_i) phi_i^2, and moves by its gradient divided by q. The bias b takes a plain
 gradient step: it calibrates the user's tap rate, and a curvature summed over every shown candidate would slow
 it down (measured: less gain). Against plain SGD on the same users (docs/personalization.md) it learns a user

@@ -137,7 +137,7 @@ def test_ort_profile_sums_each_files_kernels_by_operator(reference_bundle, tmp_p
     files = json.loads((tmp_path / "ort_profile.json").read_text())["files"]
     assert set(files) == {"ranker_fp32.onnx", "ranker_int8.onnx", "ranker_int8.ort"}
     for r in files.values():
-        assert sum(op["share"] for op in r["ops"]) == pytest.approx(1.0, abs=1e-3)
+        assert sum(op["share"] for op in r["ops"]) == pytest.approx(1.0, abs=5e-3)  # shares rounded to 4 digits
         assert sum(op["nodes"] for op in r["ops"]) == r["nodes_per_run"] > 0
     ops = {name: {op["op"] for op in r["ops"]} for name, r in files.items()}
     # the QDQ .onnx runs its quantize / dequantize nodes as such; ORT's offline optimization fuses them
