@@ -232,7 +232,7 @@ def train(cfg: RunConfig, data: sources.Dataset, step: Steps) -> Trained | None:
     scorers = test_scorers(data, keras_scores)
     metrics = {name: ranking_metrics(scores, evaluation.labels, probabilities=name != "rule_baseline",
                                      mask=evaluation.mask) for name, scores in scorers.items()}
-    step(f"quality on every test row: {len(evaluation):,} lists, {_rows(evaluation):,} candidates")
+    step(f"quality on every test row: {len(evaluation):,} lists, {evaluation.rows:,} candidates")
     for name, m in metrics.items():
         step(_metrics_line(name, m))
     unconstrained = _references(cfg, data, step) if cfg.reference.enabled else {}
@@ -255,10 +255,6 @@ def train(cfg: RunConfig, data: sources.Dataset, step: Steps) -> Trained | None:
     return Trained(model, params, qat_model, keras_scores[:len(data.test)],
                    scorers | {name: r.scores for name, r in unconstrained.items()}, metrics, unconstrained, reliable,
                    yardsticks, comparisons, ended)
-
-
-def _rows(requests: Requests) -> int:
-    return int(requests.labels.size if requests.mask is None else requests.mask.sum())
 
 
 def _yardsticks(cfg: RunConfig, evaluation: Requests, references: dict[str, Reference]) -> Yardsticks:
@@ -290,7 +286,7 @@ def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contr
                       **{name: r.metrics for name, r in trained.references.items()},
                       reference_parameters={name: r.parameters for name, r in trained.references.items()},
                       reference_training={name: r.training for name, r in trained.references.items()},
-                      evaluation_lists=len(data.evaluation), evaluation_rows=_rows(data.evaluation),
+                      evaluation_lists=len(data.evaluation), evaluation_rows=data.evaluation.rows,
                       comparisons=list(trained.comparisons))
     training = data.training
     if training is not None:

@@ -37,6 +37,11 @@ class Requests:
     def impressions(self) -> int:
         return int(self.candidates.size)
 
+    @property
+    def rows(self) -> int:
+        """The real candidates (padding slots not counted)."""
+        return int(self.candidates.size if self.mask is None else np.asarray(self.mask).sum())
+
     def inputs(self) -> dict[str, np.ndarray]:
         return {
             CONTEXT: self.context,

@@ -80,10 +80,9 @@ def tuned(cfg: RunConfig, name: str, out: Path, test) -> list[quality.Scorer]:
         manifest = read_manifest_file(bundle / "manifest.json")
         if manifest.search is None:
             raise SystemExit(f"{bundle}: not a bundle `edgeship tune` shipped")
-        rows = int(test.candidates.size if test.mask is None else test.mask.sum())
-        if (manifest.metrics.evaluation_lists, manifest.metrics.evaluation_rows) != (len(test), rows):
+        if (manifest.metrics.evaluation_lists, manifest.metrics.evaluation_rows) != (len(test), test.rows):
             raise SystemExit(f"{bundle}: its test split ({manifest.metrics.evaluation_lists} lists, "
-                             f"{manifest.metrics.evaluation_rows} rows) is not this run's ({len(test)}, {rows})")
+                             f"{manifest.metrics.evaluation_rows} rows) is not this run's ({len(test)}, {test.rows})")
         print(f"{name}: scoring the finished search's bundle {bundle}", file=sys.stderr, flush=True)
         return files(manifest, bundle, test, prefix="tuned ")
     step = Steps(sys.stderr)
