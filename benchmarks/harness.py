@@ -22,14 +22,15 @@ from typing import Callable
 import numpy as np
 
 from ..core import typed
-from ..core.errors import EdgeshipError, InputError
+from ..core.errors import EdgeshipError, InputError, one_line
 from ..core.files import sha256
 from ..core.outcome import Outcome
-from ..core.tensors import Signature, TensorSpec
+from ..core.tensors import Signature, TensorSpec, synthesize
 from ..export import formats
 from ..export.manifest import Manifest
 from ..export.reader import read_manifest
-from .records import BENCH_KIND, BENCH_VERSION, BenchConfig, BenchResult, Group, Host, Measurement, Target
+from .records import (BENCH_KIND, BENCH_VERSION, BenchConfig, BenchResult, Group, Host, Measurement, OpProfile,
+                      OpTime, Target)
 from .stats import summarize
 
 Progress = Callable[[str], None]
@@ -180,6 +181,10 @@ def plan(targets: list[Target], cfg: BenchConfig, scratch: Path) -> list[tuple[M
                 jobs.append((m, t.path, inputs))
                 if t.trainable:  # what the app pays after a request with taps: one train step
                     jobs.append((replace(m, call="train", rounds_ms=[], cpus=[]), t.path, inputs))
+                second = fmt.second_api() if cfg.second_api and t.group == Group.MODEL else None
+                if second is not None:  # the API the runtime now recommends, beside the one verification uses
+                    jobs.append((replace(m, call="second_api", runtime=f"{runtime} · {second[0].split(' (')[0]}",
+                                         identity=None, rounds_ms=[], cpus=[]), t.path, inputs))
     return jobs
 
 
@@ -209,9 +214,31 @@ def run_bench(targets: list[Target], cfg: BenchConfig, source: dict, progress: P
             for w in workers:
                 w.close()
     _attach_memory(measurements)
+    trainable = {t.label for t in targets if t.trainable}
+    profiles = _profiles([j for j in runnable if j[0].label not in trainable], progress) if cfg.profile else []
     host = replace(host, load_average_1m_end=_load_average())
     return BenchResult(BENCH_VERSION, BENCH_KIND, host, source, cfg, round(time.perf_counter() - started, 1),
-                       targets, measurements)
+                       targets, measurements, profiles)
+
+
+def _profiles(jobs, progress: Progress) -> list[OpProfile]:
+    """Each model file's time per operator type, one file at a time in this process (after the timed rounds,
+    so it disturbs none of them), on the same synthesized request its worker timed, at its largest K."""
+    done, out = set(), []
+    for m, path, inputs in sorted(jobs, key=lambda j: -(j[0].candidates or 0)):
+        fmt = formats.for_path(path)
+        if m.group != Group.MODEL or m.call != "infer" or m.threads != 1 or m.label in done or not fmt.profiled:
+            continue
+        done.add(m.label)
+        progress(f"  profile {m.label} [{m.runtime}]: where the time goes per operator type")
+        try:
+            method, (total, ops) = fmt.op_profile(path, synthesize(inputs, seed=0))
+        except Exception as e:  # a profile is extra: a file its method cannot cut still has its timings
+            progress(f"  profile {m.label}: not measured ({one_line(e, 200)})")
+            continue
+        out.append(OpProfile(m.label, m.runtime, method, round(total, 2), [
+            OpTime(op, nodes, round(us, 2), round(us / total, 4) if total else 0.0) for op, nodes, us in ops]))
+    return out
 
 
 def pinned_cpus(threads: int) -> list[int]:

@@ -24,7 +24,8 @@ BENCH_JSON = "bench.json"
 BENCH_KIND = "edgeship-bench"
 # 2: typed records; a target's signature (inputs and outputs) instead of its inputs
 # 3: status pass | fail | skip (core.outcome)
-BENCH_VERSION = 3
+# 4: profiles: where each file's time goes per operator type
+BENCH_VERSION = 4
 
 
 class Group(str, enum.Enum):
@@ -43,6 +44,10 @@ class BenchConfig:
     warmup: int = 20  # invokes after loading, before any timing
     identity: bool = True  # also measure the identity model (overhead floor)
     seed: int = 0
+    # also where each file's time goes per operator type (in the bench process, after the timed rounds)
+    profile: bool = True
+    # also each file through its runtime's second API where it has one (LiteRT's CompiledModel)
+    second_api: bool = True
 
     def __post_init__(self):
         for name in ("rounds", "invokes"):
@@ -80,9 +85,10 @@ class Measurement:
     runtime: str
     threads: int
     candidates: int | None = field(metadata={"doc": "null: the file's own input shape (not an edgeship ranker)"})
-    call: str = field(default="infer", metadata={"choices": ("infer", "train"),
-                                                 "doc": "what one timed invoke is: scoring a request, or one "
-                                                        "on-device training step on it"})
+    call: str = field(default="infer", metadata={"choices": ("infer", "train", "second_api"),
+                                                 "doc": "what one timed invoke is: scoring a request, one "
+                                                        "on-device training step on it, or scoring through the "
+                                                        "runtime's second API (named in runtime)"})
     status: Outcome = Outcome.PASS
     reason: str = ""
     import_ms: float | None = None
@@ -116,6 +122,27 @@ class Host:
     load_average_1m_end: float | None = None
 
 
+@dataclass(frozen=True)
+class OpTime:
+    op: str
+    nodes: int = field(metadata={"doc": "ops (LiteRT) or nodes per run (ONNX Runtime) of this type"})
+    us: float = field(metadata={"doc": "µs per invoke spent in them (LiteRT: can be slightly negative for a "
+                                       "type whose prefix differences are noise)"})
+    share: float
+
+
+@dataclass(frozen=True)
+class OpProfile:
+    """Where one file's time goes, per operator type, measured by its format's own method."""
+
+    label: str
+    runtime: str
+    method: str
+    total_us: float = field(metadata={"doc": "per invoke as the method measures it (a profiler adds its own "
+                                             "cost: compare shares, not these µs with p50)"})
+    ops: list[OpTime]
+
+
 @dataclass
 class BenchResult:
     """bench.json: every file measured, how, on which host, and the raw per-round samples."""
@@ -128,6 +155,7 @@ class BenchResult:
     seconds: float
     targets: list[Target]
     measurements: list[Measurement]
+    profiles: list[OpProfile] = field(default_factory=list)
 
     def models(self) -> dict[str, Target]:
         return {t.label: t for t in self.targets if t.group == Group.MODEL}

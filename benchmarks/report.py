@@ -65,6 +65,16 @@ def markdown(data: BenchResult) -> str:
     lines += ["", "identity_*: a model with the same inputs and no computation — the runtime's own per-invoke "
               "cost (overhead floor). Model RSS = the worker's peak RSS minus the identity worker's peak in the "
               "same runtime and thread count (Python and the runtime library are not what a phone pays).", ""]
+    if data.profiles:
+        lines += ["## Where the time goes (per operator type, the five largest)", "",
+                  "| file | runtime | total µs | operator types |", "|---|---|---:|---|"]
+        for p in data.profiles:
+            top = ", ".join(f"{o.op} {o.us:.1f} µs ({o.share:.0%}, {o.nodes})" for o in p.ops[:5])
+            lines.append(f"| {p.label} | {p.runtime} | {p.total_us:.1f} | {top} |")
+        lines += [""] + [f"- {runtime}: {method}" for runtime, method in
+                         dict.fromkeys((p.runtime, p.method) for p in data.profiles)] + [
+            "- Measured in the bench process after the timed rounds; a profiler adds its own cost per node: "
+            "compare shares and files of one runtime, not these µs with p50.", ""]
     notes = [(t.label, n) for t in data.targets for n in (t.facts.notes if t.facts else [])]
     notes += list(dict.fromkeys((m.label, f"not measured at K={m.candidates}: {m.reason}")
                                 for m in data.measurements if m.status == Outcome.SKIP))

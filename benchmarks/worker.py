@@ -51,6 +51,8 @@ def _opener(fmt, call: str, feeds: dict):
     file's state, and with it every later step, stays the same)."""
     if call == "infer":
         return lambda path, threads: fmt.open_session(path, threads).invoke
+    if call == "second_api":  # the same scoring through the runtime's other API (LiteRT's CompiledModel)
+        return lambda path, threads: fmt.second_api()[1](path, threads).invoke
 
     def train(path, threads):
         trainer = fmt.trainer(path, threads)

@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", type=Path, default=Path("artifacts/bench"), help="where bench.json/.md/plots go")
     _measurement_options(bench)
     bench.add_argument("--force", action="store_true", help="replace an existing bench.json at --out")
+    bench.add_argument("--no-profile", dest="profile", action="store_false",
+                       help="skip where the time goes per operator type (measured after the timed rounds)")
 
     gate = sub.add_parser("gate", help="hold a bundle or model file to a budget profile (exit 0 ok, 1 broken, 2 bad input)")
     gate.add_argument("input", type=Path, help="a bundle directory or a .tflite/.onnx/.mlmodel file")
@@ -346,7 +348,7 @@ def _verify(args) -> int:
 def _bench_config(args):
     from .benchmarks.records import BenchConfig
 
-    return BenchConfig(**{k: getattr(args, k) for k in ("threads", "candidates", "rounds", "invokes")
+    return BenchConfig(**{k: getattr(args, k) for k in ("threads", "candidates", "rounds", "invokes", "profile")
                           if getattr(args, k, None) is not None})
 
 

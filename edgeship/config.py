@@ -9,7 +9,7 @@ from pathlib import Path
 from .core import typed
 from .core.errors import ConfigError
 from .core.files import read_toml
-from .export import formats
+from .export import formats, recipes
 from .export.about import Identity
 from .export.parity import Floors
 from .export.types import QuantizationConfig
@@ -105,6 +105,7 @@ def _validate(cfg: RunConfig, where: str) -> RunConfig:
         if not 0 <= value <= 1:
             raise ConfigError(f"{where}: [floors] {name}: expected a number in [0, 1], got {value}")
     check_rules(cfg.rules, where)
+    recipes.resolve(cfg.quantization.recipes, where=where)  # every file read and checked before any training
     return cfg
 
 
@@ -124,6 +125,11 @@ def load_config(path: Path | None, overrides: dict | None = None) -> RunConfig:
         base = Path(path).parent
         cfg = dataclasses.replace(cfg, log=LogConfig(*(str(base / p) if p and not Path(p).is_absolute() else p
                                                        for p in (cfg.log.data, cfg.log.schema))))
+    if path is not None:  # so are recipe files
+        base = Path(path).parent
+        cfg = dataclasses.replace(cfg, quantization=dataclasses.replace(cfg.quantization, recipes=tuple(
+            str(base / r) if r.endswith(".toml") and not Path(r).is_absolute() else r
+            for r in cfg.quantization.recipes)))
     return _validate(cfg, where)
 
 

@@ -6,6 +6,7 @@ This module only wires the stages; each stage's work lives in its package, and t
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import platform
 import time
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from .core import typed
 from .core.errors import VerificationError
 from .export import bundle, raw_vectors
 from .export.about import About
-from .export.exporter import export_formats
+from .export import layer_report, recipes
+from .export.exporter import Choice, Timer, export_formats
 from .export.manifest import MANIFEST_VERSION, Manifest, Metrics, ModelRecord, TrainingRecord
 from .export.parity import ParityCheck
 from .export.quantization import quantization_aware_model, representative_dataset
@@ -275,6 +277,7 @@ def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contr
     k, test = data.candidates, data.test
     fixed = ranker_mod.with_fixed_shape(trained.model, data.spec, cfg.model, k)
     job = ExportJob(model=fixed, spec=data.spec, candidates=k, calibration=representative_dataset(data.calibration),
+                    recipes=recipes.resolve(cfg.quantization.recipes),
                     qat_model=trained.qat_model, personal=cfg.export.personal,
                     personal_frozen=cfg.export.personal_frozen, personal_head=cfg.export.personal_head,
                     about=About.of(cfg.export.identity, data.spec, k, __version__))
@@ -412,6 +415,27 @@ class BundlePlan:
     yardsticks: Yardsticks | None = None  # --reference: each shipped file is compared with the references
 
 
+def timer(candidates: int, rounds: int = 20, invokes: int = 100) -> Timer:
+    """How the export stage times an int8 slot's candidates: the bench harness (one worker process per file,
+    pinned, interleaved rounds), one thread, the bundle's K, as many invokes as `edgeship bench` (each slot
+    takes a few seconds, mostly starting the workers)."""
+
+    def time_files(paths: list[Path]) -> dict[Path, float]:
+        from .benchmarks.harness import file_target, run_bench, unique_labels
+        from .benchmarks.records import BenchConfig
+
+        targets = unique_labels([file_target(p) for p in paths])
+        result = run_bench(targets, BenchConfig(threads=(1,), candidates=(candidates,), rounds=rounds,
+                                                invokes=invokes, identity=False, profile=False,
+                                                second_api=False), {},
+                            progress=lambda _: None)
+        by_label = {t.label: t.path for t in targets}
+        return {by_label[m.label]: float(m.latency_ms.p50) for m in result.measurements
+                if m.latency_ms is not None and m.call == "infer"}
+
+    return time_files
+
+
 def ship(plan: BundlePlan, step: Steps, stream=None, access: sources.Access | None = None) -> RunResult:
     """The export stage over every configured format, the personalization study where the data has users to
     follow (access), then the bundle, written atomically. Shared by `run`, `train` and `export`."""
@@ -422,7 +446,8 @@ def ship(plan: BundlePlan, step: Steps, stream=None, access: sources.Access | No
                                raw.attributes)
     check = ParityCheck(test, plan.reference, cfg.floors, tuple(c.tensors for c in cases))
     with bundle.staging(plan.where.out, plan.where.force) as stage:
-        outcome = export_formats(plan.job, cfg.export.formats, stage, check, step, stream)
+        choice = Choice(cfg.quantization.choose, cfg.quantization.size_slack, timer(plan.job.candidates))
+        outcome = export_formats(plan.job, cfg.export.formats, stage, check, step, stream, choice)
         if not outcome.shipped:
             raise VerificationError("no format produced a verified file: " + "; ".join(
                 f"{f.what}: {f.reason}" for f in outcome.failures))
@@ -433,6 +458,10 @@ def ship(plan: BundlePlan, step: Steps, stream=None, access: sources.Access | No
             metrics = dataclasses.replace(metrics, comparisons=metrics.comparisons + _file_comparisons(
                 outcome.shipped, plan.yardsticks, step))
         step("writing the bundle")
+        if outcome.layers:
+            compared = sum(1 for _ in itertools.islice(plan.job.calibration(), choice.layer_requests))
+            layer_report.write(stage, layer_report.LayerReport(layer_report.REPORT_VERSION, compared,
+                                                               layer_report.THRESHOLD_DB, outcome.layers))
         fallback = plan.fallback
         fallback_record = None if fallback is None else bundle.write_fallback(
             stage, fallback.table, fallback.ndcg_at_10, fallback.model_ndcg_at_10, fallback.cold_start)

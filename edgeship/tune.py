@@ -160,7 +160,8 @@ class _Objective:
         # fewer rounds than the gate's 20 x 100 (a trial's p50 ranks trials; the shipped bundle is for the gate)
         bench = run_bench([file_target(path)], BenchConfig(threads=(self.budget.threads,),
                                                           candidates=(data.candidates,), rounds=5, invokes=40,
-                                                          identity=False), {}, progress=lambda _: None)
+                                                          identity=False, profile=False, second_api=False),
+                           {}, progress=lambda _: None)
         latency = bench.measurements[0].latency_ms
         if latency is None:
             raise EdgeshipError(f"the bench harness could not time {path.name}: {bench.measurements[0].reason}")

@@ -10,7 +10,7 @@ import numpy as np
 from . import __version__
 from .config import RunConfig
 from .core.errors import ConfigError
-from .export import bundle
+from .export import bundle, recipes
 from .export.about import About
 from .export.manifest import Metrics, ModelRecord
 from .export.quantization import representative_dataset
@@ -59,6 +59,7 @@ def export_user_model(cfg: RunConfig, model_path: Path, calibration_path: Path, 
                                "calibration set + 1, not read from the model")
     candidates = test.candidates.shape[1]
     job = ExportJob(model=fixed, spec=spec, candidates=candidates, calibration=representative_dataset(test),
+                    recipes=recipes.resolve(cfg.quantization.recipes),
                     about=About.of(cfg.export.identity, spec, candidates, __version__))
     plan = BundlePlan(cfg, Destination(out, force, f"export of {model_path}"), job, test, reference, model_record,
                       metrics, Raw(bundle.contract(candidates, spec, encoders), encoders, vocabularies, {}))

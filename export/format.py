@@ -11,6 +11,10 @@ runtime it measures and never TensorFlow:
             (invoke / run), and Trainer(path, threads, error) where personal=True
   inspect   signature(path, error) -> Signature, facts(path) -> ModelFacts, trainable_problems(path)
   identity  write(inputs, path): the same inputs, no computation      (formats benchmarks can time)
+  layers    errors(fp32, int8, requests) -> [LayerError]: an int8 file against its fp32 file, op by op
+            (formats with layers=True)
+  profile   METHOD, by_op(path, feeds, rounds, invokes) -> (µs, [(op type, nodes, µs)]): where its time goes
+            (formats with profiled=True)
   readme    files(manifest) -> str, personal(manifest, entry, study) -> str: its part of the bundle README
 """
 
@@ -35,6 +39,9 @@ class Format:
     timed: bool = True  # benchmarks can time it on this host (an identity model and a CPU runtime here)
     personal: bool = False  # makes a file that learns its user on the device (a `personal` part)
     record: type | None = None  # its own facts record, under its key in each manifest artifact entry
+    layers: bool = False  # can compare an int8 file with its fp32 file layer by layer (a `layers` part)
+    profiled: bool = False  # can say where a file's time goes per operator type (a `profile` part)
+    profile_part: str = ""  # the folder whose `profile` part it uses, when not its own (ORT files: onnx's)
 
     def _part(self, part: str):
         return import_module(f"{__package__}.{self.name}.{part}")
@@ -51,6 +58,13 @@ class Format:
     def convert_personal(self, job, out_dir: Path, derived):
         return self._part("personal").export(job, out_dir, derived)
 
+    def layer_errors(self, fp32: Path, int8: Path, requests) -> list:
+        return self._part("layers").errors(fp32, int8, requests)
+
+    def op_profile(self, path: Path, feeds, rounds: int = 15, invokes: int = 100):
+        part = import_module(f"{__package__}.{self.profile_part or self.name}.profile")
+        return part.METHOD, part.by_op(path, feeds, rounds, invokes)
+
     # running
     @property
     def runtime(self) -> str:
@@ -65,6 +79,11 @@ class Format:
 
     def open_session(self, path: Path, threads: int = 1, error: type[EdgeshipError] = InputError):
         return self._part("runtime").open_session(path, threads, error)
+
+    def second_api(self):
+        """(name, open) of another API of its runtime, open(path).scores(feeds) scoring one request; None where
+        the runtime has one API."""
+        return None
 
     def trainer(self, path: Path, threads: int = 1, error: type[EdgeshipError] = InputError):
         return self._part("runtime").Trainer(path, threads, error=error)

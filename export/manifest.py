@@ -38,8 +38,18 @@ TESTVECTORS = "testvectors.json"
 # 9: quality on every test row (metrics.evaluation_lists / evaluation_rows), metrics.comparisons with paired
 #    intervals, the references' batch size, training.convergence (the ranker's schedule adapts to the data),
 #    search (`edgeship tune`)
-MANIFEST_VERSION = 9
+# 10: quantization per int8 file name, one candidate per recipe with its bytes, p50 and why it won or lost
+MANIFEST_VERSION = 10
 TESTVECTORS_VERSION = 2  # 2: expected outputs carry the file's declared output shape ([1, K], not K values)
+
+
+@dataclass(frozen=True)
+class ApiCheck:
+    """The same file through a second API of its runtime, on the same verification requests."""
+
+    api: str
+    max_abs_diff: float | None = field(metadata={"doc": "against the first API's scores; null: it did not run"})
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,8 @@ class Verification:
         "doc": "false: too few positives for the NDCG floor to mean anything; the label-free floors decided"})
     rank_correlation: float = field(default=float("nan"), metadata={
         "doc": "Spearman correlation of the file's scores with the trained model's over all real candidates"})
+    other_api: ApiCheck | None = field(default=None, metadata={
+        "doc": "where the runtime has a second API (LiteRT's CompiledModel beside its Interpreter)"})
 
 
 @dataclass(frozen=True)
@@ -114,18 +126,29 @@ class Failure:
 
 @dataclass(frozen=True)
 class QuantizationCandidate:
+    """One recipe's file for an int8 slot, as measured when the bundle was made."""
+
+    method: str = field(metadata={"doc": "the recipe's method (export/recipes/)"})
     bytes: int
     sha256: str
     shipped: bool
-    verification: Verification
+    verification: Verification | None = field(metadata={"doc": "null: the recipe did not convert"})
+    p50_us: float | None = field(metadata={"doc": "median invoke on this host, one thread, K candidates; null: "
+                                                  "not timed"})
+    p50_ratio: float | None = field(metadata={"doc": "p50 / the fp32 file's p50, same runtime, same run"})
+    size_ratio: float = field(metadata={"doc": "bytes / the fp32 file's bytes"})
+    outcome: str = field(metadata={"doc": "why it won or lost"})
 
 
 @dataclass(frozen=True)
 class QuantizationRecord:
-    """The int8 candidates of one file (post-training and quantization-aware) and which one ships."""
+    """The int8 candidates of one file (one per recipe) and which one ships."""
 
-    selected: str
+    selected: str | None = field(metadata={"doc": "the recipe that ships; null: none was eligible"})
     rule: str
+    choose: str = field(metadata={"choices": ("speed", "size", "quality")})
+    eligible: str
+    fp32_p50_us: float | None
     candidates: dict[str, QuantizationCandidate]
 
 
@@ -247,7 +270,8 @@ class Manifest:
     model: ModelRecord
     artifacts: list[ArtifactEntry]
     failures: list[Failure]
-    quantization: QuantizationRecord | None
+    quantization: dict[str, QuantizationRecord] = field(metadata={
+        "doc": "per int8 file name: every recipe's candidate and the one that ships"})
     metrics: Metrics
     seed: int | None
     config: dict = field(metadata={"doc": "the run configuration, with where it came from"})

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from ..core.console import progress_stream
-from ..core.errors import EdgeshipError, InputError
+from ..core.errors import EdgeshipError, InputError, one_line
 from ..models.data import Requests
 from ..models.features import SCORES
 from ..models.metrics import MIN_POSITIVES, auc, masked, ndcg_at_k, rank_correlation, top_k_overlap
 from . import formats
-from .manifest import Verification
+from .manifest import ApiCheck, Verification
 from .types import Artifact
 
 
@@ -145,12 +145,38 @@ class Outputs:
     probes: tuple[np.ndarray, ...]
 
 
+def _other_api(artifact: Artifact, requests: Requests, scores: np.ndarray) -> ApiCheck | None:
+    """The file through its runtime's second API, where there is one: the same scores, or why it did not run
+    (recorded, not failed: the first API is the one the bundle is verified by)."""
+    second = formats.get(artifact.format).second_api()
+    if second is None:
+        return None
+    name, open_file = second
+    session = None
+    try:
+        session = open_file(artifact.path)
+        other = _scores(session.scores, requests)
+    except Exception as e:  # an API that refuses the file says so in the manifest
+        return ApiCheck(name, None, one_line(e, 200))
+    finally:
+        if session is not None:
+            session.close()
+    return ApiCheck(name, float(np.max(np.abs(other - scores))) if other.size else 0.0)
+
+
 def check_parity(artifact: Artifact, check: ParityCheck, stream=None) -> tuple[Verification, Outputs]:
     run = scorer(artifact.format, artifact.path)
     requests = check.requests
     scores = _scores(run, requests)
     outputs = Outputs(scores, tuple(np.asarray(run(p), dtype=np.float32) for p in check.probes))
     result = compare(artifact, scores, check.reference, requests.labels, check.floors, requests.mask)
+    other = _other_api(artifact, requests, scores)
+    if other is not None:
+        tolerance = formats.get(artifact.format).tolerance(artifact.precision)
+        differs = other.max_abs_diff is not None and not other.max_abs_diff <= tolerance
+        result = replace(result, other_api=other, passed=result.passed and not differs, reasons=result.reasons + (
+            (f"{other.api} scores differ from the first API's by {other.max_abs_diff:.2e} > {tolerance:g}",)
+            if differs else ()))
     if artifact.trainable:
         problems = training_problems(artifact, requests)
         result = replace(result, passed=result.passed and not problems, reasons=result.reasons + tuple(problems))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..models.features import FEATURE_CLIP
 from ..ondevice.fallback import FALLBACK_ORDER
 from . import formats
@@ -97,7 +99,7 @@ version replace the generated code.
   `metadata_props`, Core ML description, author, licence, version, per-input descriptions and user-defined
   metadata with the edgeship and contract versions); set the name, version, author and licence with
   `[export.identity]` in the run config.
-{_personal_section(manifest)}{_rules_section(manifest)}{_fallback_section(manifest)}
+{_quantization_section(manifest)}{_personal_section(manifest)}{_rules_section(manifest)}{_fallback_section(manifest)}
 ## Verify a download
 1. Check each file's SHA-256 against `manifest.json`: the artifacts under `artifacts`, the contract,
    vocabularies and test vectors under `files` (`sha256sum -c` works on the list `sha256  path`).
@@ -136,6 +138,34 @@ Measured on {r.users} simulated new users ([personalization.md](personalization.
 requests goes from {top.global_ndcg.estimate:.4f} (shipped model) to {top.personal_ndcg.estimate:.4f} after {top.n} train
 calls (gain {top.gain.estimate:+.4f}, 95 % CI {top.gain.low:+.4f} … {top.gain.high:+.4f}); {cost}
 """
+
+
+def _quantization_section(manifest: Manifest) -> str:
+    """Each int8 file's recipe table: what was tried, measured here, and why one ships."""
+    if not manifest.quantization:
+        return ""
+    text = """
+## The int8 files: one recipe of several, chosen by measurement
+Every recipe (`[quantization] recipes`) was converted, verified against the floors, weighed and timed on the
+build host (bench harness, one thread, all candidates and the fp32 file interleaved). Latency on this x86 host
+is a proxy: ARM's int8 kernels differ, so a team whose phones disagree can rebuild with `[quantization] choose =
+"size"` or `"quality"`.
+"""
+    if any(formats.for_path(Path(slot)).layers for slot in manifest.quantization):
+        text += ("Where each .tflite candidate loses precision, layer by layer (and which layers a mixed recipe would "
+                 "keep in float): [quantization.md](quantization.md).\n")
+    for slot, q in manifest.quantization.items():
+        rows = [[f"`{name}`", c.method, f"{c.bytes:,}", f"{c.size_ratio:.2f}",
+                 "–" if c.p50_us is None else f"{c.p50_us:.1f} µs",
+                 "–" if c.p50_ratio is None else f"{c.p50_ratio:.2f}",
+                 "–" if c.verification is None else f"{c.verification.ndcg_ratio:.4f}",
+                 "–" if c.verification is None else f"{c.verification.top10_overlap:.3f}",
+                 c.outcome.split(" (")[0]] for name, c in q.candidates.items()]
+        head = (f"`{slot}`: **{q.selected}** ships, by {q.choose} ({q.rule}). Eligible: {q.eligible}."
+                if q.selected else f"`{slot}`: nothing ships: no candidate was eligible ({q.eligible}).")
+        text += "\n" + head + "\n\n" + _table(["recipe", "method", "bytes", "× fp32 bytes", "p50", "× fp32 p50",
+                                               "NDCG ratio", "top-10 overlap", "outcome"], rows) + "\n"
+    return text
 
 
 def _personal_section(manifest: Manifest) -> str:

@@ -11,6 +11,8 @@ import numpy as np
 from ..core.tensors import TensorSpec
 from ..models.features import INPUT_NAMES, FeatureSpec
 from .about import About
+from .recipes import CHOICES, Recipe, builtin, for_format
+from .recipes import DEFAULT as DEFAULT_RECIPES
 
 Inputs = dict[str, np.ndarray]
 
@@ -26,6 +28,14 @@ class QuantizationConfig:
     # Fine-tuning from the trained weights. Int8 NDCG ratio of the QAT .tflite on the v1 default run:
     # 5e-4 -> 0.979, 1e-4 -> 0.974, 2e-5 -> 0.986 (all below PTQ's 1.004; why is still open, see docs/results.md).
     qat_learning_rate: float = 2e-5
+    # built-in names or paths to recipe files (export/recipes/): each is converted, verified, weighed and timed;
+    # a format none of them names keeps one candidate, its first built-in (full_int8 / onnx_from_tflite)
+    recipes: tuple[str, ...] = field(default=DEFAULT_RECIPES, metadata={"nonempty": True})
+    # which eligible candidate ships as each format's int8 file (this host's latency is a proxy for a phone's)
+    choose: str = field(default="speed", metadata={"choices": CHOICES})
+    # an int8 file exists to be small: a candidate larger than this times the smallest one that holds the
+    # floors is not eligible (keeping the embedding tables in float triples the default file)
+    size_slack: float = field(default=1.25, metadata={"min": 1.0})
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,12 @@ class ExportJob:
     personal_frozen: str = "fp32"  # its frozen ranker's weights: fp32 or int8 (export/tflite/personal.py)
     personal_head: str = "features"  # what its trained head sees (export/tflite/personal.py HEADS)
     about: About | None = None  # what each file says about itself (export/about.py); None: nothing
+    # the int8 candidates each format makes (export/recipes/); a format none of them names makes one file by
+    # its first built-in (full_int8, onnx_from_tflite)
+    recipes: tuple[Recipe, ...] = ()
+
+    def recipes_for(self, fmt: str) -> tuple[Recipe, ...]:
+        return for_format(self.recipes, fmt) or for_format(builtin(("full_int8", "onnx_from_tflite")), fmt)
 
     @property
     def inputs(self) -> tuple[TensorSpec, ...]:
@@ -66,7 +82,9 @@ class Artifact:
     format: str  # a name in export.formats.FORMATS
     precision: str  # fp32 | int8
     notes: str = ""
-    quantization_method: str | None = None  # ptq | qat | 8-bit linear weights
+    quantization_method: str | None = None  # the recipe's name (export/recipes/), or how the format quantizes
+    recipe: Recipe | None = None  # the recipe that made this int8 candidate
+    failed: str | None = None  # its recipe did not convert (why, one line): recorded, never written or verified
     ships_as: str | None = None  # one of several candidates for this file name; the export stage keeps one
     trainable: bool = False  # learns on the device (train / reset signatures): verified to learn and to reset
     details: object = None  # the format's own facts (its Format.record)

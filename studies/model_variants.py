@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             files.append(path)
     targets, source = collect_targets(files)
     bench = run_bench(targets, BenchConfig(threads=(1,), candidates=(cfg.export.candidates,), rounds=args.rounds,
-                                           invokes=50, identity=False), source,
+                                           invokes=50, identity=False, profile=False,
+                                           second_api=False), source,
                       progress=lambda line: print(line, file=sys.stderr, flush=True))
     label = {Path(t.path).resolve(): t.label for t in targets}
     by_label = {ms.label: ms for ms in bench.measurements if ms.call == "infer"}

@@ -5,5 +5,5 @@ OPSET = 17
 from ..format import Format
 from .record import OnnxDetails
 
-# the int8 .onnx is the shipped int8 .tflite as a QDQ graph
-FORMAT = Format("onnx", ".onnx", "ONNX", needs=("tflite",), record=OnnxDetails)
+# needs tflite: the onnx_from_tflite recipe converts the shipped int8 .tflite (export/recipes/)
+FORMAT = Format("onnx", ".onnx", "ONNX", needs=("tflite",), record=OnnxDetails, profiled=True)

@@ -1,22 +1,23 @@
-"""ONNX: fp32 via tf2onnx from the Keras model; int8 via tf2onnx from the chosen int8 .tflite.
-
-Why int8 comes from the .tflite rather than from ONNX Runtime's own static quantization: the .tflite route
-yields a QDQ graph carrying exactly the scales and zero points of the shipped int8 .tflite, so Android
-(TFLite) and any ONNX consumer rank with the same integer model, the PTQ/QAT choice carries over, and there is
-one calibration to audit instead of two. The price: ONNX Runtime runs QDQ graphs slower than QOperator graphs
-on x86 (see docs/formats.md); size is the same.
+"""ONNX: fp32 via tf2onnx from the Keras model, simplified (simplify.py); int8 candidates by recipe
+(export/recipes/): `from_tflite` converts the shipped int8 .tflite with tf2onnx (a QDQ graph carrying exactly that
+file's scales and zero points: one calibration to audit for both), and `qdq` / `qoperator` / `dynamic` quantize
+the fp32 graph with ONNX Runtime's own quantizer (its kernels' preferred layouts, its own calibration on the
+same requests). The export stage times them all and ships one (docs/formats.md).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ...core.errors import one_line
 from ...models.features import INPUT_NAMES, SCORES
 from .. import shims
 from ..about import About, describe_onnx
+from ..recipes import Recipe
 from ..types import Artifact, Derived, ExportJob, tf_signature
 from . import OPSET
 from .record import OnnxDetails
+from .simplify import simplify
 
 FORMAT = "onnx"
 
@@ -98,26 +99,84 @@ def _contract_name(tensor_name: str) -> str:
     return SCORES if base.startswith("StatefulPartitionedCall") or base.endswith(SCORES) else base
 
 
+INT8_NAME = "ranker_int8.onnx"
+
+
 def export(job: ExportJob, out_dir: Path, derived: Derived) -> list[Artifact]:
-    """fp32 from the Keras model; int8 from the shipped int8 .tflite when there is one."""
+    """fp32 from the Keras model; one int8 candidate per onnx recipe (from_tflite only when an int8 .tflite
+    shipped)."""
     import tf2onnx
 
     with shims.quiet():
         fp32, _ = tf2onnx.convert.from_keras(job.model, input_signature=tf_signature(job.inputs), opset=OPSET)
     if len(fp32.graph.output) == 1 and fp32.graph.output[0].name != SCORES:  # a user's model names it its own way
         _rename_io(fp32, {fp32.graph.output[0].name: SCORES})
+    simplify(fp32)
     path = out_dir / "ranker_fp32.onnx"
     _check_and_save(fp32, path, job.about)
     artifacts = [Artifact(path=path, format=FORMAT, precision="fp32", notes="tf2onnx from the Keras model",
                           details=OnnxDetails(OPSET))]
-    source = derived.shipped("tflite", "int8")
-    if source is not None:
-        with shims.quiet():
-            int8, _ = tf2onnx.convert.from_tflite(str(source), opset=OPSET)
-        _rename_io(int8, {o.name: _contract_name(o.name) for o in list(int8.graph.input) + list(int8.graph.output)})
-        path = out_dir / "ranker_int8.onnx"
-        _check_and_save(int8, path, job.about)
-        artifacts.append(Artifact(path=path, format=FORMAT, precision="int8",
-                                  notes=f"QDQ graph by tf2onnx from {source.name}: same integer model",
-                                  details=OnnxDetails(OPSET, derived_from=source.name)))
+    for recipe in job.recipes_for(FORMAT):
+        if recipe.method == "from_tflite":
+            source = derived.shipped("tflite", "int8")
+            if source is None:
+                continue
+            with shims.quiet():
+                int8, _ = tf2onnx.convert.from_tflite(str(source), opset=OPSET)
+            _rename_io(int8, {o.name: _contract_name(o.name)
+                              for o in list(int8.graph.input) + list(int8.graph.output)})
+            origin, note = source.name, f"QDQ graph by tf2onnx from {source.name}: its scales and zero points"
+        else:
+            origin, note = path.name, recipe.note
+            try:
+                int8 = _ort_quantized(fp32, recipe, job)
+            except Exception as e:  # one recipe failing loses only itself
+                artifacts.append(Artifact(out_dir / f"ranker_int8_{recipe.name}.onnx", FORMAT, "int8", note,
+                                          quantization_method=recipe.name, recipe=recipe, ships_as=INT8_NAME,
+                                          failed=one_line(e, 300)))
+                continue
+        out = out_dir / f"ranker_int8_{recipe.name}.onnx"
+        _check_and_save(int8, out, job.about)
+        artifacts.append(Artifact(path=out, format=FORMAT, precision="int8", notes=note,
+                                  quantization_method=recipe.name, recipe=recipe, ships_as=INT8_NAME,
+                                  details=OnnxDetails(OPSET, derived_from=origin)))
     return artifacts
+
+
+def _ort_quantized(fp32, recipe: Recipe, job: ExportJob):
+    """ONNX Runtime's quantizer on the fp32 graph. It writes helper files into the working folder (and its
+    pre-processing wants a file), so it runs in a temporary one."""
+    import os
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic,
+                                          quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Requests(CalibrationDataReader):
+        def __init__(self):
+            self.feeds = iter(job.calibration())
+
+        def get_next(self):
+            return next(self.feeds, None)
+
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="edgeship-ortq-") as scratch:
+        os.chdir(scratch)
+        try:
+            onnx.save(fp32, "fp32.onnx")
+            with shims.quiet():
+                quant_pre_process("fp32.onnx", "pre.onnx", skip_symbolic_shape=True)
+                only = {"op_types_to_quantize": list(recipe.int8_ops)} if recipe.int8_ops else {}
+                if recipe.method == "dynamic":
+                    quantize_dynamic("pre.onnx", "int8.onnx", weight_type=QuantType.QInt8, **only)
+                else:
+                    signed = recipe.activations == "int8"
+                    quantize_static("pre.onnx", "int8.onnx", Requests(),
+                                    quant_format=QuantFormat.QDQ if recipe.method == "qdq" else QuantFormat.QOperator,
+                                    activation_type=QuantType.QInt8 if signed else QuantType.QUInt8,
+                                    weight_type=QuantType.QInt8, per_channel=recipe.per_channel, **only)
+            return onnx.load("int8.onnx")
+        finally:
+            os.chdir(here)

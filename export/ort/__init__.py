@@ -14,4 +14,5 @@ class Ort(Format):
         return {} if details is None else {details.required_operators: details.required_operators_sha256}
 
 
-FORMAT = Ort("ort", ".ort", "ORT format (ONNX Runtime Mobile)", needs=("onnx",), record=OrtDetails)
+FORMAT = Ort("ort", ".ort", "ORT format (ONNX Runtime Mobile)", needs=("onnx",), record=OrtDetails, profiled=True,
+            profile_part="onnx")

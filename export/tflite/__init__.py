@@ -20,5 +20,10 @@ class TFLite(Format):
     def trainable(self, details) -> bool:
         return details is not None and "train" in details.signatures
 
+    def second_api(self):
+        runtime = self._part("runtime")
+        return runtime.COMPILED_API, runtime.CompiledSession
 
-FORMAT = TFLite("tflite", ".tflite", "TensorFlow Lite", personal=True, record=TFLiteDetails)
+
+FORMAT = TFLite("tflite", ".tflite", "TensorFlow Lite", personal=True, record=TFLiteDetails, layers=True,
+                profiled=True)

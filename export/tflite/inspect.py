@@ -35,6 +35,18 @@ def _model(path: Path):
         return fb, fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(Path(path).read_bytes(), 0))
 
 
+def nodes(data: bytes) -> list[tuple[str, str]]:
+    """(op type, name of its first output tensor) of each op of the first subgraph, in execution order: how
+    the converter's quantization debugger names a node."""
+    from ai_edge_litert import schema_py_generated as fb
+
+    model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0))
+    names = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
+    codes = [names.get(max(oc.builtinCode, oc.deprecatedBuiltinCode), "CUSTOM") for oc in model.operatorCodes]
+    sg = model.subgraphs[0]
+    return [(codes[op.opcodeIndex], sg.tensors[op.outputs[0]].name.decode()) for op in sg.operators]
+
+
 def operators(path: Path) -> list[str]:
     return facts(path).operators
 

@@ -152,3 +152,73 @@ class Trainer:
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         self._set(**weights)
+
+
+COMPILED_API = "CompiledModel (ai_edge_litert.compiled_model, CPU)"
+_ENVIRONMENT = []  # the one LiteRT environment of this process (each one logs every accelerator it destroys)
+
+
+def _environment():
+    """Made once, quietly, and released quietly at exit: a CompiledModel's environment registers and destroys
+    its accelerators (CPU, GPU, NPU) with a line each on stderr, which `edgeship run` would print per file."""
+    if not _ENVIRONMENT:
+        import atexit
+
+        with quiet():
+            from ai_edge_litert.compiled_model import _create_default_environment
+
+            _ENVIRONMENT.append(_create_default_environment())
+        atexit.register(_release_environment)
+    return _ENVIRONMENT[0]
+
+
+def _release_environment() -> None:
+    """At exit. LiteRT destroys its accelerator registry after Python has finished, with a line per accelerator
+    on stderr: once the process is only tearing down, its stderr goes to /dev/null."""
+    import gc
+    import os
+    import sys
+
+    with quiet():
+        _ENVIRONMENT.clear()
+        gc.collect()
+    try:
+        sys.stderr.flush()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    except (OSError, ValueError):  # no real descriptor (a captured stream): nothing to silence
+        pass
+
+
+class CompiledSession:
+    """The same file through LiteRT's CompiledModel API, the one LiteRT now recommends (the Interpreter above
+    is kept for compatibility): tensor buffers made once, written and read per call."""
+
+    def __init__(self, path: Path, threads: int = 1):
+        with quiet():  # it announces every accelerator it registers or cannot find (NPU, OpenVINO) on stderr
+            from ai_edge_litert.compiled_model import CompiledModel
+            from ai_edge_litert.cpu_options import CpuOptions
+            from ai_edge_litert.options import Options
+
+            options = Options(cpu_options=CpuOptions(num_threads=threads))
+            self._model = CompiledModel.from_file(str(path), environment=_environment(), options=options)
+        signatures = self._model.get_signature_list()
+        key = next(k for k in (*SCORING_SIGNATURES, *signatures) if k in signatures)
+        self._index = self._model.get_signature_index(key)
+        self._names = signatures[key]["inputs"]
+        self._in = self._model.create_input_buffers(self._index)
+        self._out = self._model.create_output_buffers(self._index)
+        details = self._model.get_output_tensor_details(key)
+        self._size = int(np.prod(next(iter(details.values()))["shape"]))
+
+    def invoke(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return [self.scores(feeds)]
+
+    def close(self) -> None:
+        with quiet():
+            self._in = self._out = self._model = None
+
+    def scores(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        for buffer, name in zip(self._in, self._names):
+            buffer.write(np.ascontiguousarray(feeds[name]))
+        self._model.run_by_index(self._index, self._in, self._out)
+        return self._out[0].read(self._size, np.float32)

@@ -26,6 +26,7 @@ def tiny_bench(reference_bundle):
 
 
 def _by(result, label, **kw):
+    kw.setdefault("call", "infer")
     found = [m for m in result.measurements if m.label == label and all(getattr(m, k) == v for k, v in kw.items())]
     assert len(found) == 1, (label, kw, [(m.label, m.candidates) for m in result.measurements])
     return found[0]
@@ -47,6 +48,31 @@ def test_bundle_artifacts_are_measured_beside_their_identity_floor(tiny_bench, r
     assert not any(m.label.endswith(".mlmodel") for m in tiny_bench.measurements)  # no Core ML runtime here
 
 
+def test_each_model_file_says_where_its_time_goes(tiny_bench):
+    """Per operator type, by each runtime's own method; the trainable file and the identity models left out."""
+    profiles = {p.label: p for p in tiny_bench.profiles}
+    assert {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx", "ranker_int8.onnx",
+            "ranker_int8.ort"} <= set(profiles)
+    assert not any("personal" in label or label.startswith("identity") for label in profiles)
+    for label, p in profiles.items():
+        assert p.total_us > 0 and p.ops and p.method
+        assert sum(o.us for o in p.ops) == pytest.approx(p.total_us, rel=0.01, abs=0.05), label
+        assert sum(o.share for o in p.ops) == pytest.approx(1.0, abs=0.01), label
+    # ONNX Runtime's profiler counts every node of the graph it runs; LiteRT's method every op of the file
+    assert {o.op for o in profiles["ranker_int8.tflite"].ops} >= {"FULLY_CONNECTED", "GATHER"}
+    assert profiles["ranker_fp32.onnx"].runtime == "onnxruntime" and "Gemm" in " ".join(
+        o.op for o in profiles["ranker_fp32.onnx"].ops)
+
+
+def test_each_tflite_is_also_timed_through_the_compiled_model_api(tiny_bench, reference_bundle):
+    k = json.loads((reference_bundle / "manifest.json").read_text())["model"]["candidates"]
+    for label in ("ranker_fp32.tflite", "ranker_int8.tflite", "ranker_personal.tflite"):
+        m = _by(tiny_bench, label, candidates=k, call="second_api")
+        assert m.status == "pass" and m.runtime == "litert · CompiledModel" and m.latency_ms.p50 > 0
+        assert m.name == f"{label} · second_api"
+    assert not [m for m in tiny_bench.measurements if m.call == "second_api" and not m.label.endswith(".tflite")]
+
+
 def test_foreign_models_run_or_fail_with_the_runtime_reason(tiny_bench):
     hello = _by(tiny_bench, "hello_world_float.tflite")
     assert hello.status == "pass" and hello.candidates is None
@@ -62,6 +88,7 @@ def test_reports_are_written_and_not_silently_replaced(tiny_bench, tmp_path):
     assert again.measurements == tiny_bench.measurements
     md = (tmp_path / "bench.md").read_text()
     assert "| ranker_int8.tflite | litert | 1 |" in md and "identity" in md and "Gemm(6)" in md
+    assert "## Where the time goes" in md and again.profiles == tiny_bench.profiles
     for name in report.PLOTS:
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(EdgeshipError, match="already holds a bench.json"):

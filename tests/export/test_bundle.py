@@ -23,10 +23,11 @@ EXPECTED_FILES = {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx"
 
 def test_manifest_schema_and_checksums(reference_bundle, tiny_config):
     manifest = json.loads((reference_bundle / "manifest.json").read_text())
-    assert manifest["schema_version"] == 9
+    assert manifest["schema_version"] == 10
     assert {a["path"] for a in manifest["artifacts"]} == EXPECTED_FILES
     assert set(os.listdir(reference_bundle)) == EXPECTED_FILES | {
         "manifest.json", "testvectors.json", "vocabularies.json", "README.md", "manifest.schema.json",
+        "quantization.json", "quantization.md",
         "testvectors.schema.json", "features.json", "features.schema.json", "testvectors_raw.json",
         "testvectors_raw.schema.json", "required_operators.config", "personalization.json", "personalization.md", "personalization.png",
         "fallback.json", "fallback.schema.json", "rules.json", "rules.schema.json"}
@@ -47,11 +48,17 @@ def test_manifest_schema_and_checksums(reference_bundle, tiny_config):
     assert manifest["model"]["parameters"] > 0 and manifest["seed"] == tiny_config.seed
     assert {"model", "oracle", "rule_baseline"} <= set(manifest["metrics"])
     q = manifest["quantization"]
-    assert q["selected"] in ("ptq", "qat") and set(q["candidates"]) == {"ptq", "qat"}
-    assert q["candidates"][q["selected"]]["shipped"] and not q["candidates"][{"ptq": "qat", "qat": "ptq"}[
-        q["selected"]]]["shipped"]
-    assert q["candidates"][q["selected"]]["sha256"] == next(a["sha256"] for a in manifest["artifacts"]
-                                                            if a["path"] == "ranker_int8.tflite")
+    assert set(q) == {"ranker_int8.tflite", "ranker_int8.onnx"}
+    for slot, names in (("ranker_int8.tflite", {"full_int8", "full_int8_qat", "int8_dense", "int8_dense_qat"}),
+                        ("ranker_int8.onnx", {"onnx_from_tflite", "ort_qdq"})):
+        record = q[slot]
+        assert set(record["candidates"]) == names and record["choose"] == "quality"
+        shipped = [n for n, c in record["candidates"].items() if c["shipped"]]
+        assert shipped == [record["selected"]]
+        assert record["candidates"][record["selected"]]["sha256"] == next(
+            a["sha256"] for a in manifest["artifacts"] if a["path"] == slot)
+        assert record["fp32_p50_us"] > 0 and all(c["p50_us"] > 0 and c["p50_ratio"] > 0 and c["outcome"]
+                                                 for c in record["candidates"].values())
     assert {"tensorflow", "coremltools", "onnxruntime", "tf2onnx"} <= set(manifest["versions"])
     assert manifest["config"]["export"]["candidates"] == tiny_config.export.candidates
 

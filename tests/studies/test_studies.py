@@ -128,19 +128,3 @@ def test_model_variants_summary_pairs_variants_by_seed():
     assert out["b"]["ndcg_at_10"]["paired_diff_mean"] == pytest.approx(0.01)
     assert out["b"]["ndcg_at_10"]["paired_diff_sd"] == pytest.approx(0.0, abs=1e-12)
     assert out["a"]["ndcg_at_10"]["paired_diff_mean"] == 0.0 and out["b"]["int8_bytes"] == 20
-
-
-def test_ort_profile_sums_each_files_kernels_by_operator(reference_bundle, tmp_path):
-    from studies import ort_profile
-
-    assert ort_profile.main(["--bundle", str(reference_bundle), "--invokes", "5", "--out", str(tmp_path)]) == 0
-    files = json.loads((tmp_path / "ort_profile.json").read_text())["files"]
-    assert set(files) == {"ranker_fp32.onnx", "ranker_int8.onnx", "ranker_int8.ort"}
-    for r in files.values():
-        assert sum(op["share"] for op in r["ops"]) == pytest.approx(1.0, abs=5e-3)  # shares rounded to 4 digits
-        assert sum(op["nodes"] for op in r["ops"]) == r["nodes_per_run"] > 0
-    ops = {name: {op["op"] for op in r["ops"]} for name, r in files.items()}
-    # the QDQ .onnx runs its quantize / dequantize nodes as such; ORT's offline optimization fuses them
-    assert {"QuantizeLinear", "DequantizeLinear"} <= ops["ranker_int8.onnx"] and "QuantizeLinear" not in ops[
-        "ranker_fp32.onnx"]
-    assert ort_profile.main(["--bundle", str(tmp_path / "none")]) == 2
