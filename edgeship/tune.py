@@ -112,9 +112,9 @@ class _Objective:
         self.fields = [f.name for f in data.spec.context_fields]
 
     def __call__(self, trial) -> tuple[float, float, float]:
-        from .benchmarks.harness import file_target, run_bench
+        from .benchmarks.harness import file_target, run_bench, unique_labels
         from .benchmarks.records import BenchConfig
-        from .export import formats
+        from .export import formats, recipes
         from .export.parity import compare, score_file
         from .export.quantization import representative_dataset
         from .export.types import Derived, ExportJob
@@ -136,18 +136,36 @@ class _Objective:
         data.access.train(model, schedule, f"trial {trial.number}", callbacks=[_pruning(trial, self.step)])
         fixed = ranker_mod.with_fixed_shape(model, data.spec, model_cfg, data.candidates)
         job = ExportJob(model=fixed, spec=data.spec, candidates=data.candidates,
-                        calibration=representative_dataset(data.calibration))
+                        calibration=representative_dataset(data.calibration),
+                        recipes=recipes.resolve(cfg.quantization.recipes))
         folder = self.scratch / f"trial-{trial.number}"
         folder.mkdir(parents=True, exist_ok=True)
         fmt = formats.get(self.budget.format)
-        made = [a for a in fmt.convert(job, folder, Derived({})) if a.precision == "int8"]
-        if not made:
+        made = fmt.convert(job, folder, Derived({}))
+        candidates = [a for a in made if a.precision == "int8" and a.failed is None]
+        if not candidates:
             raise EdgeshipError(f"{fmt.name} made no int8 file")
-        path = made[0].path
-        scores = score_file(fmt.name, path, self.valid)
-        # the file must hold the floors the bundle will hold it to, or the point cannot ship in this format
+        # the recipe the export stage would ship, by the same rule on the same kind of measurement
         keras = ranker_mod.predict(model, self.valid.inputs())
-        floors = list(compare(made[0], scores, keras, self.valid.labels, cfg.floors, self.valid.mask).reasons)
+        scores = {a.path: score_file(fmt.name, a.path, self.valid) for a in candidates}
+        checks = {a.path: compare(a, scores[a.path], keras, self.valid.labels, cfg.floors, self.valid.mask)
+                  for a in candidates}
+        # fewer rounds than the gate's 20 x 100 (a trial's p50 ranks trials; the shipped bundle is for the gate)
+        bench = run_bench(unique_labels([file_target(a.path) for a in candidates]),
+                          BenchConfig(threads=(self.budget.threads,), candidates=(data.candidates,), rounds=5,
+                                      invokes=40, identity=False, profile=False, second_api=False),
+                          {}, progress=lambda _: None)
+        p50s = {m.label: float(m.latency_ms.p50) for m in bench.measurements if m.latency_ms is not None}
+        measured = [recipes.Measured(a.quantization_method, a.recipe is None or a.recipe.eight_bit,
+                                     checks[a.path].passed, tuple(checks[a.path].reasons),
+                                     a.path.stat().st_size, checks[a.path].quality, p50s.get(a.path.name))
+                    for a in candidates]
+        best, _ = recipes.choose(measured, cfg.quantization.choose, cfg.quantization.size_slack)
+        chosen = candidates[0 if best is None else best]
+        path, scores = chosen.path, scores[chosen.path]
+        trial.set_user_attr("recipe", chosen.quantization_method)
+        # the file must hold the floors the bundle will hold it to, or the point cannot ship in this format
+        floors = list(checks[path].reasons) or ([] if best is not None else ["no recipe eligible"])
         trial.set_user_attr("floors", floors)
         trial.set_constraint("floors", 1.0 if floors else -1.0)
         valid_auc = auc(scores[self.valid.mask], self.valid.labels[self.valid.mask])
@@ -157,21 +175,16 @@ class _Objective:
             valid_ndcg = ndcg_at_k(masked(scores, self.valid.mask), self.valid.labels, 10)
             trial.set_user_attr("valid_ndcg_at_10", round(float(valid_ndcg), 5))
         facts = fmt.facts(path)
-        # fewer rounds than the gate's 20 x 100 (a trial's p50 ranks trials; the shipped bundle is for the gate)
-        bench = run_bench([file_target(path)], BenchConfig(threads=(self.budget.threads,),
-                                                          candidates=(data.candidates,), rounds=5, invokes=40,
-                                                          identity=False, profile=False, second_api=False),
-                           {}, progress=lambda _: None)
-        latency = bench.measurements[0].latency_ms
+        latency = next(m.latency_ms for m in bench.measurements if m.label == path.name)
         if latency is None:
-            raise EdgeshipError(f"the bench harness could not time {path.name}: {bench.measurements[0].reason}")
+            raise EdgeshipError(f"the bench harness could not time {path.name}")
         p50 = float(latency.p50)
         trial.set_user_attr("macs", facts.macs)
         for name, value in self.budget.violations(facts.bytes, facts.macs, p50).items():
             trial.set_constraint(name, value)  # the sampler prefers points inside the budget
         shutil.rmtree(folder, ignore_errors=True)
         broken = self.budget.broken(facts.bytes, facts.macs, p50) + [f"int8 {r}" for r in floors]
-        self.step(f"trial {trial.number}: int8 validation AUC {valid_auc:.4f}"
+        self.step(f"trial {trial.number}: int8 ({chosen.quantization_method}) validation AUC {valid_auc:.4f}"
                   + ("" if valid_ndcg is None else f", NDCG@10 {valid_ndcg:.4f}") + f", p50 {p50 * 1000:.0f} µs, "
                   f"{facts.bytes:,} bytes, {facts.macs or 0:,} MACs"
                   + (f"; outside the budget: {', '.join(broken)}" if broken else "; inside the budget")
@@ -257,7 +270,7 @@ def records(study, budget: search.Budget) -> list[search.TrialRecord]:
             t.number, state, dict(t.params),
             quality=None if values is None else round(values[0], 5),
             valid_auc=t.user_attrs.get("valid_auc"), valid_ndcg_at_10=t.user_attrs.get("valid_ndcg_at_10"),
-            p50_ms=None if values is None else round(values[1], 5),
+            p50_ms=None if values is None else round(values[1], 5), recipe=t.user_attrs.get("recipe"),
             bytes=None if values is None else int(values[2]), macs=t.user_attrs.get("macs"),
             parameters=t.user_attrs.get("parameters"), epochs=list(t.user_attrs.get("epochs", [])),
             feasible=values is not None and not broken, broken=broken, seconds=_seconds(t)))
@@ -307,15 +320,16 @@ def markdown(budget: search.Budget, metric: str, trials: list[search.TrialRecord
                                                  ("p50 ms", budget.max_p50_ms)) if v is not None)
     lines = [f"# Search: {len(trials)} trials, budget {budget.profile} ({budget.format} int8; {limits})", "",
              "Objectives: " + "; ".join(objectives(metric)) + ". ★ chosen, ◆ Pareto front.", "",
-             "| trial | state | valid AUC | valid NDCG@10 | p50 µs | bytes | MACs | parameters | epochs | budget "
-             "| s |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+             "| trial | state | valid AUC | valid NDCG@10 | p50 µs | recipe | bytes | MACs | parameters | epochs "
+             "| budget | s |",
+             "|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---|---:|"]
     for t in trials:
         mark = "★ " if t.number == chosen else "◆ " if t.number in front else ""
         lines.append("| " + " | ".join([
             f"{mark}{t.number}", t.state, "–" if t.valid_auc is None else f"{t.valid_auc:.4f}",
             "–" if t.valid_ndcg_at_10 is None else f"{t.valid_ndcg_at_10:.4f}",
-            "–" if t.p50_ms is None else f"{t.p50_ms * 1000:.0f}", "–" if t.bytes is None else f"{t.bytes:,}",
+            "–" if t.p50_ms is None else f"{t.p50_ms * 1000:.0f}", t.recipe or "–",
+            "–" if t.bytes is None else f"{t.bytes:,}",
             "–" if t.macs is None else f"{t.macs:,}", "–" if t.parameters is None else f"{t.parameters:,}",
             str(len(t.epochs)), "–" if t.quality is None else ("ok" if t.feasible else "; ".join(t.broken)),
             f"{t.seconds:.0f}"]) + " |")

@@ -53,10 +53,6 @@ class ExportOutcome:
     layers: dict[str, list[CandidateLayers]] = field(default_factory=dict)  # the same slots, layer by layer
 
 
-def _quality(v: Verification) -> float:
-    return v.ndcg_at_10 if v.ndcg_gated else v.rank_correlation
-
-
 def export_formats(job: ExportJob, names: tuple[str, ...], out_dir: Path, check: ParityCheck,
                    progress: Callable[[str], None], stream=None, choice: Choice = Choice()) -> ExportOutcome:
     outcome = ExportOutcome([], [])
@@ -164,7 +160,7 @@ def _measure(slot: str, group: list[Verified], fp32: Path | None, choice: Choice
     return [recipes.Measured(c.artifact.quantization_method or c.artifact.name,
                              c.artifact.recipe is None or c.artifact.recipe.eight_bit, c.verification.passed,
                              tuple(c.verification.reasons), c.artifact.path.stat().st_size,
-                             _quality(c.verification), timings.get(c.artifact.path))
+                             c.verification.quality, timings.get(c.artifact.path))
             for c in group], timings.get(fp32)
 
 

@@ -88,7 +88,10 @@ def markdown(report: LayerReport) -> str:
                 text.append(f"int8 layers below {report.threshold_db:g} dB, worst first: {names}. To keep them in "
                             "float, a mixed recipe lists them in `float_layers` (regular expressions over these "
                             "names), e.g. `float_layers = [" + ", ".join(
-                                f"'{re.escape(short(x.tensor))}'" for x in weak[:3]) + "]` (TOML literal strings).\n")
+                                f"'{re.escape(short(x.tensor))}'" for x in weak[:3]) + "]` (TOML literal strings)"
+                            + (", or their op types in `float_ops`: a `tf.*` name carries a counter Keras sets per "
+                               "process, so it can differ in the next run" if any(
+                                   short(x.tensor).startswith("tf.") for x in weak) else "") + ".\n")
             else:
                 text.append(f"No int8 layer below {report.threshold_db:g} dB.\n")
             text.append("\n| # | op | layer | dtype | SNR dB | cosine | RMSE | scale |")

@@ -73,6 +73,11 @@ class Verification:
     other_api: ApiCheck | None = field(default=None, metadata={
         "doc": "where the runtime has a second API (LiteRT's CompiledModel beside its Interpreter)"})
 
+    @property
+    def quality(self) -> float:
+        """What ranks int8 candidates: NDCG@10, or the score rank correlation when NDCG is not gated."""
+        return self.ndcg_at_10 if self.ndcg_gated else self.rank_correlation
+
 
 @dataclass(frozen=True)
 class _Entry:

@@ -66,7 +66,7 @@ class ExportJob:
 @dataclass(frozen=True)
 class Derived:
     """Shipped files of earlier formats that a later format converts from (see Format.needs): the verified,
-    non-trainable file of each (format, precision), e.g. the int8 .tflite that won the PTQ/QAT choice."""
+    non-trainable file of each (format, precision), e.g. the int8 .tflite whose recipe won the choice."""
 
     files: dict[tuple[str, str], Path] = field(default_factory=dict)
 

@@ -93,6 +93,8 @@ class TrialRecord:
     valid_ndcg_at_10: float | None = field(default=None, metadata={
         "doc": "its validation NDCG@10 where the validation requests are lists"})
     p50_ms: float | None = field(default=None, metadata={"doc": "its p50 latency on this host (bench harness)"})
+    recipe: str | None = field(default=None, metadata={
+        "doc": "the quantization recipe of that int8 file: the one the export stage would ship"})
     bytes: int | None = None
     macs: int | None = None
     parameters: int | None = None

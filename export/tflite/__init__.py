@@ -1,5 +1,6 @@
-"""TensorFlow Lite: convert (fp32, int8 PTQ and QAT), runtime (LiteRT), inspect, identity, and personal (the
-trainable file). Constants every part needs live here, so importing them never loads TensorFlow."""
+"""TensorFlow Lite: convert (fp32, one int8 file per recipe), runtime (LiteRT: Interpreter and CompiledModel),
+inspect, identity, personal (the trainable file), layers (an int8 file against fp32, op by op) and profile (time
+per op type). Constants every part needs live here, so importing them never loads TensorFlow."""
 
 SIGNATURE = "serving_default"  # the one signature every edgeship ranker .tflite exposes
 # the trainable file's signatures; the first scores a request

@@ -40,7 +40,7 @@ def test_a_killed_search_resumes_and_ships_its_best_trial(tmp_path, edgeship_cli
             break
     proc.wait(timeout=120)
     assert proc.returncode == -signal.SIGKILL, "".join(seen[-20:])
-    assert any("trial 0: int8 validation AUC" in line for line in seen)
+    assert any("trial 0: int8 (" in line and ") validation AUC" in line for line in seen)
     assert (out / "search.db").exists() and not (out / "bundle").exists()
 
     done = edgeship_cli(*args)  # the same command again
@@ -57,6 +57,9 @@ def test_a_killed_search_resumes_and_ships_its_best_trial(tmp_path, edgeship_cli
     assert chosen["quality"] == chosen["valid_ndcg_at_10"] == max(t["quality"] for t in report["trials"]
                                                                  if t["feasible"])
     assert manifest["search"]["budget"]["profile"] == "low-end-android" and manifest["search"]["complete"] == 2
+    # each trial measured the recipe the export stage would ship of those the config lists (tiny.toml: two)
+    assert {t["recipe"] for t in report["trials"] if t["state"] == "complete"} <= {"full_int8", "int8_dense"}
+    assert chosen["recipe"] in ("full_int8", "int8_dense")
     assert {chosen["number"], manifest["search"]["runner_up"]["number"]} == {0, 2}
     # the bundle is the chosen point, trained again by the ordinary pipeline, and verified like any other
     model, train = configs(chosen["params"], RankerConfig(), TrainConfig())

@@ -17,8 +17,8 @@ BUDGET = Budget("p", "tflite", max_bytes=100_000, max_p50_ms=0.5)
 
 
 def _trial(n, auc, p50, size, broken=()):
-    return TrialRecord(n, "complete", {}, quality=auc, valid_auc=auc, p50_ms=p50, bytes=size, feasible=not broken,
-                       broken=list(broken))
+    return TrialRecord(n, "complete", {}, quality=auc, valid_auc=auc, p50_ms=p50, recipe="int8_dense", bytes=size,
+                       feasible=not broken, broken=list(broken))
 
 
 def test_the_best_feasible_trial_ships_and_the_front_holds_what_nothing_beats():
@@ -29,7 +29,7 @@ def test_the_best_feasible_trial_ships_and_the_front_holds_what_nothing_beats():
     assert (chosen.number, runner_up.number) == (4, 1)  # equal AUC: the faster first
     assert tune.pareto(trials) == [0, 2, 3, 4]  # 1 is beaten by 4 on p50 and equal elsewhere
     text = tune.markdown(BUDGET, "auc", trials, tune.pareto(trials), chosen.number)
-    assert "| ★ 4 | complete | 0.7200 | – | 60 | 60,000 |" in text and "| 3 | complete |" not in text
+    assert "| ★ 4 | complete | 0.7200 | – | 60 | int8_dense | 60,000 |" in text and "| 3 | complete |" not in text
     assert "p50 ms 0.9 > 0.5" in text and "| 5 | pruned | – |" in text and "validation AUC of the int8" in text
 
 

@@ -121,4 +121,5 @@ def test_the_layer_report_names_the_weakest_int8_layers():
     text = markdown(LayerReport(1, 50, 20.0, {"ranker_int8.tflite": [CandidateLayers("int8_dense", True, layers)]}))
     assert "`tf.math.multiply_1` (3.7 dB), `attention_match` (18.0 dB)." in text  # float and exact layers not named
     assert "float_layers = ['tf\\.math\\.multiply_1', 'attention_match']" in text
+    assert "a `tf.*` name carries a counter" in text
     assert "| 2 | MUL | `ids` | int32 | exact |" in text and "| float |" in text
