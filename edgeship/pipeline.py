@@ -6,7 +6,6 @@ This module only wires the stages; each stage's work lives in its package, and t
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import platform
 import time
 from dataclasses import dataclass
@@ -459,8 +458,7 @@ def ship(plan: BundlePlan, step: Steps, stream=None, access: sources.Access | No
                 outcome.shipped, plan.yardsticks, step))
         step("writing the bundle")
         if outcome.layers:
-            compared = sum(1 for _ in itertools.islice(plan.job.calibration(), choice.layer_requests))
-            layer_report.write(stage, layer_report.LayerReport(layer_report.REPORT_VERSION, compared,
+            layer_report.write(stage, layer_report.LayerReport(layer_report.REPORT_VERSION, outcome.layer_requests,
                                                                layer_report.THRESHOLD_DB, outcome.layers))
         fallback = plan.fallback
         fallback_record = None if fallback is None else bundle.write_fallback(

@@ -115,6 +115,7 @@ class _Objective:
         from .benchmarks.harness import file_target, run_bench, unique_labels
         from .benchmarks.records import BenchConfig
         from .export import formats, recipes
+        from .export.exporter import measured
         from .export.parity import compare, score_file
         from .export.quantization import representative_dataset
         from .export.types import Derived, ExportJob
@@ -156,11 +157,8 @@ class _Objective:
                                       invokes=40, identity=False, profile=False, second_api=False),
                           {}, progress=lambda _: None)
         p50s = {m.label: float(m.latency_ms.p50) for m in bench.measurements if m.latency_ms is not None}
-        measured = [recipes.Measured(a.quantization_method, a.recipe is None or a.recipe.eight_bit,
-                                     checks[a.path].passed, tuple(checks[a.path].reasons),
-                                     a.path.stat().st_size, checks[a.path].quality, p50s.get(a.path.name))
-                    for a in candidates]
-        best, _ = recipes.choose(measured, cfg.quantization.choose, cfg.quantization.size_slack)
+        best, _ = recipes.choose([measured(a, checks[a.path], p50s.get(a.path.name)) for a in candidates],
+                                 cfg.quantization.choose, cfg.quantization.size_slack)
         chosen = candidates[0 if best is None else best]
         path, scores = chosen.path, scores[chosen.path]
         trial.set_user_attr("recipe", chosen.quantization_method)

@@ -51,6 +51,7 @@ class ExportOutcome:
     failures: list[Failure]
     quantization: dict[str, QuantizationRecord] = field(default_factory=dict)  # by the file name it ships as
     layers: dict[str, list[CandidateLayers]] = field(default_factory=dict)  # the same slots, layer by layer
+    layer_requests: int = 0  # how many calibration requests the layer comparison ran
 
 
 def export_formats(job: ExportJob, names: tuple[str, ...], out_dir: Path, check: ParityCheck,
@@ -122,9 +123,10 @@ def _choose(checked: list[Verified], failed: list[Artifact], outcome: ExportOutc
         outcome.quantization[slot] = _record(group, broken, measured, best, why, base, fp32_bytes, choice.rule)
         if fmt.layers and fp32 is not None and choice.requests is not None and group:
             progress(f"{slot}: comparing each candidate with {fp32.name} layer by layer")
+            requests = list(itertools.islice(choice.requests(), choice.layer_requests))
+            outcome.layer_requests = len(requests)
             outcome.layers[slot] = [
-                CandidateLayers(m.name, i == best, fmt.layer_errors(
-                    fp32, c.artifact.path, itertools.islice(choice.requests(), choice.layer_requests)))
+                CandidateLayers(m.name, i == best, fmt.layer_errors(fp32, c.artifact.path, requests))
                 for i, (c, m) in enumerate(zip(group, measured))]
         for a in broken:
             progress(f"  {a.quantization_method}: did not convert ({a.failed})")
@@ -157,11 +159,14 @@ def _measure(slot: str, group: list[Verified], fp32: Path | None, choice: Choice
         progress(f"{slot}: timing {len(group)} candidate(s)" + (f" beside {fp32.name}" if fp32 else "")
                  + " (bench harness, interleaved)")
         timings = choice.timer(([fp32] if fp32 else []) + [c.artifact.path for c in group])
-    return [recipes.Measured(c.artifact.quantization_method or c.artifact.name,
-                             c.artifact.recipe is None or c.artifact.recipe.eight_bit, c.verification.passed,
-                             tuple(c.verification.reasons), c.artifact.path.stat().st_size,
-                             c.verification.quality, timings.get(c.artifact.path))
-            for c in group], timings.get(fp32)
+    return [measured(c.artifact, c.verification, timings.get(c.artifact.path)) for c in group], timings.get(fp32)
+
+
+def measured(artifact: Artifact, verification: Verification, p50_ms: float | None) -> recipes.Measured:
+    """One int8 candidate as the choice sees it (the export stage's and `edgeship tune`'s)."""
+    return recipes.Measured(artifact.quantization_method or artifact.name,
+                            artifact.recipe is None or artifact.recipe.eight_bit, verification.passed,
+                            tuple(verification.reasons), artifact.path.stat().st_size, verification.quality, p50_ms)
 
 
 def _record(group: list[Verified], broken: list[Artifact], measured: list[recipes.Measured], best: int | None,

@@ -16,6 +16,7 @@ from typing import Iterable
 import numpy as np
 
 from ..layer_report import LayerError
+from .runtime import feed_by_name
 
 _INT = (np.int8, np.uint8, np.int16)
 
@@ -29,12 +30,6 @@ def _interpreter(path: Path):
     return it
 
 
-def _feed(it, request: dict[str, np.ndarray]) -> None:
-    for d in it.get_input_details():  # input tensors are named after the contract's inputs
-        name = next(k for k in request if d["name"].split(":")[0].endswith(k))
-        it.set_tensor(d["index"], np.asarray(request[name]).astype(d["dtype"]))
-
-
 def errors(fp32: Path, int8: Path, requests: Iterable[dict[str, np.ndarray]]) -> list[LayerError]:
     """One record per op output of `int8` that `fp32` also has, in execution order."""
     f, q = _interpreter(fp32), _interpreter(int8)
@@ -46,8 +41,8 @@ def errors(fp32: Path, int8: Path, requests: Iterable[dict[str, np.ndarray]]) ->
     seen = 0
     for request in requests:
         seen += 1
-        _feed(f, request)
-        _feed(q, request)
+        feed_by_name(f, request)
+        feed_by_name(q, request)
         f.invoke()
         q.invoke()
         for i, (_, t) in enumerate(ops):

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .inspect import nodes
+from .runtime import feed_by_name
 
 METHOD = "LiteRT, XNNPACK, 1 thread: median invoke of each prefix of the graph minus the previous prefix's"
 
@@ -46,9 +47,7 @@ def by_op(path: Path, feeds: dict[str, np.ndarray], rounds: int = 15, invokes: i
     for data in models:
         it = Interpreter(model_content=data, num_threads=1)
         it.allocate_tensors()
-        for d in it.get_input_details():
-            name = next(k for k in feeds if d["name"].split(":")[0].endswith(k))
-            it.set_tensor(d["index"], np.asarray(feeds[name]).astype(d["dtype"]))
+        feed_by_name(it, feeds)
         interpreters.append(it)
     times = [[] for _ in interpreters]
     for _ in range(rounds):

@@ -42,6 +42,14 @@ def _load(path: Path, threads: int, error: type[EdgeshipError]):
     return interpreter(path, threads, error=error, problem=f"{RUNTIME} cannot load it")
 
 
+def feed_by_name(it, feeds: dict[str, np.ndarray]) -> None:
+    """Set every input of an interpreter built without signatures (a prefix, a file kept whole for inspection)
+    from feeds keyed by the contract's names: the converter names each input tensor after its input."""
+    for d in it.get_input_details():
+        name = next(k for k in feeds if d["name"].split(":")[0].endswith(k))
+        it.set_tensor(d["index"], np.asarray(feeds[name]).astype(d["dtype"]))
+
+
 def signature_names(it) -> tuple[dict[int, str], dict[int, str]]:
     """Raw tensor index -> the signature's name, for inputs and outputs (one tensor can be both)."""
     ins, outs = {}, {}
