@@ -206,6 +206,7 @@ def run(cfg: RunConfig, out: Path, force: bool = False, config_source: str = "bu
     if trained is None:
         return None
     plan = bundle_plan(cfg, Destination(out, force, config_source, search), data, contract, trained, step)
+    data.access.release_training()  # the export and the personalization study never read the training rows
     result = ship(plan, step, stream, data.access)
     result.test_scores, result.test = trained.scores, data.evaluation
     return result

@@ -41,6 +41,9 @@ class Access:
         """Per-user timelines for the personalization study; None: the data has no users to follow."""
         return None
 
+    def release_training(self) -> None:
+        """The run has trained everything it trains: the training rows held in memory may go."""
+
     def exact(self) -> Dataset | None:
         """The same split with an exact vocabulary for every field (for the references); None: it is already."""
         return None
@@ -123,6 +126,9 @@ class _Generated(Access):
     def timelines(self, users: int, stream: int) -> Timelines:
         cfg = self.cfg
         return timelines(cfg.data, cfg.export.candidates, cfg.seed, users, cfg.personalization.length, stream)
+
+    def release_training(self) -> None:
+        self.data.train = None
 
     def exact(self) -> Dataset | None:
         if self.cfg.data.item_encoding == "vocabulary":

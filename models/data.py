@@ -289,29 +289,31 @@ def _requests(world: _World, n: int, k: int, rng: np.random.Generator, chunk: in
               users: np.ndarray | None = None) -> Requests:
     """n requests of k candidates, each by a random user (or by users[i], in that order)."""
     cfg = world.cfg
-    parts = []
+    f = world.features.shape[1]
+    # written chunk by chunk into arrays of the final size: concatenating chunks held the data twice, and the
+    # freed chunks stayed in the process (glibc keeps freed heap), +0.6 GB of peak RSS on the built-in data
+    out = Requests(context=np.empty((n, 5), np.int32), history=np.empty((n, cfg.history_len), np.int32),
+                   candidates=np.empty((n, k), np.int32), candidate_features=np.empty((n, k, f), np.float32),
+                   labels=np.empty((n, k), np.float32), true_prob=np.empty((n, k), np.float32))
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
-        who = rng.integers(0, cfg.users, m) if users is None else users[start:start + m]
+        rows = slice(start, start + m)
+        who = rng.integers(0, cfg.users, m) if users is None else users[rows]
         context = world.sample_context(who, rng)
         hist_items = _sample_without_replacement(world.user_item_affinity(who) + world.log_popularity.astype(np.float32),
                                                  cfg.history_len, rng)
         lengths = np.minimum(rng.geometric(0.12, m), cfg.history_len)  # newer users have shorter histories
         valid = np.arange(cfg.history_len)[None, :] < lengths[:, None]
-        history = np.where(valid, world.item_bucket[hist_items], PAD_ID).astype(np.int32)
+        out.history[rows] = np.where(valid, world.item_bucket[hist_items], PAD_ID)
         last_category = world.category[hist_items[:, 0]]
         items = _sample_without_replacement(world.log_popularity, k, rng, rows=m)
         prob = 1.0 / (1.0 + np.exp(-world.logits(who, context, items, last_category)))
-        parts.append(Requests(
-            context=context,
-            history=history,
-            candidates=world.item_bucket[items].astype(np.int32),
-            candidate_features=world.features[items],
-            labels=(rng.random(prob.shape) < prob).astype(np.float32),
-            true_prob=prob.astype(np.float32),
-        ))
-    return Requests(**{f.name: None if getattr(parts[0], f.name) is None
-                       else np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Requests)})
+        out.context[rows] = context
+        out.candidates[rows] = world.item_bucket[items]
+        out.candidate_features[rows] = world.features[items]
+        out.labels[rows] = rng.random(prob.shape) < prob
+        out.true_prob[rows] = prob
+    return out
 
 
 def _calibrate_bias(world: _World, rng: np.random.Generator) -> None:
@@ -374,7 +376,8 @@ def generate(cfg: SyntheticConfig, candidates: int, seed: int) -> Dataset:
     return Dataset(
         spec=feature_spec(cfg),
         train=logged.take(slice(n_valid, None)),
-        valid=logged.take(slice(0, n_valid)),
+        # a copy, not a view: a view would keep every training row alive for as long as validation is
+        valid=logged.take(np.arange(n_valid)),
         test=test,
         description=(f"synthetic(seed={seed}): {cfg.users} users, {cfg.items} items, "
                      f"{logged.impressions} logged impressions, {test.impressions} test impressions"),

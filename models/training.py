@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import tensorflow as tf
 import tf_keras as keras
 
 from ..core.console import progress_stream
 from .data import Requests
+from .features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT, HISTORY
 from .metrics import auc
 from .settings import Convergence, TrainConfig  # noqa: F401  defined TensorFlow-free, re-exported
 
@@ -66,9 +68,49 @@ def convergence(model: keras.Model, schedule: TrainConfig) -> Convergence:
     return Convergence.of(history["val_auc" if schedule.early_stopping == "auc" else "val_loss"], schedule)
 
 
-def _compile(model: keras.Model, learning_rate: float) -> None:
+def _compile(model: keras.Model, learning_rate: float, steps_per_execution: int = 1) -> None:
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True), steps_per_execution=steps_per_execution)
+
+
+@contextmanager
+def batches(train: Requests, batch_size: int, epochs: int):
+    """(dataset, steps per epoch): train as Keras would feed it from NumPy arrays (fit(x=arrays, shuffle=True)),
+    a fresh permutation per epoch by the same ops, so the same seed draws the same batches; but each batch is
+    gathered from the arrays in place, where Keras first copies every array into tensors (+0.9 GB of peak RSS
+    on the built-in data). The arrays are let go on exit: TensorFlow keeps the gather function registered
+    until the session is cleared."""
+    n = len(train)
+    held = [(train.context, train.history, train.candidates, train.candidate_features, train.labels)]
+    dtypes = [tf.as_dtype(a.dtype) for a in held[0]]
+    shapes = [(None,) + a.shape[1:] for a in held[0]]
+    full = n // batch_size
+
+    def permutation(_):  # tf_keras' TensorLikeDataAdapter: its shuffle's op seed is 0 in a fresh function graph
+        return tf.random.shuffle(tf.range(n, dtype=tf.int64))
+
+    def split(indices):
+        batched = tf.data.Dataset.from_tensor_slices(tf.reshape(indices[: full * batch_size], [full, batch_size]))
+        if n % batch_size:
+            batched = batched.concatenate(tf.data.Dataset.from_tensors(indices[full * batch_size:]))
+        return batched
+
+    def gather(index):
+        return tuple(a[index] for a in held[0])
+
+    def grab(index):
+        parts = tf.numpy_function(gather, [index], dtypes, stateful=False)
+        for part, shape in zip(parts, shapes):
+            part.set_shape(shape)
+        context, history, candidates, features, labels = parts
+        return {CONTEXT: context, HISTORY: history, CANDIDATES: candidates, CANDIDATE_FEATURES: features}, labels
+
+    indices = tf.data.Dataset.range(1).repeat(epochs).map(permutation).prefetch(1).flat_map(split)
+    try:
+        data = indices.map(grab, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
+        yield data, -(-n // batch_size)
+    finally:
+        held.clear()
 
 
 def fit(model: keras.Model, train: Requests, valid: Requests, seed: int, label: str = "train",
@@ -76,10 +118,12 @@ def fit(model: keras.Model, train: Requests, valid: Requests, seed: int, label: 
     """Binary cross-entropy on each (request, candidate) click; the model sees whole slates, so the same
     weights score any number of candidates."""
     seed_everything(seed)
-    _compile(model, schedule.learning_rate)
-    model.fit(train.inputs(), train.labels, validation_data=(valid.inputs(), valid.labels),
-              batch_size=schedule.batch_size, epochs=schedule.epochs, shuffle=True, verbose=0,
-              callbacks=_callbacks(label, valid, schedule, callbacks))
+    # 16 steps per call of the compiled train function: the same steps in the same order (same weights), less
+    # Python per step, which the batches gathered from NumPy compete with for the GIL
+    _compile(model, schedule.learning_rate, steps_per_execution=16)
+    with batches(train, schedule.batch_size, schedule.epochs) as (data, steps):
+        model.fit(data, validation_data=(valid.inputs(), valid.labels), epochs=schedule.epochs,
+                  steps_per_epoch=steps, verbose=0, callbacks=_callbacks(label, valid, schedule, callbacks))
     return model
 
 
