@@ -3,12 +3,12 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# the Node packages that run the generated TypeScript in the tests (onnxruntime-node bundles its CPU binary; its
+# clients/web's Node packages (npm ci also builds it into dist/; onnxruntime-node bundles its CPU binary, and its
 # install script would only fetch optional GPU builds from nuget.org, unreachable here: skipped)
 WEB := clients/web
 WEB_STAMP := $(WEB)/node_modules/.installed
 
-.PHONY: run test test-fast reference-bundle venv clean kotlin
+.PHONY: run test test-fast reference-bundle venv clean maven
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,9 +17,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# Kotlin on the JVM for the generated Android code (Debian's kotlin: kotlinc 1.3 and a JDK); root, as here and in CI
-kotlin:
-	command -v kotlinc > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kotlin)
+# Maven and a JDK for clients/android (Kotlin 2 comes from Maven Central with its Maven plugin); root, as here and
+# in CI. The tests' first Maven build fetches the plugins and dependencies into ~/.m2
+maven:
+	command -v mvn > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven)
 
 $(WEB_STAMP): $(WEB)/package-lock.json
 	cd $(WEB) && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
@@ -36,12 +37,12 @@ FAST := -m "unit and not heavy"
 JOBS ?= 2
 
 # everything, as CI runs it: the TensorFlow-free tier under its guard, then the rest
-test: $(STAMP) $(WEB_STAMP) kotlin
+test: $(STAMP) $(WEB_STAMP) maven
 	EDGESHIP_NO_TENSORFLOW=1 $(BIN)/python -m pytest -n $(JOBS) $(FAST) $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "not unit or heavy" $(PYTEST_ARGS)
 
 # the TensorFlow-free tier (modules marked `unit`, less tests marked `heavy`): importing TensorFlow there fails
-test-fast: $(STAMP) $(WEB_STAMP)
+test-fast: $(STAMP) $(WEB_STAMP) maven
 	EDGESHIP_NO_TENSORFLOW=1 $(BIN)/python -m pytest -n $(JOBS) $(FAST) $(PYTEST_ARGS)
 
 # the committed bundle of tests/data/tiny.toml that tests read instead of running the pipeline
@@ -49,4 +50,4 @@ reference-bundle: $(STAMP)
 	$(BIN)/edgeship run --config tests/data/tiny.toml --out tests/data/reference_bundle --force
 
 clean:
-	rm -rf $(VENV) build *.egg-info $(WEB)/node_modules $(WEB)/build
+	rm -rf $(VENV) build *.egg-info $(WEB)/node_modules $(WEB)/build $(WEB)/dist clients/android/target

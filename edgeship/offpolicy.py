@@ -187,6 +187,23 @@ def open_bundle(path: Path, file: str | None) -> Bundle:
                   read_fallback(path / FALLBACK) if (path / FALLBACK).exists() else None, list(items))
 
 
+def _check_fits(bundle: Bundle, schema: LogSchema, rows: LoggedRows, data: Path, which: str) -> None:
+    """Every raw value the bundle's contract reads is in the log (a context column, the timestamp, a numeric
+    feature): one line naming what is missing, before any request is encoded."""
+    contract = bundle.encoder.contract
+    for col in contract.context:
+        if col.kind == "time" and rows.timestamp is None:
+            raise InputError(f"{data}: {which} {bundle.path} reads a timestamp ({col.name}), and the log's schema "
+                             "names no timestamp column")
+        if col.kind not in ("time", "constant") and col.source not in schema.context:
+            raise InputError(f"{data}: {which} {bundle.path} reads the context column {col.source!r}, which the log's "
+                             f"schema does not name (its context: {', '.join(schema.context) or 'none'})")
+    missing = [f.name for f in contract.candidate_features if not f.constant and f.name not in schema.numeric]
+    if missing:
+        raise InputError(f"{data}: {which} {bundle.path} reads the numeric features {', '.join(missing)}, which the "
+                         f"log's schema does not name")
+
+
 def _requests(schema: LogSchema, rows: LoggedRows, candidates: list[list[str]]) -> list[RawRequest]:
     """Each row's context with its candidates: request-level numbers the row's, item-level ones the item's
     mean over the rows that showed it (0.0 for an item the log never shows)."""
@@ -266,6 +283,7 @@ def evaluate(bundle_path: Path, data: Path, schema_path: Path, out: Path, baseli
         raise AlreadyExists("already holds an ope.json", option="out", value=out)
     schema, rows = logged or read_log(data, schema_path)
     bundle = open_bundle(bundle_path, file)
+    _check_fits(bundle, schema, rows, data, "the bundle")
     n = len(rows.item)
     if schema.candidates:  # each request's own candidates, as the log recorded them
         per_row = candidate_lists(rows.frame, schema)
@@ -297,6 +315,7 @@ def evaluate(bundle_path: Path, data: Path, schema_path: Path, out: Path, baseli
     if baseline is not None:
         step(f"ranking the same rows with the baseline bundle {baseline}")
         base = open_bundle(baseline, None)
+        _check_fits(base, schema, rows, data, "the baseline bundle")
         base_orders = policy_orders(base, requests, slots, step)
         old_name = "baseline hybrid"
         targets[old_name] = picks(base_orders["hybrid"])

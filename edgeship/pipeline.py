@@ -478,7 +478,7 @@ def ship(plan: BundlePlan, step: Steps, stream=None, access: sources.Access | No
             personalization=studies, fallback=fallback_record, rules=plan.rules, training=plan.training,
             search=plan.where.search)
         manifest = bundle.write_files(stage, manifest, vectors, render_readme(manifest), raw.vocabularies,
-                                      raw.contract, raw_file)
+                                      bundle.with_files(raw.contract, outcome.shipped, stage), raw_file)
     seconds = time.perf_counter() - step.started
     step(f"bundle written to {plan.where.out}")
     return RunResult(out=plan.where.out, manifest=manifest, seconds=seconds)

@@ -19,10 +19,11 @@ import numpy as np
 from ..core import typed
 from ..core.errors import AlreadyExists, InputError
 from ..core.files import sha256, write_json, write_text
+from ..core.tensors import TensorSpec
 from ..models.data import Requests
 from ..models.encoding import Collisions, Encoders
-from ..models.features import SCORES
-from ..ondevice.contract import FEATURES, Contract
+from ..models.features import CANDIDATES, SCORES
+from ..ondevice.contract import FEATURES, Contract, FileIO, TensorIO
 from ..ondevice.fallback import FALLBACK, ColdStart, Fallback, FallbackRecord
 from ..ondevice.rules import RULES, RuleSet, rules_file
 from . import formats
@@ -43,14 +44,34 @@ def atol_for(artifact: Artifact) -> float:
     return formats.get(artifact.format).tolerance(artifact.precision)
 
 
+def _declared(sig) -> tuple[list[TensorSpec], list[TensorSpec]]:
+    """A file's inputs in its own order and its outputs, the scores' shape filled in where the file declares none
+    (Core ML NeuralNetwork files: their runtime returns the contract's [1, K])."""
+    k = next(t.shape[1] for t in sig.inputs if t.name == CANDIDATES)
+    outputs = [dataclasses.replace(o, shape=output_shape(o.shape, k)) if o.name == SCORES else o for o in sig.outputs]
+    return list(sig.inputs), outputs
+
+
 def entry(shipped: Verified, bundle: Path) -> ArtifactEntry:
     """The manifest's record of one shipped file; its inputs and outputs are read back from the file itself."""
     a = shipped.artifact
-    sig = formats.get(a.format).signature(a.path)
+    inputs, outputs = _declared(formats.get(a.format).signature(a.path))
     return ArtifactEntry(path=a.path.relative_to(bundle).as_posix(), format=a.format, precision=a.precision,
-                         bytes=a.path.stat().st_size, sha256=sha256(a.path), inputs=in_contract_order(sig.inputs),
-                         outputs=list(sig.outputs), verification=shipped.verification, notes=a.notes,
+                         bytes=a.path.stat().st_size, sha256=sha256(a.path), inputs=in_contract_order(inputs),
+                         outputs=outputs, verification=shipped.verification, notes=a.notes,
                          quantization_method=a.quantization_method, **{a.format: a.details})
+
+
+def with_files(contract: Contract, shipped: list[Verified], bundle: Path) -> Contract:
+    """features.json with each shipped file's inputs in positional order and its output (`Contract.files`)."""
+    files = {}
+    for s in shipped:
+        inputs, outputs = _declared(formats.get(s.artifact.format).signature(s.artifact.path))
+        scores = next(o for o in outputs if o.name == SCORES)
+        files[s.artifact.path.relative_to(bundle).as_posix()] = FileIO(
+            [TensorIO(t.name, t.dtype, list(t.shape)) for t in inputs], TensorIO(scores.name, scores.dtype,
+                                                                                list(scores.shape)))
+    return dataclasses.replace(contract, files=files)
 
 
 def test_vectors(shipped: list[Verified], entries: list[ArtifactEntry], cases: Requests, bundle: Path) -> Vectors:

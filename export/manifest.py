@@ -22,7 +22,7 @@ from ..models.features import FeatureSpec
 from ..models.metrics import RankingMetrics
 from ..models.search import SearchRecord
 from ..models.settings import Convergence
-from ..ondevice.contract import CONTRACT_VERSION, FEATURES, Contract
+from ..ondevice.contract import CLIENTS, CONTRACT_VERSION, FEATURES, Contract
 from ..ondevice.fallback import FALLBACK, FALLBACK_VERSION, Fallback, FallbackRecord
 from ..ondevice.personalization import PersonalizationRecord
 from ..ondevice.rules import RULES, RULES_VERSION, RulesFile, RulesRecord
@@ -39,7 +39,7 @@ TESTVECTORS = "testvectors.json"
 #    intervals, the references' batch size, training.convergence (the ranker's schedule adapts to the data),
 #    search (`edgeship tune`)
 # 10: quantization per int8 file name, one candidate per recipe with its bytes, p50 and why it won or lost
-MANIFEST_VERSION = 10
+MANIFEST_VERSION = 11  # 11: `contract` (the contract version and the clients that read it)
 TESTVECTORS_VERSION = 2  # 2: expected outputs carry the file's declared output shape ([1, K], not K values)
 
 
@@ -267,6 +267,16 @@ class TrainingRecord:
 
 
 @dataclass(frozen=True)
+class ContractRecord:
+    """Which contract features.json is written in, and the client libraries that read it."""
+
+    version: int = CONTRACT_VERSION
+    clients: dict[str, str] = field(default_factory=lambda: dict(CLIENTS), metadata={
+        "doc": "package -> the version that reads this contract (npm: @edgeship/client; Maven: "
+               "dev.edgeship:edgeship-client)"})
+
+
+@dataclass(frozen=True)
 class Manifest:
     """manifest.json: what is in a bundle, how each file was made and verified, and how to call it."""
 
@@ -294,6 +304,7 @@ class Manifest:
         "doc": "the strategy, the workers and each worker's shard files (None: a model trained elsewhere)"})
     search: SearchRecord | None = field(default=None, metadata={
         "doc": "`edgeship tune` chose this model: its budget, the trials, the chosen and the runner-up trial"})
+    contract: ContractRecord = field(default_factory=ContractRecord)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..models.data import Requests
 from ..models.features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT
-from ..ondevice.contract import CONSTANT, HASH, INDEX, TIME, VOCABULARY, Contract, RawEncoder, RawRequest, ranked
+from ..ondevice.contract import (CONSTANT, HASH, INDEX, TIME, VOCABULARY, Contract, ContractError, RawEncoder,
+                                RawRequest, ranked)
 from ..ondevice.fallback import Fallback, rates
 from ..ondevice.rules import Candidates, RuleSet, apply, from_raw, rate_logits
 
@@ -165,7 +166,10 @@ def check_raw(encoder: RawEncoder, vectors: RawVectors, runs: dict[str, object],
     rules, compare: per file, the worst score error. Raises ValueError naming the case and what differs."""
     worst = dict.fromkeys(runs, 0.0)
     for i, case in enumerate(vectors.cases):
-        tensors = encoder.encode(case.request)
+        try:
+            tensors = encoder.encode(case.request)
+        except ContractError as e:  # a ValueError: the message names the case like the others
+            raise ValueError(f"{where}: cases[{i}].request: features.json cannot encode it: {e}") from None
         view = from_raw(encoder.contract, case.request)
         for name, want in case.tensors.items():
             got = tensors[name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..models.features import FEATURE_CLIP
+from ..ondevice.contract import CONTRACT_VERSION as CONTRACT
 from ..ondevice.fallback import FALLBACK_ORDER
 from . import formats
 from .about import meanings
@@ -54,27 +55,36 @@ app check its own integration without Python.
 
 ## From a raw request to a ranked list (`features.json`)
 1. **context**: one id per entry of `features.json` → `context`, in that order. `source` names the value in
-   your request; `kind` says how it becomes an id: `vocabulary` (look `str(value)` up in `{model.encoding.file}`
-   → the field's `values`; id = `first` + position, anything else → `oov`), `hash` (`fnv1a_32(str(value)) mod
-   buckets`), `time` (from the request's unix timestamp in **UTC**, rules under `time`), `index` (the value is
-   the id), `constant` (0).
-2. **candidates** and **history**: every item id through `items` (the same rule for both); history most recent
-   first, cut to its length, padded with 0; a list of n < K candidates is padded with id 0 and features 0.
+   your request; `kind` says how it becomes an id: `vocabulary` (look `canonical(value)` up in
+   `{model.encoding.file}` → the field's `values`; id = `first` + position, anything else → `oov`), `hash`
+   (`offset + fnv1a_32(canonical(value)) mod (buckets - offset)`), `time` (from the request's unix timestamp in
+   **UTC**, rules under `time`), `index` (the value is the id: `raw_values.index` says what parses), `constant`
+   (0). `canonical` is `raw_values.canonical`: one string form of a value that is not a string (12.0 → "12",
+   true → "true"), the same in every client.
+2. **candidates** and **history**: every item id through `items` (the same rule for both, with its own
+   `offset`, `oov` and `padding`); history most recent first, cut to its length, padded with `padding`; a list of
+   n < K candidates is padded with `padding` and features 0; n > K: `candidates.merge`.
+   A value the contract needs and the request lacks is an error (`errors` lists the codes), never a default.
 3. **candidate_features**: per feature `clip((x - mean) * scale, -clip, clip)` (no clip where `clip` is null).
-4. Run the model; sort the n real slots by `scores`, highest first (equal scores keep your order); ignore the
-   padded slots.
+4. Run the model, feeding the inputs by name; `files` in `features.json` gives each file's inputs in its own
+   positional order with their dtypes and shapes (the .mlmodel files take float32 ids, every other file int32),
+   and its output's shape. Sort the n real slots by `scores`, highest first (equal scores keep your order);
+   ignore the padded slots.
 
 `testvectors_raw.json` holds requests exactly as an app holds them (string item ids, raw context values, a
 timestamp, raw features, a list shorter than K, values no vocabulary knows, an empty history), the tensors step 1–3
 must give, each file's scores and the ranked item ids: put them in your app's unit tests.
 
 ## App code
-The steps above are what any client does. edgeship's repository generates code for them from this bundle's
-`features.json` (`python -m clients.codegen BUNDLE --out DIR`: Kotlin for Android with LiteRT, Swift for iOS
-with Core ML, TypeScript for `onnxruntime-common`), which reads `vocabularies.json`, `rules.json` and
-`fallback.json` at start-up, applies `rules.json` to every ranking, and ranks by `fallback.json` when the model
-cannot be loaded or run (without it: {FALLBACK_ORDER}). Client packages that read any bundle of this contract
-version replace the generated code.
+The steps above are what any client does. JavaScript and TypeScript apps (web, Node, React Native) use the
+`@edgeship/client` package of edgeship's repository (`clients/web`), which reads any bundle of contract version
+{CONTRACT} and scores the .onnx or .ort file through any ONNX Runtime JavaScript API; Kotlin apps (Android, any
+JVM) the `dev.edgeship:edgeship-client` library (`clients/android`), with ONNX Runtime's Java API or LiteRT. For
+Swift (iOS, Core ML) the repository still generates code from this bundle's `features.json` (`python -m
+clients.codegen BUNDLE --out DIR`) until its package replaces it. Each reads `vocabularies.json`,
+`rules.json` and `fallback.json`, applies `rules.json` to every ranking, and ranks by `fallback.json` when the
+model cannot be loaded or run (without it: {FALLBACK_ORDER}). Every client passes the repository's conformance
+suite (`clients/conformance`).
 
 ## Contract (the inputs and output of `{first.path}`)
 {contract}

@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .features import fnv1a_32, hash_item_ids
+from .features import canonical, canonical_text, fnv1a_32, hash_item_ids
 
 VOCABULARY, HASH, TIME, INDEX = "vocabulary", "hash", "time", "index"
 ITEM_FIRST, ITEM_OOV = 2, 1  # item vocabulary: 0 pad, 1 out of vocabulary, observed items from 2
@@ -67,7 +67,7 @@ class FieldEncoding:
         """Raw values (any type; compared as str) -> int32 ids, each distinct value looked up once."""
         if self.kind in (TIME, INDEX):
             return np.asarray(values, dtype=np.int32)
-        text = pd.Series(np.asarray(values, dtype=object).ravel()).astype(str)
+        text = canonical_text(pd.Series(np.asarray(values, dtype=object).ravel()))
         if self.kind == HASH:
             ids = hash_item_ids(text.to_numpy(dtype=object), self.size) if self.item else hash_values(text, self.size)
         else:
@@ -99,7 +99,7 @@ class Encoders:
 
 def hash_values(values: pd.Series, modulo: int) -> np.ndarray:
     """fnv1a_32(str(value)) mod modulo per value, each distinct value hashed once."""
-    codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
+    codes, uniques = pd.factorize(canonical_text(values), use_na_sentinel=False)
     table = np.fromiter((fnv1a_32(u) % modulo for u in uniques), dtype=np.int64, count=len(uniques))
     return table[codes]
 
@@ -114,7 +114,7 @@ def vocabulary(name: str, counts: pd.Series, item: bool = False, min_count: int 
     """Values seen at least min_count times, most frequent first (ties by value, so the order is stable)."""
     kept = counts[counts >= min_count]
     order = sorted(kept.items(), key=lambda kv: (-kv[1], kv[0]))
-    values = tuple(str(v) for v, _ in order)
+    values = tuple(canonical(v) for v, _ in order)
     return FieldEncoding(name, VOCABULARY, len(values) + (ITEM_FIRST if item else CONTEXT_FIRST), item, values)
 
 
@@ -140,7 +140,7 @@ def collisions(enc: FieldEncoding, counts: pd.Series) -> Collisions:
     """Collisions among the observed values (counts: value -> training impressions) under `enc`."""
     if not len(counts):
         return Collisions(0, 0, 0.0)
-    ids = enc.encode(np.asarray(counts.index.astype(str), dtype=object))
+    ids = enc.encode(np.asarray(canonical_text(counts.index.to_series()), dtype=object))
     # values a vocabulary left out (below min_count) all share the OOV id: counted as colliding, as they are
     per_id = pd.Series(ids).map(pd.Series(ids).value_counts()).to_numpy()
     shared = per_id > 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ..core.tensors import TensorSpec
 
@@ -24,6 +25,33 @@ _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193
 
 
+CANONICAL = ("strings as given; booleans 'true' / 'false'; integers, and numbers without a fraction (12.0), in "
+             "decimal without leading zeros, '+' or exponent ('12', '-3'); a number with a fraction is refused "
+             "(bad_value): pass it as the string the training log holds")
+
+
+def canonical(value) -> str:
+    """The one string form of a raw categorical value, hashed or looked up (CANONICAL): the same in every client,
+    whatever type the log or the app holds it in (Python's str(12.0) is '12.0', JavaScript's String(12.0) '12').
+    A log's number with a fraction keeps Python's repr here; clients refuse such values (no agreed form)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return repr(float(value)) if isinstance(value, (float, np.floating)) else str(value)
+
+
+def canonical_text(values: pd.Series) -> pd.Series:
+    """canonical() of every value, each distinct value converted once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return pd.Series(np.array([canonical(u) for u in uniques], dtype=object)[codes] if len(uniques) else [],
+                     index=values.index, dtype=object)
+
+
 def fnv1a_32(text: str) -> int:
     """32-bit FNV-1a of the UTF-8 bytes: trivial to reimplement in Kotlin or Swift for the app side."""
     h = _FNV_OFFSET
@@ -33,8 +61,8 @@ def fnv1a_32(text: str) -> int:
 
 
 def hash_item_id(item_id: object, buckets: int) -> int:
-    """Bucket of a raw item id: 1 + fnv1a_32(str(id)) mod (buckets - 1); bucket 0 stays padding."""
-    return 1 + fnv1a_32(str(item_id)) % (buckets - 1)
+    """Bucket of a raw item id: 1 + fnv1a_32(canonical(id)) mod (buckets - 1); bucket 0 stays padding."""
+    return 1 + fnv1a_32(canonical(item_id)) % (buckets - 1)
 
 
 def hash_item_ids(item_ids: np.ndarray, buckets: int) -> np.ndarray:

@@ -23,7 +23,7 @@ from ..core.errors import ConfigError, one_line
 from .data import Requests
 from . import encoding as enc_mod
 from .encoding import Encoders
-from .features import PAD_ID, ContextField, FeatureSpec
+from .features import PAD_ID, ContextField, FeatureSpec, canonical_text
 from .schema import LogSchema
 
 CHUNK_ROWS = 50_000
@@ -264,7 +264,7 @@ def _count_file(f: Path, kind: str, schema: LogSchema, progress: Callable[[str],
     counts: dict[str, pd.Series] = {}
 
     def add(name: str, values: pd.Series) -> None:
-        vc = values.astype(str).value_counts()
+        vc = canonical_text(values).value_counts()
         counts[name] = vc if name not in counts else counts[name].add(vc, fill_value=0)
 
     total = 0
@@ -363,7 +363,7 @@ def encode(f: Path, row0: int, df: pd.DataFrame, schema: LogSchema, enc: Encoder
         if present.any():  # every position at once, each distinct id looked up once
             history[:, : tokens.shape[1]][present] = enc.item.encode(tokens[present])
     ctx = np.stack(context, axis=1).astype(np.int32) if context else np.zeros((n, 0), np.int32)
-    return Encoded(ctx, history, enc.item.encode(items.astype(str).to_numpy(dtype=object)),
+    return Encoded(ctx, history, enc.item.encode(canonical_text(items).to_numpy(dtype=object)),
                    features, label.astype(np.float32), split, key, t)
 
 

@@ -9,17 +9,33 @@ vectors are made with it, and tests check that it reproduces the tensors the mod
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..core.tensors import TensorSpec
 from ..models.encoding import HASH, INDEX, TIME, VOCABULARY, Encoders
-from ..models.features import (CANDIDATE_FEATURES, CANDIDATES, CONTEXT, FEATURE_CLIP, HISTORY, PAD_ID, SCORES,
-                               FeatureSpec)
+from ..models.features import (CANDIDATE_FEATURES, CANDIDATES, CANONICAL, CONTEXT, FEATURE_CLIP, HISTORY, PAD_ID,
+                               SCORES, FeatureSpec, canonical)
 
 FEATURES = "features.json"
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2  # 2: hash offsets, the canonical string of a raw value, index parsing, error codes, merge
+# the client libraries that read this contract version, released with edgeship's version (clients/*; a test checks
+# pyproject.toml, package.json and pom.xml agree)
+CLIENTS = {"@edgeship/client": "0.1.0", "dev.edgeship:edgeship-client": "0.1.0"}
+# what an app's encoder reports instead of a tensor (ContractError.code); features.json lists them
+ERRORS = {
+    "missing_context": "the request's context has no value for a column's `source` key (or it is null)",
+    "missing_timestamp": "a time column needs the request's timestamp and there is none",
+    "missing_feature": "a candidate's raw numeric features lack a non-constant feature (or it is null, not a number, "
+                       "or not finite)",
+    "bad_value": "an index value that is not an integer (or a string of one); a categorical value that is a list, "
+                 "an object, or a number with a fraction (pass such a value as the string the log holds)",
+    "out_of_range": "an index value outside [0, size)",
+    "too_many_candidates": "more than k candidates in one call (score them in calls of k: candidates.merge)",
+    "length_mismatch": "features (or attributes, when given) do not have one entry per item",
+}
 CONSTANT = "constant"
 TIMESTAMP = "timestamp"
 
@@ -31,7 +47,27 @@ class HashFunction:
     name: str = "fnv1a_32"
     offset_basis: int = 0x811C9DC5
     prime: int = 0x01000193
-    rule: str = "h = offset_basis; for each UTF-8 byte b of str(value): h = ((h XOR b) * prime) mod 2^32"
+    rule: str = "h = offset_basis; for each UTF-8 byte b of canonical(value): h = ((h XOR b) * prime) mod 2^32"
+
+
+class ContractError(ValueError):
+    """A raw request the contract cannot encode: `code` is one of ERRORS, `field` names what is wrong."""
+
+    def __init__(self, code: str, field: str, detail: str = ""):
+        super().__init__(f"{code}: {field}" + (f" ({detail})" if detail else ""))
+        self.code, self.field = code, field
+
+
+@dataclass(frozen=True)
+class RawValues:
+    """How a raw value is read before any rule: the same in every client."""
+
+    canonical: str = field(default=CANONICAL, metadata={
+        "doc": "the string form of a categorical value (vocabulary and hash fields, item ids, rules' `when`)"})
+    index: str = ("an integer, a number without a fraction, or a string of decimal digits with an optional leading "
+                  "'-' ('04' is 4); anything else: bad_value; outside [0, size): out_of_range")
+    missing: str = ("a context key, timestamp or feature the contract needs and the request lacks (or holds null): "
+                    "an error, never a default; the app ranks with fallback.json instead")
 
 
 @dataclass(frozen=True)
@@ -57,7 +93,9 @@ class ContextColumn:
     size: int = field(metadata={"doc": "ids are in [0, size)"})
     rule: str
     vocabulary: Vocabulary | None = None
-    buckets: int | None = field(default=None, metadata={"doc": "hash: id = fnv1a_32(str(value)) mod buckets"})
+    buckets: int | None = field(default=None, metadata={
+        "doc": "hash: id = offset + fnv1a_32(canonical(value)) mod (buckets - offset)"})
+    offset: int | None = field(default=None, metadata={"doc": "hash: the first id a value can get (0)"})
 
 
 @dataclass(frozen=True)
@@ -79,7 +117,10 @@ class ItemRule:
     rule: str
     padding: int = field(metadata={"doc": "the id of an empty slot in history and candidates"})
     vocabulary: Vocabulary | None = None
-    buckets: int | None = field(default=None, metadata={"doc": "hash: id = 1 + fnv1a_32(str(id)) mod (buckets - 1)"})
+    buckets: int | None = field(default=None, metadata={
+        "doc": "hash: id = offset + fnv1a_32(canonical(id)) mod (buckets - offset)"})
+    offset: int | None = field(default=None, metadata={"doc": "hash: the first id an item can get (1: 0 is padding)"})
+    oov: int | None = field(default=None, metadata={"doc": "vocabulary: the id of an unseen item"})
 
 
 @dataclass(frozen=True)
@@ -104,6 +145,9 @@ class NumericFeature:
 class CandidateRule:
     k: int = field(metadata={"doc": "candidates per call, fixed in every file"})
     rule: str
+    merge: str = ("n > k: call c scores items [c*k, (c+1)*k), each call padded like a short list; the n scores are "
+                  "concatenated in the given order; rules.json applies once, to all n, after the merge; equal scores "
+                  "keep the given order")
 
 
 @dataclass(frozen=True)
@@ -122,6 +166,23 @@ class InputRecord:
 
 
 @dataclass(frozen=True)
+class TensorIO:
+    name: str
+    dtype: str
+    shape: list[int]
+
+
+@dataclass(frozen=True)
+class FileIO:
+    """One shipped model file's inputs in the file's own positional order, and its scores output."""
+
+    inputs: list[TensorIO] = field(metadata={
+        "doc": "in the order the file declares them (a positional API takes them so); feed by name where you can"})
+    output: TensorIO = field(metadata={
+        "doc": "shape as the file declares it, or as its runtime returns it where the file declares none"})
+
+
+@dataclass(frozen=True)
 class Contract:
     """features.json: from a raw request (context values, a timestamp, item ids, raw numeric features) to the
     model's four inputs, and from its scores to a ranked list of item ids."""
@@ -136,6 +197,11 @@ class Contract:
     candidates: CandidateRule
     output: OutputRule
     hash: HashFunction
+    raw_values: RawValues = RawValues()
+    errors: dict[str, str] = field(default_factory=lambda: dict(ERRORS))
+    files: dict[str, FileIO] = field(default_factory=dict, metadata={
+        "doc": "per model file of the bundle: its inputs (names, positional order, dtypes, shapes) and output; the "
+               "dtypes differ by file (Core ML NeuralNetwork files take float32 ids)"})
 
     @staticmethod
     def of(spec: FeatureSpec, encoders: Encoders, k: int, vocabularies: str,
@@ -151,11 +217,13 @@ class Contract:
             context.append(ContextColumn(
                 i, e.name, source, e.kind, e.size, e.rule(),
                 vocabulary=Vocabulary(vocabularies, e.name, len(e.values), e.first, e.oov)
-                if e.kind == VOCABULARY else None, buckets=e.size if e.kind == HASH else None))
+                if e.kind == VOCABULARY else None, buckets=e.size if e.kind == HASH else None,
+                offset=0 if e.kind == HASH else None))
         item = encoders.item
         items = ItemRule(item.kind, item.size, item.rule(), PAD_ID,
                          vocabulary=Vocabulary(vocabularies, item.name, len(item.values), item.first, item.oov)
-                         if item.kind == VOCABULARY else None, buckets=item.size if item.kind == HASH else None)
+                         if item.kind == VOCABULARY else None, buckets=item.size if item.kind == HASH else None,
+                         offset=1 if item.kind == HASH else None, oov=item.oov if item.kind == VOCABULARY else None)
         scaled = spec.feature_mean is not None
         numeric = [NumericFeature(j, name, spec.feature_mean[j] if scaled else 0.0,
                                   spec.feature_scale[j] if scaled else 1.0, FEATURE_CLIP if scaled else None,
@@ -189,10 +257,10 @@ class RawEncoder:
             if v is not None:
                 self._lookups[v.field] = ({s: v.first + i for i, s in enumerate(values[v.field])}, v.oov)
 
-    def _hash(self, value) -> int:
+    def _hash(self, value, name: str) -> int:
         h = self.contract.hash
         x = h.offset_basis
-        for byte in str(value).encode("utf-8"):
+        for byte in _text(value, name).encode("utf-8"):
             x = ((x ^ byte) * h.prime) & 0xFFFFFFFF
         return x
 
@@ -200,33 +268,45 @@ class RawEncoder:
         if column.kind == CONSTANT:
             return 0
         if column.kind == TIME:
+            if request.timestamp is None:
+                raise ContractError("missing_timestamp", column.name)
             return time_id(column.name, request.timestamp)
-        value = request.context[column.source]
+        value = request.context.get(column.source)
+        if value is None:
+            raise ContractError("missing_context", column.source)
         if column.kind == INDEX:
-            return int(value)
+            return index_id(value, column.size, column.source)
         if column.kind == HASH:
-            return self._hash(value) % column.buckets
+            return column.offset + self._hash(value, column.source) % (column.buckets - column.offset)
         table, oov = self._lookups[column.vocabulary.field]
-        return table.get(str(value), oov)
+        return table.get(_text(value, column.source), oov)
 
-    def item_id(self, item: str) -> int:
+    def item_id(self, item) -> int:
         rule = self.contract.items
         if rule.kind == INDEX:
-            return int(item)
+            return index_id(item, rule.size, "item")
         if rule.kind == HASH:
-            return 1 + self._hash(item) % (rule.buckets - 1)
+            return rule.offset + self._hash(item, "item") % (rule.buckets - rule.offset)
         table, oov = self._lookups[rule.vocabulary.field]
-        return table.get(str(item), oov)
+        return table.get(_text(item, "item"), oov)
 
     def feature(self, f: NumericFeature, raw: dict) -> float:
         if f.constant:
             return 0.0
-        z = (float(raw[f.name]) - f.mean) * f.scale
+        x = raw.get(f.name)
+        if x is None or isinstance(x, (bool, str)) or not math.isfinite(x):
+            raise ContractError("missing_feature", f.name)
+        z = (float(x) - f.mean) * f.scale
         return z if f.clip is None else min(max(z, -f.clip), f.clip)
 
     def encode(self, request: "RawRequest") -> dict[str, np.ndarray]:
+        """One call's tensors (at most k candidates)."""
         c = self.contract
         k, h, n = c.candidates.k, c.history.length, len(request.items)
+        if n > k:
+            raise ContractError("too_many_candidates", "items", f"{n} > k = {k}")
+        if len(request.features) != n or (request.attributes and len(request.attributes) != n):
+            raise ContractError("length_mismatch", "features" if len(request.features) != n else "attributes")
         context = np.array([[self.context_id(col, request) for col in c.context]], np.int32)
         history = np.full((1, h), c.items.padding, np.int32)
         ids = [self.item_id(i) for i in request.history[:h]]
@@ -237,6 +317,42 @@ class RawEncoder:
         for slot, raw in enumerate(request.features):
             features[0, slot] = [self.feature(f, raw) for f in c.candidate_features]
         return {CONTEXT: context, HISTORY: history, CANDIDATES: candidates, CANDIDATE_FEATURES: features}
+
+    def calls(self, request: "RawRequest") -> list["RawRequest"]:
+        """candidates.merge: the request split into calls of at most k candidates, in the given order."""
+        k = self.contract.candidates.k
+        n = len(request.items)
+        if len(request.features) != n or (request.attributes and len(request.attributes) != n):
+            raise ContractError("length_mismatch", "features" if len(request.features) != n else "attributes")
+        return [RawRequest(request.items[s:s + k], request.features[s:s + k], request.context, request.timestamp,
+                           request.history, request.attributes[s:s + k] if request.attributes else [])
+                for s in range(0, max(n, 1), k)]
+
+
+def _text(value, name: str) -> str:
+    if isinstance(value, (list, dict)):
+        raise ContractError("bad_value", name, "a categorical value is a string, number or boolean")
+    if isinstance(value, (float, np.floating)) and not (math.isfinite(value) and float(value).is_integer()):
+        # languages write 1e-07 / 1e-7 / 1.0E-7: no one string form to agree on; the app passes the log's string
+        raise ContractError("bad_value", name, f"{value!r}: a number with a fraction; pass the log's string")
+    return canonical(value)
+
+
+def index_id(value, size: int, name: str) -> int:
+    """RawValues.index: an integer from a raw value, in [0, size)."""
+    if isinstance(value, bool):
+        raise ContractError("bad_value", name, "an index is an integer")
+    if isinstance(value, (int, np.integer)):
+        i = int(value)
+    elif isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        i = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+        i = int(value)
+    else:
+        raise ContractError("bad_value", name, f"{value!r} is not an integer")
+    if not 0 <= i < size:
+        raise ContractError("out_of_range", name, f"{i} is not in [0, {size})")
+    return i
 
 
 def time_id(name: str, timestamp: float) -> int:
@@ -257,9 +373,9 @@ class RawRequest:
 
     items: list[str] = field(metadata={"doc": "the candidates' item ids, in the order the app got them"})
     features: list[dict[str, float]] = field(metadata={"doc": "per candidate, its raw numeric features by name"})
-    context: dict[str, str] = field(metadata={
-        "doc": "raw context values by the contract's `source` key, as strings (every rule reads str(value); an "
-               "index field's value is its decimal integer)"})
+    context: dict[str, object] = field(metadata={
+        "doc": "raw context values by the contract's `source` key: strings, numbers or booleans (raw_values says "
+               "how each is read)"})
     timestamp: float | None = None
     history: list[str] = field(default_factory=list, metadata={"doc": "recent item ids, most recent first"})
     attributes: list[dict[str, str]] = field(default_factory=list, metadata={

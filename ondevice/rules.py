@@ -26,6 +26,7 @@ import numpy as np
 from ..core.errors import ConfigError
 from ..models.data import Requests
 from ..models.encoding import INDEX, TIME, VOCABULARY
+from ..models.features import canonical
 from ..models.metrics import ndcg_of_orders
 from .contract import CONSTANT, Contract, RawRequest, time_id
 
@@ -323,12 +324,12 @@ def from_raw(contract: Contract, request: RawRequest) -> Candidates:
     context: dict[str, str | None] = {}
     for col in contract.context:
         if col.kind == TIME:
-            context[col.name] = str(time_id(col.name, request.timestamp))
+            context[col.name] = None if request.timestamp is None else str(time_id(col.name, request.timestamp))
         elif col.kind != CONSTANT:
             value = request.context.get(col.source)
-            context[col.name] = None if value is None else str(value)
+            context[col.name] = None if value is None else canonical(value)
     n = len(request.items)
-    return Candidates(list(request.items), list(request.features),
+    return Candidates([canonical(i) for i in request.items], list(request.features),
                       list(request.attributes) if request.attributes else [{} for _ in range(n)], context)
 
 

@@ -62,9 +62,9 @@ def embedded(text: str) -> dict:
 
 def files(contract: Contract) -> dict[str, str]:
     """Bundle-relative path -> text of every generated file."""
-    from . import android, ios, web
+    from . import ios
 
-    return {f"{FOLDER}/{path}": text for platform in (android, ios, web)
+    return {f"{FOLDER}/{path}": text for platform in (ios,)
             for path, text in platform.files(contract).items()}
 
 

@@ -72,3 +72,17 @@ def test_not_a_bundle_and_too_few_resamples(tmp_path, edgeship_cli):
     done = edgeship_cli("evaluate", str(tmp_path), "--data", str(OPEN_BANDIT), "--schema", str(SCHEMA),
                         "--resamples", "3")
     assert done.returncode == 2 and "--resamples: expected at least 10, got 3" in done.stderr
+
+
+@pytest.mark.heavy  # evaluate loads the runtimes (TensorFlow among them) to check the bundle's files
+def test_a_bundle_whose_contract_reads_a_column_the_log_lacks_is_refused(tmp_path, reference_bundle, edgeship_cli):
+    """The built-in data's bundle reads hour, weekday, device, ...: the Open Bandit log has none of them. The
+    same check runs for --baseline (issue: it ended in a KeyError traceback)."""
+    out = tmp_path / "ope"
+    done = edgeship_cli("evaluate", str(reference_bundle), "--data", str(_log(tmp_path, None)), "--schema", str(SCHEMA),
+                        "--out", str(out))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert f"the bundle {reference_bundle} reads the context column 'hour', which the log's schema does not name" in \
+        lines[0]
+    assert not out.exists()

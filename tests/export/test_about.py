@@ -10,6 +10,7 @@ import pytest
 
 from edgeship.export import shims
 from edgeship.models.features import CANDIDATES, CONTEXT, INPUT_NAMES, SCORES
+from edgeship.ondevice.contract import CONTRACT_VERSION
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
@@ -26,7 +27,7 @@ def test_onnx_files_carry_doc_string_and_metadata_props(reference_bundle):
         meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
         assert meta.description.startswith(f"Ranks {k} candidate items for one request")
         assert meta.custom_metadata_map["edgeship_version"] == version
-        assert meta.custom_metadata_map["contract_version"] == "1"
+        assert meta.custom_metadata_map["contract_version"] == str(CONTRACT_VERSION)
         assert meta.custom_metadata_map["contract_file"] == "features.json"
         assert meta.custom_metadata_map["candidates"] == str(k)
         graph = onnx.load(str(path)).graph
@@ -43,6 +44,6 @@ def test_mlmodel_files_carry_what_xcode_shows(reference_bundle):
         assert model.short_description.startswith(f"Ranks {k} candidate items")
         assert (model.author, model.license, model.version) == ("unspecified", "unspecified", "1")
         assert model.user_defined_metadata["edgeship_version"] == version
-        assert model.user_defined_metadata["contract_version"] == "1"
+        assert model.user_defined_metadata["contract_version"] == str(CONTRACT_VERSION)
         assert model.input_description[CANDIDATES] == f"ids of the {k} items to score (a shorter list: pad with 0)"
         assert model.output_description[SCORES].startswith("one click logit per candidate")

@@ -23,7 +23,7 @@ EXPECTED_FILES = {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx"
 
 def test_manifest_schema_and_checksums(reference_bundle, tiny_config):
     manifest = json.loads((reference_bundle / "manifest.json").read_text())
-    assert manifest["schema_version"] == 10
+    assert manifest["schema_version"] == MANIFEST_VERSION == 11
     assert {a["path"] for a in manifest["artifacts"]} == EXPECTED_FILES
     assert set(os.listdir(reference_bundle)) == EXPECTED_FILES | {
         "manifest.json", "testvectors.json", "vocabularies.json", "README.md", "manifest.schema.json",
@@ -188,3 +188,22 @@ def test_readme_documents_the_contract(reference_bundle):
     for name in INPUT_NAMES + (SCORES,):
         assert f"| {name} |" in text
     assert "fnv1a_32" in text and "sha256" in text.lower()
+
+
+def test_features_json_states_each_file_s_inputs_in_its_own_order_and_every_output_shape(reference_bundle):
+    from edgeship.export import formats
+
+    contract = json.loads((reference_bundle / "features.json").read_text())
+    manifest = json.loads((reference_bundle / "manifest.json").read_text())
+    k = contract["candidates"]["k"]
+    assert set(contract["files"]) == {a["path"] for a in manifest["artifacts"]}
+    for a in manifest["artifacts"]:
+        sig = formats.get(a["format"]).signature(reference_bundle / a["path"])
+        stated = contract["files"][a["path"]]
+        assert [(i["name"], i["dtype"], i["shape"]) for i in stated["inputs"]] == [
+            (t.name, t.dtype, list(t.shape)) for t in sig.inputs], a["path"]
+        assert stated["output"]["shape"] == [1, k] == a["outputs"][0]["shape"], a["path"]
+    # what the issue found: positional orders differ between files, and Core ML takes float ids
+    orders = {tuple(i["name"] for i in f["inputs"]) for f in contract["files"].values()}
+    assert len(orders) > 1
+    assert {i["dtype"] for i in contract["files"]["ranker_int8.mlmodel"]["inputs"]} == {"float32"}

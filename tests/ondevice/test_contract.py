@@ -103,7 +103,9 @@ def test_a_planted_encoding_mistake_fails_verification(reference_bundle, tmp_pat
     def swapped_columns(c):
         c["context"][0]["source"], c["context"][1]["source"] = c["context"][1]["source"], c["context"][0]["source"]
 
-    assert "tensors.context" in str(_broken(reference_bundle, tmp_path / "b", rewrite, swapped_columns))
+    # hour 0..23 read as the weekday column: the range check of contract 2 catches it before the model runs
+    assert "cases[0].request: features.json cannot encode it: out_of_range: " in str(
+        _broken(reference_bundle, tmp_path / "b", rewrite, swapped_columns))
 
     def other_k(c):
         c["inputs"][2]["shape"] = [1, 7]

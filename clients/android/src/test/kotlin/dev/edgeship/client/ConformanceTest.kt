@@ -1,0 +1,99 @@
+package dev.edgeship.client
+
+import org.json.JSONArray
+import org.json.JSONObject
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.DynamicTest
+import org.junit.jupiter.api.TestFactory
+import org.junit.jupiter.api.TestInstance
+import org.junit.jupiter.api.fail
+import java.io.File
+
+/** The conformance suite (clients/conformance): every case a test; per group, passes and failures in a report. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ConformanceTest {
+    private val suite = property("edgeship.conformance")
+    private val groups = LinkedHashMap<String, MutableList<String?>>()
+
+    private fun file(vararg parts: String) = parts.fold(suite) { f, p -> File(f, p) }.readText()
+
+    private val contracts = HashMap<String, Pair<Encoder, FallbackTable>>()
+
+    private fun contract(name: String) = contracts.getOrPut(name) {
+        Pair(Encoder(Features.parse(file("contracts", name, "features.json")),
+                     parseVocabularies(file("contracts", name, "vocabularies.json"))),
+             FallbackTable.parse(file("contracts", name, "fallback.json")))
+    }
+
+    private fun tensors(got: Encoded, want: JSONObject): String? {
+        val named = mapOf("context" to got.context.map { it.toDouble() }, "history" to got.history.map { it.toDouble() },
+                          "candidates" to got.candidates.map { it.toDouble() },
+                          "candidate_features" to got.candidateFeatures.map { it.toDouble() })
+        for (name in want.keySet()) {
+            val g = named.getValue(name)
+            val w = flat(want.get(name))
+            val same = g.size == w.size && g.indices.all {
+                if (name == "candidate_features") Math.abs(g[it] - w[it]) <= 1e-6 else g[it] == w[it]
+            }
+            if (!same) return "$name: got $g, want $w"
+        }
+        return null
+    }
+
+    private fun order(indices: List<Int>, request: RawRequest, want: JSONArray): String? {
+        val got = indices.map { request.items[it] }
+        return if (json(got) == json(plain(want))) null else "order ${json(got)}, want $want"
+    }
+
+    private fun check(case: JSONObject): String? {
+        val (encoder, table) = contract(case.getString("contract"))
+        val request = request(case.getJSONObject("request"))
+        val expect = case.getJSONObject("expect")
+        val scores = if (case.isNull("scores")) null else flat(case.getJSONArray("scores")).toDoubleArray()
+        return try {
+            when (case.getString("group")) {
+                "encode", "errors" -> {
+                    val got = encoder.encode(request)
+                    if (expect.has("error")) "encoded; want error ${expect.getString("error")}"
+                    else tensors(got, expect.getJSONArray("calls").getJSONObject(0))
+                }
+                "merge" -> {
+                    val calls = encoder.calls(request).map { encoder.encode(it) }
+                    val want = expect.getJSONArray("calls")
+                    if (calls.size != want.length()) "${calls.size} calls, want ${want.length()}"
+                    else calls.indices.firstNotNullOfOrNull { i -> tensors(calls[i], want.getJSONObject(i))?.let { "call $i: $it" } }
+                        ?: order(applyRules(RuleSet.NONE, scores!!, request, encoder), request, expect.getJSONArray("order"))
+                }
+                "fallback" -> {
+                    val got = table.scores(request, encoder)
+                    val want = flat(expect.getJSONArray("scores"))
+                    if (got.indices.any { Math.abs(got[it] - want[it]) > 1e-12 }) "scores ${got.toList()}, want $want"
+                    else order(applyRules(RuleSet.NONE, got, request, encoder), request, expect.getJSONArray("order"))
+                }
+                else -> order(applyRules(RuleSet.parse(case.getJSONObject("rules")), scores!!, request, encoder), request,
+                              expect.getJSONArray("order"))
+            }
+        } catch (e: ContractError) {
+            if (e.code == expect.optString("error") && e.field == expect.optString("field")) null
+            else "error ${e.code} ${e.field}, want ${expect.optString("error")} ${expect.optString("field")}"
+        }
+    }
+
+    @TestFactory
+    fun cases(): List<DynamicTest> {
+        val cases = JSONObject(file("cases.json")).getJSONArray("cases").objects()
+        return cases.map { case ->
+            DynamicTest.dynamicTest("${case.getString("group")}/${case.getString("id")}") {
+                val wrong = check(case)
+                groups.getOrPut(case.getString("group")) { ArrayList() }.add(wrong?.let { "${case.getString("id")}: $it" })
+                if (wrong != null) fail(wrong)
+            }
+        }
+    }
+
+    @AfterAll
+    fun report() {
+        val out = groups.mapValues { (_, r) -> mapOf("passed" to r.count { it == null }, "failed" to r.filterNotNull()) }
+        File(property("edgeship.report"), "conformance.json").writeText(json(mapOf("client" to "kotlin (JVM)", "groups" to out)))
+    }
+}

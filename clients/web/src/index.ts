@@ -1,0 +1,12 @@
+// @edgeship/client: a bundle's raw-input contract (features.json), rules.json and fallback.json for apps in
+// JavaScript and TypeScript, with any ONNX Runtime JavaScript API scoring the .onnx / .ort file.
+export { readBundle, type Bundle } from "./bundle.js";
+export { canonical, fnv1a32, indexId } from "./canonical.js";
+export * from "./contract.js";
+export { Encoder, contextByName, timeId } from "./encoder.js";
+export { BundleError, ContractError } from "./errors.js";
+export { fallbackScores } from "./fallback.js";
+export { Ranker, type Ranking } from "./ranker.js";
+export { applyRules, ranked } from "./rules.js";
+export { OnnxScoringModel, type OrtSession, type OrtTensorConstructor, type ScoringModel } from "./scoring.js";
+export const VERSION = "0.1.0";
