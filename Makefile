@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 WEB := clients/web
 WEB_STAMP := $(WEB)/node_modules/.installed
 
-.PHONY: run test test-fast reference-bundle venv clean maven
+.PHONY: run test test-fast reference-bundle venv clean maven chromium
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(STAMP): requirements.lock pyproject.toml
 # in CI. The tests' first Maven build fetches the plugins and dependencies into ~/.m2
 maven:
 	command -v mvn > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven)
+
+# Debian's Chromium for clients/web's browser test (playwright-core drives it; no browser download); root
+chromium:
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 $(WEB_STAMP): $(WEB)/package-lock.json
 	cd $(WEB) && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
@@ -37,12 +41,12 @@ FAST := -m "unit and not heavy"
 JOBS ?= 2
 
 # everything, as CI runs it: the TensorFlow-free tier under its guard, then the rest
-test: $(STAMP) $(WEB_STAMP) maven
+test: $(STAMP) $(WEB_STAMP) maven chromium
 	EDGESHIP_NO_TENSORFLOW=1 $(BIN)/python -m pytest -n $(JOBS) $(FAST) $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "not unit or heavy" $(PYTEST_ARGS)
 
 # the TensorFlow-free tier (modules marked `unit`, less tests marked `heavy`): importing TensorFlow there fails
-test-fast: $(STAMP) $(WEB_STAMP) maven
+test-fast: $(STAMP) $(WEB_STAMP) maven chromium
 	EDGESHIP_NO_TENSORFLOW=1 $(BIN)/python -m pytest -n $(JOBS) $(FAST) $(PYTEST_ARGS)
 
 # the committed bundle of tests/data/tiny.toml that tests read instead of running the pipeline

@@ -1,1 +1,2 @@
-"""Not installed: app-side code and what runs it in the tests."""
+"""Not installed: the client libraries (web/, android/, ios/) and the conformance suite every one of them passes
+(conformance/)."""

@@ -59,6 +59,22 @@ def _values(vocabularies: dict, examples: dict[str, list[str]], source: str, kin
     return list(examples.get(source, [])) or [f"{source}-{i}" for i in range(20)]
 
 
+def _descriptions(contract: Contract) -> tuple[str, ...]:
+    """What the four edge cases hold in this contract, said as it is (a field kind the contract lacks is not
+    claimed: the built-in data's context fields are all indices, its features unclipped)."""
+    k = contract.candidates.k
+    unseen = [c.source for c in contract.context if c.kind in (VOCABULARY, HASH)]
+    clipped = [f.name for f in contract.candidate_features if f.clip is not None and not f.constant]
+    parts = ([f"an unseen value in {', '.join(unseen)}"] if unseen else []) + (
+        ["an unseen item id in slot 0"] if contract.items.kind in (VOCABULARY, HASH) else []) + (
+        [f"slot 0's {', '.join(clipped)} at 3x the clip"] if clipped else [])
+    indices = [c.source for c in contract.context if c.kind == INDEX]
+    last = "no history" + (f"; {', '.join(indices)} given as JSON numbers" if indices else "") + (
+        "; a timestamp half a second before a UTC midnight" if contract.time is not None else "")
+    return ("a full list (history longer than its length)", f"a list of {k // 2 + 1} < K = {k}",
+            "; ".join(parts) or "a full list (no field of this contract takes unseen values or clips)", last)
+
+
 def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[str]], test: Requests, n: int,
              seed: int, attributes=None) -> list[tuple[str, RawRequest]]:
     """n raw requests (the first four are the edge cases), deterministic in seed."""
@@ -72,8 +88,7 @@ def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[st
         items += [f"{item_name}-{j}" for j in range(max(0, k - len(items)))]
     out = []
     for i in range(n):
-        what = ("a full list", f"a list of {k // 2 + 1} < K = {k}", "an unseen value in every field, a feature "
-                "beyond the clip", "no history")[i] if i < 4 else "a full list"
+        what = _descriptions(contract)[i] if i < 4 else "a full list"
         size = k // 2 + 1 if i == 1 else k
         shown = [items[j] for j in rng.choice(len(items), size=min(size, len(items)), replace=False)]
         context = {}
@@ -81,8 +96,9 @@ def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[st
             if col.kind in (TIME, CONSTANT):
                 continue
             pool = _values(vocabularies, examples, col.source, col.kind, col.size)
+            value = pool[int(rng.integers(len(pool)))]
             context[col.source] = (UNSEEN if i == 2 and col.kind in (VOCABULARY, HASH)
-                                   else str(pool[int(rng.integers(len(pool)))]))
+                                   else int(value) if i == 3 and col.kind == INDEX else str(value))
         if i == 2 and contract.items.kind in (VOCABULARY, HASH):
             shown[0] = UNSEEN
         history = [] if i == 3 else [items[j] for j in rng.integers(0, len(items), size=h + 2 if i == 0 else
@@ -102,6 +118,8 @@ def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[st
                 raw[f.name] = round(f.mean + value / f.scale, 6)
             features.append(raw)
         timestamp = (float(rng.integers(*_YEAR_2026)) + 0.5) if contract.time is not None else None
+        if i == 3 and timestamp is not None:  # the floor and the UTC day boundary
+            timestamp = float(rng.integers(*_YEAR_2026)) // 86_400 * 86_400 - 0.5
         out.append((what, RawRequest(items=shown, features=features, context=context, timestamp=timestamp,
                                      history=history, attributes=attributes(rows) if attributes else [])))
     return out

@@ -79,9 +79,9 @@ must give, each file's scores and the ranked item ids: put them in your app's un
 The steps above are what any client does. JavaScript and TypeScript apps (web, Node, React Native) use the
 `@edgeship/client` package of edgeship's repository (`clients/web`), which reads any bundle of contract version
 {CONTRACT} and scores the .onnx or .ort file through any ONNX Runtime JavaScript API; Kotlin apps (Android, any
-JVM) the `dev.edgeship:edgeship-client` library (`clients/android`), with ONNX Runtime's Java API or LiteRT. For
-Swift (iOS, Core ML) the repository still generates code from this bundle's `features.json` (`python -m
-clients.codegen BUNDLE --out DIR`) until its package replaces it. Each reads `vocabularies.json`,
+JVM) the `dev.edgeship:edgeship-client` library (`clients/android`), with ONNX Runtime's Java API or LiteRT;
+Swift apps (iOS) the `EdgeshipClient` package (`clients/ios`, with Core ML; not yet compiled anywhere but a Mac
+can). Each reads `vocabularies.json`,
 `rules.json` and `fallback.json`, applies `rules.json` to every ranking, and ranks by `fallback.json` when the
 model cannot be loaded or run (without it: {FALLBACK_ORDER}). Every client passes the repository's conformance
 suite (`clients/conformance`).

@@ -207,3 +207,29 @@ def test_features_json_states_each_file_s_inputs_in_its_own_order_and_every_outp
     orders = {tuple(i["name"] for i in f["inputs"]) for f in contract["files"].values()}
     assert len(orders) > 1
     assert {i["dtype"] for i in contract["files"]["ranker_int8.mlmodel"]["inputs"]} == {"float32"}
+
+
+def test_the_raw_vectors_exercise_every_rule_kind_the_bundle_has(reference_bundle):
+    """Each kind in rules.json acts on some raw case: the model's own order would break a filter, pin, cap or run
+    there, and a boost matches a candidate (so a client that skips a kind fails the replay)."""
+    from edgeship.core import typed
+    from edgeship.export.raw_vectors import RawVectors
+    from edgeship.ondevice.contract import Contract
+    from edgeship.ondevice.rules import RuleSet, from_raw, violations
+
+    contract = typed.load(Contract, json.loads((reference_bundle / "features.json").read_text()), "features.json",
+                          toml=False)
+    rules = typed.load(RuleSet, json.loads((reference_bundle / "rules.json").read_text())["rules"], "rules.json",
+                       toml=False)
+    vectors = typed.load(RawVectors, json.loads((reference_bundle / "testvectors_raw.json").read_text()),
+                         "testvectors_raw.json", toml=False)
+    acted = set()
+    for case in vectors.cases:
+        view = from_raw(contract, case.request)
+        order = [case.request.items.index(i) for i in case.ranked["ranker_int8.tflite"]]
+        acted |= violations(rules, order, view)
+        boosts = [b for b in rules.boost if all(view.context.get(k) in v for k, v in b.when.items())]
+        if any(b.match.items and set(b.match.items) & set(view.items) or b.match.attribute and any(
+                a.get(b.match.attribute) in b.match.values for a in view.attributes) for b in boosts):
+            acted.add("boost")
+    assert acted == {kind for kind in ("filter", "boost", "pin", "cap", "run") if getattr(rules, kind)}

@@ -1,11 +1,15 @@
 // @edgeship/client: a bundle's raw-input contract (features.json), rules.json and fallback.json for apps in
-// JavaScript and TypeScript, with any ONNX Runtime JavaScript API scoring the .onnx / .ort file.
+// JavaScript and TypeScript, with any ONNX Runtime JavaScript API scoring the .onnx / .ort file, or LiteRT.js the
+// .tflite file.
 export { readBundle, type Bundle } from "./bundle.js";
 export { canonical, fnv1a32, indexId } from "./canonical.js";
 export * from "./contract.js";
 export { Encoder, contextByName, timeId } from "./encoder.js";
 export { BundleError, ContractError } from "./errors.js";
 export { fallbackScores } from "./fallback.js";
+export {
+  LiteRtScoringModel, type LiteRtCompiledModel, type LiteRtTensor, type LiteRtTensorConstructor,
+} from "./litert.js";
 export { Ranker, type Ranking } from "./ranker.js";
 export { applyRules, ranked } from "./rules.js";
 export { OnnxScoringModel, type OrtSession, type OrtTensorConstructor, type ScoringModel } from "./scoring.js";

@@ -1,6 +1,7 @@
 """clients/web (@edgeship/client) as an app uses it: compiled with tsc (strict) and run under Node against the
-conformance suite and the tiny bundle's raw test vectors with onnxruntime-node; a planted one-character change in
-its hashing, time rule, clipping or rules order fails the suite."""
+conformance suite and the tiny bundle's raw test vectors with onnxruntime-node, and in headless Chromium with
+onnxruntime-web and LiteRT.js (both WASM); a planted one-character change in its hashing, time rule, clipping or
+rules order fails the suite."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def _build(into: Path, plant: tuple[str, str, str] | None = None) -> Path:
     planted change (file, old, new) if given, compiled; the compiled folder."""
     shutil.rmtree(into, ignore_errors=True)
     into.mkdir(parents=True)
-    for name in ("src", "test"):
+    for name in ("src", "test"):  # test/browser/ (the page) comes along
         shutil.copytree(PACKAGE / name, into / name)
     for name in ("tsconfig.json", "tsconfig.test.json", "package.json"):
         shutil.copyfile(PACKAGE / name, into / name)
@@ -70,6 +71,23 @@ def test_conformance_suite_and_raw_vectors_pass_under_node(workdir, reference_bu
     vectors = json.loads((reference_bundle / "testvectors_raw.json").read_text())
     assert result["cases"] == len(vectors["cases"]) and result["failures"] == []
     assert set(result["files"]) == {"ranker_fp32.onnx", "ranker_int8.onnx", "ranker_int8.ort"}
+    for name, r in result["files"].items():
+        assert r["max_abs_error"] <= vectors["atol"][name] and r["ranked"] == r["with_rules"] == len(vectors["cases"])
+
+
+def test_raw_vectors_pass_in_headless_chromium_with_onnxruntime_web_and_litert_js(workdir, reference_bundle):
+    assert Path("/usr/bin/chromium").exists(), "chromium missing: `make test` installs Debian's chromium"
+    build = _build(workdir)
+    report = workdir / "browser.json"
+    done = _node(build / "test" / "browser.js", reference_bundle, report)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(report.read_text())
+    vectors = json.loads((reference_bundle / "testvectors_raw.json").read_text())
+    assert "HeadlessChrome" in result["userAgent"] and result["failures"] == []
+    assert {n: r["runtime"] for n, r in result["files"].items()} == {
+        "ranker_fp32.tflite": "LiteRT.js (wasm)", "ranker_int8.tflite": "LiteRT.js (wasm)",
+        "ranker_fp32.onnx": "onnxruntime-web (wasm)", "ranker_int8.onnx": "onnxruntime-web (wasm)",
+        "ranker_int8.ort": "onnxruntime-web (wasm)"}
     for name, r in result["files"].items():
         assert r["max_abs_error"] <= vectors["atol"][name] and r["ranked"] == r["with_rules"] == len(vectors["cases"])
 
