@@ -2,10 +2,11 @@
 
 The app does the same lookup before every call, so each rule is one line to reimplement in Kotlin or Swift and
 is shipped in the bundle (`vocabularies.json`):
-- vocabulary, context field: index = 1 + position of str(value) in `values`; anything else -> 0 (out of vocabulary);
+- vocabulary, context field: index = 1 + position of canonical(value) in `values`; anything else -> 0 (out of
+  vocabulary); canonical is features.json's raw_values.canonical (features.canonical);
 - vocabulary, items: index = 2 + position; anything else -> 1 (out of vocabulary); 0 is history padding;
-- hash, context field: fnv1a_32(utf8(str(value))) mod buckets;
-- hash, items: 1 + fnv1a_32(utf8(str(value))) mod (buckets - 1); 0 is history padding.
+- hash, context field: fnv1a_32(utf8(canonical(value))) mod buckets;
+- hash, items: 1 + fnv1a_32(utf8(canonical(value))) mod (buckets - 1); 0 is history padding.
 An exact vocabulary keeps every observed value apart (no two items share an embedding row); hashing needs no file
 and takes values nobody has seen, at the price of collisions, which are measured and reported.
 """
@@ -45,11 +46,11 @@ class FieldEncoding:
 
     def rule(self) -> str:
         if self.kind == VOCABULARY:
-            return (f"index = {self.first} + position of str(value) in values; otherwise {self.oov} (out of "
+            return (f"index = {self.first} + position of canonical(value) in values; otherwise {self.oov} (out of "
                     "vocabulary)" + ("; 0 = history padding" if self.item else ""))
         if self.kind == HASH:
-            return ("1 + fnv1a_32(utf8(str(value))) mod (buckets - 1); 0 = history padding" if self.item
-                    else "fnv1a_32(utf8(str(value))) mod buckets")
+            return ("1 + fnv1a_32(utf8(canonical(value))) mod (buckets - 1); 0 = history padding" if self.item
+                    else "fnv1a_32(utf8(canonical(value))) mod buckets")
         if self.kind == TIME:
             return ("hour of the day in UTC, 0-23" if self.name == "hour"
                     else "day of the week in UTC, Monday = 0 ... Sunday = 6")
@@ -98,7 +99,7 @@ class Encoders:
 
 
 def hash_values(values: pd.Series, modulo: int) -> np.ndarray:
-    """fnv1a_32(str(value)) mod modulo per value, each distinct value hashed once."""
+    """fnv1a_32(canonical(value)) mod modulo per value, each distinct value hashed once."""
     codes, uniques = pd.factorize(canonical_text(values), use_na_sentinel=False)
     table = np.fromiter((fnv1a_32(u) % modulo for u in uniques), dtype=np.int64, count=len(uniques))
     return table[codes]
