@@ -1,6 +1,6 @@
 """rules.json: business rules applied on top of a ranking (the model's, or fallback.json's), as data an app
-applies with the same semantics as this engine (the generated app code does; the raw test vectors check
-it).
+applies with the same semantics as this engine (the client libraries in clients/ do; the conformance suite and
+the raw test vectors check it).
 
 Five kinds, applied in this fixed order (ORDER says it in words, and is written into rules.json):
   1. filter  drop every candidate a filter matches, when its context condition holds
