@@ -232,19 +232,16 @@ def policy_orders(bundle: Bundle, requests: list[RawRequest], slots: int, step) 
     """[rows, slots] the candidate index each policy shows at each position (-1: none)."""
     from .ondevice.rules import apply, from_raw, rate_logits
 
-    k = bundle.encoder.contract.candidates.k
     out = {name: np.full((len(requests), slots), -1, np.int64) for name in POLICIES}
     cache: dict[bytes, dict[str, list[int]]] = {}  # rows with the same inputs rank the same
     for r, request in enumerate(requests):
-        n = len(request.items)
-        parts = [bundle.encoder.encode(RawRequest(request.items[s:s + k], request.features[s:s + k], request.context,
-                                                  request.timestamp, request.history))
-                 for s in range(0, n, k)]  # the contract: more than K candidates are scored in calls of K
+        calls = bundle.encoder.calls(request)  # the contract: more than K candidates are scored in calls of K
+        parts = [bundle.encoder.encode(call) for call in calls]
         # the encoded inputs, plus the raw values the rules read that encoding may merge (hashed ids, OOV values)
         key = b"".join(t.tobytes() for p in parts for t in p.values()) + repr(
             (sorted(request.context.items()), request.items)).encode()
         if key not in cache:
-            lengths = [min(k, n - i * k) for i in range(len(parts))]
+            lengths = [len(call.items) for call in calls]
             model = np.concatenate([np.asarray(bundle.run(p), dtype=np.float64).ravel()[:m]
                                     for p, m in zip(parts, lengths)])
             view = from_raw(bundle.encoder.contract, request)

@@ -86,9 +86,9 @@ def requests(contract: Contract, vocabularies: dict, examples: dict[str, list[st
                                      contract.items.size, at_least=2 * k)]
     if contract.items.kind == HASH:  # any string is an item id there: made-up ones complete a full list
         items += [f"{item_name}-{j}" for j in range(max(0, k - len(items)))]
-    out = []
+    out, edges = [], _descriptions(contract)
     for i in range(n):
-        what = _descriptions(contract)[i] if i < 4 else "a full list"
+        what = edges[i] if i < len(edges) else "a full list"
         size = k // 2 + 1 if i == 1 else k
         shown = [items[j] for j in rng.choice(len(items), size=min(size, len(items)), replace=False)]
         context = {}

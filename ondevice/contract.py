@@ -305,8 +305,7 @@ class RawEncoder:
         k, h, n = c.candidates.k, c.history.length, len(request.items)
         if n > k:
             raise ContractError("too_many_candidates", "items", f"{n} > k = {k}")
-        if len(request.features) != n or (request.attributes and len(request.attributes) != n):
-            raise ContractError("length_mismatch", "features" if len(request.features) != n else "attributes")
+        _check_lengths(request)
         context = np.array([[self.context_id(col, request) for col in c.context]], np.int32)
         history = np.full((1, h), c.items.padding, np.int32)
         ids = [self.item_id(i) for i in request.history[:h]]
@@ -320,13 +319,17 @@ class RawEncoder:
 
     def calls(self, request: "RawRequest") -> list["RawRequest"]:
         """candidates.merge: the request split into calls of at most k candidates, in the given order."""
-        k = self.contract.candidates.k
-        n = len(request.items)
-        if len(request.features) != n or (request.attributes and len(request.attributes) != n):
-            raise ContractError("length_mismatch", "features" if len(request.features) != n else "attributes")
+        k, n = self.contract.candidates.k, len(request.items)
+        _check_lengths(request)
         return [RawRequest(request.items[s:s + k], request.features[s:s + k], request.context, request.timestamp,
                            request.history, request.attributes[s:s + k] if request.attributes else [])
                 for s in range(0, max(n, 1), k)]
+
+
+def _check_lengths(request: "RawRequest") -> None:
+    n = len(request.items)
+    if len(request.features) != n or (request.attributes and len(request.attributes) != n):
+        raise ContractError("length_mismatch", "features" if len(request.features) != n else "attributes")
 
 
 def _text(value, name: str) -> str:
