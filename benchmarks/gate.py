@@ -20,7 +20,7 @@ from ..core.errors import InputError
 from ..core.outcome import Outcome
 from ..export import formats
 from .budgets import Profile
-from .harness import bundle_targets, file_target, run_bench
+from .harness import bundle_targets, file_target, is_bundle, run_bench
 from .records import BenchConfig, BenchResult, Group, Measurement, Target, read_bench
 from .stats import Interval, percentile_interval, ratio_interval
 
@@ -72,19 +72,20 @@ def gate_targets(path: Path, profile: Profile) -> tuple[list[Target], list[Check
     if not path.exists():
         raise InputError(f"{path}: bundle or model file not found")
     # `verify` calls a changed file a broken bundle (exit 1); to a gate it is bad input (exit 2)
-    targets = bundle_targets(path, error=InputError)[0] if path.is_dir() else [file_target(path)]
+    bundle = is_bundle(path)
+    targets = bundle_targets(path, error=InputError)[0] if bundle else [file_target(path)]
     checks = []
     if profile.formats:
         have = {t.format for t in targets}
         for fmt in profile.formats:
-            if fmt not in have and path.is_dir():
+            if fmt not in have and bundle:
                 checks.append(Check("formats", fmt, Outcome.FAIL,
                                     f"the profile ships {fmt} but {path} has no {fmt} file"))
         targets = [t for t in targets if t.format in profile.formats]
-        if not targets and not path.is_dir():
+        if not targets and not bundle:
             raise InputError(f"{path}: a {formats.for_path(path).name} file, but profile {profile.name!r} ships "
                              f"only {list(profile.formats)}")
-    if profile.precisions and path.is_dir():
+    if profile.precisions and bundle:
         for fmt in {t.format for t in targets}:
             if not any(t.format == fmt and t.precision in profile.precisions for t in targets):
                 checks.append(Check("precisions", fmt, Outcome.FAIL,
@@ -250,7 +251,7 @@ def run_gate(path: Path, profile: Profile, baseline_path: Path | None, base_cfg:
     cfg = _bench_config(profile, targets, base_cfg)
     baseline_targets, stored = [], None
     if baseline_path is not None:
-        if baseline_path.is_dir():  # a changed baseline file is bad input to a gate, as the bundle's own is
+        if is_bundle(baseline_path):  # a changed baseline file is bad input to a gate, as the bundle's own is
             found = bundle_targets(baseline_path, Group.BASELINE, "baseline/", error=partial(InputError,
                                                                                             option="baseline"))[0]
             baseline_targets = [t for t in found if t.format in {x.format for x in targets}]

@@ -58,10 +58,15 @@ def bundle_targets(bundle: Path, group: Group = Group.MODEL, prefix: str = "",
     return targets, manifest
 
 
+def is_bundle(path: Path) -> bool:
+    """A folder that is not itself a folder-shaped model (a .mlpackage is a model file here)."""
+    return path.is_dir() and formats.for_path(path) is None
+
+
 def file_target(path: Path) -> Target:
     """A loose model file, ours or foreign: everything the harness needs is read before anything runs, so a
     file its library cannot read is one line of bad input."""
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{path}: model file not found")
     fmt = formats.for_path(path)
     if fmt is None:
@@ -307,7 +312,7 @@ def collect_targets(paths: list[Path]) -> tuple[list[Target], dict]:
     """Targets for bundle directories and loose model files; the source record says where each came from."""
     targets, source = [], {"bundles": [], "files": []}
     for p in paths:
-        if p.is_dir():
+        if is_bundle(p):
             found, manifest = bundle_targets(p)
             targets += found
             source["bundles"].append({"path": str(p), "model": manifest.model.name, "generator": manifest.generator})

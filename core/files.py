@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -58,7 +59,14 @@ def write_json(path: Path, payload, compact: bool = False) -> None:
     write_text(path, text + "\n")
 
 
-def sha256(path: Path) -> str:
+def package_files(path: Path) -> list[str]:
+    """The files of a folder-shaped model (a Core ML .mlpackage), as relative POSIX paths in byte order."""
+    root = Path(path)
+    return sorted((p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()),
+                  key=lambda name: name.encode("utf-8"))
+
+
+def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -66,6 +74,38 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def sha256(path: Path) -> str:
+    """A file's SHA-256; for a folder (a .mlpackage), the SHA-256 of its listing as `sha256sum` prints it: one
+    line "<hex digest>  <relative path>\n" per file, paths in byte order, so that any server or client can
+    recompute it (docs/bundle.md)."""
+    path = Path(path)
+    if not path.is_dir():
+        return _file_sha256(path)
+    listing = "".join(f"{_file_sha256(path / name)}  {name}\n" for name in package_files(path))
+    return hashlib.sha256(listing.encode("utf-8")).hexdigest()
+
+
+def size(path: Path) -> int:
+    """Bytes of a file, or of every file of a folder."""
+    path = Path(path)
+    if not path.is_dir():
+        return path.stat().st_size
+    return sum((path / name).stat().st_size for name in package_files(path))
+
+
 def gzip_size(path: Path) -> int:
+    """Bytes over the network with gzip; a folder's files each gzipped (as a static host serves them)."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(gzip_size(path / name) for name in package_files(path))
     # mtime=0 and a fixed level: the download cost is a property of the file, not of when it was measured
-    return len(gzip.compress(Path(path).read_bytes(), compresslevel=9, mtime=0))
+    return len(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
+
+
+def remove(path: Path) -> None:
+    """A file, or a folder-shaped model with everything in it."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()

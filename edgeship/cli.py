@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("bundle", type=Path)
 
     bench = sub.add_parser("bench", help="measure size, latency and memory of a bundle or model files")
-    bench.add_argument("inputs", type=Path, nargs="+", help="a bundle directory and/or .tflite/.onnx/.mlmodel files")
+    bench.add_argument("inputs", type=Path, nargs="+",
+                       help="bundle directories and/or .tflite/.onnx/.mlmodel/.mlpackage/.ort models")
     bench.add_argument("--out", type=Path, default=Path("artifacts/bench"), help="where bench.json/.md/plots go")
     _measurement_options(bench)
     bench.add_argument("--force", action="store_true", help="replace an existing bench.json at --out")
@@ -72,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="skip where the time goes per operator type (measured after the timed rounds)")
 
     gate = sub.add_parser("gate", help="hold a bundle or model file to a budget profile (exit 0 ok, 1 broken, 2 bad input)")
-    gate.add_argument("input", type=Path, help="a bundle directory or a .tflite/.onnx/.mlmodel file")
+    gate.add_argument("input", type=Path, help="a bundle directory or a .tflite/.onnx/.mlmodel/.mlpackage/.ort model")
     gate.add_argument("--budgets", type=Path, help="budgets TOML (default: the built-in profiles)")
     gate.add_argument("--profile", required=True, help="profile name in the budgets file")
     gate.add_argument("--baseline", type=Path,

@@ -23,7 +23,7 @@ from .ondevice.rules import check as check_rules
 @dataclass(frozen=True)
 class ExportConfig:
     candidates: int = 100  # K: candidates scored per call, fixed in every exported file
-    formats: tuple[str, ...] = field(default=("tflite", "coreml", "onnx", "ort"),
+    formats: tuple[str, ...] = field(default=("tflite", "coreml", "mlprogram", "onnx", "ort"),
                                      metadata={"nonempty": True, "choices": formats.NAMES})
     verify_requests: int = 1_000  # test requests each artifact is executed on
     test_vectors: int = 5  # requests written to testvectors.json

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..core import typed
 from ..core.errors import AlreadyExists, InputError
-from ..core.files import sha256, write_json, write_text
+from ..core.files import sha256, size, write_json, write_text
 from ..core.tensors import TensorSpec
 from ..models.data import Requests
 from ..models.encoding import Collisions, Encoders
@@ -57,7 +57,7 @@ def entry(shipped: Verified, bundle: Path) -> ArtifactEntry:
     a = shipped.artifact
     inputs, outputs = _declared(formats.get(a.format).signature(a.path))
     return ArtifactEntry(path=a.path.relative_to(bundle).as_posix(), format=a.format, precision=a.precision,
-                         bytes=a.path.stat().st_size, sha256=sha256(a.path), inputs=in_contract_order(inputs),
+                         bytes=size(a.path), sha256=sha256(a.path), inputs=in_contract_order(inputs),
                          outputs=outputs, verification=shipped.verification, notes=a.notes,
                          quantization_method=a.quantization_method, **{a.format: a.details})
 

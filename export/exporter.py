@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.errors import one_line
-from ..core.files import sha256
+from ..core.files import remove, sha256, size
 from . import formats, recipes
 from .layer_report import CandidateLayers
 from .manifest import FailedAt, Failure, QuantizationCandidate, QuantizationRecord, Verification
@@ -80,18 +80,23 @@ def _one(make: Callable[[], list[Artifact]], fmt: str, what: str | None, out_dir
     try:
         made = make()
         checked = [Verified(a, *check_parity(a, check, stream)) for a in made if a.failed is None]
+        own = [a for a in made if a.failed is not None and a.ships_as is None]  # a file of its own not made
     except Exception as e:  # one converter failing must not lose the other formats
         for path in set(out_dir.iterdir()) - before:
-            path.unlink()
+            remove(path)
         reason = one_line(e, 300)
         outcome.failures.append(Failure(fmt, FailedAt.CONVERT, reason, what))
         progress(f"{what or fmt}: FAILED ({reason}); the other formats go on")
         return
-    for final in _choose(checked, [a for a in made if a.failed], outcome, progress, out_dir, choice):
+    for a in own:
+        outcome.failures.append(Failure(fmt, FailedAt.CONVERT, a.failed, a.name))
+        progress(f"{a.name}: FAILED ({a.failed}); the other files go on")
+    for final in _choose(checked, [a for a in made if a.failed and a.ships_as is not None], outcome, progress,
+                         out_dir, choice):
         if final.verification.passed:
             outcome.shipped.append(final)
         else:  # a file that does not rank like the model is not shipped, and the run says so
-            final.artifact.path.unlink()
+            remove(final.artifact.path)
             outcome.failures.append(Failure(fmt, FailedAt.PARITY, "; ".join(final.verification.reasons),
                                             final.artifact.name))
 
@@ -119,7 +124,7 @@ def _choose(checked: list[Verified], failed: list[Artifact], outcome: ExportOutc
                      and c.artifact.precision == "fp32"), None)
         measured, base = _measure(slot, group, fp32, choice, progress)
         best, why = recipes.choose(measured, choice.rule, choice.size_slack)
-        fp32_bytes = fp32.stat().st_size if fp32 else max((m.bytes for m in measured), default=1)
+        fp32_bytes = size(fp32) if fp32 else max((m.bytes for m in measured), default=1)
         outcome.quantization[slot] = _record(group, broken, measured, best, why, base, fp32_bytes, choice.rule)
         if fmt.layers and fp32 is not None and choice.requests is not None and group:
             progress(f"{slot}: comparing each candidate with {fp32.name} layer by layer")
@@ -136,7 +141,7 @@ def _choose(checked: list[Verified], failed: list[Artifact], outcome: ExportOutc
                         + (f" ({m.p50_ms / base:.2f}x fp32)" if base else "")) + f"; {line}")
         for i, c in enumerate(group):
             if i != best:
-                c.artifact.path.unlink()
+                remove(c.artifact.path)
         if best is None:
             outcome.failures.append(Failure(fmt.name, FailedAt.PARITY if group else FailedAt.CONVERT,
                                             "no int8 candidate is eligible (" + ELIGIBLE + "): " + "; ".join(
@@ -166,7 +171,7 @@ def measured(artifact: Artifact, verification: Verification, p50_ms: float | Non
     """One int8 candidate as the choice sees it (the export stage's and `edgeship tune`'s)."""
     return recipes.Measured(artifact.quantization_method or artifact.name,
                             artifact.recipe is None or artifact.recipe.eight_bit, verification.passed,
-                            tuple(verification.reasons), artifact.path.stat().st_size, verification.quality, p50_ms)
+                            tuple(verification.reasons), size(artifact.path), verification.quality, p50_ms)
 
 
 def _record(group: list[Verified], broken: list[Artifact], measured: list[recipes.Measured], best: int | None,

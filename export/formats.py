@@ -8,12 +8,13 @@ from pathlib import Path
 from ..core.errors import InputError
 from .coreml import FORMAT as COREML
 from .format import Format
+from .mlprogram import FORMAT as MLPROGRAM
 from .onnx import FORMAT as ONNX
 from .ort import FORMAT as ORT
 from .tflite import FORMAT as TFLITE
 
 # In export order: a format comes after the formats it needs.
-FORMATS: dict[str, Format] = {f.name: f for f in (TFLITE, ONNX, COREML, ORT)}
+FORMATS: dict[str, Format] = {f.name: f for f in (TFLITE, ONNX, COREML, MLPROGRAM, ORT)}
 NAMES = tuple(FORMATS)
 
 
@@ -30,6 +31,6 @@ def for_path(path: Path) -> Format | None:
 
 
 def suffixes() -> str:
-    """'.tflite, .onnx, .mlmodel or .ort' for messages."""
+    """'.tflite, .onnx, .mlmodel, .mlpackage or .ort' for messages."""
     s = [f.suffix for f in FORMATS.values()]
     return ", ".join(s[:-1]) + " or " + s[-1]

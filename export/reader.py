@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import BundleError, EdgeshipError, InputError
-from ..core.files import read_json, sha256
+from ..core.files import read_json, sha256, size
 from ..ondevice.contract import FEATURES, Contract, RawEncoder
 from ..ondevice.fallback import FALLBACK, Fallback
 from ..ondevice.rules import RULES, RuleSet
@@ -44,9 +44,9 @@ def read_manifest(bundle: Path, error: type[EdgeshipError] = BundleError) -> Man
         path = (bundle / entry.path).resolve()
         if bundle.resolve() not in path.parents:
             raise error(f"{where}: artifacts[{i}].path {entry.path!r} points outside the bundle")
-        if not path.is_file():
+        if not path.exists():
             raise error(f"{bundle / entry.path}: listed in the manifest but missing")
-        if path.stat().st_size != entry.bytes or sha256(path) != entry.sha256:
+        if size(path) != entry.bytes or sha256(path) != entry.sha256:
             raise error(f"{bundle / entry.path}: checksum mismatch (the file is not the one the manifest "
                         "describes: tampered, truncated or replaced)")
     # beside the artifacts: the contract, vocabularies and test vectors an app reads, and the operator list a

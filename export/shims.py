@@ -61,26 +61,31 @@ def import_coremltools():
 
 
 def coreml_model_proto():
-    """Core ML's protobuf `Model` class without running coremltools/__init__, which imports TensorFlow (4.5 s and
-    ~800 MB here) — too much for reading a file's layer list. Uses the real package when it is already imported.
-    The stub package is removed again, so a later `import coremltools` gets the real thing (checked: both parse)."""
+    """Core ML's protobuf `Model` class (coreml_proto("Model_pb2").Model)."""
+    return coreml_proto("Model_pb2").Model
+
+
+def coreml_proto(module: str):
+    """One of Core ML's protobuf modules (Model_pb2, MIL_pb2) without running coremltools/__init__, which imports
+    TensorFlow (4.5 s and ~800 MB here) — too much for reading a file's layer list. Uses the real package when it
+    is already imported. The stub package is removed again, so a later `import coremltools` gets the real thing
+    (checked: both parse)."""
+    import importlib
     import importlib.util
     import types
 
     if "coremltools" in sys.modules:
-        from coremltools.proto import Model_pb2
-
-        return Model_pb2.Model
+        return importlib.import_module(f"coremltools.proto.{module}")
     spec = importlib.util.find_spec("coremltools")
     stub = types.ModuleType("coremltools")
     stub.__path__ = list(spec.submodule_search_locations)
     sys.modules["coremltools"] = stub
     try:
-        from coremltools.proto import Model_pb2
+        loaded = importlib.import_module(f"coremltools.proto.{module}")
     finally:
         for name in [n for n in sys.modules if n == "coremltools" or n.startswith("coremltools.")]:
             del sys.modules[name]
-    return Model_pb2.Model
+    return loaded
 
 
 def coordination_timeouts(seconds: float) -> None:

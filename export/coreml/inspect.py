@@ -15,8 +15,11 @@ _DTYPES = {65568: "float32", 65600: "float64", 65552: "float16", 131104: "int32"
 
 
 def signature(path: Path, error: type[EdgeshipError] = InputError) -> Signature:
-    spec = read_spec(path, error)
+    return spec_signature(read_spec(path, error))
 
+
+def spec_signature(spec) -> Signature:
+    """The model description's inputs and outputs (the same message in NeuralNetwork and ML Program files)."""
     def info(feature) -> TensorSpec:
         array = feature.type.multiArrayType
         shape, dynamic = resolve_shape(list(array.shape))

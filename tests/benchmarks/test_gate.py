@@ -132,3 +132,31 @@ def test_requests_larger_than_the_model_takes_fail(reference_bundle, tmp_path, g
     assert "FAIL ranker_int8.onnx: candidates: scores 12 candidates per call; the profile's requests have 50" \
         in done.stdout
     assert "ok   ranker_int8.onnx: max_p50_ms" in done.stdout  # still measured, at the K it takes
+
+
+def test_an_iphone_style_profile_holds_the_ml_programs(reference_bundle, tmp_path, gate):
+    """The .mlpackage folders of a bundle, and one alone: their facts (bytes, quality) against the budgets; Core ML
+    cannot run here, so no latency budget is asked of them."""
+    budgets = _budgets(tmp_path, "[profiles.ios]\nformats = ['mlprogram']\nprecisions = ['int8']\n"
+                                 "max_bytes = 1048576\nmax_download_bytes = 524288\nmin_ndcg_ratio = 0.95\n")
+    out = tmp_path / "gate"
+    done = gate(str(reference_bundle), "--budgets", str(budgets), "--profile", "ios", "--out", str(out), *QUICK)
+    assert done.returncode == 0, done.stdout + done.stderr
+    cases = {(c.get("classname"), c.get("name")) for c in ET.parse(out / "gate.xml").getroot().iter("testcase")}
+    assert cases == {(f"edgeship.gate.ios.{a}", b) for a in ("ranker_int8.mlpackage", "ranker_w8a8.mlpackage")
+                     for b in ("max_bytes", "max_download_bytes", "min_ndcg_ratio")}
+    tight = _budgets(tmp_path, "[profiles.ios]\nformats = ['mlprogram']\nmax_bytes = 1000\n")
+    done = gate(str(reference_bundle / "ranker_w8a8.mlpackage"), "--budgets", str(tight), "--profile", "ios",
+                "--out", str(tmp_path / "alone"), *QUICK)
+    assert done.returncode == 1 and "FAIL ranker_w8a8.mlpackage: max_bytes: " in done.stdout, done.stdout
+
+
+def test_a_folder_named_mlpackage_that_is_not_one_is_bad_input(tmp_path, gate):
+    fake = tmp_path / "model.mlpackage"
+    fake.mkdir()
+    (fake / "weights.bin").write_bytes(b"\0" * 16)
+    done = gate(str(fake), "--profile", "iphone", "--out", str(tmp_path / "gate"), *QUICK)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith(
+        "model.mlpackage: not a Core ML package (expected a folder with Manifest.json)"), done.stderr
+    assert not (tmp_path / "gate").exists()

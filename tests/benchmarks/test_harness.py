@@ -109,7 +109,7 @@ def test_not_a_model_file(tmp_path):
     bogus.write_bytes(b"not a flatbuffer")
     with pytest.raises(EdgeshipError, match="not a readable tflite model"):
         collect_targets([bogus])
-    with pytest.raises(EdgeshipError, match="expected a .tflite, .onnx, .mlmodel or .ort file"):
+    with pytest.raises(EdgeshipError, match="expected a .tflite, .onnx, .mlmodel, .mlpackage or .ort file"):
         collect_targets([Path(__file__)])
 
 
@@ -127,3 +127,24 @@ def test_worker_answers_an_unknown_command_with_an_error_the_parent_raises():
         assert worker.proc.wait(timeout=30) == 1  # and it exits instead of waiting for more
     finally:
         worker.close()
+
+
+def test_an_ml_program_alone_gets_its_facts_and_a_changed_one_in_a_bundle_is_refused(reference_bundle, tmp_path):
+    """A .mlpackage is a folder: on its own it is a model file, not a bundle; inside a bundle its checksum covers
+    every file in it."""
+    targets, source = collect_targets([reference_bundle / "ranker_w8a8.mlpackage"])
+    (target,) = targets
+    assert target.format == "mlprogram" and source["files"] == [str(reference_bundle / "ranker_w8a8.mlpackage")]
+    facts = target.facts
+    manifest = json.loads((reference_bundle / "manifest.json").read_text())
+    assert facts.bytes == next(a["bytes"] for a in manifest["artifacts"] if a["path"] == "ranker_w8a8.mlpackage")
+    assert {"quantize", "dequantize", "constexpr_affine_dequantize", "gather"} <= set(facts.operators)
+    assert facts.notes[0] == "weights 8-bit, activations 8-bit, compute fp16"
+    copy = tmp_path / "bundle"
+    shutil.copytree(reference_bundle, copy)
+    weights = copy / "ranker_w8a8.mlpackage" / "Data" / "com.apple.CoreML" / "weights" / "weight.bin"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    with pytest.raises(EdgeshipError, match="ranker_w8a8.mlpackage: checksum mismatch"):
+        collect_targets([copy])

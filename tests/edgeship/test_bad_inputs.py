@@ -150,7 +150,7 @@ CASES = {
     "bench folder without manifest": lambda t, g, o: (["bench", str(g), "--out", str(o)], 2,
                                                       "not a bundle (no manifest.json)"),
     "bench unknown file type": lambda t, g, o: (["bench", str(g / "schema.toml"), "--out", str(o)], 2,
-                                                "expected a .tflite, .onnx, .mlmodel or .ort file"),
+                                                "expected a .tflite, .onnx, .mlmodel, .mlpackage or .ort file"),
     "gate unknown profile": lambda t, g, o: (["gate", str(FOREIGN / "tflite" / "hello_world_float.tflite"),
                                               "--profile", "pixel-9", "--out", str(o)], 2, "unknown profile 'pixel-9'"),
     "gate budgets bad toml": lambda t, g, o: (["gate", str(FOREIGN / "tflite" / "hello_world_float.tflite"),

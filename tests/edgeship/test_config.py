@@ -22,7 +22,7 @@ def test_defaults_and_overrides(tmp_path):
     ("seed = ", "not valid TOML"),
     ("[train]\nepochs = 'many'\n", r"\[train\] epochs: expected an integer"),
     ("[train]\nepoch = 3\n", r"\[train\]: unknown key 'epoch'"),
-    ("[export]\nformats = ['tflite', 'pt']\n", r"\[export\] formats: expected one of 'tflite', 'onnx', 'coreml', 'ort', got 'pt'"),
+    ("[export]\nformats = ['tflite', 'pt']\n", r"\[export\] formats: expected one of 'tflite', 'onnx', 'coreml', 'mlprogram', 'ort', got 'pt'"),
     ("seed = -1\n", r"seed: expected an integer in \[0, 4294967295\], got -1"),
     ("[model]\nhidden = []\n", r"\[model\] hidden: expected a non-empty list of integers"),
     ("[export]\nformats = ['onnx']\n", "onnx needs tflite"),

@@ -45,16 +45,17 @@ def test_keras_file_exports_to_a_verified_bundle(saved, tmp_path, edgeship_cli):
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
     assert sorted(a["path"] for a in manifest["artifacts"]) == sorted(
-        [f"ranker_{p}.{x}" for p in ("fp32", "int8") for x in ("tflite", "onnx", "mlmodel")] + ["ranker_int8.ort"])
+        [f"ranker_{p}.{x}" for p in ("fp32", "int8") for x in ("tflite", "onnx", "mlmodel", "mlpackage")]
+        + ["ranker_int8.ort", "ranker_w8a8.mlpackage"])
     assert manifest["metrics"]["source"]["kind"] == "user_model" and manifest["metrics"]["test_requests"] == 60
     fp32 = next(a for a in manifest["artifacts"] if a["path"] == "ranker_fp32.onnx")
     assert fp32["verification"]["max_abs_diff"] < 1e-4 and fp32["outputs"][0]["name"] == "scores"
-    assert len(check_bundle(out)) == 14  # seven files, each replaying its tensor and its raw test vectors
+    assert len(check_bundle(out)) == 20  # ten files, each replaying its tensor and its raw test vectors
 
 
 def test_a_format_that_cannot_take_an_op_is_reported_and_the_others_ship(saved, tmp_path, tiny_data, edgeship_cli):
-    # cumulative sum over candidates: TFLite (CUMSUM) and ONNX (CumSum) take it, Core ML NeuralNetwork for iOS 13
-    # does not — a real converter refusal, not a simulated one
+    # cumulative sum over candidates: TFLite (CUMSUM), ONNX (CumSum) and the ML Program (cumsum) take it, Core ML
+    # NeuralNetwork for iOS 13 does not — a real converter refusal, not a simulated one
     ins = {n: keras.Input(v.shape[1:], dtype=v.dtype, name=n) for n, v in tiny_data.test.inputs().items()}
     emb = keras.layers.Embedding(512, 4)(ins["candidates"])
     request = keras.layers.Concatenate()([keras.layers.Flatten()(keras.layers.Embedding(64, 2)(ins["context"])),
@@ -69,7 +70,7 @@ def test_a_format_that_cannot_take_an_op_is_reported_and_the_others_ship(saved, 
     manifest = json.loads((out / "manifest.json").read_text())
     assert [f["format"] for f in manifest["failures"]] == ["coreml"]
     assert "cumsum" in manifest["failures"][0]["reason"].lower()
-    assert {a["format"] for a in manifest["artifacts"]} == {"tflite", "onnx", "ort"}
+    assert {a["format"] for a in manifest["artifacts"]} == {"tflite", "onnx", "mlprogram", "ort"}
     assert "edgeship export: error: coreml: convert failed" in done.stderr
 
 

@@ -70,11 +70,11 @@ def test_a_failing_converter_loses_only_its_own_format(tiny_config, tmp_path, mo
     assert manifest["failures"] == [{"format": "coreml", "failed_at": "convert", "artifact": None,
                                      "reason": "RuntimeError: unsupported layer 'FancyAttention' long converter trace"}]
     assert sorted(a["path"] for a in manifest["artifacts"]) == [
-        "ranker_fp32.onnx", "ranker_fp32.tflite", "ranker_int8.onnx", "ranker_int8.ort", "ranker_int8.tflite",
-        "ranker_personal.tflite"]
+        "ranker_fp32.mlpackage", "ranker_fp32.onnx", "ranker_fp32.tflite", "ranker_int8.mlpackage", "ranker_int8.onnx",
+        "ranker_int8.ort", "ranker_int8.tflite", "ranker_personal.tflite", "ranker_w8a8.mlpackage"]
     assert not list((tmp_path / "bundle").glob("*.mlmodel"))
     assert "Not in this bundle" in (tmp_path / "bundle" / "README.md").read_text()
-    assert len(check_bundle(tmp_path / "bundle")) == 13  # what was written is whole and verifies (+ training)
+    assert len(check_bundle(tmp_path / "bundle")) == 19  # what was written is whole and verifies (+ training)
     assert [typed.dump(f) for f in result.manifest.failures] == manifest["failures"]
 
 

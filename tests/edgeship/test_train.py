@@ -32,14 +32,14 @@ def test_open_bandit_log_trains_into_a_verified_bundle_and_says_the_metrics_are_
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
     metrics = manifest["metrics"]
-    assert manifest["failures"] == [] and len(manifest["artifacts"]) == 9
+    assert manifest["failures"] == [] and len(manifest["artifacts"]) == 12
     assert manifest["personalization"] == []  # a log has no per-user timelines to study
     assert metrics["source"]["rows"] == {"train": 7296, "valid": 1909, "test": 795}
     assert metrics["source"]["positives"]["train"] == 34
     assert metrics["reliable"] is False and metrics["model"]["positives"] < 30
     assert "these figures are noise, not a measure of the model" in done.stdout
     assert all(not a["verification"]["ndcg_gated"] for a in manifest["artifacts"])
-    assert len(check_bundle(out)) == 20  # each file: its tensor and raw vectors in its runtime; + 2 train calls
+    assert len(check_bundle(out)) == 26  # each file: its tensor and raw vectors in its runtime; + 2 train calls
     assert manifest["model"]["feature_spec"]["item_features"][0] == "user-item_affinity_0"
 
     # `edgeship evaluate` on the same log, with its propensities and positions: the mechanics (in-sample, so no
@@ -127,7 +127,7 @@ def test_categorical_only_log_trains_into_a_verified_bundle(tmp_path, edgeship_c
                         "--out", str(out), "--reference")
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["failures"] == [] and len(manifest["artifacts"]) == 7
+    assert manifest["failures"] == [] and len(manifest["artifacts"]) == 10
     assert manifest["model"]["feature_spec"]["item_features"] == ["constant"]
     fields = {f["name"]: f for f in manifest["model"]["encoding"]["fields"]}
     assert {n: f["kind"] for n, f in fields.items()} == {"hour": "time", "weekday": "time", "device": "vocabulary",
@@ -135,7 +135,7 @@ def test_categorical_only_log_trains_into_a_verified_bundle(tmp_path, edgeship_c
     assert fields["device"]["vocabulary"] == 3 and fields["region"]["size"] == 9
     assert manifest["model"]["encoding"]["item_collisions"]["colliding"] > 0  # singletons share the OOV id
     assert "item_id" in done.stdout and "share an id" in done.stdout  # the collision report in the summary
-    assert len(check_bundle(out)) == 14
+    assert len(check_bundle(out)) == 20
     metrics = manifest["metrics"]
     rows = metrics["source"]["rows"]
     ended, training = manifest["training"]["convergence"], manifest["training"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgeship.core.errors import EdgeshipError
-from edgeship.core.files import sha256
+from edgeship.core.files import sha256, size
 from edgeship.export.manifest import MANIFEST_VERSION, read_manifest_file
 from edgeship.export.reader import check_bundle
 from edgeship.models.features import INPUT_NAMES, SCORES, hash_item_id
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
 EXPECTED_FILES = {"ranker_fp32.tflite", "ranker_int8.tflite", "ranker_fp32.onnx", "ranker_int8.onnx",
                   "ranker_fp32.mlmodel", "ranker_int8.mlmodel", "ranker_personal.tflite", "ranker_personal.mlmodel",
-                  "ranker_int8.ort"}
+                  "ranker_int8.ort", "ranker_fp32.mlpackage", "ranker_int8.mlpackage", "ranker_w8a8.mlpackage"}
 
 
 def test_manifest_schema_and_checksums(reference_bundle, tiny_config):
@@ -32,13 +32,14 @@ def test_manifest_schema_and_checksums(reference_bundle, tiny_config):
         "testvectors_raw.schema.json", "required_operators.config", "personalization.json", "personalization.md", "personalization.png",
         "fallback.json", "fallback.schema.json", "rules.json", "rules.schema.json"}
     for a in manifest["artifacts"]:
-        assert a["format"] in {"tflite", "coreml", "onnx", "ort"} and a["precision"] in {"fp32", "int8"}
+        assert a["format"] in {"tflite", "coreml", "mlprogram", "onnx", "ort"} and a["precision"] in {"fp32", "int8"}
         assert a["sha256"] == sha256(reference_bundle / a["path"])
-        assert a["bytes"] == (reference_bundle / a["path"]).stat().st_size
+        assert a["bytes"] == size(reference_bundle / a["path"])
         assert [t["name"] for t in a["inputs"]] == list(INPUT_NAMES)
         assert [t["name"] for t in a["outputs"]] == [SCORES] + (["tap_probability"] if a["coreml"] and a["coreml"]["updatable"] else [])
         # format facts under the format's own key, and only there
-        assert a[a["format"]] and all(a[f] is None for f in ("tflite", "onnx", "coreml", "ort") if f != a["format"])
+        assert a[a["format"]] and all(a[f] is None for f in ("tflite", "onnx", "coreml", "mlprogram", "ort")
+                                      if f != a["format"])
         v = a["verification"]
         assert set(v) >= {"runtime", "runtime_version", "max_abs_diff", "ndcg_at_10", "ndcg_ratio", "auc",
                           "top10_overlap", "passed"}

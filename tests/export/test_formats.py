@@ -24,7 +24,7 @@ SHARED = ["export/*.py", "ondevice/*.py", "benchmarks/*.py", "edgeship/*.py"]  #
 @pytest.mark.heavy  # imports every converter
 def test_every_format_implements_the_interface_in_its_own_folder():
     names = list(formats.FORMATS)
-    assert names == ["tflite", "onnx", "coreml", "ort"] and TIMED == ["tflite", "onnx", "ort"]
+    assert names == ["tflite", "onnx", "coreml", "mlprogram", "ort"] and TIMED == ["tflite", "onnx", "ort"]
     for f in formats.FORMATS.values():
         assert isinstance(f, Format) and all(names.index(n) < names.index(f.name) for n in f.needs)
         parts = {"convert": {"export"}, "runtime": {"RUNTIME", "version", "load_library", "open_session"},

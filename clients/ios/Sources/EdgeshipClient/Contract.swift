@@ -45,6 +45,9 @@ public struct NumericFeature {
 
 public struct InputRecord { public let name: String, dtype: String, shape: [Int] }
 
+/// One shipped file's tensors (features.json `files`): its inputs in its own positional order, its output.
+public struct FileIO { public let inputs: [InputRecord], output: InputRecord }
+
 typealias JSON = [String: Any]
 
 func object(_ any: Any?, _ what: String) throws -> JSON {
@@ -64,6 +67,7 @@ private func vocabulary(_ o: JSON) -> VocabularyRef? {
 public struct Features {
     public let schemaVersion: Int
     public let inputs: [InputRecord]
+    public let files: [String: FileIO]
     public let context: [ContextColumn]
     public let items: ItemRule
     public let historyLength: Int
@@ -81,9 +85,13 @@ public struct Features {
                               + "reads \(supportedContractVersions)")
         }
         schemaVersion = version
-        inputs = (o["inputs"] as? [JSON] ?? []).map {
-            InputRecord(name: $0["name"] as? String ?? "", dtype: $0["dtype"] as? String ?? "",
-                        shape: ($0["shape"] as? [NSNumber] ?? []).map { $0.intValue })
+        func record(_ t: JSON) -> InputRecord {
+            InputRecord(name: t["name"] as? String ?? "", dtype: t["dtype"] as? String ?? "",
+                        shape: (t["shape"] as? [NSNumber] ?? []).map { $0.intValue })
+        }
+        inputs = (o["inputs"] as? [JSON] ?? []).map(record)
+        files = (o["files"] as? [String: JSON] ?? [:]).mapValues {
+            FileIO(inputs: ($0["inputs"] as? [JSON] ?? []).map(record), output: record($0["output"] as? JSON ?? [:]))
         }
         context = (o["context"] as? [JSON] ?? []).map {
             ContextColumn(column: int($0["column"]) ?? 0, name: $0["name"] as? String ?? "",
