@@ -60,8 +60,31 @@ def _parser() -> argparse.ArgumentParser:
                         help=".npz with context, history, candidates, candidate_features [and labels], N rows each")
     _bundle_options(export, trains=False)
 
-    verify = sub.add_parser("verify", help="re-check a bundle: checksums, schemas, test vectors in each runtime")
-    verify.add_argument("bundle", type=Path)
+    verify = sub.add_parser("verify", help="re-check a bundle (checksums, schemas, test vectors in each runtime), "
+                                           "or a release archive: its signature and every file, then its bundle")
+    verify.add_argument("bundle", type=Path, help="a bundle directory, or a release archive (.tar)")
+    verify.add_argument("--public-key", type=Path, help="the release key's public half (release.pub): needed for a "
+                                                        "release")
+
+    keygen = sub.add_parser("keygen", help="a new Ed25519 key pair for signing releases")
+    keygen.add_argument("--out", type=Path, required=True, help="a folder for release.key (private, mode 600) and "
+                                                                "release.pub (ships in the app)")
+
+    release = sub.add_parser("release", help="sign a verified bundle into one archive an app downloads and checks")
+    release.add_argument("bundle", type=Path)
+    release.add_argument("--key", type=Path, required=True, help="release.key from edgeship keygen")
+    release.add_argument("--version", required=True, help="the model release, MAJOR.MINOR.PATCH")
+    release.add_argument("--min-client", help="the oldest client library that may load it (default: the lowest "
+                                              "client version the bundle's contract names)")
+    release.add_argument("--rollout", type=float, default=1.0,
+                         help="fraction of users who get it, by bucket(user, salt) < rollout (default 1)")
+    release.add_argument("--previous", type=Path, help="the release this one replaces (its archive): recorded for "
+                                                       "rollback; a version not above it is refused")
+    release.add_argument("--allow-downgrade", action="store_true", help="release a version not above --previous")
+    release.add_argument("--kill-switch", action="store_true", help="a release that tells clients to stop using "
+                                                                    "this model and go back to --previous")
+    release.add_argument("--out", type=Path, help="the archive (default artifacts/releases/release-VERSION.tar)")
+    release.add_argument("--force", action="store_true", help="replace an existing archive")
 
     bench = sub.add_parser("bench", help="measure size, latency and memory of a bundle or model files")
     bench.add_argument("inputs", type=Path, nargs="+",
@@ -338,11 +361,53 @@ def _verify(args) -> int:
     from .export.reader import check_bundle
     from .export.shims import quiet
 
-    with quiet():  # coremltools imports TensorFlow where it is installed, and that logs from C++
-        results = check_bundle(args.bundle)
+    release = None
+    if args.bundle.is_file():
+        from .release.make import verify_release
+
+        if args.public_key is None:
+            raise InputError(f"{args.bundle}: a release archive is checked against its key: pass --public-key")
+        with quiet():
+            release, results = verify_release(args.bundle, args.public_key)
+    elif args.public_key is not None:
+        raise InputError(f"{args.bundle}: --public-key is for a release archive, and this is not a file")
+    else:
+        with quiet():  # coremltools imports TensorFlow where it is installed, and that logs from C++
+            results = check_bundle(args.bundle)
     for r in results:
         print(f"{r.path:<24} test vectors max error {r.max_error:.2e} (atol {r.atol:.1e})  ok")
-    print(f"{args.bundle}: checksums, schemas and test vectors ok")
+    if release is not None:
+        r = release.record
+        print(f"{args.bundle}: release {r.version} signed by key {r.key_id}, {len(r.files)} files, rollout "
+              f"{r.rollout:g}{', KILL SWITCH' if r.kill_switch else ''}: signature, checksums, schemas and test "
+              "vectors ok")
+    else:
+        print(f"{args.bundle}: checksums, schemas and test vectors ok")
+    return 0
+
+
+def _keygen(args) -> int:
+    from .release.keys import key_id, keygen, load_public
+
+    private, public = keygen(args.out)
+    print(f"{private} (keep it secret: it signs releases)\n{public} (key id {key_id(load_public(public))}: ship it "
+          "in the app)")
+    return 0
+
+
+def _release(args) -> int:
+    from .export.shims import quiet
+    from .release.make import make_release
+
+    out = args.out or Path("artifacts/releases") / f"release-{args.version}.tar"
+    with quiet():
+        made = make_release(args.bundle, args.key, args.version, out, min_client=args.min_client,
+                            rollout=args.rollout, previous=args.previous, allow_downgrade=args.allow_downgrade,
+                            kill_switch=args.kill_switch, force=args.force)
+    r = made.record
+    print(f"{out}: release {r.version} of {args.bundle} ({len(r.files)} files, {out.stat().st_size:,} bytes), "
+          f"signed by key {r.key_id}; rollout {r.rollout:g} (salt {r.salt}), min client {r.min_client}"
+          + (f", replaces {r.previous.version}" if r.previous else "") + (", KILL SWITCH" if r.kill_switch else ""))
     return 0
 
 
@@ -430,7 +495,7 @@ def _evaluate(args) -> int:
 
 
 COMMANDS = {"run": _run, "train": _run, "tune": _tune, "export": _export, "verify": _verify, "bench": _bench,
-            "gate": _gate, "compare": _compare, "evaluate": _evaluate}
+            "gate": _gate, "compare": _compare, "evaluate": _evaluate, "keygen": _keygen, "release": _release}
 # How the library's errors say what to do about them on the command line.
 REMEDIES = {AlreadyExists: "pass --force to replace it"}
 

@@ -3,6 +3,7 @@
 Allowed imports inside the installed `edgeship` package (folder -> what it may import of edgeship):
   core, schemas -> nothing      models -> core, schemas      ondevice -> core, schemas, models
   export -> core, schemas, models, ondevice      benchmarks -> core, schemas, models, ondevice, export
+  release -> core, schemas, models, ondevice, export
   edgeship/ (CLI, config, pipeline) -> everything
 The generic top-level names (`models`, `ondevice`, `export`, `benchmarks`) are never imported as such anywhere.
 """
@@ -19,8 +20,9 @@ pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {"core", "schemas"}  # shared basics every stage may import
 ALLOWED = {"core": set(), "schemas": set(), "models": BASE, "ondevice": BASE | {"models"},
-           "export": BASE | {"models", "ondevice"}, "benchmarks": BASE | {"models", "ondevice", "export"}}
-GENERIC = {"models", "ondevice", "export", "benchmarks", "core", "schemas"}
+           "export": BASE | {"models", "ondevice"}, "benchmarks": BASE | {"models", "ondevice", "export"},
+           "release": BASE | {"models", "ondevice", "export"}}
+GENERIC = {"models", "ondevice", "export", "benchmarks", "release", "core", "schemas"}
 
 
 def _module_name(root: Path, path: Path) -> str:

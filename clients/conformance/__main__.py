@@ -1,6 +1,6 @@
 """python -m clients.conformance: rewrite the suite's contracts and cases.json from the Python reference."""
 
-from . import write
+from . import releases, write
 
-for path in write():
+for path in write() + releases.write():
     print(path)

@@ -11,6 +11,10 @@ export {
   LiteRtScoringModel, type LiteRtCompiledModel, type LiteRtTensor, type LiteRtTensorConstructor,
 } from "./litert.js";
 export { Ranker, type Ranking } from "./ranker.js";
+export {
+  admit, bucket, compareVersions, inRollout, openRelease, publicKey, readTar, ReleaseError, sha256Hex,
+  type PublicKey, type Release, type ReleaseErrorCode, type ReleaseRecord,
+} from "./release.js";
 export { applyRules, ranked } from "./rules.js";
 export { OnnxScoringModel, type OrtSession, type OrtTensorConstructor, type ScoringModel } from "./scoring.js";
 export const VERSION = "0.1.0";

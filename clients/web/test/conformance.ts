@@ -2,8 +2,9 @@
 // Usage: node build/test/conformance.js SUITE_DIR [REPORT.json]; exit 1 if any case fails.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { applyRules, ContractError, Encoder, fallbackScores, NO_RULES, type Encoded, type FallbackTable, type Features,
-  type RawRequest, type RuleSet, type Vocabularies } from "../src/index.js";
+import { admit, applyRules, bucket, ContractError, Encoder, fallbackScores, NO_RULES, openRelease, publicKey,
+  ReleaseError, type Encoded, type FallbackTable, type Features, type PublicKey, type RawRequest,
+  type RuleSet, type Vocabularies } from "../src/index.js";
 
 interface Case {
   id: string; group: string; contract: string; request: RawRequest; scores: number[] | null; rules: RuleSet | null;
@@ -75,6 +76,54 @@ for (const c of doc.cases) {
   if (wrong === null) g.passed++;
   else g.failed.push(`${c.id}: ${wrong}`);
 }
+// releases/: signed archives to accept or refuse with a code, and users' rollout buckets
+interface ReleaseCase {
+  name: string; archive: string; keys: string[]; client_version: string; installed: string | null;
+  expected: { error?: string; version?: string; rollout?: number; salt?: string; kill_switch?: boolean;
+              previous?: string | null; release_sha256?: string; files?: string[] };
+}
+const rel = read("releases", "releases.json") as {
+  contracts: number[]; keys: Record<string, string>; cases: ReleaseCase[];
+  buckets: { user: string; salt: string; bucket: number; in_rollout: Record<string, boolean> }[];
+};
+const keys = new Map<string, PublicKey>();
+for (const [name, file] of Object.entries(rel.keys)) {
+  keys.set(name, await publicKey(fs.readFileSync(path.join(suite, "releases", file), "utf8")));
+}
+
+async function checkRelease(c: ReleaseCase): Promise<string | null> {
+  const want = c.expected;
+  try {
+    const bytes = new Uint8Array(fs.readFileSync(path.join(suite, "releases", c.archive)));
+    const release = await openRelease(bytes, c.keys.map((k) => keys.get(k)!));
+    admit(release.record, c.client_version, rel.contracts, c.installed);
+    if (want.error) return `accepted; want ${want.error}`;
+    const r = release.record;
+    const got = { version: r.version, rollout: r.rollout, salt: r.salt, kill_switch: r.kill_switch,
+                  previous: r.previous?.version ?? null, release_sha256: release.releaseSha256,
+                  files: [...release.files.keys()].sort() };
+    return JSON.stringify(got) === JSON.stringify(want) ? null : `got ${JSON.stringify(got)}`;
+  } catch (err) {
+    if (!(err instanceof ReleaseError)) return `threw ${String(err)}`;
+    return err.code === want.error ? null : `error ${err.code}, want ${want.error ?? "ok"}`;
+  }
+}
+
+const releaseGroup = (groups["release"] ??= { passed: 0, failed: [] });
+for (const c of rel.cases) {
+  const wrong = await checkRelease(c);
+  if (wrong === null) releaseGroup.passed++;
+  else releaseGroup.failed.push(`${c.name}: ${wrong}`);
+}
+const bucketGroup = (groups["bucket"] ??= { passed: 0, failed: [] });
+for (const b of rel.buckets) {
+  const value = await bucket(b.user, b.salt);
+  const wrong = value !== b.bucket ? `bucket ${value}, want ${b.bucket}`
+    : Object.entries(b.in_rollout).find(([f, inside]) => (value < Number(f)) !== inside) ? "in_rollout differs" : null;
+  if (wrong === null) bucketGroup.passed++;
+  else bucketGroup.failed.push(`${JSON.stringify(b.user)}: ${wrong}`);
+}
+
 if (report) fs.writeFileSync(report, JSON.stringify({ client: "web (Node)", groups }, null, 2));
 for (const [name, g] of Object.entries(groups)) {
   console.log(`${name}: ${g.passed} passed, ${g.failed.length} failed`);

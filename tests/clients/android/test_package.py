@@ -23,6 +23,8 @@ PLANTS = {
     "clip": ("Encoder.kt", "Math.min(Math.max(z, -f.clip), f.clip)", "Math.min(Math.max(z, +f.clip), f.clip)"),
     "rules order": ("Rules.kt", "compareValues(score.getValue(b), score.getValue(a))",
                     "compareValues(score.getValue(a), score.getValue(b))"),
+    "release downgrade": ("Release.kt", "compareVersions(record.version, installed) <= 0",
+                          "compareVersions(record.version, installed) < 0"),
 }
 
 
@@ -49,8 +51,10 @@ def test_kotlin_client_passes_the_suite_and_the_vectors_and_planted_changes_fail
     assert done.returncode == 0, done.stdout[-4000:]
     cases = json.loads((SUITE / "cases.json").read_text())["cases"]
     groups = json.loads((project / "target" / "conformance.json").read_text())["groups"]
+    releases = json.loads((SUITE / "releases" / "releases.json").read_text())
     assert {g: (r["passed"], r["failed"]) for g, r in groups.items()} == {
-        g: (sum(c["group"] == g for c in cases), []) for g in ("encode", "errors", "merge", "rules", "fallback")}
+        **{g: (sum(c["group"] == g for c in cases), []) for g in ("encode", "errors", "merge", "rules", "fallback")},
+        "release": (len(releases["cases"]), []), "bucket": (len(releases["buckets"]), [])}
     vectors = json.loads((reference_bundle / "testvectors_raw.json").read_text())
     result = json.loads((project / "target" / "vectors.json").read_text())
     assert result["cases"] == len(vectors["cases"]) and result["failures"] == []

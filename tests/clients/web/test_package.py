@@ -61,8 +61,10 @@ def test_conformance_suite_and_raw_vectors_pass_under_node(workdir, reference_bu
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     cases = json.loads((SUITE / "cases.json").read_text())["cases"]
     groups = json.loads(report.read_text())["groups"]
+    releases = json.loads((SUITE / "releases" / "releases.json").read_text())
     assert {g: r["passed"] for g, r in groups.items()} == {
-        g: sum(c["group"] == g for c in cases) for g in ("encode", "errors", "merge", "rules", "fallback")}
+        **{g: sum(c["group"] == g for c in cases) for g in ("encode", "errors", "merge", "rules", "fallback")},
+        "release": len(releases["cases"]), "bucket": len(releases["buckets"])}
 
     report = workdir / "vectors.json"
     done = _node(build / "test" / "vectors.js", reference_bundle, report)
@@ -98,6 +100,8 @@ PLANTS = {
     "clip": ("encoder.ts", "Math.min(Math.max(z, -f.clip), f.clip)", "Math.min(Math.max(z, +f.clip), f.clip)"),
     "rules order": ("rules.ts", "(score.get(b)! - score.get(a)!) || (a - b)",
                     "(score.get(b)! - score.get(a)!) || (b - a)"),
+    "release downgrade": ("release.ts", "compareVersions(record.version, installed) <= 0",
+                          "compareVersions(record.version, installed) < 0"),
 }
 
 

@@ -91,6 +91,55 @@ class ConformanceTest {
         }
     }
 
+    private val releases by lazy { JSONObject(file("releases", "releases.json")) }
+    private val keys by lazy {
+        releases.getJSONObject("keys").let { k -> k.keySet().associateWith { ReleaseKey(file("releases", k.getString(it))) } }
+    }
+
+    private fun checkRelease(case: JSONObject): String? {
+        val want = case.getJSONObject("expected")
+        return try {
+            val bytes = File(File(suite, "releases"), case.getString("archive")).readBytes()
+            val release = openRelease(bytes, case.getJSONArray("keys").strings().map { keys.getValue(it) })
+            val contracts = releases.getJSONArray("contracts").let { a -> (0 until a.length()).map { a.getInt(it) } }
+            admit(release.record, case.getString("client_version"), contracts,
+                  if (case.isNull("installed")) null else case.getString("installed"))
+            if (want.has("error")) return "accepted; want ${want.getString("error")}"
+            val r = release.record
+            val got = listOf(r.version, r.rollout, r.salt, r.killSwitch, r.previous?.version, release.releaseSha256,
+                             release.files.keys.sorted())
+            val expected = listOf(want.getString("version"), want.getDouble("rollout"), want.getString("salt"),
+                                  want.getBoolean("kill_switch"),
+                                  if (want.isNull("previous")) null else want.getString("previous"),
+                                  want.getString("release_sha256"), want.getJSONArray("files").strings())
+            if (got == expected) null else "got $got, want $expected"
+        } catch (e: ReleaseError) {
+            if (e.code == want.optString("error")) null else "error ${e.code}, want ${want.optString("error", "ok")}"
+        }
+    }
+
+    @TestFactory
+    fun releaseCases(): List<DynamicTest> = releases.getJSONArray("cases").objects().map { case ->
+        DynamicTest.dynamicTest("release/${case.getString("name")}") {
+            val wrong = checkRelease(case)
+            groups.getOrPut("release") { ArrayList() }.add(wrong?.let { "${case.getString("name")}: $it" })
+            if (wrong != null) fail(wrong)
+        }
+    }
+
+    @TestFactory
+    fun buckets(): List<DynamicTest> = releases.getJSONArray("buckets").objects().map { b ->
+        DynamicTest.dynamicTest("bucket/${b.getString("user")}") {
+            val value = bucket(b.getString("user"), b.getString("salt"))
+            val inside = b.getJSONObject("in_rollout")
+            val wrong = if (value != b.getDouble("bucket")) "bucket $value, want ${b.getDouble("bucket")}"
+                else if (inside.keySet().any { (value < it.toDouble()) != inside.getBoolean(it) }) "in_rollout differs"
+                else null
+            groups.getOrPut("bucket") { ArrayList() }.add(wrong?.let { "${b.getString("user")}: $it" })
+            if (wrong != null) fail(wrong)
+        }
+    }
+
     @AfterAll
     fun report() {
         val out = groups.mapValues { (_, r) -> mapOf("passed" to r.count { it == null }, "failed" to r.filterNotNull()) }

@@ -34,3 +34,5 @@ fun json(x: Any?): String = when (x) {
     is Map<*, *> -> JSONObject(x).toString(2)
     else -> JSONObject.valueToString(x)
 }
+
+fun JSONArray.strings(): List<String> = List(length()) { getString(it) }

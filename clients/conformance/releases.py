@@ -1,0 +1,168 @@
+"""The release part of the suite: small signed archives and what every client must make of them (accept, or the
+error code), and user buckets for staged rollouts. Written by `python -m clients.conformance` into releases/.
+
+The keys are test keys derived from public seeds (below): anyone can sign with them, so no app may trust them.
+Each case's expected outcome is written here by hand; the generator refuses to write a suite in which the Python
+reference (edgeship.release) disagrees with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent / "releases"
+SEEDS = {"test": b"edgeship conformance test key (public seed: never trust it)",
+         "other": b"edgeship conformance other key (public seed: never trust it)"}
+CLIENT = "0.1.0"  # the client version a case runs as, unless it says otherwise
+CONTRACTS = (2,)
+FEATURES = Path(__file__).resolve().parent / "contracts" / "hashed" / "features.json"
+
+
+def _key(name: str):
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    return ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(SEEDS[name]).digest())
+
+
+def _pem(name: str) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return _key(name).public_key().public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _files() -> dict[str, bytes]:
+    return {"bundle/manifest.json": b'{"note": "a conformance release: the release layer only"}\n',
+            "bundle/features.json": FEATURES.read_bytes(),
+            "bundle/ranker_int8.mlpackage/Manifest.json": b"{}\n",
+            "bundle/ranker_int8.onnx": bytes(range(256)) * 3}
+
+
+def _signed(version="1.2.0", *, key="test", files=None, edit=None, rollout=0.25, min_client="0.1.0", contract=2,
+            kill_switch=False, previous=("1.1.0", "0" * 64), kind="edgeship-release",
+            after=None) -> bytes:
+    """A release archive; edit(body) changes release.json after signing, after(entries) the archive's entries."""
+    from edgeship.release import archive, keys
+    from edgeship.release.make import encode
+    from edgeship.release.record import PreviousRelease, ReleaseRecord
+    from edgeship.release.rollout import default_salt
+
+    files = _files() if files is None else files
+    record = ReleaseRecord(version=version, contract_version=contract, min_client=min_client, rollout=rollout,
+                           salt=default_salt(version), kill_switch=kill_switch,
+                           previous=PreviousRelease(*previous) if previous else None,
+                           key_id=keys.key_id(_key(key).public_key()),
+                           files={n: hashlib.sha256(d).hexdigest() for n, d in files.items()}, kind=kind)
+    body = encode(record)
+    entries = {**files, "release.json": body, "release.sig": _key(key).sign(body)}
+    if edit is not None:
+        entries["release.json"] = edit(body)
+    if after is not None:
+        after(entries)
+    return archive.write(entries)
+
+
+def _unsafe() -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo("bundle/../../evil")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    return buffer.getvalue()
+
+
+# name -> (archive bytes, keys the client holds, client version, installed version, expected: "ok" or a code)
+def _cases() -> dict[str, tuple]:
+    ok = _signed()
+    return {
+        "ok": (ok, ["test"], CLIENT, None, "ok"),
+        "ok-second-key": (ok, ["other", "test"], CLIENT, None, "ok"),
+        "ok-newer-than-installed": (ok, ["test"], CLIENT, "1.1.9", "ok"),
+        "kill-switch": (_signed("1.2.1", kill_switch=True), ["test"], CLIENT, "1.2.0", "ok"),
+        "rollback-named": (_signed("1.0.5", previous=("1.2.0", "1" * 64)), ["test"], CLIENT, "1.2.0", "ok"),
+        "another-key": (ok, ["other"], CLIENT, None, "bad_signature"),
+        "signed-by-other": (_signed(key="other"), ["test"], CLIENT, None, "bad_signature"),
+        "record-edited": (_signed(edit=lambda b: b.replace(b'"rollout": 0.25', b'"rollout": 1.0')), ["test"], CLIENT,
+                          None, "bad_signature"),
+        "file-changed": (_signed(after=lambda e: e.update({"bundle/ranker_int8.onnx": bytes(768)})), ["test"],
+                         CLIENT, None, "checksum_mismatch"),
+        "file-added": (_signed(after=lambda e: e.update({"bundle/extra.bin": b"x"})), ["test"], CLIENT, None,
+                       "unlisted_file"),
+        "file-missing": (_signed(after=lambda e: e.pop("bundle/features.json")), ["test"], CLIENT, None,
+                         "missing_file"),
+        "no-signature": (_signed(after=lambda e: e.pop("release.sig")), ["test"], CLIENT, None, "not_a_release"),
+        "truncated": (ok[:1500], ["test"], CLIENT, None, "bad_archive"),
+        "unsafe-path": (_unsafe(), ["test"], CLIENT, None, "bad_archive"),
+        "other-kind": (_signed(kind="something-else"), ["test"], CLIENT, None, "bad_record"),
+        "client-too-old": (_signed(min_client="0.2.0"), ["test"], CLIENT, None, "client_too_old"),
+        "client-new-enough": (_signed(min_client="0.2.0"), ["test"], "0.10.0", None, "ok"),
+        "contract-unsupported": (_signed(contract=3), ["test"], CLIENT, None, "contract_unsupported"),
+        "older-than-installed": (ok, ["test"], CLIENT, "1.3.0", "downgrade"),
+        "same-as-installed": (ok, ["test"], CLIENT, "1.2.0", "downgrade"),
+    }
+
+
+BUCKETS = [("user-42", "1.0.0"), ("user-43", "1.0.0"), ("", "1.0.0"), ("usér-ü-東京", "1.0.0"),
+           ("user-42", "1.1.0"), ("9f2c7e1a-3b4d-4c5e-8f60-7a8b9c0d1e2f", "2.0.0")]
+ROLLOUTS = (0.01, 0.1, 0.5, 1.0)
+
+
+def _reference(data: bytes, held: list[str], client: str, installed: str | None) -> dict:
+    from edgeship.release.make import ReleaseError, admit, open_release
+
+    try:
+        release = open_release(data, [_key(k).public_key() for k in held])
+        admit(release.record, client, CONTRACTS, installed)
+    except ReleaseError as e:
+        return {"error": e.code}
+    r = release.record
+    return {"version": r.version, "rollout": r.rollout, "salt": r.salt, "kill_switch": r.kill_switch,
+            "previous": r.previous.version if r.previous else None, "release_sha256": release.release_sha256,
+            "files": sorted(release.files)}
+
+
+def document() -> tuple[dict, dict[str, bytes]]:
+    from edgeship.release.rollout import bucket, default_salt
+
+    cases, archives = [], {}
+    for name, (data, held, client, installed, expected) in _cases().items():
+        got = _reference(data, held, client, installed)
+        if got.get("error", "ok") != expected:
+            raise AssertionError(f"release case {name}: the Python reference gives {got}, the suite says {expected}")
+        archives[f"{name}.tar"] = data
+        cases.append({"name": name, "archive": f"{name}.tar", "keys": held, "client_version": client,
+                      "installed": installed, "expected": got})
+    buckets = []
+    for user, version in BUCKETS:
+        salt = default_salt(version)
+        value = bucket(user, salt)
+        buckets.append({"user": user, "salt": salt, "bucket": value, "bucket_u32": int(value * 2 ** 32),
+                        "in_rollout": {str(f): value < f for f in ROLLOUTS}})
+    doc = {"format": "edgeship-release-conformance", "release_schema_version": 1, "contracts": list(CONTRACTS),
+           "keys": {name: f"{name}.pub" for name in SEEDS}, "cases": cases, "buckets": buckets}
+    return doc, archives
+
+
+def write(folder: Path = HERE) -> list[Path]:
+    from edgeship.core.files import write_json
+
+    doc, archives = document()
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in SEEDS:
+        (folder / f"{name}.pub").write_bytes(_pem(name))
+        written.append(folder / f"{name}.pub")
+    for name, data in archives.items():
+        (folder / name).write_bytes(data)
+        written.append(folder / name)
+    write_json(folder / "releases.json", doc)
+    return written + [folder / "releases.json"]
+
+
+def read() -> dict:
+    return json.loads((HERE / "releases.json").read_text())
