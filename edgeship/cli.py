@@ -66,6 +66,18 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--public-key", type=Path, help="the release key's public half (release.pub): needed for a "
                                                         "release")
 
+    abtest = sub.add_parser("abtest", help="read out an online experiment from the app's impression log (JSON Lines)")
+    abtest.add_argument("log", type=Path, help="the impression log: request, impression and tap events")
+    abtest.add_argument("--control", default="control", help="the control arm's name (default control)")
+    abtest.add_argument("--split", help="the planned share of users per arm, e.g. control=0.9,treatment=0.1 "
+                                        "(default: equal)")
+    abtest.add_argument("--guardrail", action="append", default=[],
+                        help="NAME<=VALUE on each treatment arm: fallback_rate, error_rate, latency_p95_ms "
+                             "(repeatable)")
+    abtest.add_argument("--out", type=Path, default=Path("artifacts/abtest"),
+                        help="where ab.json, ab.md and ab.png go (default artifacts/abtest)")
+    abtest.add_argument("--force", action="store_true", help="replace an existing report")
+
     keygen = sub.add_parser("keygen", help="a new Ed25519 key pair for signing releases")
     keygen.add_argument("--out", type=Path, required=True, help="a folder for release.key (private, mode 600) and "
                                                                 "release.pub (ships in the app)")
@@ -386,6 +398,18 @@ def _verify(args) -> int:
     return 0
 
 
+def _abtest(args) -> int:
+    from .abtest import AB_JSON, markdown, readout, write
+
+    if (args.out / AB_JSON).exists() and not args.force:
+        raise AlreadyExists("already holds an ab.json", option="out", value=args.out)
+    report = readout(args.log, args.control, args.split, args.guardrail)
+    write(report, args.out, force=True)
+    print(markdown(report))
+    print(f"report: {args.out / AB_JSON}")
+    return 0
+
+
 def _keygen(args) -> int:
     from .release.keys import key_id, keygen, load_public
 
@@ -495,7 +519,8 @@ def _evaluate(args) -> int:
 
 
 COMMANDS = {"run": _run, "train": _run, "tune": _tune, "export": _export, "verify": _verify, "bench": _bench,
-            "gate": _gate, "compare": _compare, "evaluate": _evaluate, "keygen": _keygen, "release": _release}
+            "gate": _gate, "compare": _compare, "evaluate": _evaluate, "keygen": _keygen, "release": _release,
+            "abtest": _abtest}
 # How the library's errors say what to do about them on the command line.
 REMEDIES = {AlreadyExists: "pass --force to replace it"}
 

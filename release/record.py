@@ -44,3 +44,6 @@ def parse_version(text: str, option: str = "version") -> tuple[int, int, int]:
     if match is None:
         raise InputError(f"expected MAJOR.MINOR.PATCH (e.g. 1.4.0), got {text!r}", option=option)
     return tuple(int(g) for g in match.groups())
+
+
+SCHEMAS = {"release.schema.json": (ReleaseRecord, "edgeship release.json: what a signed release promises")}

@@ -3,22 +3,39 @@ tests/test_schemas.py fails while the files in schemas/ differ from what this wr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
+from edgeship.abtest import SCHEMAS as AB
 from edgeship.benchmarks.records import SCHEMAS as BENCH
 from edgeship.core.typed import json_schema
 from edgeship.export.manifest import SCHEMAS as BUNDLE
 from edgeship.offpolicy import SCHEMAS as OPE
+from edgeship.ondevice.impressions import EVENT_RECORDS
+from edgeship.release.record import SCHEMAS as RELEASE
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def generated() -> dict[str, str]:
     """File name -> the text it should hold."""
-    return {name: json.dumps(json_schema(cls, title, f"urn:edgeship:schema:{name}"), indent=2) + "\n"
-            for name, (cls, title) in {**BUNDLE, **BENCH, **OPE}.items()}
+    schemas = {name: json_schema(cls, title, f"urn:edgeship:schema:{name}")
+               for name, (cls, title) in {**BUNDLE, **BENCH, **OPE, **AB, **RELEASE}.items()}
+    name = "impressions.schema.json"  # one line of the JSON Lines log: one of the three events
+    events = []
+    for kind, cls in EVENT_RECORDS.items():  # fields with a default may be left out of a line; `event` names it
+        event = json_schema(cls, f"{kind} event", f"urn:edgeship:schema:{name}#{kind}")
+        event["properties"]["event"] = {"const": kind}
+        event["required"] = [f.name for f in dataclasses.fields(cls)
+                             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        event["required"].append("event")
+        events.append(event)
+    schemas[name] = {"$schema": events[0]["$schema"], "$id": f"urn:edgeship:schema:{name}",
+                     "title": "edgeship impression log: one JSON Lines event (ondevice/impressions.py)",
+                     "oneOf": [{k: v for k, v in e.items() if k not in ("$schema", "$id")} for e in events]}
+    return {name: json.dumps(schema, indent=2) + "\n" for name, schema in schemas.items()}
 
 
 def main() -> int:

@@ -10,6 +10,7 @@ import json
 import subprocess
 import tarfile
 
+import jsonschema
 import pytest
 
 from edgeship.release import archive
@@ -67,6 +68,9 @@ def test_a_release_verifies_with_its_key_and_says_what_it_holds(release, keys, r
     assert record["kind"] == "edgeship-release" and record["schema_version"] == 1
     assert record["contract_version"] == 2 and record["min_client"] == "0.1.0" and record["previous"] is None
     assert record["salt"] == default_salt("1.0.0") and record["kill_switch"] is False
+    from edgeship.schemas import schema_path
+
+    jsonschema.validate(record, json.loads(schema_path("release.schema.json").read_text()))
     # every file of the bundle, folders' files one by one, each with its digest; nothing else but the signature
     bundle_files = sorted(p.relative_to(reference_bundle).as_posix() for p in reference_bundle.rglob("*")
                           if p.is_file())

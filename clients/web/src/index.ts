@@ -6,6 +6,7 @@ export { canonical, fnv1a32, indexId } from "./canonical.js";
 export * from "./contract.js";
 export { Encoder, contextByName, timeId } from "./encoder.js";
 export { BundleError, ContractError } from "./errors.js";
+export { explore, exploreWith, type Slate } from "./exploration.js";
 export { fallbackScores } from "./fallback.js";
 export {
   LiteRtScoringModel, type LiteRtCompiledModel, type LiteRtTensor, type LiteRtTensorConstructor,

@@ -2,7 +2,7 @@
 // Usage: node build/test/conformance.js SUITE_DIR [REPORT.json]; exit 1 if any case fails.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { admit, applyRules, bucket, ContractError, Encoder, fallbackScores, NO_RULES, openRelease, publicKey,
+import { admit, applyRules, bucket, explore, ContractError, Encoder, fallbackScores, NO_RULES, openRelease, publicKey,
   ReleaseError, type Encoded, type FallbackTable, type Features, type PublicKey, type RawRequest,
   type RuleSet, type Vocabularies } from "../src/index.js";
 
@@ -122,6 +122,21 @@ for (const b of rel.buckets) {
     : Object.entries(b.in_rollout).find(([f, inside]) => (value < Number(f)) !== inside) ? "in_rollout differs" : null;
   if (wrong === null) bucketGroup.passed++;
   else bucketGroup.failed.push(`${JSON.stringify(b.user)}: ${wrong}`);
+}
+
+// exploration.json: the slate and propensities for given draws
+const exploration = read("exploration.json") as {
+  cases: { name: string; order: number[]; slots: number; epsilon: number; draws: number[];
+           expected: { shown: number[]; propensities: number[]; explored: boolean } }[];
+};
+const exploreGroup = (groups["exploration"] ??= { passed: 0, failed: [] });
+for (const c of exploration.cases) {
+  const got = explore(c.order, c.slots, c.epsilon, c.draws);
+  const same = JSON.stringify(got.shown) === JSON.stringify(c.expected.shown) && got.explored === c.expected.explored
+    && got.propensities.length === c.expected.propensities.length
+    && got.propensities.every((p, i) => Math.abs(p - c.expected.propensities[i]) <= 1e-15);
+  if (same) exploreGroup.passed++;
+  else exploreGroup.failed.push(`${c.name}: got ${JSON.stringify(got)}`);
 }
 
 if (report) fs.writeFileSync(report, JSON.stringify({ client: "web (Node)", groups }, null, 2));

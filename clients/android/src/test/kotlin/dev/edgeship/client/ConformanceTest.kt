@@ -140,6 +140,22 @@ class ConformanceTest {
         }
     }
 
+    @TestFactory
+    fun exploration(): List<DynamicTest> = JSONObject(file("exploration.json")).getJSONArray("cases").objects().map { c ->
+        DynamicTest.dynamicTest("exploration/${c.getString("name")}") {
+            val want = c.getJSONObject("expected")
+            val got = explore(c.getJSONArray("order").let { a -> List(a.length()) { a.getInt(it) } }, c.getInt("slots"),
+                              c.getDouble("epsilon"), flat(c.getJSONArray("draws")))
+            val wantP = flat(want.getJSONArray("propensities"))
+            val same = got.shown == flat(want.getJSONArray("shown")).map { it.toInt() } &&
+                got.explored == want.getBoolean("explored") && got.propensities.size == wantP.size &&
+                got.propensities.indices.all { Math.abs(got.propensities[it] - wantP[it]) <= 1e-15 }
+            val wrong = if (same) null else "got $got"
+            groups.getOrPut("exploration") { ArrayList() }.add(wrong?.let { "${c.getString("name")}: $it" })
+            if (wrong != null) fail(wrong)
+        }
+    }
+
     @AfterAll
     fun report() {
         val out = groups.mapValues { (_, r) -> mapOf("passed" to r.count { it == null }, "failed" to r.filterNotNull()) }

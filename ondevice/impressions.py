@@ -1,0 +1,147 @@
+"""The impression log an app writes (JSON Lines, one event per line; schemas/impressions.schema.json), read back
+checked: one line naming the file, line and field for anything else.
+
+    {"event": "request", "request_id": "r1", "user": "u17", "arm": "treatment", "model_version": "1.4.0",
+     "policy": "model", "epsilon": 0.1, "slots": 3, "timestamp": 1764720000.0, "latency_ms": 2.1, "error": null}
+    {"event": "impression", "request_id": "r1", "position": 0, "item": "sku-9", "propensity": 0.7333,
+     "explored": false}
+    {"event": "tap", "request_id": "r1", "item": "sku-9", "timestamp": 1764720004.2}
+
+`policy` says what ranked the request: the release's model, fallback.json, or the given order; `error` the
+client's error code when it fell back (null otherwise); a shadow model's scores are never shown, so they are not
+impressions. A tap counts for the impression of the same request and item.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import InputError
+
+EVENTS = ("request", "impression", "tap")
+POLICIES = ("model", "fallback", "given")
+
+
+@dataclass(frozen=True)
+class RequestEvent:
+    request_id: str
+    user: str
+    arm: str
+    policy: str = field(metadata={"doc": "what ranked it: model, fallback (fallback.json) or given (the app's order)"})
+    timestamp: float
+    model_version: str | None = None
+    epsilon: float | None = None
+    slots: int | None = None
+    latency_ms: float | None = None
+    error: str | None = field(default=None, metadata={"doc": "the client's error code when it did not use the model"})
+    event: str = "request"
+
+
+@dataclass(frozen=True)
+class ImpressionEvent:
+    request_id: str
+    position: int = field(metadata={"doc": "0-based"})
+    item: str = field(metadata={"doc": "the item id as a string (a number in the canonical form: 12, not 12.0)"})
+    propensity: float = field(metadata={"doc": "P(this item at this position) under the policy that chose it"})
+    explored: bool = False
+    event: str = "impression"
+
+
+@dataclass(frozen=True)
+class TapEvent:
+    request_id: str
+    item: str
+    timestamp: float | None = None
+    event: str = "tap"
+
+
+EVENT_RECORDS = {"request": RequestEvent, "impression": ImpressionEvent, "tap": TapEvent}
+
+
+@dataclass(frozen=True)
+class ImpressionLog:
+    """Per request (in the log's order): user, arm, policy, error, latency; per impression: its request's index,
+    position, propensity, and whether it was tapped."""
+
+    users: np.ndarray  # [requests] str
+    arms: np.ndarray  # [requests] str
+    policies: np.ndarray  # [requests] str
+    errors: np.ndarray  # [requests] bool
+    latency_ms: np.ndarray  # [requests] float, NaN where not logged
+    request: np.ndarray  # [impressions] int
+    position: np.ndarray  # [impressions] int
+    propensity: np.ndarray  # [impressions] float
+    tapped: np.ndarray  # [impressions] bool
+
+
+def _need(event: dict, name: str, kinds: tuple, where: str, optional: bool = False):
+    value = event.get(name)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        expected = " or ".join(k.__name__ for k in kinds)
+        raise InputError(f"{where}: {name}: expected {expected}, got {json.dumps(value)}")
+    return value
+
+
+def read(path: Path) -> ImpressionLog:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: impression log not found")
+    requests: dict[str, tuple] = {}
+    impressions: list[tuple] = []
+    taps: set[tuple[str, str]] = set()
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            where = f"{path}: line {number}"
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(f"{where}: not JSON ({e.msg})") from None
+            if not isinstance(event, dict) or event.get("event") not in EVENTS:
+                raise InputError(f"{where}: event: expected one of {', '.join(EVENTS)}")
+            rid = _need(event, "request_id", (str,), where)
+            if event["event"] == "request":
+                policy = _need(event, "policy", (str,), where)
+                if policy not in POLICIES:
+                    raise InputError(f"{where}: policy: expected one of {', '.join(POLICIES)}, got {policy!r}")
+                if rid in requests:
+                    raise InputError(f"{where}: request_id {rid!r} logged twice")
+                latency = _need(event, "latency_ms", (int, float), where, optional=True)
+                requests[rid] = (_need(event, "user", (str,), where), _need(event, "arm", (str,), where), policy,
+                                 _need(event, "error", (str,), where, optional=True) is not None,
+                                 np.nan if latency is None else float(latency), number)
+            elif event["event"] == "impression":
+                p = _need(event, "propensity", (int, float), where)
+                if not 0 < p <= 1:
+                    raise InputError(f"{where}: propensity: expected a probability in (0, 1], got {p}")
+                position = _need(event, "position", (int,), where)
+                if position < 0:
+                    raise InputError(f"{where}: position: expected a whole number >= 0, got {position}")
+                impressions.append((rid, position, float(p), str(_need(event, "item", (str, int), where)), number))
+            else:
+                taps.add((rid, str(_need(event, "item", (str, int), where))))
+    ids = {rid: i for i, rid in enumerate(requests)}
+    for rid, _, _, _, number in impressions:
+        if rid not in ids:
+            raise InputError(f"{path}: line {number}: request_id {rid!r}: an impression of a request the log does "
+                             "not hold")
+    shown = {(rid, item) for rid, _, _, item, _ in impressions}
+    orphans = sorted(taps - shown)
+    if orphans:
+        raise InputError(f"{path}: a tap on {orphans[0][1]!r} in request {orphans[0][0]!r}, which shows no such item")
+    rows = list(requests.values())
+    return ImpressionLog(
+        users=np.array([r[0] for r in rows], dtype=object), arms=np.array([r[1] for r in rows], dtype=object),
+        policies=np.array([r[2] for r in rows], dtype=object), errors=np.array([r[3] for r in rows], dtype=bool),
+        latency_ms=np.array([r[4] for r in rows], dtype=np.float64),
+        request=np.array([ids[i[0]] for i in impressions], dtype=np.int64),
+        position=np.array([i[1] for i in impressions], dtype=np.int64),
+        propensity=np.array([i[2] for i in impressions], dtype=np.float64),
+        tapped=np.array([(i[0], i[3]) in taps for i in impressions], dtype=bool))
