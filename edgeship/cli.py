@@ -121,9 +121,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="off-policy estimates of a bundle's click rate on a logged log, "
                                                "with the logging policy's propensities")
     evaluate.add_argument("bundle", type=Path)
-    evaluate.add_argument("--data", type=Path, required=True, help="a .csv/.parquet file or a folder of shards")
-    evaluate.add_argument("--schema", type=Path, required=True,
-                          help="schema TOML with [logging] propensity and position columns")
+    evaluate.add_argument("--data", type=Path, required=True,
+                          help="a .csv/.parquet file or a folder of shards, or the app's impression log (.jsonl)")
+    evaluate.add_argument("--schema", type=Path,
+                          help="schema TOML with [logging] propensity and position columns (not for a .jsonl log)")
     evaluate.add_argument("--baseline", type=Path, help="a bundle to compare with (default: its own rules and "
                                                         "fallback.json)")
     evaluate.add_argument("--file", help="the bundle file whose scores are the model's (default its int8 .tflite)")
@@ -508,7 +509,16 @@ def _evaluate(args) -> int:
         raise InputError(f"{args.bundle}: not a bundle (no manifest.json)")
     if args.baseline is not None and not (args.baseline / "manifest.json").is_file():
         raise InputError("not a bundle (no manifest.json)", option="baseline", value=args.baseline)
-    logged = read_log(args.data, args.schema)  # the whole log checked before any runtime loads
+    if args.data.suffix == ".jsonl":  # the app's impression log says what each field is
+        if args.schema is not None:
+            raise InputError(f"{args.data}: an impression log needs no schema", option="schema")
+        from .offpolicy import read_impressions
+
+        logged = read_impressions(args.data)
+    elif args.schema is None:
+        raise InputError(f"{args.data}: a CSV / Parquet log needs its schema TOML: pass --schema")
+    else:
+        logged = read_log(args.data, args.schema)  # the whole log checked before any runtime loads
     _import_tensorflow_quietly()
     report = evaluate(args.bundle, args.data, args.schema, args.out, baseline=args.baseline, file=args.file,
                       resamples=args.resamples, seed=args.seed, force=args.force, step=Steps(sys.stderr),

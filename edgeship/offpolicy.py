@@ -272,15 +272,24 @@ def _recommendation(diff: Interval, new: str, old: str, estimator: str) -> str:
             f"to {diff.high:+.5f} and holds zero; keep {old} for now, or log more traffic before deciding")
 
 
-def evaluate(bundle_path: Path, data: Path, schema_path: Path, out: Path, baseline: Path | None = None,
-             file: str | None = None, resamples: int = 1000, seed: int = 0, force: bool = False,
-             step=print, logged: tuple[LogSchema, LoggedRows] | None = None) -> OpeReport:
-    """logged: the log already read (the CLI reads it before loading any runtime)."""
-    if (out / OPE_JSON).exists() and not force:
-        raise AlreadyExists("already holds an ope.json", option="out", value=out)
-    schema, rows = logged or read_log(data, schema_path)
-    bundle = open_bundle(bundle_path, file)
-    _check_fits(bundle, schema, rows, data, "the bundle")
+@dataclass
+class Logged:
+    """A logged log as the estimation reads it, one row per impression, from either source: a CSV / Parquet log
+    with its schema TOML, or the app's impression log (JSON Lines) with the raw requests."""
+
+    requests: list[RawRequest]  # the request each row belongs to, as the policies rank it
+    candidates: list[list[str]]  # each row's candidate item ids, in the request's order
+    item: list[str]  # the shown item
+    slot: np.ndarray  # 0-based
+    reward: np.ndarray
+    propensity: np.ndarray
+    items: list[str]  # every candidate, in the order the estimators index them
+    lists: np.ndarray  # the unit the bootstrap resamples whole (a list, a session or a user)
+    plural: str  # what such a unit is called ("lists", "users")
+    note: str  # the report's sentence on that unit, with {n} for how many
+
+
+def _from_table(schema: LogSchema, rows: LoggedRows, bundle: Bundle, data: Path) -> Logged:
     n = len(rows.item)
     if schema.candidates:  # each request's own candidates, as the log recorded them
         per_row = candidate_lists(rows.frame, schema)
@@ -288,23 +297,99 @@ def evaluate(bundle_path: Path, data: Path, schema_path: Path, out: Path, baseli
     else:  # every item the bundle knows, and any logged item it does not
         items = bundle.items + sorted(set(rows.item) - set(bundle.items))
         per_row = [items] * n
-    index = {c: i for i, c in enumerate(items)}
     slots = int(rows.slot.max()) + 1
     if slots > max(len(row) for row in per_row):
         raise InputError(f"{data}: column {schema.position!r} (position): {slots - 1 + schema.first_position} is out "
-                         f"of range; the policies rank {len(items)} candidates (positions "
-                         f"{schema.first_position}..{len(items) - 1 + schema.first_position})")
-    most = max(len(row) for row in per_row)
+                         f"of range; the policies rank {max(len(row) for row in per_row)} candidates (positions "
+                         f"{schema.first_position}..{max(len(row) for row in per_row) - 1 + schema.first_position})")
+    lists = rows.frame[list(schema.group_by)].astype(str).agg("\x1f".join, axis=1).to_numpy()
+    return Logged(_requests(schema, rows, per_row), per_row, rows.item, rows.slot, rows.reward, rows.propensity,
+                  items, lists, "lists", f"the intervals resample whole lists ([lists] group_by: "
+                  f"{', '.join(schema.group_by)}; {{n}} of them), since the impressions of one list are not "
+                  "independent")
+
+
+def read_impressions(path: Path) -> Logged:
+    """The app's impression log: every request event must carry its raw request (`request`), which the policies
+    rank exactly as the app did, with each candidate's own features."""
+    from .models.features import canonical
+    from .ondevice.impressions import read
+
+    log = read(path)
+    requests = []
+    for i, raw in enumerate(log.raw):
+        if raw is None:
+            raise InputError(f"{path}: request {log.request_ids[i]!r} has no `request` (the raw request the app "
+                             "ranked): `edgeship evaluate` needs it to rank the logged requests again")
+        requests.append(RawRequest(items=list(raw.get("items", [])), features=list(raw.get("features", [])),
+                                   context=dict(raw.get("context", {})), timestamp=raw.get("timestamp"),
+                                   history=list(raw.get("history", [])), attributes=list(raw.get("attributes", []))))
+    candidates = [[canonical(v) for v in r.items] for r in requests]
+    rows = []
+    for r, k, item in zip(log.request, log.position, log.item):
+        if item not in candidates[r]:
+            raise InputError(f"{path}: request {log.request_ids[r]!r}: the shown item {item!r} is not among its "
+                             f"{len(candidates[r])} candidates")
+        if k >= len(candidates[r]):
+            raise InputError(f"{path}: request {log.request_ids[r]!r}: position {k} is beyond its "
+                             f"{len(candidates[r])} candidates")
+        rows.append(r)
+    rows = np.asarray(rows, dtype=np.int64)
+    return Logged([requests[r] for r in rows], [candidates[r] for r in rows], list(log.item), log.position,
+                  log.tapped.astype(np.float64), log.propensity,
+                  sorted({i for row in candidates for i in row}), log.users[log.request].astype(str), "users",
+                  "the intervals resample whole users ({n} of them), since the impressions of one user are not "
+                  "independent")
+
+
+def _check_encodes(bundle: Bundle, logged: Logged, data: Path, which: str) -> None:
+    """The bundle's contract reads what the logged requests hold: one line naming the first that does not."""
+    from .ondevice.contract import ContractError
+
+    seen = set()
+    for request in logged.requests:
+        if id(request) in seen:
+            continue
+        seen.add(id(request))
+        try:
+            for call in bundle.encoder.calls(request):
+                bundle.encoder.encode(call)
+        except ContractError as e:
+            raise InputError(f"{data}: {which} {bundle.path} cannot encode a logged request ({e})") from None
+
+
+def evaluate(bundle_path: Path, data: Path, schema_path: Path | None, out: Path, baseline: Path | None = None,
+             file: str | None = None, resamples: int = 1000, seed: int = 0, force: bool = False,
+             step=print, logged: tuple[LogSchema, LoggedRows] | Logged | None = None) -> OpeReport:
+    """logged: the log already read (the CLI reads it before loading any runtime); a .jsonl `data` is the app's
+    impression log (no schema)."""
+    if (out / OPE_JSON).exists() and not force:
+        raise AlreadyExists("already holds an ope.json", option="out", value=out)
+    if logged is None:
+        logged = read_impressions(data) if data.suffix == ".jsonl" else read_log(data, schema_path)
+    bundle = open_bundle(bundle_path, file)
+    if isinstance(logged, Logged):
+        _check_encodes(bundle, logged, data, "the bundle")
+        fits = lambda other, which: _check_encodes(other, logged, data, which)  # noqa: E731
+    else:
+        schema, rows = logged
+        _check_fits(bundle, schema, rows, data, "the bundle")
+        fits = lambda other, which: _check_fits(other, schema, rows, data, which)  # noqa: E731
+        logged = _from_table(schema, rows, bundle, data)
+    n = len(logged.item)
+    items = logged.items
+    index = {c: i for i, c in enumerate(items)}
+    slots = int(logged.slot.max()) + 1
+    most = max(len(row) for row in logged.candidates)
     step(f"ranking up to {most} candidates for each of {n:,} logged rows with {bundle.file}")
-    requests = _requests(schema, rows, per_row)
-    orders = policy_orders(bundle, requests, slots, step)
-    log = ope.LoggedImpressions(item=np.array([index[i] for i in rows.item]), slot=rows.slot, reward=rows.reward,
-                                propensity=rows.propensity)
+    orders = policy_orders(bundle, logged.requests, slots, step)
+    log = ope.LoggedImpressions(item=np.array([index[i] for i in logged.item]), slot=logged.slot,
+                                reward=logged.reward, propensity=logged.propensity)
     # a policy's pick at a row's slot, as an index into `items` (-1: the policy shows nothing there)
-    row_index = [np.array([index[i] for i in row]) for row in per_row]
+    row_index = [np.array([index[i] for i in row]) for row in logged.candidates]
 
     def picks(order: np.ndarray) -> np.ndarray:
-        local = order[np.arange(n), rows.slot]
+        local = order[np.arange(n), logged.slot]
         return np.array([row_index[r][j] if j >= 0 else -1 for r, j in enumerate(local)])
 
     targets = {name: picks(order) for name, order in orders.items()}
@@ -312,22 +397,21 @@ def evaluate(bundle_path: Path, data: Path, schema_path: Path, out: Path, baseli
     if baseline is not None:
         step(f"ranking the same rows with the baseline bundle {baseline}")
         base = open_bundle(baseline, None)
-        _check_fits(base, schema, rows, data, "the baseline bundle")
-        base_orders = policy_orders(base, requests, slots, step)
+        fits(base, "the baseline bundle")
+        base_orders = policy_orders(base, logged.requests, slots, step)
         old_name = "baseline hybrid"
         targets[old_name] = picks(base_orders["hybrid"])
     folds = np.random.default_rng([seed, 37]).integers(0, 2, n)
     q, folds = ope.reward_model(log, len(items), slots, folds)
-    # impressions of one list (one request, or one user's session) are not independent: resample whole lists
-    lists = rows.frame[list(schema.group_by)].astype(str).agg("\x1f".join, axis=1).to_numpy()
+    # impressions of one list (one request, one user's session, one user) are not independent: resample whole lists
+    lists = logged.lists
     draws = ope.bootstrap_clusters(lists, resamples, seed)
-    step(f"estimating with {resamples} bootstrap resamples of {len(np.unique(lists)):,} lists")
+    step(f"estimating with {resamples} bootstrap resamples of {len(np.unique(lists)):,} {logged.plural}")
     estimates = ope.estimate(log, targets, q, folds, draws)
     diff = ope.difference(log, targets[new_name], targets[old_name], q, folds, draws, "dr")
     boot = ope.resampled_mean(log.reward, draws)
-    clicks = int((rows.reward > 0).sum())
-    notes = [f"the intervals resample whole lists ([lists] group_by: {', '.join(schema.group_by)}; "
-             f"{len(np.unique(lists)):,} of them), since the impressions of one list are not independent"]
+    clicks = int((logged.reward > 0).sum())
+    notes = [logged.note.format(n=f"{len(np.unique(lists)):,}")]
     for name, target in targets.items():
         agree = target == log.item
         if agree.any() and not log.reward[agree].any():

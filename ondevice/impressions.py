@@ -27,6 +27,18 @@ POLICIES = ("model", "fallback", "given")
 
 
 @dataclass(frozen=True)
+class LoggedRequest:
+    """The raw request as the client library took it (raw values as strings or numbers, as the app holds them)."""
+
+    items: list[str]
+    features: list[dict[str, float]]
+    context: dict[str, str]
+    timestamp: float | None = None
+    history: list[str] = field(default_factory=list)
+    attributes: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class RequestEvent:
     request_id: str
     user: str
@@ -38,6 +50,8 @@ class RequestEvent:
     slots: int | None = None
     latency_ms: float | None = None
     error: str | None = field(default=None, metadata={"doc": "the client's error code when it did not use the model"})
+    request: LoggedRequest | None = field(default=None, metadata={
+        "doc": "the raw request the app ranked (what `edgeship evaluate` ranks again)"})
     event: str = "request"
 
 
@@ -67,6 +81,8 @@ class ImpressionLog:
     """Per request (in the log's order): user, arm, policy, error, latency; per impression: its request's index,
     position, propensity, and whether it was tapped."""
 
+    request_ids: list[str]  # [requests]
+    raw: list[dict | None]  # [requests] the raw request, where the event carries one
     users: np.ndarray  # [requests] str
     arms: np.ndarray  # [requests] str
     policies: np.ndarray  # [requests] str
@@ -75,7 +91,31 @@ class ImpressionLog:
     request: np.ndarray  # [impressions] int
     position: np.ndarray  # [impressions] int
     propensity: np.ndarray  # [impressions] float
+    item: list[str]  # [impressions] the shown item
     tapped: np.ndarray  # [impressions] bool
+
+
+def events(request_id: str, user: str, arm: str, policy: str, timestamp: float, items: list, slate,
+           model_version: str | None = None, epsilon: float | None = None, latency_ms: float | None = None,
+           error: str | None = None, request: dict | None = None) -> list[dict]:
+    """The events a client logs for one ranked request: the request, then one impression per shown item
+    (slate: edgeship.ondevice.exploration.Slate over `items`); taps follow later (tap())."""
+    from ..models.features import canonical
+
+    head = {"event": "request", "request_id": request_id, "user": user, "arm": arm, "policy": policy,
+            "timestamp": timestamp, "model_version": model_version, "epsilon": epsilon, "slots": len(slate.shown),
+            "latency_ms": latency_ms, "error": error}
+    if request is not None:
+        head["request"] = request
+    return [head] + [{"event": "impression", "request_id": request_id, "position": k, "item": canonical(items[i]),
+                      "propensity": p, "explored": slate.explored}
+                     for k, (i, p) in enumerate(zip(slate.shown, slate.propensities))]
+
+
+def tap(request_id: str, item, timestamp: float | None = None) -> dict:
+    from ..models.features import canonical
+
+    return {"event": "tap", "request_id": request_id, "item": canonical(item), "timestamp": timestamp}
 
 
 def _need(event: dict, name: str, kinds: tuple, where: str, optional: bool = False):
@@ -114,9 +154,14 @@ def read(path: Path) -> ImpressionLog:
                 if rid in requests:
                     raise InputError(f"{where}: request_id {rid!r} logged twice")
                 latency = _need(event, "latency_ms", (int, float), where, optional=True)
+                raw = _need(event, "request", (dict,), where, optional=True)
+                if raw is not None and (not isinstance(raw.get("items"), list) or not isinstance(
+                        raw.get("features", []), list) or not isinstance(raw.get("context", {}), dict)):
+                    raise InputError(f"{where}: request: expected items (a list), features (a list) and context "
+                                     "(an object)")
                 requests[rid] = (_need(event, "user", (str,), where), _need(event, "arm", (str,), where), policy,
                                  _need(event, "error", (str,), where, optional=True) is not None,
-                                 np.nan if latency is None else float(latency), number)
+                                 np.nan if latency is None else float(latency), raw)
             elif event["event"] == "impression":
                 p = _need(event, "propensity", (int, float), where)
                 if not 0 < p <= 1:
@@ -138,10 +183,11 @@ def read(path: Path) -> ImpressionLog:
         raise InputError(f"{path}: a tap on {orphans[0][1]!r} in request {orphans[0][0]!r}, which shows no such item")
     rows = list(requests.values())
     return ImpressionLog(
-        users=np.array([r[0] for r in rows], dtype=object), arms=np.array([r[1] for r in rows], dtype=object),
+        request_ids=list(requests), raw=[r[5] for r in rows], users=np.array([r[0] for r in rows], dtype=object),
+        arms=np.array([r[1] for r in rows], dtype=object),
         policies=np.array([r[2] for r in rows], dtype=object), errors=np.array([r[3] for r in rows], dtype=bool),
         latency_ms=np.array([r[4] for r in rows], dtype=np.float64),
         request=np.array([ids[i[0]] for i in impressions], dtype=np.int64),
         position=np.array([i[1] for i in impressions], dtype=np.int64),
         propensity=np.array([i[2] for i in impressions], dtype=np.float64),
-        tapped=np.array([(i[0], i[3]) in taps for i in impressions], dtype=bool))
+        item=[i[3] for i in impressions], tapped=np.array([(i[0], i[3]) in taps for i in impressions], dtype=bool))

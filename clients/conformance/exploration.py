@@ -46,7 +46,17 @@ def document() -> dict:
                 raise AssertionError(f"exploration case {c['name']}: the reference gives {key} {expected[key]}, "
                                      f"worked out by hand: {value}")
         cases.append({**c, "expected": expected})
-    return {"format": "edgeship-exploration-conformance", "cases": cases}
+    from edgeship.ondevice.impressions import events, tap
+
+    logging = []  # what a client writes for a ranked request (items as raw values: numbers, strings, booleans)
+    for c, items, extra in ((cases[0], ["sku-2", 7, "sku-0", True], {"latency_ms": 2.5}),
+                            (cases[2], [12, 12.0 + 1, "x"], {"error": None, "model_version": "1.4.0"})):
+        slate = explore(c["order"], c["slots"], c["epsilon"], c["draws"])
+        args = {"request_id": "r-1", "user": "u-9", "arm": "treatment", "policy": "model", "timestamp": 1764720000.5,
+                "items": items, "epsilon": c["epsilon"], **extra}
+        logging.append({"case": c["name"], "args": args,
+                        "expected": events(**args, slate=slate) + [tap("r-1", items[slate.shown[0]], 1764720003.0)]})
+    return {"format": "edgeship-exploration-conformance", "cases": cases, "logging": logging}
 
 
 def write(path: Path = HERE) -> list[Path]:

@@ -107,6 +107,55 @@ def _cases() -> dict[str, tuple]:
     }
 
 
+def _scenarios() -> tuple[list[dict], dict[str, bytes]]:
+    """Sequences of installs and rollbacks on one client's ReleaseStore, and which release each user ranks with
+    after each step (None: fallback.json)."""
+    import hashlib as h
+
+    a = _signed("1.0.0", rollout=1.0, previous=None)
+    sha = lambda data: h.sha256(  # noqa: E731
+        __import__("edgeship.release.archive", fromlist=["read"]).read(data, "x")["release.json"]).hexdigest()
+    b = _signed("1.1.0", rollout=0.5, previous=("1.0.0", sha(a)))
+    k = _signed("1.1.1", rollout=1.0, kill_switch=True, previous=("1.1.0", sha(b)))
+    c = _signed("1.2.0", rollout=1.0, previous=("1.1.0", sha(b)))
+    archives = {"store-a.tar": a, "store-b.tar": b, "store-kill.tar": k, "store-c.tar": c}
+    users = [f"user-{i}" for i in range(8)]
+    plans = {
+        "install, stage, refuse a downgrade, roll back": [
+            ("install", "store-a.tar", "ok"), ("users",), ("install", "store-b.tar", "ok"), ("users",),
+            ("install", "store-a.tar", "downgrade"), ("users",), ("rollback", True), ("users",),
+            ("install", "store-b.tar", "downgrade"), ("rollback", False), ("install", "store-c.tar", "ok"), ("users",)],
+        "a kill switch sends everyone back to the release before the killed one": [
+            ("install", "store-a.tar", "ok"), ("install", "store-b.tar", "ok"), ("install", "store-kill.tar", "ok"),
+            ("users",), ("install", "store-b.tar", "downgrade"), ("users",)],
+        "a bad download changes nothing": [
+            ("install", "store-a.tar", "ok"), ("install", "record-edited.tar", "bad_signature"), ("users",)],
+        "nothing installed: fallback for everyone": [("users",), ("rollback", False)],
+    }
+    from edgeship.release.store import ReleaseStore
+
+    every = {**archives, "record-edited.tar": _cases()["record-edited"][0]}
+    scenarios = []
+    for name, plan in plans.items():
+        store = ReleaseStore([_key("test").public_key()], CLIENT, CONTRACTS)
+        steps = []
+        for step in plan:
+            if step[0] == "install":
+                got = store.install(every[step[1]])
+                if got != step[2]:
+                    raise AssertionError(f"scenario {name}: installing {step[1]} gives {got}, the suite says {step[2]}")
+                steps.append({"install": step[1], "expect": got})
+            elif step[0] == "rollback":
+                got = store.rollback()
+                if got != step[1]:
+                    raise AssertionError(f"scenario {name}: rollback gives {got}, the suite says {step[1]}")
+                steps.append({"rollback": True, "expect": got})
+            else:
+                steps.append({"users": {u: (r.record.version if (r := store.for_user(u)) else None) for u in users}})
+        scenarios.append({"name": name, "steps": steps})
+    return scenarios, archives
+
+
 BUCKETS = [("user-42", "1.0.0"), ("user-43", "1.0.0"), ("", "1.0.0"), ("usér-ü-東京", "1.0.0"),
            ("user-42", "1.1.0"), ("9f2c7e1a-3b4d-4c5e-8f60-7a8b9c0d1e2f", "2.0.0")]
 ROLLOUTS = (0.01, 0.1, 0.5, 1.0)
@@ -143,9 +192,11 @@ def document() -> tuple[dict, dict[str, bytes]]:
         value = bucket(user, salt)
         buckets.append({"user": user, "salt": salt, "bucket": value, "bucket_u32": int(value * 2 ** 32),
                         "in_rollout": {str(f): value < f for f in ROLLOUTS}})
+    scenarios, store_archives = _scenarios()
     doc = {"format": "edgeship-release-conformance", "release_schema_version": 1, "contracts": list(CONTRACTS),
-           "keys": {name: f"{name}.pub" for name in SEEDS}, "cases": cases, "buckets": buckets}
-    return doc, archives
+           "client_version": CLIENT, "keys": {name: f"{name}.pub" for name in SEEDS}, "cases": cases,
+           "buckets": buckets, "scenarios": scenarios}
+    return doc, {**archives, **store_archives}
 
 
 def write(folder: Path = HERE) -> list[Path]:

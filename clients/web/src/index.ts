@@ -7,13 +7,14 @@ export * from "./contract.js";
 export { Encoder, contextByName, timeId } from "./encoder.js";
 export { BundleError, ContractError } from "./errors.js";
 export { explore, exploreWith, type Slate } from "./exploration.js";
+export { requestEvents, tapEvent, type LogEvent, type RequestInfo } from "./impressions.js";
 export { fallbackScores } from "./fallback.js";
 export {
   LiteRtScoringModel, type LiteRtCompiledModel, type LiteRtTensor, type LiteRtTensorConstructor,
 } from "./litert.js";
 export { Ranker, type Ranking } from "./ranker.js";
 export {
-  admit, bucket, compareVersions, inRollout, openRelease, publicKey, readTar, ReleaseError, sha256Hex,
+  admit, bucket, compareVersions, inRollout, openRelease, publicKey, readTar, ReleaseError, ReleaseStore, sha256Hex,
   type PublicKey, type Release, type ReleaseErrorCode, type ReleaseRecord,
 } from "./release.js";
 export { applyRules, ranked } from "./rules.js";

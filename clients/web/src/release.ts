@@ -188,3 +188,50 @@ export async function bucket(userId: string, salt: string): Promise<number> {
 export async function inRollout(userId: string, record: ReleaseRecord): Promise<boolean> {
   return !record.kill_switch && (await bucket(userId, record.salt)) < record.rollout;
 }
+
+/** What a client keeps: the installed release and the one before it, and which ranks for a user
+ *  (docs/releases.md; the suite's scenarios). A failed install changes nothing; a kill-switch release drops the
+ *  release it kills and keeps the one before; the newest version accepted is the floor, so a rolled-back or
+ *  killed release is never taken again. */
+export class ReleaseStore {
+  private slots: [Release | null, Release | null] = [null, null];
+  private latest: string | null = null;
+
+  constructor(private readonly keys: PublicKey[], private readonly clientVersion: string,
+    private readonly contracts: readonly number[] = [2]) {}
+
+  get installed(): Release | null { return this.slots[0]; }
+  get previous(): Release | null { return this.slots[1]; }
+
+  /** "ok", or the code of the check that refused it. */
+  async install(bytes: Uint8Array): Promise<"ok" | ReleaseErrorCode> {
+    let release: Release;
+    try {
+      release = await openRelease(bytes, this.keys);
+      admit(release.record, this.clientVersion, this.contracts, this.latest);
+    } catch (e) {
+      if (e instanceof ReleaseError) return e.code;
+      throw e;
+    }
+    let kept = this.installed;
+    const killed = release.record.kill_switch ? release.record.previous : null;
+    if (kept && killed && kept.releaseSha256 === killed.release_sha256) kept = this.previous;
+    this.slots = [release, kept];  // one assignment: a reader sees the old pair or the new one
+    this.latest = release.record.version;
+    return "ok";
+  }
+
+  rollback(): boolean {
+    if (!this.previous) return false;
+    this.slots = [this.previous, null];
+    return true;
+  }
+
+  /** The release this user ranks with, or null for fallback.json. */
+  async forUser(userId: string): Promise<Release | null> {
+    for (const release of this.slots) {
+      if (release && await inRollout(userId, release.record)) return release;
+    }
+    return null;
+  }
+}

@@ -2,9 +2,9 @@
 // Usage: node build/test/conformance.js SUITE_DIR [REPORT.json]; exit 1 if any case fails.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { admit, applyRules, bucket, explore, ContractError, Encoder, fallbackScores, NO_RULES, openRelease, publicKey,
-  ReleaseError, type Encoded, type FallbackTable, type Features, type PublicKey, type RawRequest,
-  type RuleSet, type Vocabularies } from "../src/index.js";
+import { admit, applyRules, bucket, ContractError, Encoder, explore, fallbackScores, NO_RULES, openRelease,
+  publicKey, ReleaseError, ReleaseStore, requestEvents, tapEvent, type Encoded, type FallbackTable, type Features, type PublicKey,
+  type RawRequest, type RuleSet, type Vocabularies } from "../src/index.js";
 
 interface Case {
   id: string; group: string; contract: string; request: RawRequest; scores: number[] | null; rules: RuleSet | null;
@@ -115,6 +115,31 @@ for (const c of rel.cases) {
   if (wrong === null) releaseGroup.passed++;
   else releaseGroup.failed.push(`${c.name}: ${wrong}`);
 }
+type Step = { install?: string; rollback?: boolean; expect?: string | boolean; users?: Record<string, string | null> };
+const storeGroup = (groups["store"] ??= { passed: 0, failed: [] });
+for (const scenario of (rel as unknown as { scenarios: { name: string; steps: Step[] }[] }).scenarios) {
+  const store = new ReleaseStore([keys.get("test")!], (rel as unknown as { client_version: string }).client_version,
+    rel.contracts);
+  let wrong: string | null = null;
+  for (const [i, step] of scenario.steps.entries()) {
+    if (step.install) {
+      const got = await store.install(new Uint8Array(fs.readFileSync(path.join(suite, "releases", step.install))));
+      if (got !== step.expect) wrong = `step ${i}: install ${step.install} gave ${got}, want ${step.expect}`;
+    } else if (step.rollback) {
+      const got = store.rollback();
+      if (got !== step.expect) wrong = `step ${i}: rollback gave ${got}`;
+    } else {
+      for (const [user, want] of Object.entries(step.users!)) {
+        const got = (await store.forUser(user))?.record.version ?? null;
+        if (got !== want) wrong = `step ${i}: ${user} ranks with ${got}, want ${want}`;
+      }
+    }
+    if (wrong) break;
+  }
+  if (wrong === null) storeGroup.passed++;
+  else storeGroup.failed.push(`${scenario.name}: ${wrong}`);
+}
+
 const bucketGroup = (groups["bucket"] ??= { passed: 0, failed: [] });
 for (const b of rel.buckets) {
   const value = await bucket(b.user, b.salt);
@@ -137,6 +162,24 @@ for (const c of exploration.cases) {
     && got.propensities.every((p, i) => Math.abs(p - c.expected.propensities[i]) <= 1e-15);
   if (same) exploreGroup.passed++;
   else exploreGroup.failed.push(`${c.name}: got ${JSON.stringify(got)}`);
+}
+
+// exploration.json logging: the events a client writes for a ranked request, compared as parsed JSON
+const logGroup = (groups["logging"] ??= { passed: 0, failed: [] });
+for (const l of (exploration as unknown as { logging: { case: string; args: Record<string, unknown>;
+                                                        expected: unknown[] }[] }).logging) {
+  const c = exploration.cases.find((x) => x.name === l.case)!;
+  const a = l.args as { request_id: string; user: string; arm: string; policy: "model"; timestamp: number;
+                        items: unknown[]; epsilon: number; latency_ms?: number; error?: string | null;
+                        model_version?: string };
+  const slate = explore(c.order, c.slots, c.epsilon, c.draws);
+  const got = [...requestEvents({ requestId: a.request_id, user: a.user, arm: a.arm, policy: a.policy,
+                                  timestamp: a.timestamp, modelVersion: a.model_version, epsilon: a.epsilon,
+                                  latencyMs: a.latency_ms, error: a.error }, a.items, slate),
+               tapEvent(a.request_id, a.items[slate.shown[0]], 1764720003.0)];
+  const same = JSON.stringify(JSON.parse(JSON.stringify(got))) === JSON.stringify(l.expected);
+  if (same) logGroup.passed++;
+  else logGroup.failed.push(`${l.case}: got ${JSON.stringify(got)}`);
 }
 
 if (report) fs.writeFileSync(report, JSON.stringify({ client: "web (Node)", groups }, null, 2));

@@ -55,7 +55,9 @@ def test_kotlin_client_passes_the_suite_and_the_vectors_and_planted_changes_fail
     assert {g: (r["passed"], r["failed"]) for g, r in groups.items()} == {
         **{g: (sum(c["group"] == g for c in cases), []) for g in ("encode", "errors", "merge", "rules", "fallback")},
         "release": (len(releases["cases"]), []), "bucket": (len(releases["buckets"]), []),
-        "exploration": (len(json.loads((SUITE / "exploration.json").read_text())["cases"]), [])}
+        "store": (len(releases["scenarios"]), []),
+        "exploration": (len(json.loads((SUITE / "exploration.json").read_text())["cases"]), []),
+        "logging": (len(json.loads((SUITE / "exploration.json").read_text())["logging"]), [])}
     vectors = json.loads((reference_bundle / "testvectors_raw.json").read_text())
     result = json.loads((project / "target" / "vectors.json").read_text())
     assert result["cases"] == len(vectors["cases"]) and result["failures"] == []

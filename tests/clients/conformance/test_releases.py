@@ -37,3 +37,17 @@ def test_buckets_are_sha256_of_salt_colon_user_by_coreutils():
                                 capture_output=True, check=True).stdout[:8]
         assert b["bucket_u32"] == int(digest, 16) and b["bucket"] == int(digest, 16) / 2 ** 32
         assert b["in_rollout"] == {k: b["bucket"] < float(k) for k in b["in_rollout"]}
+
+
+def test_store_scenarios_stage_by_bucket_and_kill_back_to_the_release_before():
+    from edgeship.release.rollout import bucket, default_salt
+
+    scenarios = {s["name"]: s["steps"] for s in releases.read()["scenarios"]}
+    staged = scenarios["install, stage, refuse a downgrade, roll back"][3]["users"]
+    # B (1.1.0) goes to the users whose bucket is below its rollout of 0.5; the others keep A (1.0.0)
+    assert staged == {u: "1.1.0" if bucket(u, default_salt("1.1.0")) < 0.5 else "1.0.0" for u in staged}
+    assert 0 < list(staged.values()).count("1.1.0") < len(staged)
+    killed = scenarios["a kill switch sends everyone back to the release before the killed one"]
+    assert set(killed[3]["users"].values()) == {"1.0.0"} and killed[4] == {"install": "store-b.tar",
+                                                                            "expect": "downgrade"}
+    assert set(scenarios["nothing installed: fallback for everyone"][0]["users"].values()) == {None}

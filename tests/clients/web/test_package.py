@@ -64,8 +64,9 @@ def test_conformance_suite_and_raw_vectors_pass_under_node(workdir, reference_bu
     releases = json.loads((SUITE / "releases" / "releases.json").read_text())
     assert {g: r["passed"] for g, r in groups.items()} == {
         **{g: sum(c["group"] == g for c in cases) for g in ("encode", "errors", "merge", "rules", "fallback")},
-        "release": len(releases["cases"]), "bucket": len(releases["buckets"]),
-        "exploration": len(json.loads((SUITE / "exploration.json").read_text())["cases"])}
+        "release": len(releases["cases"]), "bucket": len(releases["buckets"]), "store": len(releases["scenarios"]),
+        "exploration": len(json.loads((SUITE / "exploration.json").read_text())["cases"]),
+        "logging": len(json.loads((SUITE / "exploration.json").read_text())["logging"])}
 
     report = workdir / "vectors.json"
     done = _node(build / "test" / "vectors.js", reference_bundle, report)

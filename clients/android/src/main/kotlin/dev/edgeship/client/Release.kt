@@ -152,3 +152,44 @@ fun bucket(userId: String, salt: String): Double {
 /** Whether this user gets the release (and its kill switch is off). */
 fun inRollout(userId: String, record: ReleaseRecord): Boolean =
     !record.killSwitch && bucket(userId, record.salt) < record.rollout
+
+/**
+ * What a client keeps: the installed release and the one before it, and which ranks for a user (docs/releases.md;
+ * the suite's scenarios). A failed install changes nothing; a kill-switch release drops the release it kills and
+ * keeps the one before; the newest version accepted is the floor, so a rolled-back or killed release is never
+ * taken again. Thread-safe: the pair is replaced in one volatile write.
+ */
+class ReleaseStore(private val keys: List<ReleaseKey>, private val clientVersion: String,
+                   private val contracts: Collection<Int> = listOf(2)) {
+    @Volatile private var slots: Pair<Release?, Release?> = Pair(null, null)
+    @Volatile private var latest: String? = null
+
+    val installed: Release? get() = slots.first
+    val previous: Release? get() = slots.second
+
+    /** "ok", or the code of the check that refused it. */
+    @Synchronized
+    fun install(bytes: ByteArray): String {
+        val release = try {
+            openRelease(bytes, keys).also { admit(it.record, clientVersion, contracts, latest) }
+        } catch (e: ReleaseError) {
+            return e.code
+        }
+        val (now, before) = slots
+        val killed = if (release.record.killSwitch) release.record.previous else null
+        val kept = if (now != null && killed != null && now.releaseSha256 == killed.releaseSha256) before else now
+        slots = Pair(release, kept)
+        latest = release.record.version
+        return "ok"
+    }
+
+    @Synchronized
+    fun rollback(): Boolean {
+        val before = slots.second ?: return false
+        slots = Pair(before, null)
+        return true
+    }
+
+    /** The release this user ranks with, or null for fallback.json. */
+    fun forUser(userId: String): Release? = slots.toList().firstOrNull { it != null && inRollout(userId, it.record) }
+}

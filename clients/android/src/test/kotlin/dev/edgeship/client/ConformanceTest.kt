@@ -128,6 +128,60 @@ class ConformanceTest {
     }
 
     @TestFactory
+    fun logging(): List<DynamicTest> {
+        val doc = JSONObject(file("exploration.json"))
+        val cases = doc.getJSONArray("cases").objects().associateBy { it.getString("name") }
+        return doc.getJSONArray("logging").objects().map { l ->
+            DynamicTest.dynamicTest("logging/${l.getString("case")}") {
+                val c = cases.getValue(l.getString("case"))
+                val a = l.getJSONObject("args")
+                val slate = explore(c.getJSONArray("order").let { o -> List(o.length()) { o.getInt(it) } },
+                                    c.getInt("slots"), c.getDouble("epsilon"), flat(c.getJSONArray("draws")))
+                val items = plain(a.getJSONArray("items")) as List<*>
+                val info = RequestInfo(a.getString("request_id"), a.getString("user"), a.getString("arm"),
+                                       a.getString("policy"), a.getDouble("timestamp"),
+                                       modelVersion = a.optString("model_version").ifEmpty { null },
+                                       epsilon = a.getDouble("epsilon"),
+                                       latencyMs = if (a.has("latency_ms")) a.getDouble("latency_ms") else null,
+                                       error = if (a.has("error") && !a.isNull("error")) a.getString("error") else null)
+                val got = requestEvents(info, items, slate) + tapEvent(a.getString("request_id"), items[slate.shown[0]],
+                                                                       1764720003.0)
+                val same = sameJson(got.map { plain(JSONObject(it.toString())) }, plain(l.getJSONArray("expected")))
+                val wrong = if (same) null else "got $got"
+                groups.getOrPut("logging") { ArrayList() }.add(wrong?.let { "${l.getString("case")}: $it" })
+                if (wrong != null) fail(wrong)
+            }
+        }
+    }
+
+    @TestFactory
+    fun storeScenarios(): List<DynamicTest> = releases.getJSONArray("scenarios").objects().map { scenario ->
+        DynamicTest.dynamicTest("store/${scenario.getString("name")}") {
+            val contracts = releases.getJSONArray("contracts").let { a -> (0 until a.length()).map { a.getInt(it) } }
+            val store = ReleaseStore(listOf(keys.getValue("test")), releases.getString("client_version"), contracts)
+            var wrong: String? = null
+            for ((i, step) in scenario.getJSONArray("steps").objects().withIndex()) {
+                wrong = when {
+                    step.has("install") -> store.install(File(File(suite, "releases"), step.getString("install")).readBytes())
+                        .let { if (it == step.getString("expect")) null else "step $i: install gave $it" }
+                    step.has("rollback") -> store.rollback()
+                        .let { if (it == step.getBoolean("expect")) null else "step $i: rollback gave $it" }
+                    else -> step.getJSONObject("users").let { users ->
+                        users.keySet().sorted().firstNotNullOfOrNull { u ->
+                            val got = store.forUser(u)?.record?.version
+                            val want = if (users.isNull(u)) null else users.getString(u)
+                            if (got == want) null else "step $i: $u ranks with $got, want $want"
+                        }
+                    }
+                }
+                if (wrong != null) break
+            }
+            groups.getOrPut("store") { ArrayList() }.add(wrong?.let { "${scenario.getString("name")}: $it" })
+            if (wrong != null) fail(wrong)
+        }
+    }
+
+    @TestFactory
     fun buckets(): List<DynamicTest> = releases.getJSONArray("buckets").objects().map { b ->
         DynamicTest.dynamicTest("bucket/${b.getString("user")}") {
             val value = bucket(b.getString("user"), b.getString("salt"))

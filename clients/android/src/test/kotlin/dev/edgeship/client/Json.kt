@@ -36,3 +36,11 @@ fun json(x: Any?): String = when (x) {
 }
 
 fun JSONArray.strings(): List<String> = List(length()) { getString(it) }
+
+/** JSON values equal as JSON: numbers by value (org.json may hold 0.0 as an Integer or a BigDecimal). */
+fun sameJson(a: Any?, b: Any?): Boolean = when {
+    a is Number && b is Number -> a.toDouble() == b.toDouble()
+    a is Map<*, *> && b is Map<*, *> -> a.keys == b.keys && a.keys.all { sameJson(a[it], b[it]) }
+    a is List<*> && b is List<*> -> a.size == b.size && a.indices.all { sameJson(a[it], b[it]) }
+    else -> a == b
+}

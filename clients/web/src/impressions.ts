@@ -1,0 +1,31 @@
+// The impression log a client writes (JSON Lines; schemas/impressions.schema.json; docs/releases.md): for one
+// ranked request its request event and one impression per shown item with the propensity the exploration policy
+// gave it; a tap event later. One JSON object per line: JSON.stringify(event) + "\n".
+import { canonical } from "./canonical.js";
+import type { Slate } from "./exploration.js";
+
+export interface RequestInfo {
+  requestId: string; user: string; arm: string; policy: "model" | "fallback" | "given"; timestamp: number;
+  modelVersion?: string | null; epsilon?: number | null; latencyMs?: number | null; error?: string | null;
+  /** the raw request as ranked, for `edgeship evaluate` */
+  request?: Record<string, unknown>;
+}
+
+export type LogEvent = Record<string, unknown>;
+
+export function requestEvents(info: RequestInfo, items: readonly unknown[], slate: Slate): LogEvent[] {
+  const head: LogEvent = {
+    event: "request", request_id: info.requestId, user: info.user, arm: info.arm, policy: info.policy,
+    timestamp: info.timestamp, model_version: info.modelVersion ?? null, epsilon: info.epsilon ?? null,
+    slots: slate.shown.length, latency_ms: info.latencyMs ?? null, error: info.error ?? null,
+  };
+  if (info.request !== undefined) head.request = info.request;
+  return [head, ...slate.shown.map((i, k): LogEvent => ({
+    event: "impression", request_id: info.requestId, position: k, item: canonical(items[i], "items"),
+    propensity: slate.propensities[k], explored: slate.explored,
+  }))];
+}
+
+export function tapEvent(requestId: string, item: unknown, timestamp: number | null = null): LogEvent {
+  return { event: "tap", request_id: requestId, item: canonical(item, "items"), timestamp };
+}
