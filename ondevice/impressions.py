@@ -39,6 +39,14 @@ class LoggedRequest:
 
 
 @dataclass(frozen=True)
+class ShadowRecord:
+    """Shadow mode: what a candidate model would have shown for the same request (scored, never shown)."""
+
+    model_version: str | None
+    items: list[str] = field(metadata={"doc": "its top items (as many as the slate), best first"})
+
+
+@dataclass(frozen=True)
 class RequestEvent:
     request_id: str
     user: str
@@ -52,6 +60,7 @@ class RequestEvent:
     error: str | None = field(default=None, metadata={"doc": "the client's error code when it did not use the model"})
     request: LoggedRequest | None = field(default=None, metadata={
         "doc": "the raw request the app ranked (what `edgeship evaluate` ranks again)"})
+    shadow: ShadowRecord | None = None
     event: str = "request"
 
 
@@ -97,9 +106,11 @@ class ImpressionLog:
 
 def events(request_id: str, user: str, arm: str, policy: str, timestamp: float, items: list, slate,
            model_version: str | None = None, epsilon: float | None = None, latency_ms: float | None = None,
-           error: str | None = None, request: dict | None = None) -> list[dict]:
+           error: str | None = None, request: dict | None = None, shadow: tuple[str | None, list] | None = None
+           ) -> list[dict]:
     """The events a client logs for one ranked request: the request, then one impression per shown item
-    (slate: edgeship.ondevice.exploration.Slate over `items`); taps follow later (tap())."""
+    (slate: edgeship.ondevice.exploration.Slate over `items`); taps follow later (tap()). shadow: in shadow mode,
+    the candidate model's version and ranking of the same request, logged beside what was shown."""
     from ..models.features import canonical
 
     head = {"event": "request", "request_id": request_id, "user": user, "arm": arm, "policy": policy,
@@ -107,6 +118,8 @@ def events(request_id: str, user: str, arm: str, policy: str, timestamp: float, 
             "latency_ms": latency_ms, "error": error}
     if request is not None:
         head["request"] = request
+    if shadow is not None:  # (the candidate's model version, its ranked items): its top items, never shown
+        head["shadow"] = {"model_version": shadow[0], "items": [canonical(i) for i in shadow[1][:len(slate.shown)]]}
     return [head] + [{"event": "impression", "request_id": request_id, "position": k, "item": canonical(items[i]),
                       "propensity": p, "explored": slate.explored}
                      for k, (i, p) in enumerate(zip(slate.shown, slate.propensities))]

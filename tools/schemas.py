@@ -32,9 +32,11 @@ def generated() -> dict[str, str]:
                              if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
         event["required"].append("event")
         events.append(event)
+    defs = {k: v for e in events for k, v in e.get("$defs", {}).items()}  # refs resolve against the root
     schemas[name] = {"$schema": events[0]["$schema"], "$id": f"urn:edgeship:schema:{name}",
                      "title": "edgeship impression log: one JSON Lines event (ondevice/impressions.py)",
-                     "oneOf": [{k: v for k, v in e.items() if k not in ("$schema", "$id")} for e in events]}
+                     "oneOf": [{k: v for k, v in e.items() if k not in ("$schema", "$id", "$defs")} for e in events],
+                     **({"$defs": defs} if defs else {})}
     return {name: json.dumps(schema, indent=2) + "\n" for name, schema in schemas.items()}
 
 

@@ -50,7 +50,8 @@ def document() -> dict:
 
     logging = []  # what a client writes for a ranked request (items as raw values: numbers, strings, booleans)
     for c, items, extra in ((cases[0], ["sku-2", 7, "sku-0", True], {"latency_ms": 2.5}),
-                            (cases[2], [12, 12.0 + 1, "x"], {"error": None, "model_version": "1.4.0"})):
+                            (cases[2], [12, 12.0 + 1, "x"], {"error": None, "model_version": "1.4.0",
+                                                             "shadow": ["1.5.0", ["x", 12, 13.0]]})):
         slate = explore(c["order"], c["slots"], c["epsilon"], c["draws"])
         args = {"request_id": "r-1", "user": "u-9", "arm": "treatment", "policy": "model", "timestamp": 1764720000.5,
                 "items": items, "epsilon": c["epsilon"], **extra}

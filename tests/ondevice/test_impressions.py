@@ -30,3 +30,7 @@ def test_the_written_events_follow_the_schema_and_read_back(tmp_path):
     assert list(log.position) == [0, 1, 2, 0, 1, 2] and log.item[3:] == ["13", "x", "12"]
     assert list(log.tapped) == [True, False, False, True, False, False]
     assert np.allclose(log.propensity[3:], 1 / 6)
+    # a request event with the raw request and a shadow ranking follows the schema too
+    jsonschema.validate({**suite.read()["logging"][1]["expected"][0], "request": {
+        "items": ["12", "x"], "features": [{"price": 1.0}, {"price": 2.0}], "context": {"device": "1"},
+        "timestamp": 1764720000.5, "history": [], "attributes": []}}, schema)

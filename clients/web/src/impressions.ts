@@ -9,6 +9,8 @@ export interface RequestInfo {
   modelVersion?: string | null; epsilon?: number | null; latencyMs?: number | null; error?: string | null;
   /** the raw request as ranked, for `edgeship evaluate` */
   request?: Record<string, unknown>;
+  /** shadow mode: the candidate model's version and its ranking of the same request (scored, never shown) */
+  shadow?: { modelVersion: string | null; items: readonly unknown[] };
 }
 
 export type LogEvent = Record<string, unknown>;
@@ -20,6 +22,10 @@ export function requestEvents(info: RequestInfo, items: readonly unknown[], slat
     slots: slate.shown.length, latency_ms: info.latencyMs ?? null, error: info.error ?? null,
   };
   if (info.request !== undefined) head.request = info.request;
+  if (info.shadow !== undefined) {
+    head.shadow = { model_version: info.shadow.modelVersion,
+                    items: info.shadow.items.slice(0, slate.shown.length).map((i) => canonical(i, "items")) };
+  }
   return [head, ...slate.shown.map((i, k): LogEvent => ({
     event: "impression", request_id: info.requestId, position: k, item: canonical(items[i], "items"),
     propensity: slate.propensities[k], explored: slate.explored,

@@ -12,7 +12,7 @@ export { fallbackScores } from "./fallback.js";
 export {
   LiteRtScoringModel, type LiteRtCompiledModel, type LiteRtTensor, type LiteRtTensorConstructor,
 } from "./litert.js";
-export { Ranker, type Ranking } from "./ranker.js";
+export { Ranker, rankWithShadow, type Ranking } from "./ranker.js";
 export {
   admit, bucket, compareVersions, inRollout, openRelease, publicKey, readTar, ReleaseError, ReleaseStore, sha256Hex,
   type PublicKey, type Release, type ReleaseErrorCode, type ReleaseRecord,

@@ -60,3 +60,12 @@ export class Ranker {
     return applyRules(this.bundle.rules, scores, request, this.encoder).map((i) => request.items[i]);
   }
 }
+
+/** Shadow mode: the current release's ranking is shown, the candidate's is computed for the same request and
+ *  logged beside it (requestEvents' `shadow`), never shown. Both run; a candidate failure leaves the shown ranking
+ *  as it is. */
+export async function rankWithShadow(current: Ranker, candidate: Ranker, request: RawRequest
+): Promise<{ shown: Ranking; shadow: Ranking }> {
+  const [shown, shadow] = await Promise.all([current.rank(request), candidate.rank(request)]);
+  return { shown, shadow };
+}

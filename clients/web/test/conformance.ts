@@ -171,11 +171,13 @@ for (const l of (exploration as unknown as { logging: { case: string; args: Reco
   const c = exploration.cases.find((x) => x.name === l.case)!;
   const a = l.args as { request_id: string; user: string; arm: string; policy: "model"; timestamp: number;
                         items: unknown[]; epsilon: number; latency_ms?: number; error?: string | null;
-                        model_version?: string };
+                        model_version?: string; shadow?: [string, unknown[]] };
   const slate = explore(c.order, c.slots, c.epsilon, c.draws);
   const got = [...requestEvents({ requestId: a.request_id, user: a.user, arm: a.arm, policy: a.policy,
                                   timestamp: a.timestamp, modelVersion: a.model_version, epsilon: a.epsilon,
-                                  latencyMs: a.latency_ms, error: a.error }, a.items, slate),
+                                  latencyMs: a.latency_ms, error: a.error,
+                                  shadow: a.shadow && { modelVersion: a.shadow[0], items: a.shadow[1] } },
+                                a.items, slate),
                tapEvent(a.request_id, a.items[slate.shown[0]], 1764720003.0)];
   const same = JSON.stringify(JSON.parse(JSON.stringify(got))) === JSON.stringify(l.expected);
   if (same) logGroup.passed++;

@@ -4,7 +4,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import ort from "onnxruntime-node";
-import { applyRules, OnnxScoringModel, Ranker, readBundle, ranked, type RawRequest } from "../src/index.js";
+import { applyRules, OnnxScoringModel, Ranker, rankWithShadow, readBundle, ranked, type RawRequest }
+  from "../src/index.js";
 
 interface Case {
   what: string; request: RawRequest; tensors: Record<string, unknown>; expected: Record<string, unknown>;
@@ -33,6 +34,7 @@ async function main(): Promise<number> {
     }
     if (!same(base.fallback(c.request).items, c.fallback)) failures.push(`cases[${i}].fallback`);
   });
+  const rankers = new Map<string, Ranker>();
   for (const name of Object.keys(vectors.atol).filter((n) => n.endsWith(".onnx") || n.endsWith(".ort"))) {
     const session = await ort.InferenceSession.create(file(name));
     const ranker = new Ranker(bundle, new OnnxScoringModel(session, ort.Tensor, bundle.features));
@@ -49,6 +51,16 @@ async function main(): Promise<number> {
       else failures.push(`cases[${i}].with_rules[${name}]`);
     }
     if (r.max_abs_error > vectors.atol[name]) failures.push(`${name}: max |error| ${r.max_abs_error}`);
+    rankers.set(name, ranker);
+  }
+  // shadow mode over two of the bundle's files: the shown ranking is the current file's, the shadow the other's
+  const [current, candidate] = [rankers.get("ranker_int8.onnx"), rankers.get("ranker_fp32.onnx")];
+  if (current && candidate) {
+    for (const [i, c] of vectors.cases.entries()) {
+      const { shown, shadow } = await rankWithShadow(current, candidate, c.request);
+      if (!same(shown.items, c.with_rules["ranker_int8.onnx"]) || !same(shadow.items, c.with_rules["ranker_fp32.onnx"])
+          || shadow.by !== "model") failures.push(`cases[${i}]: shadow mode`);
+    }
   }
   const out = { client: "web (Node, onnxruntime-node)", cases: vectors.cases.length, files, failures };
   if (report) fs.writeFileSync(report, JSON.stringify(out, null, 2));

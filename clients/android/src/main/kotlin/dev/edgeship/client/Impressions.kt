@@ -7,6 +7,8 @@ data class RequestInfo(
     val requestId: String, val user: String, val arm: String, val policy: String, val timestamp: Double,
     val modelVersion: String? = null, val epsilon: Double? = null, val latencyMs: Double? = null,
     val error: String? = null, val request: JSONObject? = null,
+    /** shadow mode: the candidate model's version and its ranking of the same request (scored, never shown) */
+    val shadow: Pair<String?, List<Any?>>? = null,
 )
 
 /** The request event, then one impression per shown item with its propensity: each a JSON Lines line. */
@@ -18,6 +20,10 @@ fun requestEvents(info: RequestInfo, items: List<Any?>, slate: Slate): List<JSON
         .put("slots", slate.shown.size).put("latency_ms", info.latencyMs ?: JSONObject.NULL)
         .put("error", info.error ?: JSONObject.NULL)
     info.request?.let { head.put("request", it) }
+    info.shadow?.let { (version, ranked) ->
+        head.put("shadow", JSONObject().put("model_version", version ?: JSONObject.NULL)
+            .put("items", ranked.take(slate.shown.size).map { canonical(it, "items") }))
+    }
     return listOf(head) + slate.shown.mapIndexed { k, i ->
         JSONObject().put("event", "impression").put("request_id", info.requestId).put("position", k)
             .put("item", canonical(items[i], "items")).put("propensity", slate.propensities[k])

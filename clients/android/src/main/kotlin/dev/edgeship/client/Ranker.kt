@@ -63,3 +63,8 @@ class Ranker(val bundle: Bundle, val model: ScoringModel?) {
     private fun order(scores: DoubleArray, request: RawRequest): List<Any> =
         applyRules(bundle.rules, scores, request, encoder).map { request.items[it] }
 }
+
+/** Shadow mode: the current release's ranking is shown, the candidate's is computed for the same request and
+ *  logged beside it (requestEvents' `shadow`), never shown; a candidate failure leaves the shown ranking as it is. */
+fun rankWithShadow(current: Ranker, candidate: Ranker, request: RawRequest): Pair<Ranking, Ranking> =
+    Pair(current.rank(request), candidate.rank(request))
