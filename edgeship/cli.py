@@ -383,7 +383,8 @@ def _verify(args) -> int:
         with quiet():
             release, results = verify_release(args.bundle, args.public_key)
     elif args.public_key is not None:
-        raise InputError(f"{args.bundle}: --public-key is for a release archive, and this is not a file")
+        raise InputError(f"{args.bundle}: " + ("release archive not found" if not args.bundle.exists() else
+                                               "--public-key is for a release archive, and this is a folder"))
     else:
         with quiet():  # coremltools imports TensorFlow where it is installed, and that logs from C++
             results = check_bundle(args.bundle)

@@ -8,8 +8,9 @@ checked: one line naming the file, line and field for anything else.
     {"event": "tap", "request_id": "r1", "item": "sku-9", "timestamp": 1764720004.2}
 
 `policy` says what ranked the request: the release's model, fallback.json, or the given order; `error` the
-client's error code when it fell back (null otherwise); a shadow model's scores are never shown, so they are not
-impressions. A tap counts for the impression of the same request and item.
+client's error code when it fell back (null otherwise); `request` (optional) the raw request as ranked, which
+`edgeship evaluate` ranks again; `shadow` (optional) a candidate model's version and top items in shadow mode,
+never shown, so never impressions. A tap counts for the impression of the same request and item.
 """
 
 from __future__ import annotations
