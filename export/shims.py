@@ -88,6 +88,21 @@ def coreml_proto(module: str):
     return loaded
 
 
+@contextlib.contextmanager
+def coreml_activation_stats(stats):
+    """coremltools' linear_quantize_activations with its calibration statistics computed by `stats(model,
+    sample_data, group_size) -> {tensor: {rmin, rmax}}` instead of by Core ML prediction (macOS only): the
+    function it calls is replaced for the duration (coremltools 9.0 names it _get_activation_calibration_stats)."""
+    from coremltools.optimize.coreml import _post_training_quantization as ptq
+
+    saved = ptq._get_activation_calibration_stats
+    ptq._get_activation_calibration_stats = stats
+    try:
+        yield
+    finally:
+        ptq._get_activation_calibration_stats = saved
+
+
 def coordination_timeouts(seconds: float) -> None:
     """Bound how long a worker of tf.distribute.MultiWorkerMirroredStrategy waits for the others, through the
     coordination service's own timeouts (registration at start-up, heartbeats afterwards), configured before the

@@ -1,9 +1,9 @@
 """Core ML ML Programs (.mlpackage): fp32, 8-bit weights (W8), and 8-bit weights with 8-bit activations (W8A8)
-calibrated on the same requests as the int8 .tflite. Int32 id inputs, fp32 compute, output `scores` [1, K]."""
+calibrated on the same requests as the int8 .tflite. Int32 id inputs, output `scores` float32 [1, K]; fp32
+compute (the W8A8 file: fp16 between its int8 activations)."""
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -97,7 +97,6 @@ def _weights_8bit(model):
         return linear_quantize_weights(model, _config(ops=_WEIGHT_OPS))
 
 
-@contextlib.contextmanager
 def _calibrated_by(executor, requests: list[dict[str, np.ndarray]]):
     """coremltools calibrates activations by running the model in Core ML (macOS only), and keeps each tensor's
     range of the last sample only (coremltools 9.0, _update_tensor_range / record_intermediate_output assign
@@ -105,7 +104,6 @@ def _calibrated_by(executor, requests: list[dict[str, np.ndarray]]):
     not type-check (the ids' offset add). Here every float tensor's range is taken over all the requests, in the
     NumPy executor of the same program; coremltools' own rule then gives a concat's inputs and output one shared
     range."""
-    from coremltools.optimize.coreml import _post_training_quantization as ptq
     from coremltools.optimize.coreml.experimental import _post_training_quantization as experimental
     from coremltools.optimize.coreml.experimental._model_debugger import ModelDebugger
 
@@ -123,12 +121,7 @@ def _calibrated_by(executor, requests: list[dict[str, np.ndarray]]):
         experimental._adjust_concat_surrounding_activation_stats(concats, ranges)
         return ranges
 
-    saved = ptq._get_activation_calibration_stats
-    ptq._get_activation_calibration_stats = stats
-    try:
-        yield
-    finally:
-        ptq._get_activation_calibration_stats = saved
+    return shims.coreml_activation_stats(stats)
 
 
 def _w8a8(job: ExportJob, requests: list[dict[str, np.ndarray]], scratch: Path):
