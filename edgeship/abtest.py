@@ -100,9 +100,11 @@ def readout(path: Path, control: str, split: str | None, guardrails: list[str]) 
     users = {arm: len(set(log.users[log.arms == arm])) for arm in arms}
     srm = sample_ratio(users, planned)
     lifts = [lift(arm, stats[arm], stats[control]) for arm in arms if arm != control]
-    checks = [Guardrail(name, arm, _guardrail_value(name, log, arm), limit, _guardrail_value(name, log, control),
-                        bool(_guardrail_value(name, log, arm) <= limit))
-              for arm in arms if arm != control for name, limit in limits]
+    checks = []
+    for arm in arms:
+        for name, limit in limits if arm != control else ():
+            value = _guardrail_value(name, log, arm)
+            checks.append(Guardrail(name, arm, value, limit, _guardrail_value(name, log, control), bool(value <= limit)))
     verdicts = {}
     for lf in lifts:
         broken = [g.name for g in checks if g.arm == lf.arm and not g.passed]

@@ -316,14 +316,11 @@ def read_impressions(path: Path) -> Logged:
     from .ondevice.impressions import read
 
     log = read(path)
-    requests = []
-    for i, raw in enumerate(log.raw):
+    requests = log.raw
+    for i, raw in enumerate(requests):
         if raw is None:
             raise InputError(f"{path}: request {log.request_ids[i]!r} has no `request` (the raw request the app "
                              "ranked): `edgeship evaluate` needs it to rank the logged requests again")
-        requests.append(RawRequest(items=list(raw.get("items", [])), features=list(raw.get("features", [])),
-                                   context=dict(raw.get("context", {})), timestamp=raw.get("timestamp"),
-                                   history=list(raw.get("history", [])), attributes=list(raw.get("attributes", []))))
     candidates = [[canonical(v) for v in r.items] for r in requests]
     rows = []
     for r, k, item in zip(log.request, log.position, log.item):

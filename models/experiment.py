@@ -18,9 +18,9 @@ class ArmStats:
     requests: int
     impressions: int
     taps: int
-    ctr: float = 0.0  # taps / impressions, over the arm
-    ctr_per_user: float = 0.0  # the mean over users of each user's taps / impressions
-    ctr_se: float = 0.0  # standard error of ctr, users as the unit (delta method)
+    ctr: float  # taps / impressions, over the arm
+    ctr_per_user: float  # the mean over users of each user's taps / impressions
+    ctr_se: float  # standard error of ctr, users as the unit (delta method)
 
 
 @dataclass(frozen=True)

@@ -383,3 +383,10 @@ class RawRequest:
     history: list[str] = field(default_factory=list, metadata={"doc": "recent item ids, most recent first"})
     attributes: list[dict[str, str]] = field(default_factory=list, metadata={
         "doc": "per candidate, its attributes by name (only rules.json reads them); empty: none"})
+
+    @classmethod
+    def from_json(cls, d: dict) -> "RawRequest":
+        """A request as JSON holds it (raw values as the app had them: strings, numbers, booleans)."""
+        return cls(items=list(d["items"]), features=list(d.get("features", [])), context=dict(d.get("context", {})),
+                   timestamp=d.get("timestamp"), history=list(d.get("history", [])),
+                   attributes=list(d.get("attributes", [])))

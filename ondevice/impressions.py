@@ -22,21 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import InputError
+from .contract import RawRequest
 
 EVENTS = ("request", "impression", "tap")
 POLICIES = ("model", "fallback", "given")
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    """The raw request as the client library took it (raw values as strings or numbers, as the app holds them)."""
-
-    items: list[str]
-    features: list[dict[str, float]]
-    context: dict[str, str]
-    timestamp: float | None = None
-    history: list[str] = field(default_factory=list)
-    attributes: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -59,7 +48,7 @@ class RequestEvent:
     slots: int | None = None
     latency_ms: float | None = None
     error: str | None = field(default=None, metadata={"doc": "the client's error code when it did not use the model"})
-    request: LoggedRequest | None = field(default=None, metadata={
+    request: RawRequest | None = field(default=None, metadata={
         "doc": "the raw request the app ranked (what `edgeship evaluate` ranks again)"})
     shadow: ShadowRecord | None = None
     event: str = "request"
@@ -92,7 +81,7 @@ class ImpressionLog:
     position, propensity, and whether it was tapped."""
 
     request_ids: list[str]  # [requests]
-    raw: list[dict | None]  # [requests] the raw request, where the event carries one
+    raw: list[RawRequest | None]  # [requests] the raw request, where the event carries one
     users: np.ndarray  # [requests] str
     arms: np.ndarray  # [requests] str
     policies: np.ndarray  # [requests] str
@@ -175,7 +164,8 @@ def read(path: Path) -> ImpressionLog:
                                      "(an object)")
                 requests[rid] = (_need(event, "user", (str,), where), _need(event, "arm", (str,), where), policy,
                                  _need(event, "error", (str,), where, optional=True) is not None,
-                                 np.nan if latency is None else float(latency), raw)
+                                 np.nan if latency is None else float(latency),
+                                 None if raw is None else RawRequest.from_json(raw))
             elif event["event"] == "impression":
                 p = _need(event, "propensity", (int, float), where)
                 if not 0 < p <= 1:

@@ -31,6 +31,11 @@ class Release:
     files: dict[str, bytes]  # bundle-relative path -> content
 
 
+def _bundle_files(entries: dict[str, bytes]) -> dict[str, bytes]:
+    """The archive's bundle/ entries by their path in the bundle."""
+    return {name[len(BUNDLE):]: data for name, data in entries.items()}
+
+
 def encode(record: ReleaseRecord) -> bytes:
     return (json.dumps(typed.dump(record), indent=2, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
 
@@ -70,7 +75,7 @@ def make_release(bundle: Path, key_path: Path, version: str, out: Path, *, min_c
     tmp.write_bytes(data)
     tmp.replace(out)
     progress(f"{out}: release {version}, {len(contents)} files, {len(data):,} bytes, rollout {rollout:g}")
-    return Release(record, hashlib.sha256(body).hexdigest(), {k[len(BUNDLE):]: v for k, v in contents.items()})
+    return Release(record, hashlib.sha256(body).hexdigest(), _bundle_files(contents))
 
 
 class ReleaseError(BundleError):
@@ -138,7 +143,7 @@ def open_release(data: bytes, public_keys: list, where: str = "release") -> Rele
         if hashlib.sha256(entries[name]).hexdigest() != record.files[name]:
             raise ReleaseError("checksum_mismatch", f"{where}: {name}: checksum mismatch (not the file "
                                                     f"{RELEASE_JSON} was signed with)")
-    return Release(record, hashlib.sha256(body).hexdigest(), {k[len(BUNDLE):]: v for k, v in entries.items()})
+    return Release(record, hashlib.sha256(body).hexdigest(), _bundle_files(entries))
 
 
 def admit(record: ReleaseRecord, client_version: str, contracts: tuple[int, ...], installed: str | None) -> None:

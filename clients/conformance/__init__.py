@@ -273,11 +273,6 @@ def cases() -> list[Case]:
     return _encode_cases() + _error_cases() + _merge_cases() + _rules_cases() + _fallback_cases()
 
 
-def _raw(d: dict) -> RawRequest:
-    return RawRequest(items=d["items"], features=d["features"], context=d["context"], timestamp=d.get("timestamp"),
-                      history=d.get("history", []), attributes=d.get("attributes", []))
-
-
 def _tensors(t: dict[str, np.ndarray]) -> dict:
     return {name: value[0].tolist() for name, value in t.items()}
 
@@ -286,7 +281,7 @@ def expect(case: Case, made: dict[str, tuple[Contract, dict, Fallback]]) -> dict
     """What the Python reference makes of a case: {calls, order} / {scores, order} / {error, field}."""
     contract, vocabularies, table = made[case.contract]
     encoder = RawEncoder(contract, vocabularies)
-    request = _raw(case.request)
+    request = RawRequest.from_json(case.request)
     try:
         if case.group == "encode" or case.group == "errors":
             return {"calls": [_tensors(encoder.encode(request))]}

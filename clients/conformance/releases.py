@@ -110,11 +110,12 @@ def _cases() -> dict[str, tuple]:
 def _scenarios() -> tuple[list[dict], dict[str, bytes]]:
     """Sequences of installs and rollbacks on one client's ReleaseStore, and which release each user ranks with
     after each step (None: fallback.json)."""
-    import hashlib as h
+    from edgeship.release import archive
+
+    def sha(data: bytes) -> str:  # a release's identity: the SHA-256 of its release.json
+        return hashlib.sha256(archive.read(data, "release")["release.json"]).hexdigest()
 
     a = _signed("1.0.0", rollout=1.0, previous=None)
-    sha = lambda data: h.sha256(  # noqa: E731
-        __import__("edgeship.release.archive", fromlist=["read"]).read(data, "x")["release.json"]).hexdigest()
     b = _signed("1.1.0", rollout=0.5, previous=("1.0.0", sha(a)))
     k = _signed("1.1.1", rollout=1.0, kill_switch=True, previous=("1.1.0", sha(b)))
     c = _signed("1.2.0", rollout=1.0, previous=("1.1.0", sha(b)))

@@ -40,7 +40,7 @@ class Blobs:
         self.path = folder / "weight.bin"
         self.data = self.path.read_bytes() if self.path.is_file() else b""
         if self.data:
-            count, version = struct.unpack_from("<II", self.data, 0)
+            _, version = struct.unpack_from("<II", self.data, 0)  # (blob count, storage version)
             if version != 2:
                 raise InputError(f"{self.path}: MIL blob storage version {version}, expected 2")
 
@@ -309,7 +309,6 @@ class Executor:
         if "main" not in program.functions:
             raise error(f"{path}: the ML Program has no main function")
         main = program.functions["main"]
-        self.opset = main.opset
         block = main.block_specializations[main.opset]
         self.inputs = {i.name: _tensor_type(i.type) for i in main.inputs}
         self.outputs = list(block.outputs)
