@@ -24,9 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="train, quantize, convert, verify and write a bundle")
     _bundle_options(run)
 
-    train = sub.add_parser("train", help="the same as run, on your interaction log (CSV/Parquet) and its schema")
-    train.add_argument("--data", type=Path, required=True, help="a .csv/.parquet file or a folder of shards")
-    train.add_argument("--schema", type=Path, required=True, help="schema TOML: which column plays which role")
+    train = sub.add_parser("train", help="the same as run, on your interaction log (CSV/Parquet) and its schema, or "
+                                                "on the impression log an edgeship client writes (.jsonl)")
+    train.add_argument("--data", type=Path, required=True,
+                       help="a .csv/.parquet file or a folder of shards, or an impression log (.jsonl)")
+    train.add_argument("--schema", type=Path, help="schema TOML: which column plays which role (not for the "
+                       "impression log an edgeship client writes, a .jsonl file: its schema is implied)")
     train.add_argument("--workers", type=int, default=1,
                        help="train on N local worker processes (tf.distribute MultiWorkerMirroredStrategy on loopback "
                             "ports; a cluster of hosts sets TF_CONFIG instead)")
@@ -187,7 +190,10 @@ def _run(args) -> int:
 
     cfg = load_config(args.config, {"seed": args.seed} if args.seed is not None else None)
     if getattr(args, "data", None) is not None:
-        cfg = replace(cfg, log=LogConfig(str(args.data), str(args.schema)))
+        if args.schema is None and args.data.suffix != ".jsonl":
+            raise InputError("expected the schema TOML of the log (only an impression log, .jsonl, implies its "
+                             "own)", option="schema")
+        cfg = replace(cfg, log=LogConfig(str(args.data), "" if args.schema is None else str(args.schema)))
     if args.reference:
         cfg = replace(cfg, reference=replace(cfg.reference, enabled=True))
     from . import distributed

@@ -43,10 +43,11 @@ class ExportConfig:
 
 @dataclass(frozen=True)
 class LogConfig:
-    """Train on a user's interaction log instead of the built-in data (both set, or neither)."""
+    """Train on a user's interaction log instead of the built-in data (both set, or neither; an impression log
+    .jsonl needs no schema)."""
 
-    data: str = ""  # a .csv / .parquet file or a folder of shards
-    schema: str = ""  # the schema TOML (models/schema.py)
+    data: str = ""  # a .csv / .parquet file or a folder of shards, or the app's impression log (.jsonl)
+    schema: str = ""  # the schema TOML (models/schema.py); none for an impression log (its schema is implied)
 
     @property
     def enabled(self) -> bool:
@@ -94,7 +95,7 @@ def _validate(cfg: RunConfig, where: str) -> RunConfig:
         if missing:
             raise ConfigError(f"{where}: [export] formats: {name} needs {missing[0]} (its int8 file is converted "
                               f"from the {missing[0]} one)")
-    if bool(cfg.log.data) != bool(cfg.log.schema):
+    if bool(cfg.log.data) != bool(cfg.log.schema) and not cfg.log.data.endswith(".jsonl"):
         raise ConfigError(f"{where}: [log] data and schema go together (got {'data' if cfg.log.data else 'schema'} "
                           "only)")
     study = cfg.personalization

@@ -9,7 +9,10 @@ the exact-vocabulary twin, the fallback table, candidates' attributes).
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,9 +219,19 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False, dist: Context | N
     from .models import logs
     from .models.schema import load_schema
 
-    data, schema_path = Path(cfg.log.data), Path(cfg.log.schema)
-    schema = load_schema(schema_path)
-    files, kind = logs.log_files(data)
+    data = Path(cfg.log.data)
+    if data.suffix == ".jsonl" and not cfg.log.schema:  # the app's impression log: the schema is implied
+        from .ondevice.impression_table import to_parquet
+
+        folder = Path(tempfile.mkdtemp(prefix="edgeship-impressions-"))
+        atexit.register(shutil.rmtree, folder, True)
+        step(f"reading the impression log {data} into a training table (one row per impression)")
+        parquet, schema, most = to_parquet(data, folder)
+        files, kind = logs.log_files(parquet)
+    else:
+        most = 0
+        schema = load_schema(Path(cfg.log.schema))
+        files, kind = logs.log_files(data)
     schema = logs.resolve(schema, files, kind)
     if exact:
         schema = dataclasses.replace(schema, items="vocabulary", item_min_count=1, max_item_vocabulary=2**31,
@@ -235,10 +248,14 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False, dist: Context | N
     test_rows = logs.standardized(logs.Encoded.concat(prof.test), spec)
     groups = logs.group_lists(test_rows, schema.session_seconds)
     lengths = groups.lengths
-    k = min(cfg.export.candidates, int(lengths.max()))
+    # K: what the app scores per call; an impression log says how many candidates its requests held, beyond the
+    # few shown (and labelled) of each
+    k = min(cfg.export.candidates, max(int(lengths.max()), most))
     notes = []
     if k < cfg.export.candidates:
-        notes.append(f"K = {k}: the longest test list has {k} rows ([export] candidates = {cfg.export.candidates})")
+        notes.append(f"K = {k}: the longest test list has {int(lengths.max())} rows" + (
+            f", the logged requests at most {most} candidates" if most else "") +
+            f" ([export] candidates = {cfg.export.candidates})")
     evaluation = logs.as_lists(groups, k)
     rows = prof.rows
     description = (f"log {data}: {sum(rows.values()):,} rows (train {rows['train']:,}, valid {rows['valid']:,}, "

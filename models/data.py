@@ -357,11 +357,13 @@ def timelines(cfg: SyntheticConfig, candidates: int, seed: int, users: int, leng
     return Timelines(_requests(world, len(who), candidates, rng, users=who), users, length)
 
 
-def fresh_requests(cfg: SyntheticConfig, candidates: int, seed: int, n: int, stream: int) -> Requests:
-    """n new requests of `candidates` items (random users, known click probabilities) from the world
-    `generate(cfg, _, seed)` draws from, on an independent stream: traffic the model was not trained on."""
+def fresh_requests(cfg: SyntheticConfig, candidates: int, seed: int, n: int, stream: int,
+                   users: np.ndarray | None = None) -> Requests:
+    """n new requests of `candidates` items (known click probabilities) from the world `generate(cfg, _, seed)`
+    draws from, on an independent stream: traffic the model was not trained on. users: the world's user index of
+    each request (default: random users)."""
     world, _ = _world(cfg, seed)
-    return _requests(world, n, candidates, np.random.default_rng([seed, stream, 17]))
+    return _requests(world, n, candidates, np.random.default_rng([seed, stream, 17]), users=users)
 
 
 def generate(cfg: SyntheticConfig, candidates: int, seed: int) -> Dataset:

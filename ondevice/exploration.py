@@ -43,12 +43,12 @@ def explore(order: list[int], slots: int, epsilon: float, draws: list[float]) ->
     if len(draws) < draws_needed(n) or any(not 0.0 <= u < 1.0 for u in draws):
         raise ValueError(f"draws: expected {draws_needed(n)} uniforms in [0, 1)")
     slots = min(slots, n)
-    explored = draws[0] < epsilon
+    explored = bool(draws[0] < epsilon)  # a NumPy draw gives a NumPy bool, which JSON does not take
     chosen = list(order)
     if explored:
         for step, i in enumerate(range(n - 1, 0, -1), start=1):
             j = min(floor(draws[step] * (i + 1)), i)
             chosen[i], chosen[j] = chosen[j], chosen[i]
-    shown = tuple(chosen[:slots])
+    shown = tuple(int(a) for a in chosen[:slots])
     return Slate(shown, tuple((1.0 - epsilon) * (a == order[k]) + epsilon / n for k, a in enumerate(shown)),
                  explored)

@@ -18,6 +18,10 @@ SEEDS = {"test": b"edgeship conformance test key (public seed: never trust it)",
 CLIENT = "0.1.0"  # the client version a case runs as, unless it says otherwise
 CONTRACTS = (2,)
 FEATURES = Path(__file__).resolve().parent / "contracts" / "hashed" / "features.json"
+# the served release: a real bundle's client files (the tests' tiny reference bundle, `make reference-bundle`)
+SERVED = Path(__file__).resolve().parents[2] / "tests" / "data" / "reference_bundle"
+SERVED_FILES = ("features.json", "vocabularies.json", "rules.json", "fallback.json", "ranker_int8.onnx")
+SERVED_MODEL = "ranker_int8.onnx"
 
 
 def _key(name: str):
@@ -157,6 +161,17 @@ def _scenarios() -> tuple[list[dict], dict[str, bytes]]:
     return scenarios, archives
 
 
+def _served() -> tuple[dict, bytes]:
+    """A release of a real bundle: a client opens it, reads the bundle from the release's files, scores with the
+    model file's bytes, and ranks each raw request as the bundle's testvectors_raw.json says (after rules.json)."""
+    files = {"bundle/" + name: (SERVED / name).read_bytes() for name in SERVED_FILES}
+    vectors = json.loads((SERVED / "testvectors_raw.json").read_text())
+    cases = [{"what": c["what"], "request": c["request"], "ranked": c["with_rules"][SERVED_MODEL]}
+             for c in vectors["cases"]]
+    return ({"archive": "served.tar", "model_file": SERVED_MODEL, "cases": cases},
+            _signed("2.0.0", rollout=1.0, previous=None, files=files))
+
+
 BUCKETS = [("user-42", "1.0.0"), ("user-43", "1.0.0"), ("", "1.0.0"), ("usér-ü-東京", "1.0.0"),
            ("user-42", "1.1.0"), ("9f2c7e1a-3b4d-4c5e-8f60-7a8b9c0d1e2f", "2.0.0")]
 ROLLOUTS = (0.01, 0.1, 0.5, 1.0)
@@ -194,10 +209,11 @@ def document() -> tuple[dict, dict[str, bytes]]:
         buckets.append({"user": user, "salt": salt, "bucket": value, "bucket_u32": int(value * 2 ** 32),
                         "in_rollout": {str(f): value < f for f in ROLLOUTS}})
     scenarios, store_archives = _scenarios()
+    served, served_archive = _served()
     doc = {"format": "edgeship-release-conformance", "release_schema_version": 1, "contracts": list(CONTRACTS),
            "client_version": CLIENT, "keys": {name: f"{name}.pub" for name in SEEDS}, "cases": cases,
-           "buckets": buckets, "scenarios": scenarios}
-    return doc, {**archives, **store_archives}
+           "buckets": buckets, "scenarios": scenarios, "served": served}
+    return doc, {**archives, **store_archives, "served.tar": served_archive}
 
 
 def write(folder: Path = HERE) -> list[Path]:

@@ -130,7 +130,7 @@ CASES = {
         2, "[[rules.boost]] #1 feature 'prise': expected one of price, quality, freshness, popularity"),
     # --- command line ---
     "train without schema": lambda t, g, o: (["train", "--data", str(g), "--out", str(o)], 2,
-                                             "the following arguments are required: --schema"),
+                                             "--schema: expected the schema TOML of the log"),
     "unknown flag": lambda t, g, o: (["run", "--fast", "--out", str(o)], 2, "unrecognized arguments: --fast"),
     "seed not a number": lambda t, g, o: (["run", "--seed", "seven", "--out", str(o)], 2,
                                           "argument --seed: invalid int value: 'seven'"),

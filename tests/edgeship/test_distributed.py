@@ -27,6 +27,7 @@ epochs = 1
 batch_size = 128
 [quantization]
 calibration_requests = 30
+recipes = ["full_int8"]  # one candidate per int8 slot: the recipe table has tests of its own
 [export]
 verify_requests = 100
 personal = false

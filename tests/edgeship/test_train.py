@@ -17,6 +17,7 @@ FAST = """
 epochs = 2
 [quantization]
 qat = false
+recipes = ["full_int8"]  # one candidate per int8 slot: the recipe table has tests of its own
 calibration_requests = 50
 [export]
 verify_requests = 200

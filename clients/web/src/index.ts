@@ -14,7 +14,8 @@ export {
 } from "./litert.js";
 export { Ranker, rankWithShadow, type Ranking } from "./ranker.js";
 export {
-  admit, bucket, compareVersions, inRollout, openRelease, publicKey, readTar, ReleaseError, ReleaseStore, sha256Hex,
+  admit, bucket, compareVersions, inRollout, openRelease, publicKey, readTar, releaseBundle, ReleaseError, ReleaseStore,
+  sha256Hex,
   type PublicKey, type Release, type ReleaseErrorCode, type ReleaseRecord,
 } from "./release.js";
 export { applyRules, ranked } from "./rules.js";

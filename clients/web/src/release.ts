@@ -3,6 +3,7 @@
 // bytes verifies with one of the app's keys, release.json is a release record signed by that key, and every file
 // is the one it lists (none missing, none extra); then whether this client may install it. WebCrypto only
 // (Ed25519, SHA-256): Node >= 20 and current browsers.
+import { readBundle, type Bundle } from "./bundle.js";
 
 export type ReleaseErrorCode =
   | "bad_archive" | "not_a_release" | "bad_signature" | "bad_record" | "missing_file" | "unlisted_file"
@@ -160,6 +161,16 @@ export async function openRelease(bytes: Uint8Array, keys: PublicKey[]): Promise
   const files = new Map<string, Uint8Array>();
   for (const [name, data] of entries) files.set(name.replace(/^bundle\//, ""), data);
   return { record, releaseSha256: await sha256Hex(body), files };
+}
+
+/** An opened release's data files as a Bundle; its model file is release.files.get(name), e.g. for an ONNX
+ *  Runtime session created from those bytes. */
+export function releaseBundle(release: Release): Bundle {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  return readBundle((name) => {
+    const data = release.files.get(name);
+    return data === undefined ? null : decoder.decode(data);
+  });
 }
 
 /** Whether this client may install a checked release over `installed` (a version, or null for none). */

@@ -1,10 +1,13 @@
 // The conformance suite (clients/conformance) through this package: every case, its group's verdict in a report.
-// Usage: node build/test/conformance.js SUITE_DIR [REPORT.json]; exit 1 if any case fails.
+// Usage: node build/test/conformance.js SUITE_DIR [REPORT.json]; exit 1 if any case fails. The served release's
+// model runs in onnxruntime-node.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { admit, applyRules, bucket, ContractError, Encoder, explore, fallbackScores, NO_RULES, openRelease,
-  publicKey, ReleaseError, ReleaseStore, requestEvents, tapEvent, type Encoded, type FallbackTable, type Features, type PublicKey,
-  type RawRequest, type RuleSet, type Vocabularies } from "../src/index.js";
+import ort from "onnxruntime-node";
+import { admit, applyRules, bucket, ContractError, Encoder, explore, fallbackScores, NO_RULES, OnnxScoringModel,
+  openRelease, publicKey, Ranker, releaseBundle, ReleaseError, ReleaseStore, requestEvents, tapEvent, type Encoded,
+  type FallbackTable, type Features, type PublicKey, type RawRequest, type RuleSet, type Vocabularies }
+  from "../src/index.js";
 
 interface Case {
   id: string; group: string; contract: string; request: RawRequest; scores: number[] | null; rules: RuleSet | null;
@@ -138,6 +141,21 @@ for (const scenario of (rel as unknown as { scenarios: { name: string; steps: St
   }
   if (wrong === null) storeGroup.passed++;
   else storeGroup.failed.push(`${scenario.name}: ${wrong}`);
+}
+
+// served.tar: a real bundle as a release: its files make the bundle, its model file's bytes the session
+type Served = { archive: string; model_file: string; cases: { what: string; request: RawRequest; ranked: unknown[] }[] };
+const served = (rel as unknown as { served: Served }).served;
+const servedGroup = (groups["served"] ??= { passed: 0, failed: [] });
+const release = await openRelease(new Uint8Array(fs.readFileSync(path.join(suite, "releases", served.archive))),
+                                  [keys.get("test")!]);
+const servedBundle = releaseBundle(release);
+const session = await ort.InferenceSession.create(release.files.get(served.model_file)!);
+const servedRanker = new Ranker(servedBundle, new OnnxScoringModel(session, ort.Tensor, servedBundle.features));
+for (const c of served.cases) {
+  const got = await servedRanker.rank(c.request);
+  if (got.by === "model" && JSON.stringify(got.items) === JSON.stringify(c.ranked)) servedGroup.passed++;
+  else servedGroup.failed.push(`${c.what}: ranked by ${got.by} (${got.reason}): ${JSON.stringify(got.items)}`);
 }
 
 const bucketGroup = (groups["bucket"] ??= { passed: 0, failed: [] });

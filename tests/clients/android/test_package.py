@@ -55,7 +55,7 @@ def test_kotlin_client_passes_the_suite_and_the_vectors_and_planted_changes_fail
     assert {g: (r["passed"], r["failed"]) for g, r in groups.items()} == {
         **{g: (sum(c["group"] == g for c in cases), []) for g in ("encode", "errors", "merge", "rules", "fallback")},
         "release": (len(releases["cases"]), []), "bucket": (len(releases["buckets"]), []),
-        "store": (len(releases["scenarios"]), []),
+        "store": (len(releases["scenarios"]), []), "served": (len(releases["served"]["cases"]), []),
         "exploration": (len(json.loads((SUITE / "exploration.json").read_text())["cases"]), []),
         "logging": (len(json.loads((SUITE / "exploration.json").read_text())["logging"]), [])}
     vectors = json.loads((reference_bundle / "testvectors_raw.json").read_text())

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
@@ -65,6 +66,7 @@ def test_conformance_suite_and_raw_vectors_pass_under_node(workdir, reference_bu
     assert {g: r["passed"] for g, r in groups.items()} == {
         **{g: sum(c["group"] == g for c in cases) for g in ("encode", "errors", "merge", "rules", "fallback")},
         "release": len(releases["cases"]), "bucket": len(releases["buckets"]), "store": len(releases["scenarios"]),
+        "served": len(releases["served"]["cases"]),
         "exploration": len(json.loads((SUITE / "exploration.json").read_text())["cases"]),
         "logging": len(json.loads((SUITE / "exploration.json").read_text())["logging"])}
 
@@ -112,3 +114,65 @@ def test_a_planted_change_fails_the_suite(workdir, what):
     build = _build(workdir, PLANTS[what])
     done = _node(build / "test" / "conformance.js", SUITE)
     assert done.returncode == 1 and "FAILED" in done.stdout, (what, done.stdout[-2000:])
+
+
+def test_an_app_installs_buckets_explores_and_logs_what_edgeship_reads(workdir, reference_bundle, tmp_path):
+    """clients/web/test/app_simulator.ts (the app of studies/release_loop) on signed releases of the reference
+    bundle: a tampered release is refused and changes nothing, each user ranks with the release bucket() gives,
+    a slate that did not explore is the Python reference's ranking with propensity 1 - eps + eps / n, and the log
+    it writes is what `edgeship abtest` and `edgeship evaluate` read."""
+    from edgeship.abtest import readout
+    from edgeship.offpolicy import evaluate
+    from edgeship.ondevice.impressions import read
+    from edgeship.release.keys import keygen
+    from edgeship.release.make import make_release
+    from edgeship.release.rollout import bucket, default_salt
+    from studies.release_loop import run_app, tampered
+
+    app = _build(workdir) / "test" / "app_simulator.js"
+    key, public = keygen(tmp_path / "keys")
+    a, b = tmp_path / "a.tar", tmp_path / "b.tar"
+    make_release(reference_bundle, key, "1.0.0", a)
+    make_release(reference_bundle, key, "1.1.0", b, rollout=0.5, previous=a)
+    flipped, edited = tampered(b, tmp_path, seed=3)
+    cases = json.loads((reference_bundle / "testvectors_raw.json").read_text())["cases"]
+    users = [f"user-{u}" for u in range(120)]
+    with open(tmp_path / "visits.jsonl", "w") as f:
+        for i, user in enumerate(users):
+            request = cases[i % len(cases)]["request"]
+            f.write(json.dumps({"request_id": f"r{i}", "user": user, "timestamp": 1764720000.0 + i,
+                                "request": request, "p": [0.3] * len(request["items"])}) + "\n")
+    plan = {"keys": [str(public)], "client_version": "0.1.0", "installs": [str(a), str(flipped), str(edited), str(b)],
+            "shadow": str(a), "model_file": "ranker_int8.onnx", "epsilon": 0.3, "log_requests": True,
+            "examination": [1.0, 0.8, 0.65], "seed": 5, "visits": str(tmp_path / "visits.jsonl"),
+            "log": str(tmp_path / "log.jsonl")}
+    summary = run_app(app, plan, tmp_path / "plan.json")
+    assert [(i["result"], i["before"], i["after"]) for i in summary["installs"]] == [
+        ("ok", None, "1.0.0"), ("checksum_mismatch", "1.0.0", "1.0.0"), ("bad_signature", "1.0.0", "1.0.0"),
+        ("ok", "1.0.0", "1.1.0")]
+    log = read(tmp_path / "log.jsonl")
+    arms = dict(zip(log.users, log.arms))
+    assert arms == {u: "1.1.0" if bucket(u, default_salt("1.1.0")) < 0.5 else "1.0.0" for u in users}
+    assert 0 < list(arms.values()).count("1.1.0") < len(users)
+    lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    requests = {e["request_id"]: e for e in lines if e["event"] == "request"}
+    for r, rid in enumerate(log.request_ids):
+        shown = [log.item[j] for j in np.flatnonzero(log.request == r)]
+        case = cases[r % len(cases)]
+        explored = next(e["explored"] for e in lines if e["event"] == "impression" and e["request_id"] == rid)
+        n = len(case["with_rules"]["ranker_int8.onnx"])
+        props = log.propensity[log.request == r]
+        assert requests[rid]["shadow"]["items"] == case["with_rules"]["ranker_int8.onnx"][:len(shown)]
+        if not explored:
+            assert shown == case["with_rules"]["ranker_int8.onnx"][:len(shown)]
+            assert np.allclose(props, 0.7 + 0.3 / n)
+        else:
+            assert all(np.isclose(p, 0.3 / n) or np.isclose(p, 0.7 + 0.3 / n) for p in props)
+    assert 0.1 < np.mean([e["explored"] for e in lines if e["event"] == "impression" and e["position"] == 0]) < 0.5
+    assert 0 < log.tapped.sum() < len(log.tapped) and summary["taps"] == int(log.tapped.sum())
+
+    ab = readout(tmp_path / "log.jsonl", "1.0.0", "1.0.0=0.5,1.1.0=0.5", ["error_rate<=0"])
+    assert ab.arms["1.0.0"].users + ab.arms["1.1.0"].users == len(users) and ab.sample_ratio.p_value > 0.001
+    ope = evaluate(reference_bundle, tmp_path / "log.jsonl", None, tmp_path / "ope", file="ranker_int8.onnx",
+                   resamples=50, step=lambda line: None)
+    assert ope.rows == len(log.item) and ope.clicks == int(log.tapped.sum())

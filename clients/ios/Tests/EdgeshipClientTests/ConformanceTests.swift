@@ -91,4 +91,111 @@ final class ConformanceTests: XCTestCase {
         }
         XCTAssertEqual(failures, [])
     }
+
+    // releases/: signed archives to accept or refuse with a code, store scenarios, rollout buckets
+
+    lazy var releases: [String: Any] = try! JSONSerialization.jsonObject(with: try! data("releases", "releases.json"))
+        as! [String: Any]
+    lazy var keys: [String: ReleaseKey] = (releases["keys"] as! [String: String]).mapValues {
+        try! ReleaseKey(pem: String(data: try! data("releases", $0), encoding: .utf8)!)
+    }
+
+    func testReleaseCases() throws {
+        var failures: [String] = []
+        for c in releases["cases"] as! [[String: Any]] {
+            let want = c["expected"] as! [String: Any]
+            do {
+                let release = try openRelease(try data("releases", c["archive"] as! String),
+                                              keys: (c["keys"] as! [String]).map { keys[$0]! })
+                try admit(release.record, clientVersion: c["client_version"] as! String,
+                          contracts: releases["contracts"] as! [Int], installed: c["installed"] as? String)
+                let r = release.record
+                let got: [String: Any] = [
+                    "version": r.version, "rollout": r.rollout, "salt": r.salt, "kill_switch": r.killSwitch,
+                    "previous": r.previous?.version ?? NSNull(), "release_sha256": release.releaseSha256,
+                    "files": release.files.keys.sorted()]
+                if want["error"] != nil || !NSDictionary(dictionary: got).isEqual(to: want) {
+                    failures.append("\(c["name"]!): got \(got), want \(want)")
+                }
+            } catch let e as ReleaseError {
+                if e.code != want["error"] as? String { failures.append("\(c["name"]!): error \(e.code)") }
+            }
+        }
+        XCTAssertEqual(failures, [])
+    }
+
+    func testStoreScenarios() throws {
+        for scenario in releases["scenarios"] as! [[String: Any]] {
+            let store = ReleaseStore(keys: [keys["test"]!], clientVersion: releases["client_version"] as! String,
+                                     contracts: releases["contracts"] as! [Int])
+            for (i, step) in (scenario["steps"] as! [[String: Any]]).enumerated() {
+                if let archive = step["install"] as? String {
+                    XCTAssertEqual(store.install(try data("releases", archive)), step["expect"] as? String,
+                                   "\(scenario["name"]!) step \(i)")
+                } else if step["rollback"] != nil {
+                    XCTAssertEqual(store.rollback(), step["expect"] as? Bool, "\(scenario["name"]!) step \(i)")
+                } else {
+                    for (user, want) in step["users"] as! [String: Any] {
+                        XCTAssertEqual(store.forUser(user)?.record.version, want as? String,
+                                       "\(scenario["name"]!) step \(i): \(user)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testBuckets() throws {
+        for b in releases["buckets"] as! [[String: Any]] {
+            let value = bucket(b["user"] as! String, salt: b["salt"] as! String)
+            XCTAssertEqual(value, (b["bucket"] as! NSNumber).doubleValue)
+            for (fraction, inside) in b["in_rollout"] as! [String: Bool] {
+                XCTAssertEqual(value < Double(fraction)!, inside)
+            }
+        }
+    }
+
+    // exploration.json: the slate and propensities for given draws, and the events a client logs
+
+    lazy var exploration: [String: Any] = try! JSONSerialization.jsonObject(with: try! data("exploration.json"))
+        as! [String: Any]
+
+    func slate(_ c: [String: Any]) throws -> Slate {
+        try explore(order: c["order"] as! [Int], slots: c["slots"] as! Int,
+                    epsilon: (c["epsilon"] as! NSNumber).doubleValue,
+                    draws: (c["draws"] as! [NSNumber]).map { $0.doubleValue })
+    }
+
+    func testExploration() throws {
+        for c in exploration["cases"] as! [[String: Any]] {
+            let got = try slate(c), want = c["expected"] as! [String: Any]
+            XCTAssertEqual(got.shown, want["shown"] as! [Int], c["name"] as! String)
+            XCTAssertEqual(got.explored, want["explored"] as! Bool, c["name"] as! String)
+            let p = (want["propensities"] as! [NSNumber]).map { $0.doubleValue }
+            XCTAssertEqual(got.propensities.count, p.count)
+            for (g, w) in zip(got.propensities, p) { XCTAssertEqual(g, w, accuracy: 1e-15) }
+        }
+    }
+
+    func testLogging() throws {
+        let cases = exploration["cases"] as! [[String: Any]]
+        for l in exploration["logging"] as! [[String: Any]] {
+            let c = cases.first { $0["name"] as? String == l["case"] as? String }!
+            let a = l["args"] as! [String: Any]
+            let s = try slate(c)
+            let items = a["items"] as! [Any]
+            let shadow = (a["shadow"] as? [Any]).map { (modelVersion: $0[0] as? String, items: $0[1] as! [Any]) }
+            let info = RequestInfo(requestId: a["request_id"] as! String, user: a["user"] as! String,
+                                   arm: a["arm"] as! String, policy: a["policy"] as! String,
+                                   timestamp: (a["timestamp"] as! NSNumber).doubleValue,
+                                   modelVersion: a["model_version"] as? String,
+                                   epsilon: (a["epsilon"] as? NSNumber)?.doubleValue,
+                                   latencyMs: (a["latency_ms"] as? NSNumber)?.doubleValue, error: a["error"] as? String,
+                                   shadow: shadow)
+            let got = try requestEvents(info, items: items, slate: s)
+                + [try tapEvent(requestId: a["request_id"] as! String, item: items[s.shown[0]],
+                                timestamp: 1764720003.0)]
+            XCTAssertTrue(NSArray(array: got).isEqual(to: l["expected"] as! [Any]), "\(l["case"]!): got \(got)")
+        }
+    }
 }
+

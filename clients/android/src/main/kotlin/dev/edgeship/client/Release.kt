@@ -29,7 +29,10 @@ data class ReleaseRecord(
 )
 
 /** A release whose signature and files were checked; [files]: bundle-relative path -> content. */
-class Release(val record: ReleaseRecord, val releaseSha256: String, val files: Map<String, ByteArray>)
+class Release(val record: ReleaseRecord, val releaseSha256: String, val files: Map<String, ByteArray>) {
+    /** Its data files as a [Bundle]; its model file is files[name], e.g. for an ONNX Runtime session. */
+    fun bundle(): Bundle = Bundle.read { name -> files[name]?.toString(Charsets.UTF_8) }
+}
 
 internal fun sha256Hex(data: ByteArray): String =
     MessageDigest.getInstance("SHA-256").digest(data).joinToString("") { "%02x".format(it) }

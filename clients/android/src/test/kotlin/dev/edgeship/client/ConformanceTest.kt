@@ -1,5 +1,6 @@
 package dev.edgeship.client
 
+import ai.onnxruntime.OrtEnvironment
 import org.json.JSONArray
 import org.json.JSONObject
 import org.junit.jupiter.api.AfterAll
@@ -181,6 +182,27 @@ class ConformanceTest {
             }
             groups.getOrPut("store") { ArrayList() }.add(wrong?.let { "${scenario.getString("name")}: $it" })
             if (wrong != null) fail(wrong)
+        }
+    }
+
+    /** served.tar: a real bundle as a release: its files make the bundle, its model file's bytes the session. */
+    @TestFactory
+    fun served(): List<DynamicTest> {
+        val served = releases.getJSONObject("served")
+        val release = openRelease(File(File(suite, "releases"), served.getString("archive")).readBytes(),
+                                  listOf(keys.getValue("test")))
+        val bundle = release.bundle()
+        val model = release.files.getValue(served.getString("model_file"))
+        val session = OrtEnvironment.getEnvironment().createSession(model)
+        val ranker = Ranker(bundle, OnnxScoringModel(session, bundle.features))
+        return served.getJSONArray("cases").objects().map { c ->
+            DynamicTest.dynamicTest("served/${c.getString("what")}") {
+                val got = ranker.rank(request(c.getJSONObject("request")))
+                val wrong = if (got.by == "model" && json(got.items) == json(plain(c.getJSONArray("ranked")))) null
+                    else "ranked by ${got.by} (${got.reason}): ${got.items}"
+                groups.getOrPut("served") { ArrayList() }.add(wrong?.let { "${c.getString("what")}: $it" })
+                if (wrong != null) fail(wrong)
+            }
         }
     }
 
