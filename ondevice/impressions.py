@@ -1,8 +1,9 @@
 """The impression log an app writes (JSON Lines, one event per line; schemas/impressions.schema.json), read back
 checked: one line naming the file, line and field for anything else.
 
-    {"event": "request", "request_id": "r1", "user": "u17", "arm": "treatment", "model_version": "1.4.0",
-     "policy": "model", "epsilon": 0.1, "slots": 3, "timestamp": 1764720000.0, "latency_ms": 2.1, "error": null}
+    {"event": "request", "request_id": "r1", "user": "u17", "arm": "treatment", "bucket": 0.0731,
+     "model_version": "1.4.0", "policy": "model", "epsilon": 0.1, "slots": 3, "timestamp": 1764720000.0,
+     "latency_ms": 2.1, "error": null}
     {"event": "impression", "request_id": "r1", "position": 0, "item": "sku-9", "propensity": 0.7333,
      "explored": false}
     {"event": "tap", "request_id": "r1", "item": "sku-9", "timestamp": 1764720004.2}
@@ -43,6 +44,9 @@ class RequestEvent:
     arm: str
     policy: str = field(metadata={"doc": "what ranked it: model, fallback (fallback.json) or given (the app's order)"})
     timestamp: float
+    bucket: float | None = field(default=None, metadata={
+        "doc": "the user's rollout bucket, bucket(user, salt) in [0, 1), under the newest installed release's salt: "
+               "what put the user in this arm"})
     model_version: str | None = None
     epsilon: float | None = None
     slots: int | None = None
@@ -96,15 +100,15 @@ class ImpressionLog:
 
 def events(request_id: str, user: str, arm: str, policy: str, timestamp: float, items: list, slate,
            model_version: str | None = None, epsilon: float | None = None, latency_ms: float | None = None,
-           error: str | None = None, request: dict | None = None, shadow: tuple[str | None, list] | None = None
-           ) -> list[dict]:
+           error: str | None = None, request: dict | None = None, shadow: tuple[str | None, list] | None = None,
+           bucket: float | None = None) -> list[dict]:
     """The events a client logs for one ranked request: the request, then one impression per shown item
     (slate: edgeship.ondevice.exploration.Slate over `items`); taps follow later (tap()). shadow: in shadow mode,
     the candidate model's version and ranking of the same request, logged beside what was shown."""
     from ..models.features import canonical
 
-    head = {"event": "request", "request_id": request_id, "user": user, "arm": arm, "policy": policy,
-            "timestamp": timestamp, "model_version": model_version, "epsilon": epsilon, "slots": len(slate.shown),
+    head = {"event": "request", "request_id": request_id, "user": user, "arm": arm, "bucket": bucket,
+            "policy": policy, "timestamp": timestamp, "model_version": model_version, "epsilon": epsilon, "slots": len(slate.shown),
             "latency_ms": latency_ms, "error": error}
     if request is not None:
         head["request"] = request
@@ -157,6 +161,9 @@ def read(path: Path) -> ImpressionLog:
                 if rid in requests:
                     raise InputError(f"{where}: request_id {rid!r} logged twice")
                 latency = _need(event, "latency_ms", (int, float), where, optional=True)
+                bucket = _need(event, "bucket", (int, float), where, optional=True)
+                if bucket is not None and not 0 <= bucket < 1:
+                    raise InputError(f"{where}: bucket: expected a number in [0, 1), got {bucket}")
                 raw = _need(event, "request", (dict,), where, optional=True)
                 if raw is not None and (not isinstance(raw.get("items"), list) or not isinstance(
                         raw.get("features", []), list) or not isinstance(raw.get("context", {}), dict)):

@@ -49,7 +49,7 @@ def document() -> dict:
     from edgeship.ondevice.impressions import events, tap
 
     logging = []  # what a client writes for a ranked request (items as raw values: numbers, strings, booleans)
-    for c, items, extra in ((cases[0], ["sku-2", 7, "sku-0", True], {"latency_ms": 2.5}),
+    for c, items, extra in ((cases[0], ["sku-2", 7, "sku-0", True], {"latency_ms": 2.5, "bucket": 0.0731}),
                             (cases[2], [12, 12.0 + 1, "x"], {"error": None, "model_version": "1.4.0",
                                                              "shadow": ["1.5.0", ["x", 12, 13.0]]})):
         slate = explore(c["order"], c["slots"], c["epsilon"], c["draws"])

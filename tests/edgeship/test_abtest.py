@@ -82,6 +82,8 @@ def test_a_broken_guardrail_stops_a_winner(tmp_path, edgeship_cli):
      "line 1: request_id 'r9': an impression of a request the log does not hold"),
     ('{"event": "impression", "request_id": "r1", "position": 0, "item": "x", "propensity": 0}',
      "line 1: propensity: expected a probability in (0, 1], got 0"),
+    ('{"event": "request", "request_id": "r1", "user": "u", "arm": "a", "bucket": 1.0, "policy": "model", '
+     '"timestamp": 1}', "line 1: bucket: expected a number in [0, 1), got 1.0"),
     ("not json", "line 1: not JSON"),
     ('{"event": "click"}', "line 1: event: expected one of request, impression, tap"),
 ])

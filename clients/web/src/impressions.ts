@@ -6,6 +6,8 @@ import type { Slate } from "./exploration.js";
 
 export interface RequestInfo {
   requestId: string; user: string; arm: string; policy: "model" | "fallback" | "given"; timestamp: number;
+  /** the user's rollout bucket (bucket(user, salt)) under the newest installed release's salt */
+  bucket?: number | null;
   modelVersion?: string | null; epsilon?: number | null; latencyMs?: number | null; error?: string | null;
   /** the raw request as ranked, for `edgeship evaluate` */
   request?: Record<string, unknown>;
@@ -17,7 +19,8 @@ export type LogEvent = Record<string, unknown>;
 
 export function requestEvents(info: RequestInfo, items: readonly unknown[], slate: Slate): LogEvent[] {
   const head: LogEvent = {
-    event: "request", request_id: info.requestId, user: info.user, arm: info.arm, policy: info.policy,
+    event: "request", request_id: info.requestId, user: info.user, arm: info.arm, bucket: info.bucket ?? null,
+    policy: info.policy,
     timestamp: info.timestamp, model_version: info.modelVersion ?? null, epsilon: info.epsilon ?? null,
     slots: slate.shown.length, latency_ms: info.latencyMs ?? null, error: info.error ?? null,
   };

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as readline from "node:readline";
 import ort from "onnxruntime-node";
 import {
-  exploreWith, OnnxScoringModel, openRelease, publicKey, Ranker, rankWithShadow, releaseBundle, ReleaseStore,
+  bucket, exploreWith, OnnxScoringModel, openRelease, publicKey, Ranker, rankWithShadow, releaseBundle, ReleaseStore,
   requestEvents, tapEvent, type RawRequest, type Release, type Ranking,
 } from "../src/index.js";
 
@@ -97,6 +97,7 @@ async function main(): Promise<number> {
     const version = release.record.version;
     const events = requestEvents({
       requestId: visit.request_id, user: visit.user, arm: version, policy: POLICY[shown.by],
+      bucket: await bucket(visit.user, store.installed!.record.salt),
       timestamp: visit.timestamp, modelVersion: shown.by === "model" ? version : null, epsilon: plan.epsilon,
       latencyMs: Math.round(latencyMs * 1000) / 1000, error: shown.reason,
       request: plan.log_requests ? visit.request as unknown as Record<string, unknown> : undefined,

@@ -189,9 +189,9 @@ for (const l of (exploration as unknown as { logging: { case: string; args: Reco
   const c = exploration.cases.find((x) => x.name === l.case)!;
   const a = l.args as { request_id: string; user: string; arm: string; policy: "model"; timestamp: number;
                         items: unknown[]; epsilon: number; latency_ms?: number; error?: string | null;
-                        model_version?: string; shadow?: [string, unknown[]] };
+                        model_version?: string; shadow?: [string, unknown[]]; bucket?: number };
   const slate = explore(c.order, c.slots, c.epsilon, c.draws);
-  const got = [...requestEvents({ requestId: a.request_id, user: a.user, arm: a.arm, policy: a.policy,
+  const got = [...requestEvents({ requestId: a.request_id, user: a.user, arm: a.arm, bucket: a.bucket, policy: a.policy,
                                   timestamp: a.timestamp, modelVersion: a.model_version, epsilon: a.epsilon,
                                   latencyMs: a.latency_ms, error: a.error,
                                   shadow: a.shadow && { modelVersion: a.shadow[0], items: a.shadow[1] } },

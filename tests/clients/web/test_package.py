@@ -154,6 +154,8 @@ def test_an_app_installs_buckets_explores_and_logs_what_edgeship_reads(workdir, 
     arms = dict(zip(log.users, log.arms))
     assert arms == {u: "1.1.0" if bucket(u, default_salt("1.1.0")) < 0.5 else "1.0.0" for u in users}
     assert 0 < list(arms.values()).count("1.1.0") < len(users)
+    assert {e["user"]: e["bucket"] for e in map(json.loads, (tmp_path / "log.jsonl").read_text().splitlines())
+            if e["event"] == "request"} == {u: bucket(u, default_salt("1.1.0")) for u in users}
     lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     requests = {e["request_id"]: e for e in lines if e["event"] == "request"}
     for r, rid in enumerate(log.request_ids):

@@ -18,10 +18,13 @@ public struct RequestInfo {
     public var request: [String: Any]?
     /// shadow mode: the candidate model's version and its ranking of the same request (scored, never shown)
     public var shadow: (modelVersion: String?, items: [RawValue])?
+    /// the user's rollout bucket (bucket(user, salt)) under the newest installed release's salt
+    public var bucket: Double?
 
     public init(requestId: String, user: String, arm: String, policy: String, timestamp: Double,
                 modelVersion: String? = nil, epsilon: Double? = nil, latencyMs: Double? = nil, error: String? = nil,
-                request: [String: Any]? = nil, shadow: (modelVersion: String?, items: [RawValue])? = nil) {
+                request: [String: Any]? = nil, shadow: (modelVersion: String?, items: [RawValue])? = nil,
+                bucket: Double? = nil) {
         self.requestId = requestId
         self.user = user
         self.arm = arm
@@ -33,6 +36,7 @@ public struct RequestInfo {
         self.error = error
         self.request = request
         self.shadow = shadow
+        self.bucket = bucket
     }
 }
 
@@ -40,7 +44,8 @@ private func orNull(_ x: Any?) -> Any { x ?? NSNull() }
 
 public func requestEvents(_ info: RequestInfo, items: [RawValue], slate: Slate) throws -> [[String: Any]] {
     var head: [String: Any] = [
-        "event": "request", "request_id": info.requestId, "user": info.user, "arm": info.arm, "policy": info.policy,
+        "event": "request", "request_id": info.requestId, "user": info.user, "arm": info.arm,
+        "bucket": orNull(info.bucket), "policy": info.policy,
         "timestamp": info.timestamp, "model_version": orNull(info.modelVersion), "epsilon": orNull(info.epsilon),
         "slots": slate.shown.count, "latency_ms": orNull(info.latencyMs), "error": orNull(info.error)]
     if let request = info.request { head["request"] = request }

@@ -190,7 +190,7 @@ final class ConformanceTests: XCTestCase {
                                    modelVersion: a["model_version"] as? String,
                                    epsilon: (a["epsilon"] as? NSNumber)?.doubleValue,
                                    latencyMs: (a["latency_ms"] as? NSNumber)?.doubleValue, error: a["error"] as? String,
-                                   shadow: shadow)
+                                   shadow: shadow, bucket: (a["bucket"] as? NSNumber)?.doubleValue)
             let got = try requestEvents(info, items: items, slate: s)
                 + [try tapEvent(requestId: a["request_id"] as! String, item: items[s.shown[0]],
                                 timestamp: 1764720003.0)]

@@ -9,12 +9,15 @@ data class RequestInfo(
     val error: String? = null, val request: JSONObject? = null,
     /** shadow mode: the candidate model's version and its ranking of the same request (scored, never shown) */
     val shadow: Pair<String?, List<Any?>>? = null,
+    /** the user's rollout bucket (bucket(user, salt)) under the newest installed release's salt */
+    val bucket: Double? = null,
 )
 
 /** The request event, then one impression per shown item with its propensity: each a JSON Lines line. */
 fun requestEvents(info: RequestInfo, items: List<Any?>, slate: Slate): List<JSONObject> {
     val head = JSONObject()
         .put("event", "request").put("request_id", info.requestId).put("user", info.user).put("arm", info.arm)
+        .put("bucket", info.bucket ?: JSONObject.NULL)
         .put("policy", info.policy).put("timestamp", info.timestamp)
         .put("model_version", info.modelVersion ?: JSONObject.NULL).put("epsilon", info.epsilon ?: JSONObject.NULL)
         .put("slots", slate.shown.size).put("latency_ms", info.latencyMs ?: JSONObject.NULL)

@@ -147,7 +147,8 @@ class ConformanceTest {
                                        error = if (a.has("error") && !a.isNull("error")) a.getString("error") else null,
                                        shadow = if (a.has("shadow")) a.getJSONArray("shadow").let {
                                            Pair(it.getString(0), plain(it.getJSONArray(1)) as List<*>)
-                                       } else null)
+                                       } else null,
+                                       bucket = if (a.has("bucket")) a.getDouble("bucket") else null)
                 val got = requestEvents(info, items, slate) + tapEvent(a.getString("request_id"), items[slate.shown[0]],
                                                                        1764720003.0)
                 val same = sameJson(got.map { plain(JSONObject(it.toString())) }, plain(l.getJSONArray("expected")))
