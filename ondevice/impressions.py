@@ -108,8 +108,8 @@ def events(request_id: str, user: str, arm: str, policy: str, timestamp: float, 
     from ..models.features import canonical
 
     head = {"event": "request", "request_id": request_id, "user": user, "arm": arm, "bucket": bucket,
-            "policy": policy, "timestamp": timestamp, "model_version": model_version, "epsilon": epsilon, "slots": len(slate.shown),
-            "latency_ms": latency_ms, "error": error}
+            "policy": policy, "timestamp": timestamp, "model_version": model_version, "epsilon": epsilon,
+            "slots": len(slate.shown), "latency_ms": latency_ms, "error": error}
     if request is not None:
         head["request"] = request
     if shadow is not None:  # (the candidate's model version, its ranked items): its top items, never shown
