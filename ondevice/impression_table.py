@@ -38,6 +38,10 @@ def table(path: Path) -> tuple[pd.DataFrame, LogSchema]:
     first = log.raw[log.request[0]]
     context_keys = sorted({k for raw in log.raw for k in raw.context})
     feature_names = list(first.features[0]) if first.features else []
+    both = sorted(set(context_keys) & set(feature_names))
+    if both:
+        raise InputError(f"{path}: {both[0]!r} is both a context key and a feature name: a table has one column of "
+                         "each name")
     for name in context_keys + feature_names:
         if name.startswith("_"):
             raise InputError(f"{path}: a context key or feature named {name!r}: names starting with \"_\" are the "

@@ -117,11 +117,10 @@ def make_releases(out: Path, better: Path, weaker: Path, step) -> tuple[Path, di
         keygen(keys)
     made = {}
 
-    def release(bundle: Path, version: str, name: str, **kw) -> Path:
+    def release(bundle: Path, version: str, name: str, **kw) -> Path:  # made anew: the bundles may have changed
         path = out / "releases" / f"{name}.tar"
-        if not path.exists():
-            step(f"releasing {bundle} as {version} ({name})")
-            make_release(bundle, keys / "release.key", version, path, **kw)
+        step(f"releasing {bundle} as {version} ({name})")
+        make_release(bundle, keys / "release.key", version, path, force=True, **kw)
         return path
 
     for direction, (cur, cand) in {"better": (weaker, better), "weaker": (better, weaker)}.items():

@@ -70,6 +70,10 @@ def test_refusals_name_the_request(tmp_path):
     with pytest.raises(InputError, match="named '_item'"):
         it.table(reserved)
 
+    twice = _log(tmp_path / "twice.jsonl", 5, edit=lambda r, q: {**q, "context": {"price": "high"}})
+    with pytest.raises(InputError, match="'price' is both a context key and a feature name"):
+        it.table(twice)
+
     def odd_features(r, request):
         if r == 3:
             request["features"] = [{"price": 1.0} for _ in request["items"]]
