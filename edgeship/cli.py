@@ -98,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument("--allow-downgrade", action="store_true", help="release a version not above --previous")
     release.add_argument("--kill-switch", action="store_true", help="a release that tells clients to stop using "
                                                                     "this model and go back to --previous")
+    release.add_argument("--files", help="a per-platform release: only these model files of the bundle, comma-"
+                         "separated (e.g. ranker_int8.onnx for a web app), with every data file (default: all)")
     release.add_argument("--out", type=Path, help="the archive (default artifacts/releases/release-VERSION.tar)")
     release.add_argument("--force", action="store_true", help="replace an existing archive")
 
@@ -432,14 +434,18 @@ def _release(args) -> int:
     from .release.make import make_release
 
     out = args.out or Path("artifacts/releases") / f"release-{args.version}.tar"
+    files = None if args.files is None else tuple(f.strip() for f in args.files.split(",") if f.strip())
+    if files == ():
+        raise InputError("expected model files of the bundle, comma-separated", option="files")
     with quiet():
         made = make_release(args.bundle, args.key, args.version, out, min_client=args.min_client,
                             rollout=args.rollout, previous=args.previous, allow_downgrade=args.allow_downgrade,
-                            kill_switch=args.kill_switch, force=args.force)
+                            kill_switch=args.kill_switch, force=args.force, files=files)
     r = made.record
     print(f"{out}: release {r.version} of {args.bundle} ({len(r.files)} files, {out.stat().st_size:,} bytes), "
           f"signed by key {r.key_id}; rollout {r.rollout:g} (salt {r.salt}), min client {r.min_client}"
-          + (f", replaces {r.previous.version}" if r.previous else "") + (", KILL SWITCH" if r.kill_switch else ""))
+          + (f", replaces {r.previous.version}" if r.previous else "") + (", KILL SWITCH" if r.kill_switch else "")
+          + (f"; model files: {', '.join(r.artifacts)}" if r.artifacts else ""))
     return 0
 
 

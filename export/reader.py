@@ -3,6 +3,7 @@ vectors in its own runtime. Needs no training code and no Keras model."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +30,11 @@ class ArtifactCheck:
     passed: bool
 
 
-def read_manifest(bundle: Path, error: type[EdgeshipError] = BundleError) -> Manifest:
+def read_manifest(bundle: Path, error: type[EdgeshipError] = BundleError, only: Collection[str] | None = None
+                  ) -> Manifest:
     """The manifest, with its schema and every artifact's size and checksum checked. error: what a broken
-    bundle is to the caller (`verify`: a bundle that fails, exit 1; `bench`/`gate`: bad input, exit 2)."""
+    bundle is to the caller (`verify`: a bundle that fails, exit 1; `bench`/`gate`: bad input, exit 2). only: a
+    per-platform release's bundle, which holds these model files of the manifest's (and their side files)."""
     if not bundle.is_dir():
         raise InputError(f"{bundle}: bundle directory not found")
     if not (bundle / MANIFEST).is_file():
@@ -41,6 +44,8 @@ def read_manifest(bundle: Path, error: type[EdgeshipError] = BundleError) -> Man
     if not manifest.artifacts:
         raise error(f"{where}: artifacts: expected a non-empty list")
     for i, entry in enumerate(manifest.artifacts):
+        if only is not None and entry.path not in only:
+            continue
         path = (bundle / entry.path).resolve()
         if bundle.resolve() not in path.parents:
             raise error(f"{where}: artifacts[{i}].path {entry.path!r} points outside the bundle")
@@ -53,7 +58,8 @@ def read_manifest(bundle: Path, error: type[EdgeshipError] = BundleError) -> Man
     # reduced ORT Mobile build is made from
     sides = dict(manifest.files)
     for e in manifest.artifacts:
-        sides.update(formats.get(e.format).side_files(e.details))
+        if only is None or e.path in only:
+            sides.update(formats.get(e.format).side_files(e.details))
     for name, digest in sides.items():
         side = bundle / name
         if bundle.resolve() not in side.resolve().parents:
@@ -91,14 +97,17 @@ def _replay_training(bundle: Path, manifest: Manifest, vectors, t) -> ArtifactCh
     return ArtifactCheck(f"{t.file} (train, reset)", worst, t.atol, worst <= t.atol)
 
 
-def check_bundle(bundle: Path) -> list[ArtifactCheck]:
-    """Checksums, schemas and test vectors; raises BundleError (exit 1) on the first broken promise."""
-    manifest = read_manifest(bundle)
+def check_bundle(bundle: Path, only: Collection[str] | None = None) -> list[ArtifactCheck]:
+    """Checksums, schemas and test vectors; raises BundleError (exit 1) on the first broken promise. only: the
+    model files a per-platform release carries (the others are neither expected nor run)."""
+    manifest = read_manifest(bundle, only=only)
     vectors = read_test_vectors(bundle / TESTVECTORS)
     where = bundle / TESTVECTORS
     results, runs = [], {}
     for entry in manifest.artifacts:
         rel = entry.path
+        if only is not None and rel not in only:
+            continue
         if rel not in vectors.atol:
             raise BundleError(f"{where}: atol: no tolerance for {rel}")
         run = runs[rel] = scorer(entry.format, bundle / rel, error=BundleError)
@@ -119,7 +128,8 @@ def check_bundle(bundle: Path) -> list[ArtifactCheck]:
         atol = float(vectors.atol[rel])
         results.append(ArtifactCheck(rel, worst, atol, worst <= atol))
     for t in vectors.training:
-        results.append(_replay_training(bundle, manifest, vectors, t))
+        if only is None or t.file in only:
+            results.append(_replay_training(bundle, manifest, vectors, t))
     results += _check_raw(bundle, manifest, runs, _check_fallback(bundle, manifest), _check_rules(bundle, manifest))
     bad = [r for r in results if not r.passed]
     if bad:

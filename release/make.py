@@ -40,9 +40,34 @@ def encode(record: ReleaseRecord) -> bytes:
     return (json.dumps(typed.dump(record), indent=2, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
 
 
+def _contents(bundle: Path, manifest, only: tuple[str, ...] | None) -> dict[str, bytes]:
+    """The archive's bundle/ entries: every file of the bundle, or (a per-platform release) every file but the
+    model files not in `only` and the side files only they need (e.g. the .ort's operator list)."""
+    from ..export import formats
+
+    names = package_files(bundle)
+    if only is not None:
+        paths = {e.path for e in manifest.artifacts}
+        unknown = sorted(set(only) - paths)
+        if unknown:
+            raise InputError(f"{unknown[0]!r} is not a model file of {bundle} (it has {', '.join(sorted(paths))})",
+                             option="files")
+
+        def sides(entries):
+            return {name for e in entries for name in formats.get(e.format).side_files(e.details)}
+
+        kept = [e for e in manifest.artifacts if e.path in only]
+        dropped = [e.path for e in manifest.artifacts if e.path not in only]
+        unneeded = sides(e for e in manifest.artifacts if e.path not in only) - sides(kept)
+        names = [n for n in names if n not in unneeded and not any(n == d or n.startswith(d + "/") for d in dropped)]
+    return {BUNDLE + name: (bundle / name).read_bytes() for name in names}
+
+
 def make_release(bundle: Path, key_path: Path, version: str, out: Path, *, min_client: str | None = None,
                  rollout: float = 1.0, previous: Path | None = None, allow_downgrade: bool = False,
-                 kill_switch: bool = False, force: bool = False, progress=lambda line: None) -> Release:
+                 kill_switch: bool = False, force: bool = False, files: tuple[str, ...] | None = None,
+                 progress=lambda line: None) -> Release:
+    """files: a per-platform release of only these model files of the bundle (and every data file)."""
     parse_version(version)
     if min_client is not None:
         parse_version(min_client, "min_client")
@@ -61,13 +86,14 @@ def make_release(bundle: Path, key_path: Path, version: str, out: Path, *, min_c
     progress(f"checking {bundle} (checksums, schemas, test vectors in each runtime)")
     check_bundle(bundle)  # only a bundle that holds its promises is signed
     manifest = read_manifest(bundle)
-    contents = {BUNDLE + name: (bundle / name).read_bytes() for name in package_files(bundle)}
+    contents = _contents(bundle, manifest, files)
     record = ReleaseRecord(
         version=version, contract_version=manifest.contract.version,
         min_client=min_client or min(manifest.contract.clients.values(), key=parse_version),
         rollout=rollout, salt=default_salt(version), kill_switch=kill_switch,
         previous=None if before is None else PreviousRelease(before.record.version, before.release_sha256),
-        key_id=keys.key_id(public), files={name: hashlib.sha256(data).hexdigest() for name, data in contents.items()})
+        key_id=keys.key_id(public), files={name: hashlib.sha256(data).hexdigest() for name, data in contents.items()},
+        artifacts=None if files is None else sorted(files))
     body = encode(record)
     data = archive.write({**contents, RELEASE_JSON: body, SIGNATURE: key.sign(body)})
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -171,4 +197,4 @@ def verify_release(path: Path, public_key: Path):
             target = Path(tmp) / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        return release, check_bundle(Path(tmp))
+        return release, check_bundle(Path(tmp), only=release.record.artifacts)

@@ -35,6 +35,9 @@ class ReleaseRecord:
     key_id: str = field(metadata={"doc": "the signing key: first 16 hex digits of SHA-256 of its raw public key"})
     files: dict[str, str] = field(metadata={"doc": "every file of the archive but release.json and release.sig: "
                                                    "path -> SHA-256"})
+    artifacts: list[str] | None = field(default=None, metadata={
+        "doc": "a per-platform release: the model files of the bundle it carries (the manifest lists them all); "
+               "null: every one"})
     schema_version: int = RELEASE_VERSION
     kind: str = KIND
 

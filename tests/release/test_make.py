@@ -145,6 +145,37 @@ def test_versions_only_go_up_unless_a_rollback_is_asked_for(release, keys, refer
     assert check_release(tmp_path / "back.tar", keys / "a" / "release.pub").record.kill_switch
 
 
+def test_a_per_platform_release_carries_one_model_file_and_verifies(keys, release, reference_bundle, tmp_path,
+                                                                     edgeship_cli):
+    key, pub = str(keys / "a" / "release.key"), str(keys / "a" / "release.pub")
+    web = tmp_path / "web.tar"
+    done = edgeship_cli("release", str(reference_bundle), "--key", key, "--version", "1.0.0", "--files",
+                        "ranker_int8.onnx, ranker_int8.ort", "--out", str(web))
+    assert done.returncode == 0 and "model files: ranker_int8.onnx, ranker_int8.ort" in done.stdout, done.stderr
+    record = json.loads(_entries(web)[RELEASE_JSON])
+    models = {a["path"] for a in json.loads((reference_bundle / "manifest.json").read_text())["artifacts"]}
+    held = {n.removeprefix("bundle/").split("/")[0] for n in record["files"]}
+    assert record["artifacts"] == ["ranker_int8.onnx", "ranker_int8.ort"] and held & models == set(record["artifacts"])
+    # every data file stays, the .ort's operator list with it; the other formats' files are gone
+    assert {"manifest.json", "features.json", "vocabularies.json", "rules.json", "fallback.json",
+            "testvectors_raw.json", "required_operators.config"} <= held
+    assert web.stat().st_size < 0.7 * release.stat().st_size
+    done = edgeship_cli("verify", str(web), "--public-key", pub)
+    assert done.returncode == 0, done.stderr
+    # only the files it carries are run: their tensor vectors, then their raw ones
+    assert [line.split()[0] for line in done.stdout.splitlines() if line.startswith("ranker")] == [
+        "ranker_int8.onnx", "ranker_int8.ort", "ranker_int8.onnx", "ranker_int8.ort"]
+    # a release that drops a file it lists is refused as any other
+    _rewrite(web, tmp_path / "cut.tar", lambda e: e.pop("bundle/ranker_int8.ort"))
+    done = edgeship_cli("verify", str(tmp_path / "cut.tar"), "--public-key", pub)
+    assert done.returncode == 1 and "missing bundle/ranker_int8.ort" in done.stderr
+    for files, expect in (("ranker_int9.onnx", "--files: 'ranker_int9.onnx' is not a model file of"),
+                          (" , ", "--files: expected model files of the bundle")):
+        done = edgeship_cli("release", str(reference_bundle), "--key", key, "--version", "1.0.0", "--files", files,
+                            "--out", str(tmp_path / "bad.tar"))
+        assert done.returncode == 2 and expect in done.stderr and not (tmp_path / "bad.tar").exists(), done.stderr
+
+
 @pytest.mark.parametrize("args,expect", [
     (("--version", "1.2"), "--version: expected MAJOR.MINOR.PATCH"),
     (("--version", "1.0.0", "--rollout", "0"), "--rollout: expected a fraction in (0, 1], got 0.0"),
