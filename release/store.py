@@ -11,19 +11,30 @@ user. The Python reference of the client libraries' ReleaseStore (clients/confor
                     version accepted stays the floor, so the release rolled back from is not taken again
     for_user(user): the installed release when its kill switch is off and the user's bucket is inside its
                     rollout; else the previous release under the same test; else None (rank with fallback.json)
+    restore(installed, previous): after an app restart, a new store (with the `floor` the app persisted) takes
+                    back the two archives the app kept: each checked again like a download (signature, record,
+                    files, client, contract) but not against the floor; the floor stays, so a release rolled
+                    back from or killed is still refused after the restart. Nothing changes on an error.
 """
 
 from __future__ import annotations
 
 from .make import Release, ReleaseError, admit, open_release
+from .record import parse_version
 from .rollout import in_rollout
 
 
 class ReleaseStore:
-    def __init__(self, public_keys: list, client_version: str, contracts: tuple[int, ...] = (2,)):
+    def __init__(self, public_keys: list, client_version: str, contracts: tuple[int, ...] = (2,),
+                 floor: str | None = None):
         self.keys, self.client_version, self.contracts = public_keys, client_version, contracts
         self.slots: tuple[Release | None, Release | None] = (None, None)  # (installed, previous)
-        self.latest: str | None = None  # the newest version accepted: a rollback does not lower it
+        # the newest version accepted: a rollback does not lower it; an app persists it (`floor`) across restarts
+        self.latest: str | None = floor
+
+    @property
+    def floor(self) -> str | None:
+        return self.latest
 
     @property
     def installed(self) -> Release | None:
@@ -46,6 +57,22 @@ class ReleaseStore:
             kept = self.previous  # the killed release is not a fallback: the one before it is
         self.slots = (release, kept)
         self.latest = release.record.version
+        return "ok"
+
+    def restore(self, installed: bytes, previous: bytes | None = None) -> str:
+        """"ok" or the error code of the first archive that fails; nothing changes on an error."""
+        pair = []
+        try:
+            for data in (installed, previous):
+                release = None if data is None else open_release(data, self.keys)
+                if release is not None:
+                    admit(release.record, self.client_version, self.contracts, None)
+                pair.append(release)
+        except ReleaseError as e:
+            return e.code
+        self.slots = (pair[0], pair[1])
+        if self.latest is None or parse_version(pair[0].record.version) > parse_version(self.latest):
+            self.latest = pair[0].record.version
         return "ok"
 
     def rollback(self) -> bool:

@@ -136,6 +136,14 @@ def _scenarios() -> tuple[list[dict], dict[str, bytes]]:
         "a bad download changes nothing": [
             ("install", "store-a.tar", "ok"), ("install", "record-edited.tar", "bad_signature"), ("users",)],
         "nothing installed: fallback for everyone": [("users",), ("rollback", False)],
+        # a restart: a new store with the floor the app persisted takes back the archives it kept
+        "an app restart keeps the floor, so a release rolled back from stays refused": [
+            ("install", "store-a.tar", "ok"), ("install", "store-b.tar", "ok"), ("rollback", True),
+            ("restart", "1.1.0", "store-a.tar", None, "ok"), ("users",), ("install", "store-b.tar", "downgrade"),
+            ("install", "store-c.tar", "ok"), ("users",)],
+        "a restart with a damaged archive keeps nothing": [
+            ("install", "store-a.tar", "ok"), ("restart", "1.0.0", "record-edited.tar", "store-a.tar", "bad_signature"),
+            ("users",), ("install", "store-a.tar", "downgrade"), ("install", "store-b.tar", "ok"), ("users",)],
     }
     from edgeship.release.store import ReleaseStore
 
@@ -150,6 +158,14 @@ def _scenarios() -> tuple[list[dict], dict[str, bytes]]:
                 if got != step[2]:
                     raise AssertionError(f"scenario {name}: installing {step[1]} gives {got}, the suite says {step[2]}")
                 steps.append({"install": step[1], "expect": got})
+            elif step[0] == "restart":
+                _, floor, installed, previous, expect = step
+                store = ReleaseStore([_key("test").public_key()], CLIENT, CONTRACTS, floor=floor)
+                got = store.restore(every[installed], None if previous is None else every[previous])
+                if got != expect:
+                    raise AssertionError(f"scenario {name}: restoring {installed} gives {got}, the suite says {expect}")
+                steps.append({"restart": {"floor": floor, "installed": installed, "previous": previous},
+                              "expect": got})
             elif step[0] == "rollback":
                 got = store.rollback()
                 if got != step[1]:

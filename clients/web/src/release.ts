@@ -208,11 +208,36 @@ export class ReleaseStore {
   private slots: [Release | null, Release | null] = [null, null];
   private latest: string | null = null;
 
+  /** floor: the newest version a store of this app accepted before (persisted across restarts: `floor`). */
   constructor(private readonly keys: PublicKey[], private readonly clientVersion: string,
-    private readonly contracts: readonly number[] = [2]) {}
+    private readonly contracts: readonly number[] = [2], floor: string | null = null) {
+    this.latest = floor;
+  }
 
   get installed(): Release | null { return this.slots[0]; }
   get previous(): Release | null { return this.slots[1]; }
+  /** The newest version accepted: persist it with the installed and previous archives. */
+  get floor(): string | null { return this.latest; }
+
+  /** After an app restart: the archives the app kept, checked again like a download (signature, record, files,
+   *  client, contract) but not against the floor, which stays; "ok" or the code; nothing changes on an error. */
+  async restore(installed: Uint8Array, previous: Uint8Array | null = null): Promise<"ok" | ReleaseErrorCode> {
+    const pair: (Release | null)[] = [];
+    try {
+      for (const bytes of [installed, previous]) {
+        const release = bytes === null ? null : await openRelease(bytes, this.keys);
+        if (release !== null) admit(release.record, this.clientVersion, this.contracts, null);
+        pair.push(release);
+      }
+    } catch (e) {
+      if (e instanceof ReleaseError) return e.code;
+      throw e;
+    }
+    this.slots = [pair[0], pair[1]];
+    const version = pair[0]!.record.version;
+    if (this.latest === null || compareVersions(version, this.latest) > 0) this.latest = version;
+    return "ok";
+  }
 
   /** "ok", or the code of the check that refused it. */
   async install(bytes: Uint8Array): Promise<"ok" | ReleaseErrorCode> {

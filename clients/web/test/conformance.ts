@@ -118,16 +118,23 @@ for (const c of rel.cases) {
   if (wrong === null) releaseGroup.passed++;
   else releaseGroup.failed.push(`${c.name}: ${wrong}`);
 }
-type Step = { install?: string; rollback?: boolean; expect?: string | boolean; users?: Record<string, string | null> };
+type Step = { install?: string; rollback?: boolean; expect?: string | boolean; users?: Record<string, string | null>;
+              restart?: { floor: string | null; installed: string; previous: string | null } };
+const archive = (name: string) => new Uint8Array(fs.readFileSync(path.join(suite, "releases", name)));
 const storeGroup = (groups["store"] ??= { passed: 0, failed: [] });
 for (const scenario of (rel as unknown as { scenarios: { name: string; steps: Step[] }[] }).scenarios) {
-  const store = new ReleaseStore([keys.get("test")!], (rel as unknown as { client_version: string }).client_version,
-    rel.contracts);
+  const client = (rel as unknown as { client_version: string }).client_version;
+  let store = new ReleaseStore([keys.get("test")!], client, rel.contracts);
   let wrong: string | null = null;
   for (const [i, step] of scenario.steps.entries()) {
     if (step.install) {
       const got = await store.install(new Uint8Array(fs.readFileSync(path.join(suite, "releases", step.install))));
       if (got !== step.expect) wrong = `step ${i}: install ${step.install} gave ${got}, want ${step.expect}`;
+    } else if (step.restart) {
+      const r = step.restart;
+      store = new ReleaseStore([keys.get("test")!], client, rel.contracts, r.floor);
+      const got = await store.restore(archive(r.installed), r.previous === null ? null : archive(r.previous));
+      if (got !== step.expect) wrong = `step ${i}: restore ${r.installed} gave ${got}, want ${step.expect}`;
     } else if (step.rollback) {
       const got = store.rollback();
       if (got !== step.expect) wrong = `step ${i}: rollback gave ${got}`;
@@ -144,7 +151,9 @@ for (const scenario of (rel as unknown as { scenarios: { name: string; steps: St
 }
 
 // served.tar: a real bundle as a release: its files make the bundle, its model file's bytes the session
-type Served = { archive: string; model_file: string; cases: { what: string; request: RawRequest; ranked: unknown[] }[] };
+type Served = {
+  archive: string; model_file: string; cases: { what: string; request: RawRequest; ranked: unknown[] }[];
+};
 const served = (rel as unknown as { served: Served }).served;
 const servedGroup = (groups["served"] ??= { passed: 0, failed: [] });
 const release = await openRelease(new Uint8Array(fs.readFileSync(path.join(suite, "releases", served.archive))),

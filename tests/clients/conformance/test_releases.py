@@ -51,3 +51,9 @@ def test_store_scenarios_stage_by_bucket_and_kill_back_to_the_release_before():
     assert set(killed[3]["users"].values()) == {"1.0.0"} and killed[4] == {"install": "store-b.tar",
                                                                             "expect": "downgrade"}
     assert set(scenarios["nothing installed: fallback for everyone"][0]["users"].values()) == {None}
+    restarted = scenarios["an app restart keeps the floor, so a release rolled back from stays refused"]
+    assert restarted[3] == {"restart": {"floor": "1.1.0", "installed": "store-a.tar", "previous": None},
+                            "expect": "ok"}
+    assert set(restarted[4]["users"].values()) == {"1.0.0"} and restarted[5]["expect"] == "downgrade"
+    damaged = scenarios["a restart with a damaged archive keeps nothing"]
+    assert damaged[1]["expect"] == "bad_signature" and set(damaged[2]["users"].values()) == {None}

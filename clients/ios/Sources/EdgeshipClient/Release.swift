@@ -218,10 +218,41 @@ public final class ReleaseStore {
     private var slots: (Release?, Release?) = (nil, nil)
     private var latest: String?
 
-    public init(keys: [ReleaseKey], clientVersion: String, contracts: [Int] = [2]) {
+    /// floor: the newest version a store of this app accepted before (persisted across restarts: `floor`).
+    public init(keys: [ReleaseKey], clientVersion: String, contracts: [Int] = [2], floor: String? = nil) {
         self.keys = keys
         self.clientVersion = clientVersion
         self.contracts = contracts
+        latest = floor
+    }
+
+    /// The newest version accepted: persist it with the installed and previous archives.
+    public var floor: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return latest
+    }
+
+    /// After an app restart: the archives the app kept, checked again like a download (signature, record, files,
+    /// client, contract) but not against the floor, which stays; "ok" or the code; nothing changes on an error.
+    public func restore(_ installed: Data, previous: Data? = nil) -> String {
+        var pair: [Release?] = []
+        do {
+            for bytes in [installed, previous] {
+                guard let bytes = bytes else { pair.append(nil); continue }
+                let release = try openRelease(bytes, keys: keys)
+                try admit(release.record, clientVersion: clientVersion, contracts: contracts, installed: nil)
+                pair.append(release)
+            }
+        } catch {
+            return (error as? ReleaseError)?.code ?? "bad_archive"
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        slots = (pair[0], pair[1])
+        let version = pair[0]!.record.version
+        if latest == nil || (try? compareVersions(version, latest!)) ?? 0 > 0 { latest = version }
+        return "ok"
     }
 
     private func both() -> (Release?, Release?) {

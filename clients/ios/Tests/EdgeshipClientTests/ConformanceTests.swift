@@ -126,12 +126,18 @@ final class ConformanceTests: XCTestCase {
 
     func testStoreScenarios() throws {
         for scenario in releases["scenarios"] as! [[String: Any]] {
-            let store = ReleaseStore(keys: [keys["test"]!], clientVersion: releases["client_version"] as! String,
+            var store = ReleaseStore(keys: [keys["test"]!], clientVersion: releases["client_version"] as! String,
                                      contracts: releases["contracts"] as! [Int])
             for (i, step) in (scenario["steps"] as! [[String: Any]]).enumerated() {
                 if let archive = step["install"] as? String {
                     XCTAssertEqual(store.install(try data("releases", archive)), step["expect"] as? String,
                                    "\(scenario["name"]!) step \(i)")
+                } else if let r = step["restart"] as? [String: Any] {
+                    store = ReleaseStore(keys: [keys["test"]!], clientVersion: releases["client_version"] as! String,
+                                         contracts: releases["contracts"] as! [Int], floor: r["floor"] as? String)
+                    let previous = try (r["previous"] as? String).map { try data("releases", $0) }
+                    XCTAssertEqual(store.restore(try data("releases", r["installed"] as! String), previous: previous),
+                                   step["expect"] as? String, "\(scenario["name"]!) step \(i)")
                 } else if step["rollback"] != nil {
                     XCTAssertEqual(store.rollback(), step["expect"] as? Bool, "\(scenario["name"]!) step \(i)")
                 } else {

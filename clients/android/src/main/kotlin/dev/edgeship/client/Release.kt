@@ -163,12 +163,31 @@ fun inRollout(userId: String, record: ReleaseRecord): Boolean =
  * taken again. Thread-safe: the pair is replaced in one volatile write.
  */
 class ReleaseStore(private val keys: List<ReleaseKey>, private val clientVersion: String,
-                   private val contracts: Collection<Int> = listOf(2)) {
+                   private val contracts: Collection<Int> = listOf(2), floor: String? = null) {
     @Volatile private var slots: Pair<Release?, Release?> = Pair(null, null)
-    @Volatile private var latest: String? = null
+    @Volatile private var latest: String? = floor
 
     val installed: Release? get() = slots.first
     val previous: Release? get() = slots.second
+    /** The newest version accepted: persist it with the installed and previous archives (a restart passes it). */
+    val floor: String? get() = latest
+
+    /** After an app restart: the archives the app kept, checked again like a download (signature, record, files,
+     *  client, contract) but not against the floor, which stays; "ok" or the code; nothing changes on an error. */
+    @Synchronized
+    fun restore(installed: ByteArray, previous: ByteArray? = null): String {
+        val pair = try {
+            listOf(installed, previous).map { bytes ->
+                bytes?.let { openRelease(it, keys).also { r -> admit(r.record, clientVersion, contracts, null) } }
+            }
+        } catch (e: ReleaseError) {
+            return e.code
+        }
+        slots = Pair(pair[0], pair[1])
+        val version = pair[0]!!.record.version
+        if (latest == null || compareVersions(version, latest!!) > 0) latest = version
+        return "ok"
+    }
 
     /** "ok", or the code of the check that refused it. */
     @Synchronized

@@ -163,12 +163,20 @@ class ConformanceTest {
     fun storeScenarios(): List<DynamicTest> = releases.getJSONArray("scenarios").objects().map { scenario ->
         DynamicTest.dynamicTest("store/${scenario.getString("name")}") {
             val contracts = releases.getJSONArray("contracts").let { a -> (0 until a.length()).map { a.getInt(it) } }
-            val store = ReleaseStore(listOf(keys.getValue("test")), releases.getString("client_version"), contracts)
+            var store = ReleaseStore(listOf(keys.getValue("test")), releases.getString("client_version"), contracts)
+            fun archive(name: String) = File(File(suite, "releases"), name).readBytes()
             var wrong: String? = null
             for ((i, step) in scenario.getJSONArray("steps").objects().withIndex()) {
                 wrong = when {
                     step.has("install") -> store.install(File(File(suite, "releases"), step.getString("install")).readBytes())
                         .let { if (it == step.getString("expect")) null else "step $i: install gave $it" }
+                    step.has("restart") -> step.getJSONObject("restart").let { r ->
+                        store = ReleaseStore(listOf(keys.getValue("test")), releases.getString("client_version"),
+                                             contracts, if (r.isNull("floor")) null else r.getString("floor"))
+                        store.restore(archive(r.getString("installed")),
+                                      if (r.isNull("previous")) null else archive(r.getString("previous")))
+                            .let { if (it == step.getString("expect")) null else "step $i: restore gave $it" }
+                    }
                     step.has("rollback") -> store.rollback()
                         .let { if (it == step.getBoolean("expect")) null else "step $i: rollback gave $it" }
                     else -> step.getJSONObject("users").let { users ->
