@@ -38,3 +38,45 @@ export function requestEvents(info: RequestInfo, items: readonly unknown[], slat
 export function tapEvent(requestId: string, item: unknown, timestamp: number | null = null): LogEvent {
   return { event: "tap", request_id: requestId, item: canonical(item, "items"), timestamp };
 }
+
+/** Batches the log's lines for a sink the app owns (a file append, an HTTP POST): lines leave in order, `batch` at a
+ *  time or on flush(); a sink that throws keeps its lines queued, in front, for the next flush; past `maxLines`
+ *  queued the oldest are dropped and counted, so a phone offline for days does not grow the queue without bound. */
+export class ImpressionLogger {
+  private queue: string[] = [];
+  /** lines dropped because the queue was full */
+  dropped = 0;
+
+  constructor(private readonly sink: (lines: string) => Promise<void> | void, private readonly batch = 100,
+    private readonly maxLines = 10_000) {}
+
+  get pending(): number { return this.queue.length; }
+
+  async log(events: readonly LogEvent[]): Promise<void> {
+    for (const e of events) this.queue.push(JSON.stringify(e));
+    this.trim();
+    if (this.queue.length >= this.batch) await this.flush();
+  }
+
+  /** true when every queued line reached the sink */
+  async flush(): Promise<boolean> {
+    if (this.queue.length === 0) return true;
+    const lines = this.queue.splice(0);
+    try {
+      await this.sink(lines.join("\n") + "\n");
+      return true;
+    } catch {
+      this.queue.unshift(...lines);
+      this.trim();
+      return false;
+    }
+  }
+
+  private trim(): void {
+    const over = this.queue.length - this.maxLines;
+    if (over > 0) {
+      this.queue.splice(0, over);
+      this.dropped += over;
+    }
+  }
+}

@@ -7,7 +7,7 @@ export * from "./contract.js";
 export { Encoder, contextByName, timeId } from "./encoder.js";
 export { BundleError, ContractError } from "./errors.js";
 export { explore, exploreWith, type Slate } from "./exploration.js";
-export { requestEvents, tapEvent, type LogEvent, type RequestInfo } from "./impressions.js";
+export { ImpressionLogger, requestEvents, tapEvent, type LogEvent, type RequestInfo } from "./impressions.js";
 export { fallbackScores } from "./fallback.js";
 export {
   LiteRtScoringModel, type LiteRtCompiledModel, type LiteRtTensor, type LiteRtTensorConstructor,

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as readline from "node:readline";
 import ort from "onnxruntime-node";
 import {
-  bucket, exploreWith, OnnxScoringModel, openRelease, publicKey, Ranker, rankWithShadow, releaseBundle, ReleaseStore,
+  bucket, exploreWith, ImpressionLogger, OnnxScoringModel, openRelease, publicKey, Ranker, rankWithShadow, releaseBundle, ReleaseStore,
   requestEvents, tapEvent, type RawRequest, type Release, type Ranking,
 } from "../src/index.js";
 
@@ -74,6 +74,7 @@ async function main(): Promise<number> {
   const slots = plan.examination.length;
   const tmp = `${plan.log}.tmp`;
   const out = fs.openSync(tmp, "w");
+  const logger = new ImpressionLogger((lines) => { fs.writeSync(out, lines); }, 1000);
   const counts: Record<string, number> = {};
   let requests = 0, taps = 0, rankMs = 0;
   const lines = readline.createInterface({ input: fs.createReadStream(plan.visits), crlfDelay: Infinity });
@@ -111,10 +112,11 @@ async function main(): Promise<number> {
         taps++;
       }
     });
-    fs.writeSync(out, events.map((e) => JSON.stringify(e)).join("\n") + "\n");
+    await logger.log(events);
     counts[`${version} ${POLICY[shown.by]}`] = (counts[`${version} ${POLICY[shown.by]}`] ?? 0) + 1;
     requests++;
   }
+  if (!(await logger.flush()) || logger.dropped > 0) throw new Error(`the log lost ${logger.dropped} lines`);
   fs.closeSync(out);
   fs.renameSync(tmp, plan.log);
   console.log(JSON.stringify({ installs, requests, taps, counts, mean_rank_ms: rankMs / Math.max(requests, 1),

@@ -70,6 +70,9 @@ def test_conformance_suite_and_raw_vectors_pass_under_node(workdir, reference_bu
         "exploration": len(json.loads((SUITE / "exploration.json").read_text())["cases"]),
         "logging": len(json.loads((SUITE / "exploration.json").read_text())["logging"])}
 
+    done = _node(build / "test" / "logger.js")  # ImpressionLogger: failing sinks, overflowing queues
+    assert done.returncode == 0 and "logger: ok" in done.stdout, done.stdout[-3000:]
+
     report = workdir / "vectors.json"
     done = _node(build / "test" / "vectors.js", reference_bundle, report)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

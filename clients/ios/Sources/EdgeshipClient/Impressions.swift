@@ -64,3 +64,66 @@ public func tapEvent(requestId: String, item: RawValue, timestamp: Double? = nil
     ["event": "tap", "request_id": requestId, "item": try canonical(item, field: "items"),
      "timestamp": orNull(timestamp)]
 }
+
+/// Batches the log's lines for a sink the app owns (a file append, an HTTP POST): lines leave in order, `batch` at a
+/// time or on flush(); a sink that throws keeps its lines queued, in front, for the next flush; past `maxLines`
+/// queued the oldest are dropped and counted. Thread-safe; the sink runs outside the lock.
+public final class ImpressionLogger {
+    private let sink: (String) throws -> Void
+    private let batch: Int
+    private let maxLines: Int
+    private let lock = NSLock()
+    private var queue: [String] = []
+    /// lines dropped because the queue was full
+    public private(set) var dropped = 0
+
+    public init(sink: @escaping (String) throws -> Void, batch: Int = 100, maxLines: Int = 10_000) {
+        self.sink = sink
+        self.batch = batch
+        self.maxLines = maxLines
+    }
+
+    public var pending: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return queue.count
+    }
+
+    public func log(_ events: [[String: Any]]) throws {
+        let lines = try events.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+        lock.lock()
+        queue.append(contentsOf: lines)
+        trim()
+        let full = queue.count >= batch
+        lock.unlock()
+        if full { _ = flush() }
+    }
+
+    /// true when every queued line reached the sink
+    @discardableResult
+    public func flush() -> Bool {
+        lock.lock()
+        let lines = queue
+        queue.removeAll()
+        lock.unlock()
+        if lines.isEmpty { return true }
+        do {
+            try sink(lines.joined(separator: "\n") + "\n")
+            return true
+        } catch {
+            lock.lock()
+            queue.insert(contentsOf: lines, at: 0)
+            trim()
+            lock.unlock()
+            return false
+        }
+    }
+
+    private func trim() {
+        let over = queue.count - maxLines
+        if over > 0 {
+            queue.removeFirst(over)
+            dropped += over
+        }
+    }
+}

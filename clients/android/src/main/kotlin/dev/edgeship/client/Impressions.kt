@@ -37,3 +37,52 @@ fun requestEvents(info: RequestInfo, items: List<Any?>, slate: Slate): List<JSON
 fun tapEvent(requestId: String, item: Any?, timestamp: Double? = null): JSONObject =
     JSONObject().put("event", "tap").put("request_id", requestId).put("item", canonical(item, "items"))
         .put("timestamp", timestamp ?: JSONObject.NULL)
+
+/**
+ * Batches the log's lines for a sink the app owns (a file append, an HTTP POST): lines leave in order, [batch] at a
+ * time or on [flush]; a sink that throws keeps its lines queued, in front, for the next flush; past [maxLines]
+ * queued the oldest are dropped and counted, so a phone offline for days does not grow the queue without bound.
+ * Thread-safe; the sink runs outside the lock, so logging never waits for the network.
+ */
+class ImpressionLogger(private val sink: (String) -> Unit, private val batch: Int = 100,
+                       private val maxLines: Int = 10_000) {
+    private val queue = ArrayDeque<String>()
+    private val lock = Any()
+
+    /** lines dropped because the queue was full */
+    var dropped = 0L
+        private set
+    val pending: Int get() = synchronized(lock) { queue.size }
+
+    fun log(events: List<JSONObject>) {
+        val full = synchronized(lock) {
+            events.forEach { queue.addLast(it.toString()) }
+            trim()
+            queue.size >= batch
+        }
+        if (full) flush()
+    }
+
+    /** true when every queued line reached the sink */
+    fun flush(): Boolean {
+        val lines = synchronized(lock) { queue.toList().also { queue.clear() } }
+        if (lines.isEmpty()) return true
+        return try {
+            sink(lines.joinToString("\n") + "\n")
+            true
+        } catch (e: Exception) {
+            synchronized(lock) {
+                lines.asReversed().forEach { queue.addFirst(it) }
+                trim()
+            }
+            false
+        }
+    }
+
+    private fun trim() {
+        while (queue.size > maxLines) {
+            queue.removeFirst()
+            dropped++
+        }
+    }
+}
