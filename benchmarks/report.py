@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core import typed
 from ..core.errors import AlreadyExists
-from ..core.files import write_json, write_text
+from ..core.files import write_figure, write_json, write_text
 from ..core.outcome import Outcome
 from .records import BENCH_JSON, BenchResult, Group
 
@@ -117,8 +117,7 @@ def plot(data: BenchResult, out: Path) -> list[Path]:
         ax.set_xlabel("latency per invoke, µs (box: p25–p75, line: p50, whiskers: p1–p99; log scale)")
         ax.set_title("Latency distribution per file, runtime, threads")
         fig.tight_layout()
-        made.append(_save(fig, out / PLOTS[0]))
-        plt.close(fig)
+        made.append(write_figure(fig, out / PLOTS[0]))
     files = [t for t in data.targets if t.group != Group.IDENTITY and t.facts]
     if files:
         fig, ax = plt.subplots(figsize=(8, 0.4 * len(files) + 1.5))
@@ -130,8 +129,7 @@ def plot(data: BenchResult, out: Path) -> list[Path]:
         ax.set_title("Size and download size")
         ax.legend()
         fig.tight_layout()
-        made.append(_save(fig, out / PLOTS[1]))
-        plt.close(fig)
+        made.append(write_figure(fig, out / PLOTS[1]))
     verified = [t for t in files if t.verification and t.verification.ndcg_ratio == t.verification.ndcg_ratio]
     if verified:
         fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -144,16 +142,8 @@ def plot(data: BenchResult, out: Path) -> list[Path]:
         ax.set_title("Quality vs size (verification in each file's runtime)")
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        made.append(_save(fig, out / PLOTS[2]))
-        plt.close(fig)
+        made.append(write_figure(fig, out / PLOTS[2]))
     return made
-
-
-def _save(fig, path: Path) -> Path:
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    tmp.replace(path)
-    return path
 
 
 def write(result: BenchResult, out: Path, force: bool) -> None:

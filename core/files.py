@@ -51,6 +51,18 @@ def write_text(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def write_figure(fig, path: Path, dpi: int = 110) -> Path:
+    """A matplotlib figure as PNG, written beside the target and renamed over it, then closed; no software tag in
+    the file, so the same figure gives the same bytes under another matplotlib."""
+    import matplotlib.pyplot as plt
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
 def write_json(path: Path, payload, compact: bool = False) -> None:
     """Strict JSON (NaN refused: the codec writes undefined numbers as null), atomically. compact: one line, for
     files of numbers (test vectors), where an indented number per line would triple the size."""

@@ -12,7 +12,7 @@ import numpy as np
 
 from .core import typed
 from .core.errors import AlreadyExists, InputError
-from .core.files import write_json, write_text
+from .core.files import write_figure, write_json, write_text
 from .models.experiment import Z95, ArmStats, Lift, SampleRatio, arm_stats, lift, sample_ratio
 from .ondevice.impressions import ImpressionLog, read
 
@@ -156,10 +156,7 @@ def _plot(r: AbReport, path: Path) -> None:
     right.set_yticks(range(len(r.lifts)), [lf.arm for lf in r.lifts])
     right.set_title(f"lift over {r.control}, % (95% CI)")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    tmp.replace(path)
+    write_figure(fig, path, dpi=100)
 
 
 def write(r: AbReport, out: Path, force: bool) -> None:

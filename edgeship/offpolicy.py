@@ -21,7 +21,7 @@ import pandas as pd
 
 from .core import typed
 from .core.errors import AlreadyExists, ConfigError, InputError
-from .core.files import read_json, write_json, write_text
+from .core.files import read_json, write_figure, write_json, write_text
 from .core.intervals import Interval, bootstrap
 from .models import ope
 from .models.features import CANDIDATES, CONTEXT
@@ -312,26 +312,12 @@ def _from_table(schema: LogSchema, rows: LoggedRows, bundle: Bundle, data: Path)
 def read_impressions(path: Path) -> Logged:
     """The app's impression log: every request event must carry its raw request (`request`), which the policies
     rank exactly as the app did, with each candidate's own features."""
-    from .models.features import canonical
-    from .ondevice.impressions import read
+    from .ondevice.impressions import candidates as checked, read
 
     log = read(path)
     requests = log.raw
-    for i, raw in enumerate(requests):
-        if raw is None:
-            raise InputError(f"{path}: request {log.request_ids[i]!r} has no `request` (the raw request the app "
-                             "ranked): `edgeship evaluate` needs it to rank the logged requests again")
-    candidates = [[canonical(v) for v in r.items] for r in requests]
-    rows = []
-    for r, k, item in zip(log.request, log.position, log.item):
-        if item not in candidates[r]:
-            raise InputError(f"{path}: request {log.request_ids[r]!r}: the shown item {item!r} is not among its "
-                             f"{len(candidates[r])} candidates")
-        if k >= len(candidates[r]):
-            raise InputError(f"{path}: request {log.request_ids[r]!r}: position {k} is beyond its "
-                             f"{len(candidates[r])} candidates")
-        rows.append(r)
-    rows = np.asarray(rows, dtype=np.int64)
+    candidates = checked(log, path, "`edgeship evaluate` needs it to rank the logged requests again")
+    rows = log.request
     return Logged([requests[r] for r in rows], [candidates[r] for r in rows], list(log.item), log.position,
                   log.tapped.astype(np.float64), log.propensity,
                   sorted({i for row in candidates for i in row}), log.users[log.request].astype(str), "users",
@@ -476,7 +462,4 @@ def _plot(r: OpeReport, path: Path) -> None:
     ax.invert_yaxis()
     ax.set_xlabel("click rate per impression (95 % interval)")
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    write_figure(fig, path)

@@ -31,7 +31,7 @@ from . import sources
 from .config import RunConfig
 from .core import typed
 from .core.errors import EdgeshipError, InputError
-from .core.files import write_json, write_text
+from .core.files import write_figure, write_json, write_text
 from .models import search
 from .models.data import Requests
 from .progress import Steps
@@ -381,10 +381,7 @@ def plot(budget: search.Budget, metric: str, trials: list[search.TrialRecord], f
     ax.set_title("edgeship tune: every trial (marker area ∝ bytes; gray: outside the budget)")
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    write_figure(fig, path)
 
 
 def tune(cfg: RunConfig, how: TuneConfig, data: sources.Dataset, budget: search.Budget, step: Steps,

@@ -10,7 +10,6 @@ table's own columns start with "_", and a log whose context or features use such
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +24,11 @@ SEPARATORS = ("|", "\x1f")  # history and candidate lists in one column: the fir
 
 
 def table(path: Path) -> tuple[pd.DataFrame, LogSchema]:
-    from .impressions import read
+    from .impressions import candidates, read
     from ..models.features import canonical
 
     log = read(path)
-    missing = [rid for rid, raw in zip(log.request_ids, log.raw) if raw is None]
-    if missing:
-        raise InputError(f"{path}: request {missing[0]!r} has no `request` (the raw request the app ranked): "
-                         "training on the impression log needs it in every request event")
+    ids = candidates(log, path, "training on the impression log needs it in every request event")
     if not len(log.request):
         raise InputError(f"{path}: no impressions to train on")
     first = log.raw[log.request[0]]
@@ -46,15 +42,14 @@ def table(path: Path) -> tuple[pd.DataFrame, LogSchema]:
         if name.startswith("_"):
             raise InputError(f"{path}: a context key or feature named {name!r}: names starting with \"_\" are the "
                              "training table's own")
-    ids = {canonical(i) for raw in log.raw for i in [*raw.items, *raw.history]}
-    separator = next((s for s in SEPARATORS if not any(s in i for i in ids)), None)
+    every = {i for row in ids for i in row} | {canonical(h) for raw in log.raw for h in raw.history}
+    separator = next((s for s in SEPARATORS if not any(s in i for i in every)), None)
     if separator is None:
         raise InputError(f"{path}: item ids hold both '|' and '\\x1f': no separator is left for lists of them")
     rows: dict[str, list] = {c: [] for c in (REQUEST, USER, ITEM, TAP, POSITION, PROPENSITY, CANDIDATES, HISTORY,
                                               TIMESTAMP, *context_keys, *feature_names)}
     for n, (r, item) in enumerate(zip(log.request, log.item)):
-        raw = log.raw[r]
-        items = [canonical(i) for i in raw.items]
+        raw, items = log.raw[r], ids[r]
         features = raw.features[items.index(item)] if raw.features else {}
         if set(features) != set(feature_names):
             raise InputError(f"{path}: request {log.request_ids[r]!r}: item {item!r} has the features "
@@ -90,5 +85,4 @@ def to_parquet(path: Path, folder: Path) -> tuple[Path, LogSchema, int]:
     frame, schema = table(path)
     out = folder / f"{path.stem}.parquet"
     frame.to_parquet(out, index=False)
-    most = int(frame[CANDIDATES].str.count(re.escape(schema.history_separator)).max()) + 1
-    return out, schema, most
+    return out, schema, int(frame[CANDIDATES].str.split(schema.history_separator, regex=False).str.len().max())

@@ -125,6 +125,27 @@ def tap(request_id: str, item, timestamp: float | None = None) -> dict:
     return {"event": "tap", "request_id": request_id, "item": canonical(item), "timestamp": timestamp}
 
 
+def candidates(log: ImpressionLog, path: Path, needed_by: str) -> list[list[str]]:
+    """Each request's candidate ids (canonical), for the readers that rank the logged requests again (`edgeship
+    evaluate`, `edgeship train`): every request event carries its raw request, and every impression shows one of
+    its request's candidates at a position it has; else one line naming the first request that does not."""
+    from ..models.features import canonical
+
+    for rid, raw in zip(log.request_ids, log.raw):
+        if raw is None:
+            raise InputError(f"{path}: request {rid!r} has no `request` (the raw request the app ranked): "
+                             f"{needed_by}")
+    ids = [[canonical(v) for v in raw.items] for raw in log.raw]
+    for r, k, item in zip(log.request, log.position, log.item):
+        if item not in ids[r]:
+            raise InputError(f"{path}: request {log.request_ids[r]!r}: the shown item {item!r} is not among its "
+                             f"{len(ids[r])} candidates")
+        if k >= len(ids[r]):
+            raise InputError(f"{path}: request {log.request_ids[r]!r}: position {k} is beyond its {len(ids[r])} "
+                             "candidates")
+    return ids
+
+
 def _need(event: dict, name: str, kinds: tuple, where: str, optional: bool = False):
     value = event.get(name)
     if value is None and optional:

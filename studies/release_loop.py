@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeship.config import bundle_config
-from edgeship.core.files import read_json, write_json, write_text
+from edgeship.core.files import read_json, write_figure, write_json, write_text
 from edgeship.export.reader import read_contract, read_manifest
 from edgeship.models.data import Requests, fresh_requests
 from edgeship.models.features import PAD_ID
@@ -392,10 +392,7 @@ def plot(result: dict, path: Path) -> None:
     fig.suptitle("95 % intervals per seed (green: better candidate, red: weaker); black tick: the truth",
                  fontsize=10)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    tmp.replace(path)
+    write_figure(fig, path, dpi=100)
 
 
 def ensure_weaker(path: Path, step) -> Path:

@@ -74,6 +74,11 @@ def test_refusals_name_the_request(tmp_path):
     with pytest.raises(InputError, match="'price' is both a context key and a feature name"):
         it.table(twice)
 
+    stray = tmp_path / "stray.jsonl"  # an impression of an item its request did not hold: one line, as evaluate says
+    stray.write_text(_log(tmp_path / "ok.jsonl", 3).read_text().replace('"item": "sku-', '"item": "gone-', 1))
+    with pytest.raises(InputError, match="request 'r0': the shown item 'gone-"):
+        it.table(stray)
+
     def odd_features(r, request):
         if r == 3:
             request["features"] = [{"price": 1.0} for _ in request["items"]]
