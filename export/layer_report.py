@@ -17,6 +17,7 @@ from ..core.files import write_json, write_text
 
 REPORT = "quantization"
 REPORT_VERSION = 1
+INSIDE = "float32 (int8 inside)"  # a layer the quantizer rewrote whose output stays float (ONNX dynamic, tables)
 THRESHOLD_DB = 20.0  # an int8 layer whose output keeps less signal than this over its error is named
 
 
@@ -24,7 +25,8 @@ THRESHOLD_DB = 20.0  # an int8 layer whose output keeps less signal than this ov
 class LayerError:
     op: str
     tensor: str = field(metadata={"doc": "the op's output tensor, named as in the fp32 file"})
-    dtype: str = field(metadata={"doc": "the output's type in the int8 file (float32 where the recipe kept it)"})
+    dtype: str = field(metadata={"doc": "the output's type in the int8 file (float32 where the recipe kept it; "
+                                        f"{INSIDE!r}: rewritten to int8 arithmetic with a float output)"})
     snr_db: float | None = field(metadata={
         "doc": "10 log10(Σ fp32² / Σ (fp32 − int8)²) over the requests; null: no error at all"})
     cosine: float | None
@@ -56,9 +58,14 @@ def short(tensor: str) -> str:
     return parts[1] if len(parts) > 2 else first
 
 
+def quantized(x: LayerError) -> bool:
+    """Whether the recipe put the layer in int8 (its output, or its arithmetic)."""
+    return x.scale > 0 or x.dtype == INSIDE
+
+
 def weakest(layers: list[LayerError], threshold: float = THRESHOLD_DB) -> list[LayerError]:
-    """The integer layers whose SNR is below the threshold, worst first."""
-    return sorted((x for x in layers if x.scale > 0 and x.snr_db is not None and x.snr_db < threshold),
+    """The quantized layers whose SNR is below the threshold, worst first."""
+    return sorted((x for x in layers if quantized(x) and x.snr_db is not None and x.snr_db < threshold),
                   key=lambda x: x.snr_db)
 
 
@@ -67,16 +74,34 @@ def write(folder: Path, report: LayerReport) -> None:
     write_text(folder / f"{REPORT}.md", markdown(report))
 
 
+def _advice(slot: str, weak: list[LayerError], threshold: float) -> str:
+    """Which recipe key keeps the weak layers in float, in the words of the slot's format."""
+    names = ", ".join(f"`{short(x.tensor)}` ({x.snr_db:.1f} dB)" for x in weak)
+    example = "float_layers = [" + ", ".join(f"'{re.escape(short(x.tensor))}'" for x in weak[:3]) + "]"
+    if slot.endswith(".onnx"):
+        return (f"int8 layers below {threshold:g} dB, worst first: {names}. An ONNX Runtime recipe (qdq, qoperator, "
+                f"dynamic) keeps their nodes in float with `{example}` (regular expressions over the fp32 graph's "
+                "tensor names, TOML literal strings; the names count positions in the graph, so a changed model "
+                "renames them), or by op type with `int8_ops`.\n")
+    tf_names = any(short(x.tensor).startswith("tf.") for x in weak)
+    return (f"int8 layers below {threshold:g} dB, worst first: {names}. To keep them in float, a mixed recipe lists "
+            f"them in `float_layers` (regular expressions over these names), e.g. `{example}` (TOML literal strings)"
+            + (", or their op types in `float_ops`: a `tf.*` name carries a counter Keras sets per process, so it "
+               "can differ in the next run" if tf_names else "") + ".\n")
+
+
 def markdown(report: LayerReport) -> str:
     text = [f"# Where int8 loses precision, layer by layer\n\nEach int8 candidate's op outputs against the same "
-            f"tensors of the fp32 file, both run in the runtime's builtin kernels on {report.requests} calibration "
-            "requests (the error accumulates: a layer's figure includes what its inputs brought). SNR = 10 log10("
-            "signal power / error power); \"exact\": no error. Layers whose tensors the fp32 file names otherwise "
-            "(a quantization-aware model's) are left out. Every candidate's table is in "
-            f"`{REPORT}.json`.\n"]
+            f"tensors of the fp32 file, both run on {report.requests} calibration requests: .tflite files in "
+            "LiteRT's builtin kernels with every tensor kept, .onnx files by ONNX Runtime's own quantization "
+            "debugger (`qdq_loss_debug`, graph optimizations off; a QDQ tensor is compared after its "
+            "quantize-dequantize pair). The error accumulates: a layer's figure includes what its inputs brought. "
+            "SNR = 10 log10(signal power / error power); \"exact\": no error. Layers whose tensors the fp32 file "
+            "names otherwise (a quantization-aware model's, an .onnx converted from the .tflite) are left out. "
+            f"Every candidate's table is in `{REPORT}.json`.\n"]
     for slot, candidates in report.files.items():
         shown = [c for c in candidates if c.shipped]
-        most = max(candidates, key=lambda c: sum(x.scale > 0 for x in c.layers), default=None)
+        most = max(candidates, key=lambda c: sum(map(quantized, c.layers)), default=None)
         if most is not None and most not in shown:
             shown.append(most)
         for c in shown:
@@ -84,14 +109,10 @@ def markdown(report: LayerReport) -> str:
             text.append(f"\n## `{slot}`: `{c.candidate}` ({role})\n")
             weak = weakest(c.layers, report.threshold_db)
             if weak:
-                names = ", ".join(f"`{short(x.tensor)}` ({x.snr_db:.1f} dB)" for x in weak)
-                text.append(f"int8 layers below {report.threshold_db:g} dB, worst first: {names}. To keep them in "
-                            "float, a mixed recipe lists them in `float_layers` (regular expressions over these "
-                            "names), e.g. `float_layers = [" + ", ".join(
-                                f"'{re.escape(short(x.tensor))}'" for x in weak[:3]) + "]` (TOML literal strings)"
-                            + (", or their op types in `float_ops`: a `tf.*` name carries a counter Keras sets per "
-                               "process, so it can differ in the next run" if any(
-                                   short(x.tensor).startswith("tf.") for x in weak) else "") + ".\n")
+                text.append(_advice(slot, weak, report.threshold_db))
+            elif not c.layers:
+                text.append("No tensor of this file has its fp32 name: nothing to compare.\n")
+                continue
             else:
                 text.append(f"No int8 layer below {report.threshold_db:g} dB.\n")
             text.append("\n| # | op | layer | dtype | SNR dB | cosine | RMSE | scale |")

@@ -162,8 +162,8 @@ is a proxy: ARM's int8 kernels differ, so a team whose phones disagree can rebui
 "size"` or `"quality"`.
 """
     if any(formats.for_path(Path(slot)).layers for slot in manifest.quantization):
-        text += ("Where each .tflite candidate loses precision, layer by layer (and which layers a mixed recipe would "
-                 "keep in float): [quantization.md](quantization.md).\n")
+        text += ("Where each int8 candidate loses precision, layer by layer (and which layers a recipe would keep in "
+                 "float): [quantization.md](quantization.md).\n")
     for slot, q in manifest.quantization.items():
         rows = [[f"`{name}`", c.method, f"{c.bytes:,}", f"{c.size_ratio:.2f}",
                  "–" if c.p50_us is None else f"{c.p50_us:.1f} µs",

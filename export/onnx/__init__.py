@@ -6,4 +6,5 @@ from ..format import Format
 from .record import OnnxDetails
 
 # needs tflite: the onnx_from_tflite recipe converts the shipped int8 .tflite (export/recipes/)
-FORMAT = Format("onnx", ".onnx", "ONNX", needs=("tflite",), record=OnnxDetails, profiled=True)
+FORMAT = Format("onnx", ".onnx", "ONNX", needs=("tflite",), record=OnnxDetails, profiled=True,
+                layers=True)

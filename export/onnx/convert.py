@@ -22,10 +22,11 @@ from .simplify import simplify
 FORMAT = "onnx"
 
 
-def _check_and_save(model_proto, path: Path, about: About | None) -> None:
+def _check_and_save(model_proto, path: Path, about: About | None, prefix: str = "t",
+                    keep: frozenset[str] = frozenset()) -> None:
     import onnx
 
-    canonicalize(model_proto)
+    canonicalize(model_proto, prefix, keep)
     if about is not None:
         describe_onnx(model_proto, about)
     onnx.checker.check_model(model_proto, full_check=True)
@@ -43,14 +44,17 @@ def _rename_io(model_proto, mapping: dict[str, str]) -> None:
         node.output[:] = [mapping.get(n, n) for n in node.output]
 
 
-def canonicalize(model_proto) -> None:
+def canonicalize(model_proto, prefix: str = "t", keep: frozenset[str] = frozenset()) -> None:
     """Give equal graphs equal bytes.
 
     tf2onnx emits nodes in an order that varies between runs (set iteration) and names constants and helper
     nodes from a process-wide counter, so the same model converted twice gave different files. This rewrites
     the graph in a canonical order: identical initializers merged and named by content, nodes in a topological
     order that breaks ties by op type, inputs and attributes, every intermediate tensor and node named by its
-    position. Graph inputs and outputs keep their (contract) names.
+    position (`prefix` + position). Graph inputs and outputs keep their (contract) names, and so do the tensors
+    in `keep`: an int8 graph quantized from the canonical fp32 one keeps the fp32 graph's names for the tensors
+    they share (the layer-by-layer comparison finds them by name: export/onnx/layers.py) and numbers the rest
+    with another prefix, so that no name means another tensor in the fp32 file.
     """
     import hashlib
 
@@ -78,7 +82,7 @@ def canonicalize(model_proto) -> None:
         node = min(ready, key=key)
         pending.remove(node)
         for j, out in enumerate(node.output):
-            canon[out] = out if out in outputs else f"t{len(ordered)}_{j}"
+            canon[out] = out if out in outputs or out in keep else f"{prefix}{len(ordered)}_{j}"
         node.input[:] = [canon[i] if i else "" for i in node.input]
         node.output[:] = [canon[o] for o in node.output]
         node.name = f"{node.op_type}_{len(ordered)}"
@@ -136,11 +140,20 @@ def export(job: ExportJob, out_dir: Path, derived: Derived) -> list[Artifact]:
                                           failed=one_line(e, 300)))
                 continue
         out = out_dir / f"ranker_int8_{recipe.name}.onnx"
-        _check_and_save(int8, out, job.about)
+        shared = frozenset(t for n in fp32.graph.node for t in n.output) if origin == path.name else frozenset()
+        _check_and_save(int8, out, job.about, "q", shared)
         artifacts.append(Artifact(path=out, format=FORMAT, precision="int8", notes=note,
                                   quantization_method=recipe.name, recipe=recipe, ships_as=INT8_NAME,
                                   details=OnnxDetails(OPSET, derived_from=origin)))
     return artifacts
+
+
+def float_nodes(fp32, patterns: tuple[str, ...]) -> list[str]:
+    """The fp32 graph's nodes a recipe's float_layers keep in float: those with an output tensor a pattern
+    matches (re.search, as for .tflite)."""
+    import re
+
+    return [n.name for n in fp32.graph.node if any(re.search(p, o) for p in patterns for o in n.output)]
 
 
 def _ort_quantized(fp32, recipe: Recipe, job: ExportJob):
@@ -169,6 +182,8 @@ def _ort_quantized(fp32, recipe: Recipe, job: ExportJob):
             with shims.quiet():
                 quant_pre_process("fp32.onnx", "pre.onnx", skip_symbolic_shape=True)
                 only = {"op_types_to_quantize": list(recipe.int8_ops)} if recipe.int8_ops else {}
+                if recipe.float_layers:
+                    only["nodes_to_exclude"] = float_nodes(fp32, recipe.float_layers)
                 if recipe.method == "dynamic":
                     quantize_dynamic("pre.onnx", "int8.onnx", weight_type=QuantType.QInt8, **only)
                 else:

@@ -12,6 +12,8 @@ A recipe file:
                                # onnx: from_tflite, qdq, qoperator, dynamic
     float_ops = ["BATCH_MATMUL", "SOFTMAX"]     # mixed: op types kept in float ...
     float_layers = ["attention"]                # ... and ops whose output name matches one of these regexes
+                               # (also onnx qdq / qoperator / dynamic: the fp32 graph's tensor names, as
+                               # quantization.md shows them; those nodes stay float)
     int8_ops = []              # mixed, and onnx qdq / qoperator / dynamic: only these op types in int8, every
                                # other op float (instead of float_ops; float_layers still apply)
     activations = "int8"       # onnx qdq / qoperator: int8 or uint8
@@ -75,8 +77,8 @@ def check(recipe: Recipe, where: str, error: type[EdgeshipError] = ConfigError) 
         raise error(f"{where}: name: expected lower-case letters, digits, _ + or -, got {recipe.name!r}")
     mixed = recipe.float_ops or recipe.float_layers or recipe.int8_ops
     ort = recipe.format == "onnx" and recipe.method != "from_tflite"
-    if (recipe.float_ops or recipe.float_layers or (recipe.int8_ops and not ort)) and recipe.method != "mixed":
-        raise error(f"{where}: float_ops and float_layers belong to method \"mixed\", int8_ops to \"mixed\" and "
+    if (recipe.float_ops or ((recipe.float_layers or recipe.int8_ops) and not ort)) and recipe.method != "mixed":
+        raise error(f"{where}: float_ops belong to method \"mixed\", float_layers and int8_ops to \"mixed\" and "
                     f"ONNX Runtime's methods, not {recipe.method!r}")
     if recipe.method == "mixed" and not mixed:
         raise error(f"{where}: method \"mixed\" needs float_ops, float_layers or int8_ops")

@@ -27,6 +27,8 @@ def test_every_builtin_parses_and_the_default_list_names_builtins():
     ('name = "x"\nformat = "tflite"\nmethod = "mixed"\n', 'method "mixed" needs'),
     ('name = "x"\nformat = "tflite"\nmethod = "full_int8"\nfloat_ops = ["SOFTMAX"]\n', 'belong to method "mixed"'),
     ('name = "x"\nformat = "onnx"\nmethod = "from_tflite"\nint8_ops = ["Gemm"]\n', "int8_ops to"),
+    ('name = "x"\nformat = "onnx"\nmethod = "from_tflite"\nfloat_layers = ["t1_0"]\n', "float_layers and int8_ops to"),
+    ('name = "x"\nformat = "onnx"\nmethod = "qdq"\nfloat_layers = ["t1_0["]\n', "is not a regular expression"),
     ('name = "x"\nformat = "tflite"\nmethod = "mixed"\nfloat_layers = ["("]\n', "is not a regular expression"),
     ('name = "x"\nformat = "tflite"\nmethod = "mixed"\nint8_ops = ["GATHER"]\nfloat_ops = ["ADD"]\n', "exclude each"),
     ('name = "x"\nformat = "tflite"\nmethod = "full_int8"\nper_channel = true\n', "belong to onnx recipes"),
