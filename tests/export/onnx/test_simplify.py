@@ -59,38 +59,35 @@ def test_one_row_cut_then_reshaped_is_a_gather():
     np.testing.assert_array_equal(after, feeds["x"][:, 3])
 
 
-def test_a_table_looked_up_once_and_cut_apart_is_two_lookups():
-    h = helper.make_tensor_value_info("h", TensorProto.INT32, [1, 4])
-    c = helper.make_tensor_value_info("c", TensorProto.INT32, [1, 6])
-    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 6, 8])
+def _looked_up_once(after: list, out_shape: list, consts: list):
+    """History ids [1, 4] and candidate ids [1, 6] concatenated, one lookup in a [30, 8] table, then `after`."""
+    inputs = [helper.make_tensor_value_info(n, TensorProto.INT32, [1, k]) for n, k in (("h", 4), ("c", 6))]
     nodes = [helper.make_node("Concat", ["h", "c"], ["ids"], axis=1),
-             helper.make_node("Gather", ["table", "ids"], ["emb"]),
-             helper.make_node("Slice", ["emb", "s0", "e0", "a"], ["hist"]),
-             helper.make_node("Slice", ["emb", "s1", "e1", "a"], ["cand"]),
-             helper.make_node("ReduceSum", ["hist", "ax"], ["pooled"], keepdims=1),
-             helper.make_node("Mul", ["cand", "pooled"], ["out"])]
-    inits = [_const("table", RNG.normal(size=(30, 8)).astype(np.float32)),
-             _const("s0", np.array([0], np.int64)), _const("e0", np.array([4], np.int64)),
-             _const("s1", np.array([4], np.int64)), _const("e1", np.array([2**31 - 1], np.int64)),
-             _const("a", np.array([1], np.int64)), _const("ax", np.array([1], np.int64))]
-    model = _model(nodes, [h, c], out, inits)
+             helper.make_node("Gather", ["table", "ids"], ["emb"]), *after]
+    inits = [_const("table", RNG.normal(size=(30, 8)).astype(np.float32)), *consts]
     feeds = {"h": RNG.integers(0, 30, (1, 4)).astype(np.int32), "c": RNG.integers(0, 30, (1, 6)).astype(np.int32)}
+    return _model(nodes, inputs, helper.make_tensor_value_info("out", TensorProto.FLOAT, out_shape), inits), feeds
+
+
+def _ints(name, values):
+    return _const(name, np.array(values, np.int64))
+
+
+def test_a_table_looked_up_once_and_cut_apart_is_two_lookups():
+    model, feeds = _looked_up_once(
+        [helper.make_node("Slice", ["emb", "s0", "e0", "a"], ["hist"]),
+         helper.make_node("Slice", ["emb", "s1", "e1", "a"], ["cand"]),
+         helper.make_node("ReduceSum", ["hist", "a"], ["pooled"], keepdims=1),
+         helper.make_node("Mul", ["cand", "pooled"], ["out"])], [1, 6, 8],
+        [_ints("s0", [0]), _ints("e0", [4]), _ints("s1", [4]), _ints("e1", [2**31 - 1]), _ints("a", [1])])
     simple, removed, before, after = _simplified(model, feeds)
     assert removed == 2 and sorted(_ops(simple)) == ["Gather", "Gather", "Mul", "ReduceSum"]
     np.testing.assert_array_equal(after, before)
 
 
 def test_a_cut_across_the_parts_is_left_alone():
-    h = helper.make_tensor_value_info("h", TensorProto.INT32, [1, 4])
-    c = helper.make_tensor_value_info("c", TensorProto.INT32, [1, 6])
-    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 5, 8])
-    nodes = [helper.make_node("Concat", ["h", "c"], ["ids"], axis=1),
-             helper.make_node("Gather", ["table", "ids"], ["emb"]),
-             helper.make_node("Slice", ["emb", "s", "e", "a"], ["out"])]
-    inits = [_const("table", RNG.normal(size=(30, 8)).astype(np.float32)), _const("s", np.array([2], np.int64)),
-             _const("e", np.array([7], np.int64)), _const("a", np.array([1], np.int64))]
-    model = _model(nodes, [h, c], out, inits)
-    feeds = {"h": np.zeros((1, 4), np.int32), "c": np.ones((1, 6), np.int32)}
+    model, feeds = _looked_up_once([helper.make_node("Slice", ["emb", "s", "e", "a"], ["out"])], [1, 5, 8],
+                                   [_ints("s", [2]), _ints("e", [7]), _ints("a", [1])])
     simple, removed, _, _ = _simplified(model, feeds)
     assert removed == 0 and _ops(simple) == ["Concat", "Gather", "Slice"]
 
