@@ -396,6 +396,12 @@ def tune(cfg: RunConfig, how: TuneConfig, data: sources.Dataset, budget: search.
     study = _study(how.out, fingerprint(cfg, data), metric, cfg.seed, step)
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     done = len(study.get_trials(deepcopy=False, states=finished))
+    if not study.get_trials(deepcopy=False):
+        start = search.point(cfg.model, cfg.train, [f.name for f in data.spec.context_fields])
+        if start is not None:
+            study.enqueue_trial(start)
+        step("search: trial 0 is the configured model (warm start: the search ships nothing worse)" if start else
+             "search: the configured model is off the search space's grid; no warm start")
     if done < how.trials:
         step(f"search: {how.trials - done} of {how.trials} trials to run ({done} done in {how.out / 'search.db'}), "
              f"budget {budget.profile}, at most {how.timeout or 0:.0f} s; quality: {METRICS[metric]} of the int8 file")

@@ -51,6 +51,23 @@ def configs(params: dict, model: RankerConfig, train: TrainConfig) -> tuple[Rank
                     lr_decay=float(params["lr_decay"])))
 
 
+def point(model: RankerConfig, train: TrainConfig, context_fields: list[str]) -> dict | None:
+    """The configured ranker and schedule as a point of the space (the search's first trial: a search then never
+    ships worse than the configuration it started from), or None where a value is off the space's grid. Its
+    context fields each get their own table of the configured size (the space has no shared table)."""
+    params = {f"dim_{name}": model.context_dims.get(name, model.context_dim) for name in context_fields}
+    params |= {"item_dim": model.item_dim, "width": model.hidden[0], "depth": len(model.hidden),
+               "attention": model.attention, "cross_layers": model.cross_layers, "dropout": model.dropout,
+               "learning_rate": train.learning_rate, "batch_size": train.batch_size, "lr_decay": train.lr_decay}
+    grid = {"item_dim": ITEM_DIMS, "width": WIDTHS, "depth": DEPTHS, "attention": (True, False),
+            "cross_layers": CROSS, "dropout": DROPOUT, "batch_size": BATCHES, "lr_decay": DECAY}
+    on_grid = (all(params[k] in values for k, values in grid.items())
+               and all(params[f"dim_{name}"] in CONTEXT_DIMS for name in context_fields)
+               and LEARNING_RATE[0] <= train.learning_rate <= LEARNING_RATE[1]
+               and configs(params, model, train)[0].hidden == tuple(model.hidden))
+    return params if on_grid else None
+
+
 @dataclass(frozen=True)
 class Budget:
     """The constraints a shipped point must meet, from a gate profile (benchmarks/budgets.toml)."""

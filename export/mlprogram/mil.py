@@ -249,6 +249,19 @@ def _concat(a):
     return np.concatenate(a["values"], axis=int(a["axis"]))
 
 
+def _split(a):
+    """split: `split_sizes` along `axis`, or `num_splits` equal parts; one output per part."""
+    x, axis = a["x"], int(a["axis"])
+    if a.get("split_sizes") is not None:
+        edges = np.cumsum([int(n) for n in np.atleast_1d(a["split_sizes"])])[:-1]
+    else:
+        parts = int(a["num_splits"])
+        if x.shape[axis] % parts:
+            raise InputError(f"MIL split of {x.shape[axis]} into {parts} equal parts")
+        edges = [x.shape[axis] // parts * i for i in range(1, parts)]
+    return tuple(np.split(x, edges, axis=axis))
+
+
 def _cumsum(a):
     """cumsum (iOS 15): along `axis`; exclusive starts from 0, reverse sums from the end."""
     x, axis = a["x"], int(a.get("axis", 0))
@@ -289,6 +302,7 @@ OPS: dict[str, Callable[[dict], object]] = {
     "transpose": lambda a: np.transpose(a["x"], tuple(int(i) for i in a["perm"])),
     "slice_by_index": _slice_by_index,
     "slice_by_size": _slice_by_size,
+    "split": _split,
     "cumsum": _cumsum,
     "reduce_sum": _reduce(np.sum), "reduce_mean": _reduce(np.mean), "reduce_max": _reduce(np.max),
     "cast": _cast,

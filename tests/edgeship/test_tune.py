@@ -19,9 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(tmp_path: Path) -> Path:
-    """The tiny run, trimmed to what a search measures: the int8 .tflite, no QAT, no trainable file."""
+    """The tiny run, trimmed to what a search measures: the int8 .tflite, no QAT, no trainable file; its batch on
+    the search's grid, so that trial 0 is the configured model."""
     text = (DATA / "tiny.toml").read_text().replace("qat = true", "qat = false").replace(
-        "[export]\ncandidates = 12", '[export]\nformats = ["tflite"]\npersonal = false\ncandidates = 12')
+        "[export]\ncandidates = 12", '[export]\nformats = ["tflite"]\npersonal = false\ncandidates = 12').replace(
+        "batch_size = 32", "batch_size = 64")
     path = tmp_path / "tiny_search.toml"
     path.write_text(text)
     return path
@@ -41,6 +43,7 @@ def test_a_killed_search_resumes_and_ships_its_best_trial(tmp_path, edgeship_cli
     proc.wait(timeout=120)
     assert proc.returncode == -signal.SIGKILL, "".join(seen[-20:])
     assert any("trial 0: int8 (" in line and ") validation AUC" in line for line in seen)
+    assert any("trial 0 is the configured model" in line for line in seen)
     assert (out / "search.db").exists() and not (out / "bundle").exists()
 
     done = edgeship_cli(*args)  # the same command again
@@ -49,6 +52,11 @@ def test_a_killed_search_resumes_and_ships_its_best_trial(tmp_path, edgeship_cli
     assert "search: 1 of 2 trials to run (1 done" in done.stderr
     report = json.loads((out / "search.json").read_text())
     states = {t["number"]: t["state"] for t in report["trials"]}
+    assert report["trials"][0]["params"] == {**{f"dim_{f}": 4 for f in ("hour", "weekday", "device", "network",
+                                                                       "region")},
+                                             "item_dim": 8, "width": 16, "depth": 2, "attention": False,
+                                             "cross_layers": 0, "dropout": 0.0, "learning_rate": 5e-3,
+                                             "batch_size": 64, "lr_decay": 1.0}
     assert states == {0: "complete", 1: "fail", 2: "complete"}  # too few finished trials to prune any
     manifest = json.loads((out / "bundle" / "manifest.json").read_text())
     chosen = manifest["search"]["chosen"]

@@ -28,3 +28,21 @@ def test_a_budget_names_what_a_point_breaks():
     assert budget.broken(500, 10**9, 0.25) == []
     assert budget.violations(2000, None, 1.0) == {"max_bytes": 1.0, "max_p50_ms": 1.0}
     assert budget.broken(2000, None, 1.0) == ["bytes 2000 > 1000", "p50 ms 1.0 > 0.5"]
+
+
+def test_the_configured_model_is_the_first_point_where_it_is_on_the_grid():
+    model, train = RankerConfig(context_dims={"region": 16}), TrainConfig()
+    start = search.point(model, train, ["device", "region"])
+    assert start["dim_device"] == model.context_dim and start["dim_region"] == 16
+    again, schedule = search.configs(start, model, train)
+    assert (again.item_dim, again.hidden, again.attention, again.cross_layers, again.dropout) == (
+        model.item_dim, model.hidden, model.attention, model.cross_layers, model.dropout)
+    assert (schedule.learning_rate, schedule.batch_size, schedule.lr_decay) == (
+        train.learning_rate, train.batch_size, train.lr_decay)
+    # Optuna takes it as a trial of the space
+    assert search.suggest(optuna.trial.FixedTrial(start), ["device", "region"]) == start
+    # off the grid: no first point
+    assert search.point(RankerConfig(hidden=(64, 48)), train, ["device"]) is None  # not halving
+    assert search.point(model, TrainConfig(batch_size=32), ["device"]) is None
+    assert search.point(RankerConfig(context_dim=5), train, ["device"]) is None
+    assert search.point(model, TrainConfig(learning_rate=0.1), ["device"]) is None

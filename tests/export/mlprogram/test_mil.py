@@ -147,6 +147,15 @@ def test_shapes_concat_and_slices(tmp_path):
         np.testing.assert_array_equal(run(ex, x=X), want.numpy(), err_msg=name)
 
 
+@pytest.mark.parametrize("how", ["split_sizes", "num_splits"])
+def test_split_gives_each_part(how, tmp_path):
+    """(The per-field context tables of a tuned ranker reach the file as one split of the context ids.)"""
+    kwargs = {"split_sizes": [1, 3]} if how == "split_sizes" else {"num_splits": 2}
+    ex = save(lambda x: mb.split(x=x, axis=2, **kwargs)[-1], {"x": X.shape}, tmp_path, has=("split",))
+    want = tf.split(X, [1, 3] if how == "split_sizes" else 2, axis=2)[-1]
+    np.testing.assert_array_equal(run(ex, x=X), want.numpy())
+
+
 def test_cast_and_integer_inputs(tmp_path):
     ex = save(lambda i: mb.cast(x=mb.add(x=i, y=np.int32(3)), dtype="fp32"), {"i": (4,)}, tmp_path,
               dtypes={"i": types.int32})
@@ -205,7 +214,7 @@ def test_quantize_dequantize_round_half_to_even_and_clip(dtype, zero, tmp_path):
 def test_every_op_the_executor_knows_is_tested():
     tested = set(BINARY) | set(COMPARE) | set(UNARY) | {
         "const", "sqrt", "softmax", "reduce_sum", "reduce_mean", "reduce_max", "matmul", "linear", "gather",
-        "concat", "reshape", "expand_dims", "squeeze", "transpose", "slice_by_index", "slice_by_size", "identity",
+        "concat", "reshape", "expand_dims", "squeeze", "transpose", "slice_by_index", "slice_by_size", "split", "identity",
         "cast", "constexpr_affine_dequantize", "constexpr_blockwise_shift_scale", "quantize", "dequantize",
         "select", "logical_and", "cumsum"}
     assert set(OPS) <= tested, sorted(set(OPS) - tested)
