@@ -214,8 +214,8 @@ def test_quantize_dequantize_round_half_to_even_and_clip(dtype, zero, tmp_path):
 def test_every_op_the_executor_knows_is_tested():
     tested = set(BINARY) | set(COMPARE) | set(UNARY) | {
         "const", "sqrt", "softmax", "reduce_sum", "reduce_mean", "reduce_max", "matmul", "linear", "gather",
-        "concat", "reshape", "expand_dims", "squeeze", "transpose", "slice_by_index", "slice_by_size", "split", "identity",
-        "cast", "constexpr_affine_dequantize", "constexpr_blockwise_shift_scale", "quantize", "dequantize",
+        "concat", "reshape", "expand_dims", "squeeze", "transpose", "slice_by_index", "slice_by_size", "split",
+        "identity", "cast", "constexpr_affine_dequantize", "constexpr_blockwise_shift_scale", "quantize", "dequantize",
         "select", "logical_and", "cumsum"}
     assert set(OPS) <= tested, sorted(set(OPS) - tested)
 
