@@ -35,7 +35,8 @@ def _inputs(bundle: Path):
     """The ranker's inputs (name, dtype, shape), as its fp32 .onnx declares them."""
     from edgeship.export import formats
 
-    return [(t.name, t.dtype, tuple(t.shape)) for t in formats.get("onnx").signature(bundle / "ranker_fp32.onnx").inputs]
+    signature = formats.get("onnx").signature(bundle / "ranker_fp32.onnx")
+    return [(t.name, t.dtype, tuple(t.shape)) for t in signature.inputs]
 
 
 def chain_onnx(path: Path, nodes: int, inputs) -> Path:
