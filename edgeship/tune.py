@@ -400,7 +400,8 @@ def tune(cfg: RunConfig, how: TuneConfig, data: sources.Dataset, budget: search.
         start = search.point(cfg.model, cfg.train, [f.name for f in data.spec.context_fields])
         if start is not None:
             study.enqueue_trial(start)
-        step("search: trial 0 is the configured model (warm start: the search ships nothing worse)" if start else
+        step("search: trial 0 is the configured model (a warm start: a point inside the budget must beat it on "
+             "validation to ship instead)" if start else
              "search: the configured model is off the search space's grid; no warm start")
     if done < how.trials:
         step(f"search: {how.trials - done} of {how.trials} trials to run ({done} done in {how.out / 'search.db'}), "

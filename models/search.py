@@ -52,9 +52,10 @@ def configs(params: dict, model: RankerConfig, train: TrainConfig) -> tuple[Rank
 
 
 def point(model: RankerConfig, train: TrainConfig, context_fields: list[str]) -> dict | None:
-    """The configured ranker and schedule as a point of the space (the search's first trial: a search then never
-    ships worse than the configuration it started from), or None where a value is off the space's grid. Its
-    context fields each get their own table of the configured size (the space has no shared table)."""
+    """The configured ranker and schedule as a point of the space (the search's first trial: where it is inside the
+    budget, a search then never ships worse on validation than what it started from), or None where a value is
+    off the space's grid. Its context fields each get their own table of the configured size (the space has no
+    shared table)."""
     params = {f"dim_{name}": model.context_dims.get(name, model.context_dim) for name in context_fields}
     params |= {"item_dim": model.item_dim, "width": model.hidden[0], "depth": len(model.hidden),
                "attention": model.attention, "cross_layers": model.cross_layers, "dropout": model.dropout,
