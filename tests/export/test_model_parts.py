@@ -1,5 +1,5 @@
-"""Each optional part of the ranker (attention, cross layers, dropout) converts to every format and its int8 files
-pass the floors: a tiny model with all of them, through the real export stage."""
+"""Each optional part of the ranker (attention, cross layers, dropout, a table per context field) converts to every
+format and its int8 files pass the floors: a tiny model with all of them, through the real export stage."""
 
 from __future__ import annotations
 
@@ -42,12 +42,14 @@ def test_attention_cross_and_dropout_convert_and_pass_the_int8_floors(tiny_data,
                                atol=1e-5)
     job = ExportJob(model=fixed, spec=tiny_data.spec, candidates=k, qat_model=qat,
                     calibration=representative_dataset(calibration_requests(tiny_data.train, k, 30, tiny_config.seed)))
-    outcome = export_formats(job, ("tflite", "onnx", "coreml"), tmp_path,
+    # every format: the per-field tables reach the ML Program as a MIL split (the executor once refused it)
+    outcome = export_formats(job, ("tflite", "onnx", "coreml", "mlprogram", "ort"), tmp_path,
                              ParityCheck(test, reference, tiny_config.floors), progress=lambda _: None)
     assert outcome.failures == []
     shipped = {s.artifact.path.name: s.verification for s in outcome.shipped}
     assert {"ranker_int8.tflite", "ranker_int8.onnx", "ranker_int8.mlmodel", "ranker_fp32.tflite",
-            "ranker_fp32.onnx", "ranker_fp32.mlmodel"} <= set(shipped)
+            "ranker_fp32.onnx", "ranker_fp32.mlmodel", "ranker_fp32.mlpackage", "ranker_int8.mlpackage",
+            "ranker_w8a8.mlpackage", "ranker_int8.ort"} <= set(shipped)
     for name, v in shipped.items():
         assert v.passed, (name, v.reasons)
         if "fp32" in name:
