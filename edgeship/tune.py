@@ -395,8 +395,9 @@ def tune(cfg: RunConfig, how: TuneConfig, data: sources.Dataset, budget: search.
     metric = metric_for(data.valid)
     study = _study(how.out, fingerprint(cfg, data), metric, cfg.seed, step)
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    done = len(study.get_trials(deepcopy=False, states=finished))
-    if not study.get_trials(deepcopy=False):
+    stored = study.get_trials(deepcopy=False)
+    done = sum(t.state in finished for t in stored)
+    if not stored:
         start = search.point(cfg.model, cfg.train, [f.name for f in data.spec.context_fields])
         if start is not None:
             study.enqueue_trial(start)

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..core import typed
 from ..core.files import write_json, write_text
 
@@ -34,6 +36,19 @@ class LayerError:
     max_abs_error: float
     scale: float = field(metadata={"doc": "the output's quantization scale; 0 for a float output"})
     zero_point: int
+
+
+def measured(op: str, tensor: str, dtype: str, sums, values: int, scale: float, zero_point: int) -> LayerError:
+    """One layer's record from its sums over the requests: sums = (Σ fp32², Σ (fp32 − int8)², Σ fp32·int8,
+    Σ int8², max |fp32 − int8|) over `values` compared numbers."""
+    ff, ee, fq, qq, worst = (float(x) for x in sums)
+    return LayerError(
+        op=op, tensor=tensor, dtype=dtype,
+        # None: no error at all (an exact op), where the SNR is infinite
+        snr_db=round(float(10 * np.log10(ff / ee)), 2) if ee > 0 and ff > 0 else None,
+        cosine=round(float(fq / np.sqrt(ff * qq)), 6) if ff > 0 and qq > 0 else None,
+        rmse=round(float(np.sqrt(ee / max(values, 1))), 6), max_abs_error=round(worst, 6),
+        scale=round(float(scale), 8), zero_point=int(zero_point))
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,14 @@ def import_coremltools():
     return coremltools
 
 
+def ort_format_session(data: bytes):
+    """The root table of an ORT-format file, through ONNX Runtime's own generated flatbuffer classes (their nested
+    readers import `ort_flatbuffers_py` as a top-level package, which importing the tool package puts on the path)."""
+    from onnxruntime.tools.ort_format_model.ort_flatbuffers_py.fbs.InferenceSession import InferenceSession
+
+    return InferenceSession.GetRootAs(data, 0)
+
+
 def coreml_model_proto():
     """Core ML's protobuf `Model` class (coreml_proto("Model_pb2").Model)."""
     return coreml_proto("Model_pb2").Model

@@ -29,12 +29,8 @@ class ReleaseStore:
                  floor: str | None = None):
         self.keys, self.client_version, self.contracts = public_keys, client_version, contracts
         self.slots: tuple[Release | None, Release | None] = (None, None)  # (installed, previous)
-        # the newest version accepted: a rollback does not lower it; an app persists it (`floor`) across restarts
-        self.latest: str | None = floor
-
-    @property
-    def floor(self) -> str | None:
-        return self.latest
+        # the newest version accepted: a rollback does not lower it; an app persists it across restarts
+        self.floor: str | None = floor
 
     @property
     def installed(self) -> Release | None:
@@ -48,7 +44,7 @@ class ReleaseStore:
         """"ok" or the error code; nothing changes on an error."""
         try:
             release = open_release(data, self.keys)
-            admit(release.record, self.client_version, self.contracts, self.latest)
+            admit(release.record, self.client_version, self.contracts, self.floor)
         except ReleaseError as e:
             return e.code
         kept = self.installed
@@ -56,7 +52,7 @@ class ReleaseStore:
         if kept is not None and killed is not None and kept.release_sha256 == killed.release_sha256:
             kept = self.previous  # the killed release is not a fallback: the one before it is
         self.slots = (release, kept)
-        self.latest = release.record.version
+        self.floor = release.record.version
         return "ok"
 
     def restore(self, installed: bytes, previous: bytes | None = None) -> str:
@@ -71,8 +67,8 @@ class ReleaseStore:
         except ReleaseError as e:
             return e.code
         self.slots = (pair[0], pair[1])
-        if self.latest is None or parse_version(pair[0].record.version) > parse_version(self.latest):
-            self.latest = pair[0].record.version
+        if self.floor is None or parse_version(pair[0].record.version) > parse_version(self.floor):
+            self.floor = pair[0].record.version
         return "ok"
 
     def rollback(self) -> bool:

@@ -83,9 +83,9 @@ def executed_nodes(path: Path) -> int:
 
         return len(Interpreter(model_path=str(path))._get_ops_details())
     if path.suffix == ".ort":
-        from edgeship.export.ort.canonical import _fbs
+        from edgeship.export.shims import ort_format_session
 
-        return _fbs().GetRootAs(path.read_bytes(), 0).Model().Graph().NodesLength()
+        return ort_format_session(path.read_bytes()).Model().Graph().NodesLength()
     import onnx
     import onnxruntime as ort
 
@@ -131,7 +131,8 @@ def main(argv=None) -> int:
         lines = {}
         for runtime in ("tflite", "onnx"):
             points = [(n, p50[by_path[path]]) for path, (fmt, n) in chains.items() if fmt == runtime]
-            lines[runtime] = {"points": points, "call_us": fit(points)[0], "node_us": fit(points)[1]}
+            call, node = fit(points)
+            lines[runtime] = {"points": points, "call_us": call, "node_us": node}
         identity = {Path(m.label).suffix[1:]: m.latency_ms.p50 * 1000 for m in result.measurements
                     if m.group == Group.IDENTITY and m.latency_ms is not None}
     files = []

@@ -120,6 +120,7 @@ def export(job: ExportJob, out_dir: Path, derived: Derived) -> list[Artifact]:
     _check_and_save(fp32, path, job.about)
     artifacts = [Artifact(path=path, format=FORMAT, precision="fp32", notes="tf2onnx from the Keras model",
                           details=OnnxDetails(OPSET))]
+    fp32_tensors = frozenset(t for n in fp32.graph.node for t in n.output)  # what ONNX Runtime's int8 graphs share
     for recipe in job.recipes_for(FORMAT):
         if recipe.method == "from_tflite":
             source = derived.shipped("tflite", "int8")
@@ -140,8 +141,7 @@ def export(job: ExportJob, out_dir: Path, derived: Derived) -> list[Artifact]:
                                           failed=one_line(e, 300)))
                 continue
         out = out_dir / f"ranker_int8_{recipe.name}.onnx"
-        shared = frozenset(t for n in fp32.graph.node for t in n.output) if origin == path.name else frozenset()
-        _check_and_save(int8, out, job.about, "q", shared)
+        _check_and_save(int8, out, job.about, "q", fp32_tensors if origin == path.name else frozenset())
         artifacts.append(Artifact(path=out, format=FORMAT, precision="int8", notes=note,
                                   quantization_method=recipe.name, recipe=recipe, ships_as=INT8_NAME,
                                   details=OnnxDetails(OPSET, derived_from=origin)))

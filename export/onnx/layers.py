@@ -18,19 +18,19 @@ from typing import Iterable
 
 import numpy as np
 
-from ..layer_report import INSIDE, LayerError
+from ..layer_report import INSIDE, LayerError, measured
 from ..shims import quiet
 
 
-def _activations(path: Path, requests: list[dict[str, np.ndarray]], scratch: Path) -> dict[str, np.ndarray]:
-    import onnx
+def _activations(path: Path, model, requests: list[dict[str, np.ndarray]], scratch: Path) -> dict[str, np.ndarray]:
+    """Every float tensor of the file at `path` (`model`, loaded) on each request, stacked."""
     from onnxruntime.quantization.qdq_loss_debug import (collect_activations,
                                                          modify_model_output_intermediate_tensors)
 
     augmented = scratch / f"{path.stem}.augmented.onnx"
     with quiet():
         modify_model_output_intermediate_tensors(str(path), str(augmented))
-    names = {i.name for i in onnx.load(str(path)).graph.input}
+    names = {i.name for i in model.graph.input}
     feeds = iter([{k: v for k, v in r.items() if k in names} for r in requests])
 
     class Reader:  # the CalibrationDataReader protocol collect_activations iterates
@@ -75,12 +75,13 @@ def errors(fp32: Path, int8: Path, requests: Iterable[dict[str, np.ndarray]]) ->
     import onnx
 
     requests = list(requests)
+    f_model, q_model = onnx.load(str(fp32)), onnx.load(str(int8))
     with tempfile.TemporaryDirectory(prefix="edgeship-layers-") as scratch:
-        f = _activations(fp32, requests, Path(scratch))
-        q = _activations(int8, requests, Path(scratch))
-    graph = _Graph(onnx.load(str(int8)))
+        f = _activations(fp32, f_model, requests, Path(scratch))
+        q = _activations(int8, q_model, requests, Path(scratch))
+    graph = _Graph(q_model)
     out = []
-    for node in onnx.load(str(fp32)).graph.node:
+    for node in f_model.graph.node:
         name = node.output[0]
         if name not in f or name not in graph.made:
             continue
@@ -94,12 +95,6 @@ def errors(fp32: Path, int8: Path, requests: Iterable[dict[str, np.ndarray]]) ->
             continue
         ref, got = f[name].astype(np.float64), got.astype(np.float64).reshape(f[name].shape)
         diff = ref - got
-        ff, ee, fq, qq = (ref ** 2).sum(), (diff ** 2).sum(), (ref * got).sum(), (got ** 2).sum()
-        out.append(LayerError(
-            op=node.op_type, tensor=name, dtype=dtype,
-            snr_db=round(float(10 * np.log10(ff / ee)), 2) if ee > 0 and ff > 0 else None,
-            cosine=round(float(fq / np.sqrt(ff * qq)), 6) if ff > 0 and qq > 0 else None,
-            rmse=round(float(np.sqrt(ee / max(ref.size, 1))), 6),
-            max_abs_error=round(float(np.abs(diff).max(initial=0.0)), 6),
-            scale=round(scale, 8), zero_point=zero))
+        sums = ((ref ** 2).sum(), (diff ** 2).sum(), (ref * got).sum(), (got ** 2).sum(), np.abs(diff).max(initial=0))
+        out.append(measured(node.op_type, name, dtype, sums, ref.size, scale, zero))
     return out

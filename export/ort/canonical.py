@@ -13,14 +13,7 @@ from __future__ import annotations
 
 import struct
 
-
-def _fbs():
-    import importlib
-
-    importlib.import_module("onnxruntime.tools.ort_format_model")  # puts ORT's generated readers on the path
-    from ort_flatbuffers_py.fbs.InferenceSession import InferenceSession
-
-    return InferenceSession
+from ..shims import ort_format_session
 
 
 def _u32(buf: bytes, pos: int) -> int:
@@ -29,7 +22,7 @@ def _u32(buf: bytes, pos: int) -> int:
 
 def _field(buf: bytes, table: int, slot: int) -> int | None:
     """Where a table's field `slot` (0-based) lies, or None when absent."""
-    vtable = table - struct.unpack_from("<i", buf, table)[0]
+    vtable = _vtable(buf, table)
     size = struct.unpack_from("<H", buf, vtable)[0]
     at = 4 + 2 * slot
     offset = struct.unpack_from("<H", buf, vtable + at)[0] if at < size else 0
@@ -42,6 +35,11 @@ def _vtable(buf: bytes, table: int) -> int:
 
 def _table_end(buf: bytes, table: int) -> int:
     return table + struct.unpack_from("<H", buf, _vtable(buf, table) + 2)[0]
+
+
+def kernel_table(data: bytes) -> list[tuple[str, list[tuple[str, list[tuple[int, int]]]]]]:
+    """An ORT file's kernel type table, every list sorted: (op id, [(type constraint, [(arg type, index)])])."""
+    return _entries(ort_format_session(data).KernelTypeStrResolver())
 
 
 def _entries(resolver) -> list[tuple[str, list[tuple[str, list[tuple[int, int]]]]]]:
@@ -107,9 +105,8 @@ def _build(entries) -> tuple[bytes, int, int]:
 
 def canonical(buf: bytes) -> bytes:
     """The same ORT file with its kernel type table in sorted order (or the file unchanged: module docstring)."""
-    InferenceSession = _fbs()
     root = _u32(buf, 0)
-    session = InferenceSession.GetRootAs(buf, 0)
+    session = ort_format_session(buf)
     fields = [_field(buf, root, slot) for slot in range(4)]  # ort_version, model, (deprecated), resolver
     if fields[3] is None or fields[1] is None:
         return buf

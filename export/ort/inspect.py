@@ -10,6 +10,7 @@ import numpy as np
 from ...core.errors import EdgeshipError, InputError
 from ...core.files import gzip_size
 from ...core.tensors import Signature, TensorSpec, resolve_shape
+from ..shims import ort_format_session
 from ..types import ModelFacts
 from .runtime import open_session
 
@@ -28,10 +29,8 @@ def signature(path: Path, error: type[EdgeshipError] = InputError) -> Signature:
 
 
 def facts(path: Path) -> ModelFacts:
-    from onnxruntime.tools.ort_format_model.ort_flatbuffers_py.fbs import InferenceSession
-
     path = Path(path)
-    graph = InferenceSession.InferenceSession.GetRootAsInferenceSession(path.read_bytes(), 0).Model().Graph()
+    graph = ort_format_session(path.read_bytes()).Model().Graph()
     parameters = 0
     for i in range(graph.InitializersLength()):
         t = graph.Initializers(i)

@@ -15,7 +15,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..layer_report import LayerError
+from ..layer_report import LayerError, measured
 from .runtime import feed_by_name
 
 _INT = (np.int8, np.uint8, np.int16)
@@ -55,15 +55,8 @@ def errors(fp32: Path, int8: Path, requests: Iterable[dict[str, np.ndarray]]) ->
             sums[i] += ((ref ** 2).sum(), (diff ** 2).sum(), (ref * got).sum(), (got ** 2).sum(), 0.0)
             sums[i, 4] = max(sums[i, 4], float(np.abs(diff).max(initial=0.0)))
     out = []
-    for (op, t), (ff, ee, fq, qq, worst) in zip(ops, sums):
-        integer = t["dtype"] in _INT
-        scale, zero = t["quantization"] if integer else (0.0, 0)
+    for (op, t), row in zip(ops, sums):
+        scale, zero = t["quantization"] if t["dtype"] in _INT else (0.0, 0)
         values = max(int(np.prod(t["shape"])), 1) * max(seen, 1)
-        out.append(LayerError(
-            op=op, tensor=t["name"], dtype=np.dtype(t["dtype"]).name,
-            # None: no error at all (an exact op), where the SNR is infinite
-            snr_db=round(float(10 * np.log10(ff / ee)), 2) if ee > 0 and ff > 0 else None,
-            cosine=round(float(fq / np.sqrt(ff * qq)), 6) if ff > 0 and qq > 0 else None,
-            rmse=round(float(np.sqrt(ee / values)), 6), max_abs_error=round(float(worst), 6),
-            scale=round(float(scale), 8), zero_point=int(zero)))
+        out.append(measured(op, t["name"], np.dtype(t["dtype"]).name, row, values, scale, zero))
     return out

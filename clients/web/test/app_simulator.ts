@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as readline from "node:readline";
 import ort from "onnxruntime-node";
 import {
-  bucket, exploreWith, ImpressionLogger, OnnxScoringModel, openRelease, publicKey, Ranker, rankWithShadow, releaseBundle, ReleaseStore,
-  requestEvents, tapEvent, type RawRequest, type Release, type Ranking,
+  bucket, exploreWith, ImpressionLogger, OnnxScoringModel, openRelease, publicKey, Ranker, rankWithShadow,
+  releaseBundle, ReleaseStore, requestEvents, tapEvent, type RawRequest, type Release, type Ranking,
 } from "../src/index.js";
 
 interface Plan {
@@ -113,7 +113,8 @@ async function main(): Promise<number> {
       }
     });
     await logger.log(events);
-    counts[`${version} ${POLICY[shown.by]}`] = (counts[`${version} ${POLICY[shown.by]}`] ?? 0) + 1;
+    const arm = `${version} ${POLICY[shown.by]}`;
+    counts[arm] = (counts[arm] ?? 0) + 1;
     requests++;
   }
   if (!(await logger.flush()) || logger.dropped > 0) throw new Error(`the log lost ${logger.dropped} lines`);

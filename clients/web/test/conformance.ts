@@ -89,6 +89,7 @@ const rel = read("releases", "releases.json") as {
   contracts: number[]; keys: Record<string, string>; cases: ReleaseCase[];
   buckets: { user: string; salt: string; bucket: number; in_rollout: Record<string, boolean> }[];
 };
+const archive = (name: string) => new Uint8Array(fs.readFileSync(path.join(suite, "releases", name)));
 const keys = new Map<string, PublicKey>();
 for (const [name, file] of Object.entries(rel.keys)) {
   keys.set(name, await publicKey(fs.readFileSync(path.join(suite, "releases", file), "utf8")));
@@ -97,8 +98,7 @@ for (const [name, file] of Object.entries(rel.keys)) {
 async function checkRelease(c: ReleaseCase): Promise<string | null> {
   const want = c.expected;
   try {
-    const bytes = new Uint8Array(fs.readFileSync(path.join(suite, "releases", c.archive)));
-    const release = await openRelease(bytes, c.keys.map((k) => keys.get(k)!));
+    const release = await openRelease(archive(c.archive), c.keys.map((k) => keys.get(k)!));
     admit(release.record, c.client_version, rel.contracts, c.installed);
     if (want.error) return `accepted; want ${want.error}`;
     const r = release.record;
@@ -120,7 +120,6 @@ for (const c of rel.cases) {
 }
 type Step = { install?: string; rollback?: boolean; expect?: string | boolean; users?: Record<string, string | null>;
               restart?: { floor: string | null; installed: string; previous: string | null } };
-const archive = (name: string) => new Uint8Array(fs.readFileSync(path.join(suite, "releases", name)));
 const storeGroup = (groups["store"] ??= { passed: 0, failed: [] });
 for (const scenario of (rel as unknown as { scenarios: { name: string; steps: Step[] }[] }).scenarios) {
   const client = (rel as unknown as { client_version: string }).client_version;
@@ -128,7 +127,7 @@ for (const scenario of (rel as unknown as { scenarios: { name: string; steps: St
   let wrong: string | null = null;
   for (const [i, step] of scenario.steps.entries()) {
     if (step.install) {
-      const got = await store.install(new Uint8Array(fs.readFileSync(path.join(suite, "releases", step.install))));
+      const got = await store.install(archive(step.install));
       if (got !== step.expect) wrong = `step ${i}: install ${step.install} gave ${got}, want ${step.expect}`;
     } else if (step.restart) {
       const r = step.restart;
@@ -156,8 +155,7 @@ type Served = {
 };
 const served = (rel as unknown as { served: Served }).served;
 const servedGroup = (groups["served"] ??= { passed: 0, failed: [] });
-const release = await openRelease(new Uint8Array(fs.readFileSync(path.join(suite, "releases", served.archive))),
-                                  [keys.get("test")!]);
+const release = await openRelease(archive(served.archive), [keys.get("test")!]);
 const servedBundle = releaseBundle(release);
 const session = await ort.InferenceSession.create(release.files.get(served.model_file)!);
 const servedRanker = new Ranker(servedBundle, new OnnxScoringModel(session, ort.Tensor, servedBundle.features));

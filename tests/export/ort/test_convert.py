@@ -54,11 +54,8 @@ def test_the_same_onnx_gives_the_same_ort_bytes_in_any_process(reference_bundle,
     import subprocess
     import sys
 
-    from edgeship.export.ort.canonical import _entries, _fbs, canonical
+    from edgeship.export.ort.canonical import canonical, kernel_table as table
     from edgeship.export.ort.convert import convert_file
-
-    def table(data: bytes):  # the converter's kernel type table, every list sorted here
-        return _entries(_fbs().GetRootAs(data, 0).KernelTypeStrResolver())
 
     source = reference_bundle / "ranker_int8.onnx"
     made = set()

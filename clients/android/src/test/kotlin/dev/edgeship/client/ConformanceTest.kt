@@ -14,6 +14,7 @@ import java.io.File
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ConformanceTest {
     private val suite = property("edgeship.conformance")
+    private fun archive(name: String) = File(File(suite, "releases"), name).readBytes()
     private val groups = LinkedHashMap<String, MutableList<String?>>()
 
     private fun file(vararg parts: String) = parts.fold(suite) { f, p -> File(f, p) }.readText()
@@ -100,7 +101,7 @@ class ConformanceTest {
     private fun checkRelease(case: JSONObject): String? {
         val want = case.getJSONObject("expected")
         return try {
-            val bytes = File(File(suite, "releases"), case.getString("archive")).readBytes()
+            val bytes = archive(case.getString("archive"))
             val release = openRelease(bytes, case.getJSONArray("keys").strings().map { keys.getValue(it) })
             val contracts = releases.getJSONArray("contracts").let { a -> (0 until a.length()).map { a.getInt(it) } }
             admit(release.record, case.getString("client_version"), contracts,
@@ -164,11 +165,10 @@ class ConformanceTest {
         DynamicTest.dynamicTest("store/${scenario.getString("name")}") {
             val contracts = releases.getJSONArray("contracts").let { a -> (0 until a.length()).map { a.getInt(it) } }
             var store = ReleaseStore(listOf(keys.getValue("test")), releases.getString("client_version"), contracts)
-            fun archive(name: String) = File(File(suite, "releases"), name).readBytes()
             var wrong: String? = null
             for ((i, step) in scenario.getJSONArray("steps").objects().withIndex()) {
                 wrong = when {
-                    step.has("install") -> store.install(File(File(suite, "releases"), step.getString("install")).readBytes())
+                    step.has("install") -> store.install(archive(step.getString("install")))
                         .let { if (it == step.getString("expect")) null else "step $i: install gave $it" }
                     step.has("restart") -> step.getJSONObject("restart").let { r ->
                         store = ReleaseStore(listOf(keys.getValue("test")), releases.getString("client_version"),
@@ -198,8 +198,7 @@ class ConformanceTest {
     @TestFactory
     fun served(): List<DynamicTest> {
         val served = releases.getJSONObject("served")
-        val release = openRelease(File(File(suite, "releases"), served.getString("archive")).readBytes(),
-                                  listOf(keys.getValue("test")))
+        val release = openRelease(archive(served.getString("archive")), listOf(keys.getValue("test")))
         val bundle = release.bundle()
         val model = release.files.getValue(served.getString("model_file"))
         val session = OrtEnvironment.getEnvironment().createSession(model)
