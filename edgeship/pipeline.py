@@ -219,6 +219,7 @@ def train(cfg: RunConfig, data: sources.Dataset, step: Steps) -> Trained | None:
         fresh_session()
     seed_everything(cfg.seed)
     model = ranker_mod.build_ranker(data.spec, cfg.model)
+    ranker_mod.set_item_features(model, data.item_features)
     params = ranker_mod.parameter_count(model)
     schedule = cfg.train.for_rows(data.train_rows)
     step(f"training the ranker ({params:,} parameters; batch {schedule.batch_size}, at most {schedule.epochs} epochs "

@@ -82,6 +82,8 @@ class Dataset:
     chief: bool = True
     verify_requests: int = 1_000  # how many of the evaluation lists are `test`
     train_rows: int = 0  # impressions in the training split ([train]'s 0s are derived from them)
+    # [item_buckets, F]: each item's mean candidate features in the training rows (the ranker's item table)
+    item_features: np.ndarray | None = None
 
     @property
     def test(self) -> Requests:
@@ -166,7 +168,8 @@ def synthetic(cfg: RunConfig, step) -> Dataset:
                    _Generated(cfg, ds, baseline, step), source={"kind": "synthetic", "seed": cfg.seed},
                    examples={enc.item.name: list(catalogue.index[:EXAMPLES])}, attribute_names=(CATEGORY,),
                    training=TrainingRecord("single process", 1, [], schedule.batch_size, schedule.batch_size),
-                   verify_requests=cfg.export.verify_requests, train_rows=ds.train.impressions)
+                   verify_requests=cfg.export.verify_requests, train_rows=ds.train.impressions,
+                   item_features=ds.train.item_features(ds.spec.item_buckets))
 
 
 @dataclass(frozen=True)
@@ -281,4 +284,4 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False, dist: Context | N
     return Dataset(spec, description, k, valid_rows, evaluation, calibration, baseline.score(evaluation), enc,
                    item_collisions, access, tuple(notes), source, examples=examples, training=record,
                    chief=dist is None or dist.cluster.chief, verify_requests=cfg.export.verify_requests,
-                   train_rows=prof.rows["train"])
+                   train_rows=prof.rows["train"], item_features=logs.item_features(prof, spec))

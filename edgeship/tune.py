@@ -131,6 +131,7 @@ class _Objective:
         fresh_session()
         seed_everything(cfg.seed)
         model = ranker_mod.build_ranker(data.spec, model_cfg)
+        ranker_mod.set_item_features(model, data.item_features)
         trial.set_user_attr("parameters", ranker_mod.parameter_count(model))
         self.step(f"trial {trial.number}: {_describe(model_cfg, train_cfg)}; batch {schedule.batch_size}, at most "
                   f"{schedule.epochs} epochs")
@@ -222,7 +223,8 @@ def lower_quartile(study, epoch: int) -> float | None:
 def _describe(model, train) -> str:
     """A trial's point as its ranker and schedule (search.configs) hold it."""
     return (f"context dims {','.join(map(str, model.context_dims.values()))}, item {model.item_dim}, MLP "
-            f"{'-'.join(map(str, model.hidden))}, attention {model.attention}, cross {model.cross_layers}, dropout "
+            f"{'-'.join(map(str, model.hidden))}, attention {model.attention}, history features "
+            f"{model.history_features}, cross {model.cross_layers}, dropout "
             f"{model.dropout}, lr {train.learning_rate:.2g}, decay {train.lr_decay}")
 
 

@@ -14,7 +14,9 @@ from .features import (
     PAD_ID,
     ContextField,
     FeatureSpec,
+    feature_sums,
     hash_item_ids,
+    item_feature_table,
 )
 
 
@@ -53,6 +55,10 @@ class Requests:
     def one(self, i: int) -> dict[str, np.ndarray]:
         """The inputs of request i as a batch of one: the shape every exported file takes."""
         return {name: value[i : i + 1] for name, value in self.inputs().items()}
+
+    def item_features(self, buckets: int) -> np.ndarray:
+        """[buckets, F]: each item id's mean candidate features in these requests (the ranker's item table)."""
+        return item_feature_table(*feature_sums(self.candidates, self.candidate_features, buckets))
 
     def take(self, index) -> "Requests":
         return Requests(**{f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[index]

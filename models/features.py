@@ -124,3 +124,23 @@ class FeatureSpec:
         """Valid [low, high) of the integer inputs; context columns differ, the smallest keeps every one valid."""
         return {CONTEXT: (0, min(f.cardinality for f in self.context_fields)) if self.context_fields else (0, 1),
                 HISTORY: (0, self.item_buckets), CANDIDATES: (0, self.item_buckets)}
+
+
+def feature_sums(items: np.ndarray, features: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per item id, how often it was shown and the sum of its candidate features: items [n] int, features
+    [n, F] -> (shows [buckets], sums [buckets, F]), in float64 so the sums of several parts add up exactly."""
+    items = np.asarray(items).reshape(-1)
+    features = np.asarray(features, np.float64).reshape(len(items), -1)
+    shows = np.bincount(items, minlength=buckets).astype(np.float64)
+    sums = np.stack([np.bincount(items, weights=features[:, f], minlength=buckets)
+                     for f in range(features.shape[1])], axis=1)
+    return shows, sums
+
+
+def item_feature_table(shows: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """[buckets, F] float32: each item id's mean candidate features over the training rows; 0 for an id never
+    shown (padding included), which for standardized log features is the training mean."""
+    table = np.zeros(sums.shape, np.float32)
+    seen = shows > 0
+    table[seen] = sums[seen] / shows[seen, None]
+    return table

@@ -23,7 +23,7 @@ from ..core.errors import ConfigError, one_line
 from .data import Requests
 from . import encoding as enc_mod
 from .encoding import Encoders
-from .features import PAD_ID, ContextField, FeatureSpec, canonical_text
+from .features import PAD_ID, ContextField, FeatureSpec, canonical_text, feature_sums, item_feature_table
 from .schema import LogSchema
 
 CHUNK_ROWS = 50_000
@@ -380,6 +380,7 @@ class LogProfile:
     feature_sumsq: np.ndarray | None = None
     item_shows: np.ndarray | None = None
     item_hits: np.ndarray | None = None
+    item_feature_sum: np.ndarray | None = None  # [items, F] raw features summed over each item's training rows
     test_oov: int = 0  # test impressions whose item maps to the out-of-vocabulary id
     valid: list = field(default_factory=list)
     test: list = field(default_factory=list)
@@ -389,7 +390,7 @@ class LogProfile:
     def empty(items: int, numeric: int) -> "LogProfile":
         width = max(numeric, 1)  # no numeric column: the one constant feature
         return LogProfile(item_shows=np.zeros(items), item_hits=np.zeros(items), feature_sum=np.zeros(width),
-                          feature_sumsq=np.zeros(width))
+                          feature_sumsq=np.zeros(width), item_feature_sum=np.zeros((items, width)))
 
 
 def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, progress: Callable[[str], None],
@@ -406,6 +407,7 @@ def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, prog
         p.feature_sumsq += part.feature_sumsq
         p.item_shows += part.item_shows
         p.item_hits += part.item_hits
+        p.item_feature_sum += part.item_feature_sum
         p.test_oov += part.test_oov
         for name, cap in (("valid", MAX_VALID_ROWS), ("test", MAX_TEST_ROWS)):
             have = sum(len(x.label) for x in getattr(p, name))
@@ -447,6 +449,7 @@ def _profile_file(f: Path, kind: str, schema: LogSchema, enc: Encoders, progress
         p.feature_sum += features.sum(axis=0, dtype=np.float64)
         p.feature_sumsq += np.square(features, dtype=np.float64).sum(axis=0)
         p.item_shows += np.bincount(items, minlength=size)
+        p.item_feature_sum += feature_sums(items, features, size)[1]
         p.item_hits += np.bincount(items, weights=(e.label[masks["train"]] > 0).astype(float), minlength=size)
         if enc.item.kind == enc_mod.VOCABULARY:
             p.test_oov += int((e.item[masks["test"]] == enc.item.oov).sum())
@@ -469,6 +472,14 @@ def feature_spec(schema: LogSchema, prof: LogProfile, enc: Encoders) -> FeatureS
     return FeatureSpec(tuple(fields), schema.history_len, enc.item.size, tuple(schema.numeric) or ("constant",),
                        feature_mean=tuple(float(m) for m in mean),
                        feature_scale=tuple(float(1.0 / s) if s > 1e-12 else 1.0 for s in std))
+
+
+def item_features(prof: LogProfile, spec: FeatureSpec) -> np.ndarray:
+    """The ranker's item table: each item's mean training features, standardized like the inputs (0 unseen)."""
+    table = item_feature_table(prof.item_shows, prof.item_feature_sum)
+    seen = prof.item_shows > 0
+    table[seen] = spec.standardize(table[seen])
+    return table
 
 
 def standardized(e: Encoded, spec: FeatureSpec) -> Encoded:

@@ -21,6 +21,7 @@ from ..core.errors import ConfigError
 from .features import CANDIDATE_FEATURES, CANDIDATES, CONTEXT, HISTORY, SCORES, FeatureSpec
 from .settings import RankerConfig  # noqa: F401  defined TensorFlow-free, re-exported
 
+ITEM_FEATURE_TABLE = "item_feature_table"
 MASK_BIAS = 16.0  # large enough to silence padding in the softmax, small enough to keep int8 scales useful
 
 
@@ -58,6 +59,8 @@ def build_ranker(spec: FeatureSpec, cfg: RankerConfig, candidates: int | None = 
 
     match = keras.layers.Multiply(name="history_match")([cand_emb, hist_vec])
     parts = [cand_emb, match]
+    if cfg.history_features:
+        parts.append(_history_features(history, weights, cand_feats, spec))
     if cfg.attention:
         parts += _attention(cand_emb, hist_emb, mask, cfg.item_dim)
     candidate = keras.layers.Concatenate(axis=-1, name="candidate_input")([*parts, cand_feats])
@@ -113,6 +116,22 @@ def _attention(cand_emb, hist_emb, mask, dim: int) -> list:
     weights = keras.layers.Softmax(axis=-1, name="attention_weights")(logits + (mask - 1.0) * MASK_BIAS)
     attended = keras.layers.Reshape((-1, dim), name="attended_history")(tf.matmul(weights, hist_emb))  # [B, K, D]
     return [attended, keras.layers.Multiply(name="attention_match")([cand_emb, attended])]
+
+
+def _history_features(history, weights, cand_feats, spec: FeatureSpec):
+    """The history's known item features, pooled like its embeddings, times each candidate's: for a category
+    one-hot, the share of the history in the candidate's category. (Their count over the history's length as well
+    ranked the same: 0.3576 vs 0.3583 NDCG@10 on 4,000 lists.)"""
+    # filled from the training rows before training (set_item_features); part of the weights every file carries
+    known = keras.layers.Embedding(spec.item_buckets, len(spec.item_features), embeddings_initializer="zeros",
+                                   trainable=False, name=ITEM_FEATURE_TABLE)(history)  # [B, H, F]
+    return keras.layers.Multiply(name="feature_share")([cand_feats, tf.matmul(weights, known)])
+
+
+def set_item_features(model: keras.Model, table) -> None:
+    """Give a ranker built with history_features its item table ([item_buckets, F], `features.item_feature_table`)."""
+    if table is not None and any(layer.name == ITEM_FEATURE_TABLE for layer in model.layers):
+        model.get_layer(ITEM_FEATURE_TABLE).set_weights([np.asarray(table, np.float32)])
 
 
 def _dropout(x, cfg: RankerConfig, name: str):

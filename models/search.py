@@ -2,8 +2,9 @@
 a trial's parameters map to a ranker and a schedule without building anything.
 
 The space: each context field's embedding size, the item embedding, the MLP's first width and depth (each next
-layer half the one before), attention over the history on or off, DCN-v2 cross layers, dropout; the learning
-rate (log scale), the batch (or 0: derived from the rows) and the per-epoch learning-rate decay.
+layer half the one before), attention over the history on or off, the history's item features on or off, DCN-v2
+cross layers, dropout; the learning rate (log scale), the batch (or 0: derived from the rows) and the per-epoch
+learning-rate decay.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def suggest(trial, context_fields: list[str]) -> dict:
         "width": trial.suggest_categorical("width", WIDTHS),
         "depth": trial.suggest_categorical("depth", DEPTHS),
         "attention": trial.suggest_categorical("attention", (True, False)),
+        "history_features": trial.suggest_categorical("history_features", (True, False)),
         "cross_layers": trial.suggest_categorical("cross_layers", CROSS),
         "dropout": trial.suggest_categorical("dropout", DROPOUT),
         "learning_rate": trial.suggest_float("learning_rate", *LEARNING_RATE, log=True),
@@ -45,8 +47,8 @@ def configs(params: dict, model: RankerConfig, train: TrainConfig) -> tuple[Rank
     dims = {k[len("dim_"):]: int(v) for k, v in params.items() if k.startswith("dim_")}
     hidden = tuple(max(int(params["width"]) >> i, 4) for i in range(int(params["depth"])))
     return (replace(model, item_dim=int(params["item_dim"]), context_dims=dims, hidden=hidden,
-                    attention=bool(params["attention"]), cross_layers=int(params["cross_layers"]),
-                    dropout=float(params["dropout"])),
+                    attention=bool(params["attention"]), history_features=bool(params["history_features"]),
+                    cross_layers=int(params["cross_layers"]), dropout=float(params["dropout"])),
             replace(train, learning_rate=float(params["learning_rate"]), batch_size=int(params["batch_size"]),
                     lr_decay=float(params["lr_decay"])))
 
@@ -58,10 +60,12 @@ def point(model: RankerConfig, train: TrainConfig, context_fields: list[str]) ->
     shared table)."""
     params = {f"dim_{name}": model.context_dims.get(name, model.context_dim) for name in context_fields}
     params |= {"item_dim": model.item_dim, "width": model.hidden[0], "depth": len(model.hidden),
-               "attention": model.attention, "cross_layers": model.cross_layers, "dropout": model.dropout,
+               "attention": model.attention, "history_features": model.history_features,
+               "cross_layers": model.cross_layers, "dropout": model.dropout,
                "learning_rate": train.learning_rate, "batch_size": train.batch_size, "lr_decay": train.lr_decay}
     grid = {"item_dim": ITEM_DIMS, "width": WIDTHS, "depth": DEPTHS, "attention": (True, False),
-            "cross_layers": CROSS, "dropout": DROPOUT, "batch_size": BATCHES, "lr_decay": DECAY}
+            "history_features": (True, False), "cross_layers": CROSS, "dropout": DROPOUT, "batch_size": BATCHES,
+            "lr_decay": DECAY}
     on_grid = (all(params[k] in values for k, values in grid.items())
                and all(params[f"dim_{name}"] in CONTEXT_DIMS for name in context_fields)
                and LEARNING_RATE[0] <= train.learning_rate <= LEARNING_RATE[1]

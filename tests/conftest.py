@@ -82,12 +82,13 @@ def tiny_data():
 @pytest.fixture(scope="session")
 def tiny_model(tiny_data):
     """A trained ranker with free K (training shape)."""
-    from edgeship.models.ranker import build_ranker
+    from edgeship.models.ranker import build_ranker, set_item_features
     from edgeship.models.settings import TrainConfig
     from edgeship.models.training import fit, seed_everything
 
     seed_everything(TINY.seed)
     model = build_ranker(tiny_data.spec, TINY.model)
+    set_item_features(model, tiny_data.train.item_features(tiny_data.spec.item_buckets))
     return fit(model, tiny_data.train, tiny_data.valid, TINY.seed,
                schedule=TrainConfig(epochs=4, batch_size=64, learning_rate=5e-3, early_stopping="loss"))
 

@@ -55,6 +55,7 @@ def test_a_killed_search_resumes_and_ships_its_best_trial(tmp_path, edgeship_cli
     assert report["trials"][0]["params"] == {**{f"dim_{f}": 4 for f in ("hour", "weekday", "device", "network",
                                                                        "region")},
                                              "item_dim": 8, "width": 16, "depth": 2, "attention": False,
+                                             "history_features": True,
                                              "cross_layers": 0, "dropout": 0.0, "learning_rate": 5e-3,
                                              "batch_size": 64, "lr_decay": 1.0}
     assert states == {0: "complete", 1: "fail", 2: "complete"}  # too few finished trials to prune any

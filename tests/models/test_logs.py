@@ -116,3 +116,10 @@ def test_features_are_standardized_with_train_statistics_and_clipped(log_dir):
     assert spec.feature_mean[0] == pytest.approx(price_mean) and spec.feature_scale[0] > 0
     z = spec.standardize(np.array([[price_mean, 0.5], [1e6, 0.5]], np.float32))
     assert z[0, 0] == pytest.approx(0, abs=1e-5) and z[1, 0] == 5.0  # clipped
+    # the ranker's item table: each item's training features, averaged and standardized like the inputs
+    table = logs.item_features(prof, spec)
+    assert table.shape == (enc.item.size, len(spec.item_features))
+    shown = np.flatnonzero(prof.item_shows)[0]
+    mean = prof.item_feature_sum[shown] / prof.item_shows[shown]
+    np.testing.assert_allclose(table[shown], spec.standardize(mean[None].astype(np.float32))[0], rtol=1e-5)
+    assert not table[prof.item_shows == 0].any() and table.dtype == np.float32

@@ -1,6 +1,9 @@
 import numpy as np
 
-from edgeship.models.ranker import build_ranker, parameter_count, predict, with_fixed_shape
+import tf_keras as keras
+
+from edgeship.models.ranker import (ITEM_FEATURE_TABLE, build_ranker, parameter_count, predict, set_item_features,
+                                    with_fixed_shape)
 
 
 def test_scores_any_number_of_candidates_and_fixed_copy_agrees(tiny_data, tiny_model, tiny_config):
@@ -20,7 +23,7 @@ def test_user_agnostic_size(tiny_data, tiny_config):
     spec = tiny_data.spec
     cfg = tiny_config.model
     model = build_ranker(spec, cfg)
-    item_table = spec.item_buckets * cfg.item_dim
+    item_table = spec.item_buckets * (cfg.item_dim + len(spec.item_features) * cfg.history_features)
     # no table grows with users: everything beyond the item/context tables is the small MLP
     assert item_table < parameter_count(model) < item_table + spec.context_vocab * cfg.context_dim + 3_000
 
@@ -37,3 +40,20 @@ def test_padding_history_is_ignored(tiny_data, tiny_model):
     longer[0, 1] = history[0, 0]
     b = predict(tiny_model, {**inputs, "history": longer})
     np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_history_features_are_the_tables_rows_pooled_over_the_history(tiny_data, tiny_model, tiny_config):
+    spec, req = tiny_data.spec, tiny_data.test.take(slice(0, 3))
+    table = tiny_model.get_layer(ITEM_FEATURE_TABLE).get_weights()[0]
+    np.testing.assert_allclose(table, tiny_data.train.item_features(spec.item_buckets))  # the fixture's, set
+    share = keras.Model(tiny_model.inputs, tiny_model.get_layer("feature_share").output)(req.inputs()).numpy()
+    for i in range(3):
+        real = req.history[i][req.history[i] > 0]
+        np.testing.assert_allclose(share[i], req.candidate_features[i] * table[real].mean(axis=0), atol=1e-5)
+    # the table is part of the weights: the fixed-shape copy every exporter converts carries it, and other rows
+    # rank otherwise
+    fixed = with_fixed_shape(tiny_model, spec, tiny_config.model, tiny_config.export.candidates)
+    np.testing.assert_array_equal(fixed.get_layer(ITEM_FEATURE_TABLE).get_weights()[0], table)
+    before = predict(fixed, req.take(slice(0, 1)).inputs())
+    set_item_features(fixed, np.roll(table, 1, axis=0))
+    assert np.abs(predict(fixed, req.take(slice(0, 1)).inputs()) - before).max() > 1e-3

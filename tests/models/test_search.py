@@ -13,12 +13,13 @@ pytestmark = pytest.mark.unit  # TensorFlow-free: `make test-fast`
 
 def test_a_point_becomes_a_ranker_and_a_schedule():
     trial = optuna.trial.FixedTrial({"dim_device": 4, "dim_region": 16, "item_dim": 32, "width": 128, "depth": 3,
-                                     "attention": False, "cross_layers": 1, "dropout": 0.2, "learning_rate": 3e-3,
-                                     "batch_size": 0, "lr_decay": 0.8})
+                                     "attention": False, "history_features": False, "cross_layers": 1, "dropout": 0.2,
+                                     "learning_rate": 3e-3, "batch_size": 0, "lr_decay": 0.8})
     params = search.suggest(trial, ["device", "region"])
     model, train = search.configs(params, RankerConfig(), TrainConfig(patience=4))
     assert model.context_dims == {"device": 4, "region": 16} and model.item_dim == 32
     assert model.hidden == (128, 64, 32) and not model.attention and model.cross_layers == 1 and model.dropout == 0.2
+    assert not model.history_features
     assert (train.learning_rate, train.batch_size, train.lr_decay, train.patience) == (3e-3, 0, 0.8, 4)
 
 
@@ -35,8 +36,7 @@ def test_the_configured_model_is_the_first_point_where_it_is_on_the_grid():
     start = search.point(model, train, ["device", "region"])
     assert start["dim_device"] == model.context_dim and start["dim_region"] == 16
     again, schedule = search.configs(start, model, train)
-    assert (again.item_dim, again.hidden, again.attention, again.cross_layers, again.dropout) == (
-        model.item_dim, model.hidden, model.attention, model.cross_layers, model.dropout)
+    assert again == model.__class__(**{**model.__dict__, "context_dims": again.context_dims})
     assert (schedule.learning_rate, schedule.batch_size, schedule.lr_decay) == (
         train.learning_rate, train.batch_size, train.lr_decay)
     # Optuna takes it as a trial of the space

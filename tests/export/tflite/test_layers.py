@@ -20,7 +20,10 @@ def test_a_file_against_itself_is_exact_and_int8_against_fp32_is_not(reference_b
     assert len(same) > 10 and all(x.snr_db is None and x.rmse == 0 and x.scale == 0 for x in same)
     layers = FORMATS["tflite"].layer_errors(fp32, int8, _requests(reference_bundle))
     quantized = [x for x in layers if x.dtype == "int8"]
-    assert quantized and all(x.scale > 0 and x.rmse > 0 and x.snr_db is not None for x in quantized)
+    assert quantized and all(x.scale > 0 and x.snr_db is not None for x in quantized)
+    # rounded everywhere but where every value lies on the int8 grid (the mask bias: 0 and -16, scale 16/255)
+    assert all(x.rmse > 0 or x.max_abs_error <= 1e-5 for x in quantized)
+    assert sum(x.rmse > 0 for x in quantized) >= len(quantized) - 2
     # an int8 output is at least within half a step of its float tensor where nothing upstream was rounded
     assert min(x.rmse / x.scale for x in quantized) < 0.5
     assert all(-1 <= x.cosine <= 1 + 1e-9 for x in quantized)
