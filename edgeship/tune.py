@@ -30,7 +30,7 @@ import numpy as np
 from . import sources
 from .config import RunConfig
 from .core import typed
-from .core.errors import EdgeshipError, InputError
+from .core.errors import EdgeshipError, InputError, one_line
 from .core.files import write_figure, write_json, write_text
 from .models import search
 from .models.data import Requests
@@ -136,6 +136,11 @@ class _Objective:
         self.step(f"trial {trial.number}: {_describe(model_cfg, train_cfg)}; batch {schedule.batch_size}, at most "
                   f"{schedule.epochs} epochs")
         data.access.train(model, schedule, f"trial {trial.number}", callbacks=[_pruning(trial, self.step)])
+        keras = ranker_mod.predict(model, self.valid.inputs())
+        if np.ptp(keras[self.valid.mask]) < 1e-6:
+            # every ReLU died (seen at lr 7e-3 with an MLP 16-8-4): a constant ranks nothing, and its degenerate
+            # int8 ranges made the converter abort the whole process, or XNNPACK refuse the file
+            raise EdgeshipError("the trained ranker gives every validation candidate the same score")
         fixed = ranker_mod.with_fixed_shape(model, data.spec, model_cfg, data.candidates)
         job = ExportJob(model=fixed, spec=data.spec, candidates=data.candidates,
                         calibration=representative_dataset(data.calibration),
@@ -148,8 +153,17 @@ class _Objective:
         if not candidates:
             raise EdgeshipError(f"{fmt.name} made no int8 file")
         # the recipe the export stage would ship, by the same rule on the same kind of measurement
-        keras = ranker_mod.predict(model, self.valid.inputs())
-        scores = {a.path: score_file(fmt.name, a.path, self.valid) for a in candidates}
+        scores, refused = {}, []
+        for a in candidates:
+            try:
+                scores[a.path] = score_file(fmt.name, a.path, self.valid)
+            except Exception as e:  # as in the export stage: a recipe whose file the runtime refuses loses alone
+                refused.append(f"{a.quantization_method} ({one_line(e, 200)})")
+        if refused:
+            self.step(f"trial {trial.number}: the runtime refused {'; '.join(refused)}")
+        candidates = [a for a in candidates if a.path in scores]
+        if not candidates:
+            raise EdgeshipError(f"the runtime ran none of the {fmt.name} int8 files")
         checks = {a.path: compare(a, scores[a.path], keras, self.valid.labels, cfg.floors, self.valid.mask)
                   for a in candidates}
         # fewer rounds than the gate's 20 x 100 (a trial's p50 ranks trials; the shipped bundle is for the gate)

@@ -79,7 +79,7 @@ def _one(make: Callable[[], list[Artifact]], fmt: str, what: str | None, out_dir
     before = set(out_dir.iterdir())
     try:
         made = make()
-        checked = [Verified(a, *check_parity(a, check, stream)) for a in made if a.failed is None]
+        checked, refused = _checked(made, check, stream)
         own = [a for a in made if a.failed is not None and a.ships_as is None]  # a file of its own not made
     except Exception as e:  # one converter failing must not lose the other formats
         for path in set(out_dir.iterdir()) - before:
@@ -91,14 +91,30 @@ def _one(make: Callable[[], list[Artifact]], fmt: str, what: str | None, out_dir
     for a in own:
         outcome.failures.append(Failure(fmt, FailedAt.CONVERT, a.failed, a.name))
         progress(f"{a.name}: FAILED ({a.failed}); the other files go on")
-    for final in _choose(checked, [a for a in made if a.failed and a.ships_as is not None], outcome, progress,
-                         out_dir, choice):
+    for final in _choose(checked, [a for a in made if a.failed and a.ships_as is not None] + refused, outcome,
+                         progress, out_dir, choice):
         if final.verification.passed:
             outcome.shipped.append(final)
         else:  # a file that does not rank like the model is not shipped, and the run says so
             remove(final.artifact.path)
             outcome.failures.append(Failure(fmt, FailedAt.PARITY, "; ".join(final.verification.reasons),
                                             final.artifact.name))
+
+
+def _checked(made: list[Artifact], check: ParityCheck, stream) -> tuple[list[Verified], list[Artifact]]:
+    """Each made file executed and compared; a recipe's candidate its runtime refuses (e.g. XNNPACK failing to
+    prepare a node, seen in a search) is lost alone, like one that did not convert. A file of its own that does
+    not run fails its format."""
+    checked, refused = [], []
+    for a in (a for a in made if a.failed is None):
+        try:
+            checked.append(Verified(a, *check_parity(a, check, stream)))
+        except Exception as e:
+            if a.ships_as is None:
+                raise
+            remove(a.path)
+            refused.append(replace(a, failed=f"its runtime refused it: {one_line(e, 300)}"))
+    return checked, refused
 
 
 def _derived(shipped: list[Verified]) -> Derived:
