@@ -103,8 +103,8 @@ def _one(make: Callable[[], list[Artifact]], fmt: str, what: str | None, out_dir
 
 def _checked(made: list[Artifact], check: ParityCheck, stream) -> tuple[list[Verified], list[Artifact]]:
     """Each made file executed and compared; a recipe's candidate its runtime refuses (e.g. XNNPACK failing to
-    prepare a node, seen in a search) is lost alone, like one that did not convert. A file of its own that does
-    not run fails its format."""
+    prepare a node, seen in a search) is lost alone, like one that did not convert (tune's trials drop such a
+    file the same way). A file of its own that does not run fails its format."""
     checked, refused = [], []
     for a in (a for a in made if a.failed is None):
         try:

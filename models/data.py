@@ -219,16 +219,21 @@ class _World:
 
     def logits(self, users, context, items, last_category) -> np.ndarray:
         """True click logits for items [n, k] shown to users [n] in context [n, 5]."""
-        hour, weekday, device, network, region = (context[:, j : j + 1] for j in range(5))
         cat = self.category[items]
         dim = self.cfg.latent_dim
         latent = np.einsum("nd,nkd->nk", self.user_latent[users], self.item_latent[items]) / np.sqrt(dim)
+        return self.add_request_terms(self.bias + 0.8 * np.take_along_axis(self.taste[users], cat, axis=1)
+                                      + 0.8 * latent, context, items, last_category)
+
+    def add_request_terms(self, user_terms: np.ndarray, context, items, last_category) -> np.ndarray:
+        """user_terms [n, k] plus the logit's terms that come from the request alone (context, items, the last
+        item's category), added one by one in this order so the sums, and so the drawn clicks, stay the same."""
+        hour, weekday, device, network, region = (context[:, j : j + 1] for j in range(5))
+        cat = self.category[items]
         weekend = (weekday >= 5).astype(int)
         price = self.price_z[items]
         return (
-            self.bias
-            + 0.8 * np.take_along_axis(self.taste[users], cat, axis=1)
-            + 0.8 * latent
+            user_terms
             + self.hour_cat[hour // 4, cat]
             + self.weekend_cat[weekend, cat]
             + self.network_cat[network, cat]

@@ -448,8 +448,9 @@ def _profile_file(f: Path, kind: str, schema: LogSchema, enc: Encoders, progress
         features, items = e.features[masks["train"]], e.item[masks["train"]]
         p.feature_sum += features.sum(axis=0, dtype=np.float64)
         p.feature_sumsq += np.square(features, dtype=np.float64).sum(axis=0)
-        p.item_shows += np.bincount(items, minlength=size)
-        p.item_feature_sum += feature_sums(items, features, size)[1]
+        shows, sums = feature_sums(items, features, size)
+        p.item_shows += shows
+        p.item_feature_sum += sums
         p.item_hits += np.bincount(items, weights=(e.label[masks["train"]] > 0).astype(float), minlength=size)
         if enc.item.kind == enc_mod.VOCABULARY:
             p.test_oov += int((e.item[masks["test"]] == enc.item.oov).sum())

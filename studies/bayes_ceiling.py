@@ -68,8 +68,7 @@ def ceiling_scores(world, requests, samples: int, seed: int, progress=None) -> t
         ess[i] = 1.0 / np.square(w).sum()
         keep = w > 1e-7 * w.max()
         cand = ids["candidates"][i]
-        logit = (_known_logit(world, requests.context[i], cand, cats[0])
-                 + 0.8 * np.log(weight[keep][:, world.category[cand]]) + c * latent[keep] @ items[cand].T)
+        logit = user_logits(world, requests.context[i], cand, cats[0], np.log(weight[keep]), latent[keep])
         out[i] = w[keep] @ (1.0 / (1.0 + np.exp(-logit)))
         if progress and (i + 1) % 200 == 0:
             progress(f"{i + 1}/{len(requests.candidates)} requests (median effective samples "
@@ -84,14 +83,12 @@ def _item_index(world, requests) -> dict[str, np.ndarray]:
     return {"history": lookup[requests.history], "candidates": lookup[requests.candidates]}
 
 
-def _known_logit(world, context, items, last_category) -> np.ndarray:
-    """The click logit's terms that do not depend on the user's taste or latent vector (models.data._World.logits)."""
-    hour, weekday, device, network, region = (int(v) for v in context)
-    cat = world.category[items]
-    return (world.bias + world.hour_cat[hour // 4, cat] + world.weekend_cat[int(weekday >= 5), cat]
-            + world.network_cat[network, cat] + world.region_cat[region, cat]
-            + (world.price_by_device[device] + world.price_by_network[network]) * world.price_z[items]
-            + 1.2 * (world.quality[items] - 0.5) + 0.5 * (cat == last_category))
+def user_logits(world, context, items, last_category, taste, latent) -> np.ndarray:
+    """[S, K] click logits of one request's K candidates for S users of taste [S, categories] (log scale) and latent
+    vector [S, dim]: the generator's law (models.data._World.logits) with the user as a variable."""
+    user = (world.bias + 0.8 * taste[:, world.category[items]]
+            + 0.8 / np.sqrt(world.cfg.latent_dim) * latent @ world.item_latent[items].T)
+    return world.add_request_terms(user, context[None], items[None], np.array([last_category]))
 
 
 def main(argv: list[str] | None = None) -> int:

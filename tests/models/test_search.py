@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import optuna
 import pytest
 
@@ -36,7 +38,7 @@ def test_the_configured_model_is_the_first_point_where_it_is_on_the_grid():
     start = search.point(model, train, ["device", "region"])
     assert start["dim_device"] == model.context_dim and start["dim_region"] == 16
     again, schedule = search.configs(start, model, train)
-    assert again == model.__class__(**{**model.__dict__, "context_dims": again.context_dims})
+    assert again == dataclasses.replace(model, context_dims=again.context_dims)  # every other field kept
     assert (schedule.learning_rate, schedule.batch_size, schedule.lr_decay) == (
         train.learning_rate, train.batch_size, train.lr_decay)
     # Optuna takes it as a trial of the space
