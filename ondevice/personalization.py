@@ -27,6 +27,27 @@ from ..models.metrics import ndcg_per_request
 BOOTSTRAP = 2000
 OVER_USERS = "percentile bootstrap over users"
 
+# The curvature each head weight starts with (the precision of its prior): a train call divides a weight's step by
+# its curvature so far, so early taps move the head fast and later ones refine it. Per feature, by measurement on
+# the study's users (docs/personalization.md): a two-valued column (a category's one-hot, a flag) carries the
+# user's taste, so its weight starts loose; a continuous one (price, quality) is what the ranker already weighs
+# for everyone, so one tap moves it less. One prior of 5 for all: n = 1 -0.0005 (49 % of users worse), n = 20
+# +0.0283; 5 and 20: n = 1 +0.0023 (44 %), n = 20 +0.0319, n = 50 the same.
+INDICATOR_PRIOR = 5.0
+CONTINUOUS_PRIOR = 20.0
+# The starting curvature of each item id's bias (the features+items head). Measured on 200 report users, gain at
+# n = 50 for priors 1 / 2 / 3 / 5 / 10: +0.048 / +0.052 / +0.049 / +0.049 / +0.044 (docs/personalization.md).
+ITEM_PRIOR = 2.0
+
+
+def curvature_prior(features: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """[D] float32: the curvature each candidate feature's head weight starts from, by what its values look like
+    over the real candidates (`present`, a boolean mask over features' leading axes): INDICATOR_PRIOR for a column
+    with at most two distinct values, CONTINUOUS_PRIOR for the others."""
+    rows = np.asarray(features, np.float32).reshape(-1, np.shape(features)[-1])[np.asarray(present).reshape(-1)]
+    distinct = np.array([len(np.unique(rows[:, j])) for j in range(rows.shape[1])])
+    return np.where(distinct <= 2, INDICATOR_PRIOR, CONTINUOUS_PRIOR).astype(np.float32)
+
 
 @dataclass(frozen=True)
 class CurvePoint:
@@ -141,7 +162,8 @@ def study(trainer, file: str, tune: Timelines, report: Timelines, cfg: StudyConf
           progress: Callable[[str], None]) -> PersonalizationRecord:
     """The whole study with `trainer` (a runtime's Trainer on the file named `file`, or an AppSideHead)."""
     state = trainer.get_weights()
-    trainable = int(np.size(state["w"]) + np.size(state["b"]))  # the rest of the state is each weight's curvature
+    # the rest of the state is each weight's curvature
+    trainable = int(sum(np.size(state[k]) for k in ("w", "b", "v") if k in state))
     lr, gains = choose_learning_rate(trainer, tune, cfg, progress)
     progress(f"personalization: learning rate {lr:g} chosen on {tune.users} tuning users; reporting on "
              f"{report.users} other users")
@@ -246,15 +268,18 @@ class AppSideHead:
 
     learning_rate_scale = 0.1  # the same step as the .tflite head
 
-    def __init__(self, session, features: int, l2: float, prior: float,
+    def __init__(self, session, features: int, l2: float, prior: float | np.ndarray, items: int = 0,
                  runs_in: str = "the app's own head beside the file"):
+        """prior: the starting curvature of every feature's weight, or of each; items: the item table's size for
+        a bias per item id (the features+items head), 0 for none."""
         self.session, self.l2, self.prior, self.runs_in = session, l2, prior, runs_in
-        self.features = features
+        self.features, self.items = features, items
         self.reset()
 
     def scores(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         base = np.asarray(self.session.run(feeds)["scores"], np.float32).reshape(1, -1)
-        return base + feeds["candidate_features"][0] @ self.w + self.b
+        out = base + feeds["candidate_features"][0] @ self.w + self.b
+        return out + self.v[feeds["candidates"][0]] if self.items else out
 
     def train(self, feeds, labels, mask, learning_rate: float) -> float:
         s = self.scores(feeds).reshape(-1).astype(np.float64)
@@ -266,18 +291,27 @@ class AppSideHead:
         self.q = (self.q + (phi * phi).T @ h).astype(np.float32)
         self.w = (self.w - learning_rate * (phi.T @ g + self.l2 * self.w) / self.q).astype(np.float32)
         self.b = np.float32(self.b - learning_rate * (g.sum() + self.l2 * self.b))
+        if self.items:  # every item id's bias, its sums over the request's candidates with that id
+            ids = feeds["candidates"][0]
+            self.r = (self.r + np.bincount(ids, h, self.items)).astype(np.float32)
+            step = (np.bincount(ids, g, self.items) + self.l2 * self.v) / self.r
+            self.v = (self.v - learning_rate * step).astype(np.float32)
         return loss
 
     def reset(self) -> None:
         self.w, self.b = np.zeros(self.features, np.float32), np.float32(0.0)
         self.q = np.full(self.features, self.prior, np.float32)
+        self.v, self.r = np.zeros(self.items, np.float32), np.full(self.items, ITEM_PRIOR, np.float32)
 
     def get_weights(self) -> dict[str, np.ndarray]:
-        return {"w": self.w.copy(), "b": np.array([self.b], np.float32), "q": self.q.copy()}
+        state = {"w": self.w.copy(), "b": np.array([self.b], np.float32), "q": self.q.copy()}
+        return {**state, "v": self.v.copy(), "r": self.r.copy()} if self.items else state
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         self.w, self.b = weights["w"].astype(np.float32).copy(), np.float32(weights["b"][0])
         self.q = weights["q"].astype(np.float32).copy()
+        if self.items:
+            self.v, self.r = (weights[k].reshape(-1).astype(np.float32).copy() for k in ("v", "r"))
 
 
 def _flat(weights: dict[str, np.ndarray]) -> np.ndarray:

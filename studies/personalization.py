@@ -13,14 +13,18 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from edgeship.config import bundle_config
 from edgeship.core import typed
 from edgeship.core.files import write_json, write_text
 from edgeship.export import formats
 from edgeship.export.manifest import read_manifest_file
-from edgeship.export.tflite import CURVATURE_PRIOR, L2
+from edgeship.export.tflite import L2
 from edgeship.models.data import timelines
 from edgeship.ondevice import personalization
+
+LEGACY_PRIOR = 5.0  # every head weight's starting curvature before 2026-12-03
 
 
 def main(argv=None) -> int:
@@ -51,8 +55,12 @@ def main(argv=None) -> int:
     path = args.bundle / (args.app_side or args.file or manifest.personalization[0].file)
     if args.app_side:
         session = formats.for_path(path).open_session(path)
+        # the trainable .tflite's starting curvature; a bundle from before it was per feature: the one prior then
+        prior = next((a.details.curvature_prior for a in manifest.artifacts
+                      if a.trainable and a.format == "tflite" and a.details.curvature_prior), [LEGACY_PRIOR])
+        items = manifest.model.feature_spec.item_buckets if cfg.export.personal_head == "features+items" else 0
         trainer = personalization.AppSideHead(session, len(manifest.model.feature_spec.item_features), L2,
-                                              CURVATURE_PRIOR,
+                                              np.asarray(prior, np.float32), items,
                                               f"the app's own head update (NumPy) beside {path.name}")
     else:
         trainer = formats.for_path(path).trainer(path)

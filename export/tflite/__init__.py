@@ -7,10 +7,6 @@ SIGNATURE = "serving_default"  # the one signature every edgeship ranker .tflite
 TRAINABLE_SIGNATURES = ("infer", "train", "reset", "get_weights", "set_weights")
 SCORING_SIGNATURES = (SIGNATURE, TRAINABLE_SIGNATURES[0])  # which signature of a file scores a request
 L2 = 1e-3  # the trainable head's pull back toward the shipped state: a few taps cannot run away with the ranking
-# The curvature every head weight starts with (the precision of its prior): each train call divides a weight's
-# step by its curvature so far, so early taps move the head fast and later ones refine it. Chosen on the study's
-# users with the app-side head (docs/personalization.md: 1, 3, 5, 10, 20 tried).
-CURVATURE_PRIOR = 5.0
 
 
 from ..format import Format

@@ -1,19 +1,23 @@
 """A trainable .tflite that keeps learning its one user on the phone: the shipped ranker frozen, plus a small
 linear head, trained in place by the app.
 
-    score = ranker(x) + phi(x) . w + b,   phi = candidate_features (default), or [last hidden layer, them]
+    score = ranker(x) + phi(x) . w + b [+ v[candidate id]],   phi = candidate_features, or [last hidden layer, them]
 
-The candidate features alone measured better (docs/personalization.md): they carry an item's category and
-price, so w is this user's taste; with the hidden layer too, steps above 3 made things worse and the gain at
-n = 20 was +0.074 instead of +0.119.
+The candidate features carry an item's category and price, so w is this user's taste; with the hidden layer too,
+steps above 3 made things worse and the gain at n = 20 was +0.074 instead of +0.119 (docs/personalization.md).
+The default head (features+items) also learns a bias per item id, v, from the taps and skips on the items this
+user is shown again and again: what the user thinks of an item beyond its features (the generator's latent
+match), which the features cannot carry (measured: 31 % of the gap to the oracle at n = 50 instead of 22 %).
 
-w and b start at zero, so the shipped file ranks like the ranker until the user's first tap. Signatures:
+w, b and v start at zero, so the shipped file ranks like the ranker until the user's first tap. Signatures:
   infer(context, history, candidates, candidate_features) -> scores [1, K]
   train(... the same, labels [1, K], mask [1, K], learning_rate [1]) -> loss [1]: one per-weight Newton step of
         logistic loss on the request's real candidates (mask 1), with an L2 pull back toward the shipped state
   reset() -> done: back to the shipped state (the user's "reset personalization")
-  get_weights() -> w [D, 1], b [1], q [D, 1]; set_weights(w, b, q) -> done: the app persists the state across
-        restarts (q: each weight's curvature so far)
+  get_weights() -> w [D, 1], b [1], q [D, 1] (+ v [items, 1], r [items, 1]); set_weights(the same) -> done: the
+        app persists the state across restarts (q, r: each weight's curvature so far; q starts from a prior per
+        candidate feature, ondevice.personalization.curvature_prior, recorded in the manifest as
+        details.curvature_prior; r at ITEM_PRIOR)
 The step is online logistic regression with a diagonal Laplace posterior (Chapelle & Li, "An empirical
 evaluation of Thompson sampling", 2011, taken at its mean): each weight keeps the curvature of the loss
 it has seen, q += sum_i p_i (1 - p_i) phi_i^2, and moves by its gradient divided by q. The bias b takes a plain
@@ -29,12 +33,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
-from ...models.features import CANDIDATE_FEATURES, SCORES
+from ...models.features import CANDIDATE_FEATURES, PAD_ID, SCORES
+from ...ondevice.personalization import INDICATOR_PRIOR, ITEM_PRIOR, curvature_prior
 from .. import shims
 from ..types import Artifact, Derived, ExportJob
-from . import CURVATURE_PRIOR, L2
+from . import L2
 from . import TRAINABLE_SIGNATURES as SIGNATURES
 from . import inspect
 from .record import TFLiteDetails
@@ -43,7 +49,9 @@ NAME = "ranker_personal.tflite"
 HEAD_LAYER = "logit"  # edgeship's ranker: the output Dense, whose input is the last hidden representation
 
 
-HEADS = ("features", "features+hidden")  # what the head sees: the candidate features, or also the last hidden layer
+# what the head sees: the candidate features, and a bias per item id (v, learned like w, each with its own
+# curvature r), or the last hidden layer as well as the features
+HEADS = ("features", "features+items", "features+hidden")
 
 
 def _features(model, head: str):
@@ -58,15 +66,30 @@ def _features(model, head: str):
     return keras.Model(model.inputs, [model.output, hidden]), int(hidden.shape[-1])
 
 
+def prior(job: ExportJob, hidden: int = 0) -> np.ndarray:
+    """[D] the curvature each head weight starts from: the hidden units' (features+hidden) at INDICATOR_PRIOR, as
+    measured for that head, then each candidate feature's by its values over the calibration requests."""
+    requests = list(job.calibration())
+    features = np.concatenate([r[CANDIDATE_FEATURES] for r in requests])
+    present = np.concatenate([r["candidates"] != PAD_ID for r in requests])
+    return np.concatenate([np.full(hidden, INDICATOR_PRIOR, np.float32), curvature_prior(features, present)])
+
+
 class PersonalRanker(tf.Module):
     def __init__(self, model, job: ExportJob):
         super().__init__()
         self.base, hidden = _features(model, job.personal_head)
         self.k = job.candidates
         self.dim = hidden + len(job.spec.item_features)
+        self.prior = prior(job, hidden)
+        self.q0 = tf.constant(self.prior.reshape(-1, 1))
         self.w = tf.Variable(tf.zeros([self.dim, 1]), name="w")
         self.b = tf.Variable(tf.zeros([1]), name="b")
-        self.q = tf.Variable(tf.fill([self.dim, 1], CURVATURE_PRIOR), name="q")
+        self.q = tf.Variable(self.q0, name="q")
+        self.items = job.spec.item_buckets if job.personal_head == "features+items" else 0
+        if self.items:
+            self.v = tf.Variable(tf.zeros([self.items, 1]), name="v")
+            self.r = tf.Variable(tf.fill([self.items, 1], ITEM_PRIOR), name="r")
         inputs = [tf.TensorSpec(t.shape, t.dtype, name=t.name) for t in job.inputs]
         extra = [tf.TensorSpec([1, self.k], tf.float32, name="labels"),
                  tf.TensorSpec([1, self.k], tf.float32, name="mask"),
@@ -75,9 +98,11 @@ class PersonalRanker(tf.Module):
         self.train = tf.function(self._train, input_signature=inputs + extra)
         self.reset = tf.function(self._reset, input_signature=[])
         self.get_weights = tf.function(self._get_weights, input_signature=[])
-        self.set_weights = tf.function(self._set_weights, input_signature=[
-            tf.TensorSpec([self.dim, 1], tf.float32, name="w"), tf.TensorSpec([1], tf.float32, name="b"),
-            tf.TensorSpec([self.dim, 1], tf.float32, name="q")])
+        state = [tf.TensorSpec([self.dim, 1], tf.float32, name="w"), tf.TensorSpec([1], tf.float32, name="b"),
+                 tf.TensorSpec([self.dim, 1], tf.float32, name="q")]
+        if self.items:
+            state += [tf.TensorSpec([self.items, 1], tf.float32, name=n) for n in ("v", "r")]
+        self.set_weights = tf.function(self._set_weights, input_signature=state)
 
     def _scores_and_phi(self, context, history, candidates, candidate_features):
         out = self.base({"context": context, "history": history, "candidates": candidates,
@@ -86,6 +111,8 @@ class PersonalRanker(tf.Module):
         parts = [out[1][0]] if len(out) > 1 else []
         phi = tf.concat(parts + [candidate_features[0]], axis=-1)  # [K, D]
         scores = tf.reshape(out[0], [-1]) + tf.reshape(tf.matmul(phi, self.w), [-1]) + self.b
+        if self.items:
+            scores += tf.reshape(tf.gather(self.v, candidates[0]), [-1])
         return scores, phi
 
     def _infer(self, context, history, candidates, candidate_features):
@@ -104,29 +131,42 @@ class PersonalRanker(tf.Module):
         self.q.assign_add(tf.matmul(phi * phi, h, transpose_a=True))
         self.w.assign_sub(learning_rate[0] * (tf.matmul(phi, g, transpose_a=True) + L2 * self.w) / self.q)
         self.b.assign_sub(learning_rate[0] * (tf.reshape(tf.reduce_sum(g), [1]) + L2 * self.b))
+        if self.items:  # the same step per item id; a request's repeated ids add up (scatter_nd sums them)
+            ids = tf.reshape(candidates[0], [-1, 1])
+            self.r.assign_add(tf.scatter_nd(ids, h, [self.items, 1]))
+            self.v.assign_sub(learning_rate[0] * (tf.scatter_nd(ids, g, [self.items, 1]) + L2 * self.v) / self.r)
         return {"loss": tf.reshape(loss, [1])}
 
     def _reset(self):
         self.w.assign(tf.zeros([self.dim, 1]))
         self.b.assign(tf.zeros([1]))
-        self.q.assign(tf.fill([self.dim, 1], CURVATURE_PRIOR))
+        self.q.assign(self.q0)
+        if self.items:
+            self.v.assign(tf.zeros([self.items, 1]))
+            self.r.assign(tf.fill([self.items, 1], ITEM_PRIOR))
         return {"done": tf.zeros([1])}
 
     def _get_weights(self):
-        return {"w": tf.identity(self.w), "b": tf.identity(self.b), "q": tf.identity(self.q)}
+        state = {"w": tf.identity(self.w), "b": tf.identity(self.b), "q": tf.identity(self.q)}
+        if self.items:
+            state.update(v=tf.identity(self.v), r=tf.identity(self.r))
+        return state
 
-    def _set_weights(self, w, b, q):
+    def _set_weights(self, w, b, q, v=None, r=None):
         self.w.assign(w)
         self.b.assign(b)
         self.q.assign(q)
+        if self.items:
+            self.v.assign(v)
+            self.r.assign(r)
         return {"done": tf.zeros([1])}
 
 
 FROZEN = ("fp32", "int8")  # the frozen ranker's weights: float, or 8-bit (dynamic range: float compute)
 
 
-def convert(job: ExportJob, frozen: str = "fp32") -> tuple[bytes, int]:
-    """The trainable file's bytes and the number of trained parameters (w and b)."""
+def convert(job: ExportJob, frozen: str = "fp32") -> tuple[bytes, int, np.ndarray]:
+    """The trainable file's bytes, the number of trained parameters (w and b) and the curvature prior."""
     module = PersonalRanker(job.model, job)
     with tempfile.TemporaryDirectory() as tmp, shims.quiet():
         tf.saved_model.save(module, tmp, signatures={s: getattr(module, s).get_concrete_function()
@@ -136,11 +176,11 @@ def convert(job: ExportJob, frozen: str = "fp32") -> tuple[bytes, int]:
         converter.experimental_enable_resource_variables = True
         if frozen == "int8":  # weights stored as int8, computed in float; the trained head's variables stay float
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        return converter.convert(), module.dim + 1
+        return converter.convert(), module.dim + 1 + module.items, module.prior
 
 
 def export(job: ExportJob, out_dir: Path, derived: Derived) -> Artifact:
-    data, trained = convert(job, job.personal_frozen)
+    data, trained, q0 = convert(job, job.personal_frozen)
     path = out_dir / NAME
     path.write_bytes(data)
     weights = "8-bit weights (float compute)" if job.personal_frozen == "int8" else "fp32"
@@ -148,4 +188,5 @@ def export(job: ExportJob, out_dir: Path, derived: Derived) -> Artifact:
                     quantization_method="dynamic range (8-bit weights)" if job.personal_frozen == "int8" else None,
                     notes=f"trainable on the device: the {weights} ranker frozen plus a linear head of {trained} "
                           "parameters (signatures infer, train, reset, get_weights, set_weights)",
-                    details=TFLiteDetails("infer", inspect.operators(path), list(SIGNATURES)))
+                    details=TFLiteDetails("infer", inspect.operators(path), list(SIGNATURES),
+                                          curvature_prior=[float(x) for x in q0]))

@@ -10,3 +10,6 @@ class TFLiteDetails:
     signature: str = field(metadata={"doc": "the signature that scores a request"})
     operators: list[str]
     signatures: list[str] = field(default_factory=lambda: ["serving_default"])
+    curvature_prior: list[float] | None = field(default=None, metadata={
+        "doc": "the trainable file's q after reset: the curvature each head weight starts from (an app keeping the "
+               "head itself starts q there)"})

@@ -7,6 +7,7 @@ import pytest
 
 from edgeship.core import typed
 from edgeship.export import formats
+from edgeship.export.manifest import read_manifest_file
 from edgeship.models.data import timelines
 from edgeship.ondevice import personalization
 from edgeship.ondevice.personalization import PersonalizationRecord
@@ -19,10 +20,10 @@ def test_bundle_carries_the_study_and_the_app_settings(reference_bundle, tiny_co
     records = [typed.load(PersonalizationRecord, r, "manifest", toml=False) for r in manifest["personalization"]]
     assert [r.file for r in records] == ["ranker_personal.tflite", "ranker_personal.mlmodel"]
     study = tiny_config.personalization
-    features = tiny_data.test.candidate_features.shape[-1]
-    # w, b (+ the score); the .tflite head also keeps each weight's curvature
-    for record, scale, parameters, state in zip(records, (0.1, 0.01), (features + 1, features + 2),
-                                                (2 * features + 1, features + 2)):
+    features, items = tiny_data.test.candidate_features.shape[-1], tiny_data.spec.item_buckets
+    # w, b (+ the score); the .tflite head also a bias per item id (v), and each weight's curvature (q, r)
+    for record, scale, parameters, state in zip(records, (0.1, 0.01), (features + 1 + items, features + 2),
+                                                (2 * features + 1 + 2 * items, features + 2)):
         rates = [lr * scale for lr in study.learning_rates]
         assert [p.n for p in record.curve] == list(study.steps) and record.users == study.users
         assert record.learning_rate in rates and set(record.learning_rates_tried) == {f"{lr:g}" for lr in rates}
@@ -68,10 +69,13 @@ def test_federated_averaging_runs_on_the_files_weights_and_clips(reference_bundl
 
 
 def test_the_onnx_path_app_side_head_learns_and_resets(reference_bundle, tiny_config, tiny_data):
-    from edgeship.export.tflite import CURVATURE_PRIOR, L2
+    from edgeship.export.tflite import L2
 
+    manifest = read_manifest_file(reference_bundle / "manifest.json")
+    prior = next(a.details.curvature_prior for a in manifest.artifacts if a.trainable and a.format == "tflite")
     session = formats.get("onnx").open_session(reference_bundle / "ranker_int8.onnx")
-    head = personalization.AppSideHead(session, tiny_data.test.candidate_features.shape[-1], L2, CURVATURE_PRIOR)
+    head = personalization.AppSideHead(session, tiny_data.test.candidate_features.shape[-1], L2, np.array(prior))
+    np.testing.assert_array_equal(head.get_weights()["q"], prior)
     request, k = tiny_data.test.one(0), tiny_config.export.candidates
     shipped = head.scores(request)
     np.testing.assert_array_equal(shipped, session.run(request)["scores"])  # zero head: the file's own scores
@@ -80,3 +84,16 @@ def test_the_onnx_path_app_side_head_learns_and_resets(reference_bundle, tiny_co
     assert head.train(request, labels, np.ones(k), 0.0) < first  # the step lowered the loss on its request
     head.reset()
     np.testing.assert_array_equal(head.scores(request), shipped)
+
+
+def test_the_curvature_prior_is_loose_for_two_valued_columns_and_ignores_padding():
+    present = np.array([[True, True, True, False]])
+    features = np.array([[[1.0, 0.3, -0.7, 5.0], [0.0, 1.2, 1.4, 9.0], [1.0, -0.5, -0.7, 5.0],
+                          [0.0, 0.0, 0.0, 0.0]]], np.float32)  # a one-hot, continuous, standardized flag, constant
+    prior = personalization.curvature_prior(features, present)
+    assert prior.dtype == np.float32 and prior.tolist() == [personalization.INDICATOR_PRIOR,
+                                                             personalization.CONTINUOUS_PRIOR,
+                                                             personalization.INDICATOR_PRIOR,
+                                                             personalization.INDICATOR_PRIOR]
+    # the padded slot's zeros would make the flag three-valued
+    assert personalization.curvature_prior(features, np.ones_like(present))[2] == personalization.CONTINUOUS_PRIOR

@@ -72,26 +72,48 @@ class _Keras:
         return {"scores": self.model.predict(feeds, verbose=0)}
 
 
-def test_the_file_and_the_app_side_head_take_the_same_newton_steps(tiny_job, tiny_data, tmp_path):
-    from edgeship.export.tflite import CURVATURE_PRIOR, L2
-    from edgeship.ondevice.personalization import AppSideHead
+@pytest.mark.parametrize("head", ["features", "features+items"])
+def test_the_file_and_the_app_side_head_take_the_same_newton_steps(tiny_job, tiny_data, tmp_path, head):
+    from edgeship.export.tflite import L2
+    from edgeship.ondevice.personalization import CONTINUOUS_PRIOR, INDICATOR_PRIOR, ITEM_PRIOR, AppSideHead
 
-    artifact = personal.export(dataclasses.replace(tiny_job, personal=True, personal_head="features"), tmp_path,
+    artifact = personal.export(dataclasses.replace(tiny_job, personal=True, personal_head=head), tmp_path,
                                Derived())
     trainer = Trainer(artifact.path)
-    head = AppSideHead(_Keras(tiny_job.model), tiny_data.test.candidate_features.shape[-1], L2, CURVATURE_PRIOR)
+    prior = np.asarray(artifact.details.curvature_prior, np.float32)
+    numeric = len(tiny_job.spec.item_features) - sum(f.startswith("category_") for f in tiny_job.spec.item_features)
+    # the built-in price, quality, freshness, popularity, then the category one-hots
+    assert prior.tolist() == [CONTINUOUS_PRIOR] * numeric + [INDICATOR_PRIOR] * (len(prior) - numeric)
+    np.testing.assert_array_equal(trainer.get_weights()["q"].reshape(-1), prior)  # the file starts q there
+    items = tiny_job.spec.item_buckets if head == "features+items" else 0
+    app = AppSideHead(_Keras(tiny_job.model), tiny_data.test.candidate_features.shape[-1], L2, prior, items)
     k = tiny_data.test.candidates.shape[1]
     rng = np.random.default_rng(3)
+    shown = set()
     for i in range(4):
         labels = (rng.random(k) < 0.1).astype(np.float32)
+        labels[0] = 1.0
         mask = (np.arange(k) < k - i).astype(np.float32)  # some padding at the end
-        loss_file = trainer.train(tiny_data.test.one(i), labels, mask, 1.0)
-        assert loss_file == pytest.approx(head.train(tiny_data.test.one(i), labels, mask, 1.0), rel=1e-4)
-    file_state, app_state = trainer.get_weights(), head.get_weights()
-    for name in ("w", "b", "q"):
+        request = {name: value.copy() for name, value in tiny_data.test.one(i).items()}
+        request["candidates"][0, 1] = request["candidates"][0, 0]  # one id twice: its steps add up
+        shown.update(request["candidates"][0, :k - i].tolist())
+        loss_file = trainer.train(request, labels, mask, 1.0)
+        assert loss_file == pytest.approx(app.train(request, labels, mask, 1.0), rel=1e-4)
+        np.testing.assert_allclose(trainer.scores(request), app.scores(request), rtol=1e-5, atol=1e-5)
+    file_state, app_state = trainer.get_weights(), app.get_weights()
+    assert sorted(file_state) == sorted(app_state) == (["b", "q", "r", "v", "w"] if items else ["b", "q", "w"])
+    for name in app_state:
         np.testing.assert_allclose(file_state[name].reshape(-1), app_state[name].reshape(-1), rtol=1e-4, atol=1e-6)
-    assert file_state["q"].min() >= CURVATURE_PRIOR < file_state["q"].max()  # curvature only grows
+    if items:  # only the ids of real candidates gained curvature
+        r = file_state["r"].reshape(-1)
+        assert (r[sorted(shown)] > ITEM_PRIOR).all() and (np.delete(r, sorted(shown)) == ITEM_PRIOR).all()
+    q = file_state["q"].reshape(-1)
+    assert (q >= prior).all() and (q > prior).any()  # curvature only grows
     before = trainer.get_weights()
     trainer.train(tiny_data.test.one(5), labels, np.ones(k), 0.0)  # a rate-0 call reports the loss, changes nothing
     for name, value in trainer.get_weights().items():
         np.testing.assert_array_equal(value, before[name])
+    trainer.reset()
+    state = trainer.get_weights()
+    np.testing.assert_array_equal(state["q"].reshape(-1), prior)
+    assert not items or (not state["v"].any() and (state["r"] == ITEM_PRIOR).all())
