@@ -1,6 +1,6 @@
 """How much of the gap to the oracle learning on the phone can close at all: the Bayes ranker of the
 personalization study's users, given what the phone has seen after n requests.
-`python -m studies.phone_ceiling [--bundle artifacts/bundle] [--users 200] [--samples 2000] [--out DIR]`
+`python -m studies.phone_ceiling [--bundle artifacts/bundle] [--users 100] [--samples 1000] [--out DIR]`
 
 The personalization study (ondevice/personalization.py) trains the shipped file's head on a new user's first n
 requests and scores their last 20. Issue 21 asks the head to close a third of the gap between the shipped ranker
@@ -200,8 +200,8 @@ def summarize(rows: dict, steps, seed: int) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, default=Path("artifacts/bundle"))
-    parser.add_argument("--users", type=int, default=200, help="the first users of the study's report users")
-    parser.add_argument("--samples", type=int, default=2000, help="importance samples per user and n")
+    parser.add_argument("--users", type=int, default=100, help="the first users of the study's report users")
+    parser.add_argument("--samples", type=int, default=1000, help="importance samples per scored request and n")
     parser.add_argument("--knows", choices=KNOWS, default=KNOWS[0], help="besides the scored request: the n "
                         "requests' taps, or their histories as well (the generator redraws each request's history, "
                         "so they pool into far more evidence than an app's overlapping histories would)")
@@ -209,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                         "only (the user's latent vector pinned at its prior mean): what the categories alone allow")
     parser.add_argument("--out", type=Path, default=Path("artifacts/phone_ceiling"))
     args = parser.parse_args(argv)
+    if args.users < 1 or args.samples < 10:
+        parser.error(f"--users: at least 1, --samples: at least 10; got {args.users} and {args.samples}")
     manifest = read_manifest_file(args.bundle / "manifest.json")
     if not manifest.personalization:
         parser.error(f"--bundle: {args.bundle} has no personalization study (built-in data only)")
