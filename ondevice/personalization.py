@@ -31,8 +31,8 @@ OVER_USERS = "percentile bootstrap over users"
 # its curvature so far, so early taps move the head fast and later ones refine it. Per feature, by measurement on
 # the study's users (docs/personalization.md): a two-valued column (a category's one-hot, a flag) carries the
 # user's taste, so its weight starts loose; a continuous one (price, quality) is what the ranker already weighs
-# for everyone, so one tap moves it less. One prior of 5 for all: n = 1 -0.0005 (49 % of users worse), n = 20
-# +0.0283; 5 and 20: n = 1 +0.0023 (44 %), n = 20 +0.0319, n = 50 the same.
+# for everyone, so one tap moves it less. Through the file, 500 users: one prior of 5 for all: n = 1 -0.0010 (50 %
+# of users worse), n = 20 +0.0280, n = 50 +0.0410; 5 and 20: n = 1 +0.0023 (44 %), n = 20 +0.0313, n = 50 +0.0385.
 INDICATOR_PRIOR = 5.0
 CONTINUOUS_PRIOR = 20.0
 # The starting curvature of each item id's bias (the features+items head). Measured on 200 report users, gain at

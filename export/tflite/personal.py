@@ -166,7 +166,7 @@ FROZEN = ("fp32", "int8")  # the frozen ranker's weights: float, or 8-bit (dynam
 
 
 def convert(job: ExportJob, frozen: str = "fp32") -> tuple[bytes, int, np.ndarray]:
-    """The trainable file's bytes, the number of trained parameters (w and b) and the curvature prior."""
+    """The trainable file's bytes, the number of trained parameters (w, b and v) and the curvature prior."""
     module = PersonalRanker(job.model, job)
     with tempfile.TemporaryDirectory() as tmp, shims.quiet():
         tf.saved_model.save(module, tmp, signatures={s: getattr(module, s).get_concrete_function()

@@ -57,7 +57,6 @@ after a request with taps, with `p_i = sigmoid(score_i)`, `g_i = (p_i − label_
     return text + (measured(r, cost) if r else "")
 
 
-
 def _prior(manifest, personal) -> str:
     """The starting curvature per candidate feature, grouped by value: "20 for price, quality and 5 for ..."."""
     names = manifest.model.feature_spec.item_features
