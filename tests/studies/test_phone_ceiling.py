@@ -58,12 +58,13 @@ def test_taps_and_histories_move_the_posterior_toward_the_user(tiny_config):
     assert np.corrcoef(p1, truth_prob)[0, 1] > np.corrcoef(p0, truth_prob)[0, 1] + 0.1
 
 
-def test_the_ceiling_of_a_user_after_n_requests(tiny_config):
+@pytest.mark.parametrize("knows", phone_ceiling.KNOWS)
+def test_the_ceiling_of_a_user_after_n_requests(tiny_config, knows):
     cfg = _vocabulary(tiny_config)
     world, _ = _world(cfg, tiny_config.seed)
     user = timelines(cfg, 10, tiny_config.seed, 1, 8, 1).of(0)
     ndcg, ess = phone_ceiling.user_ceiling(phone_ceiling.Posterior(world), world, user, 5, (0, 5), 100,
-                                           np.random.default_rng(0), "taps")
+                                           np.random.default_rng(0), knows)
     assert sorted(ndcg) == sorted(ess) == [0, 5]
     assert all(0.0 <= v <= 1.0 for v in ndcg.values()) and all(1.0 <= v <= 100.0 for v in ess.values())
 
