@@ -128,9 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--datasets: unknown {unknown[0]!r}; expected some of {', '.join(DATASETS)}")
     cfg = load_config(args.config)
-    result = quality.QualityResult(quality.QUALITY_VERSION, args.resamples, cfg.seed,
-                                   [measure(cfg, n, args.out, args.resamples, args.tune) for n in names])
-    quality.write(result, args.out)
+    done = []
+    for name in names:
+        done.append(measure(cfg, name, args.out, args.resamples, args.tune))
+        # written after every dataset: a late failure (a missing file, a killed run) keeps the ones before it
+        result = quality.QualityResult(quality.QUALITY_VERSION, args.resamples, cfg.seed, done)
+        quality.write(result, args.out)
     print(quality.markdown(result))
     return 0
 

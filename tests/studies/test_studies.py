@@ -128,3 +128,26 @@ def test_model_variants_summary_pairs_variants_by_seed():
     assert out["b"]["ndcg_at_10"]["paired_diff_mean"] == pytest.approx(0.01)
     assert out["b"]["ndcg_at_10"]["paired_diff_sd"] == pytest.approx(0.0, abs=1e-12)
     assert out["a"]["ndcg_at_10"]["paired_diff_mean"] == 0.0 and out["b"]["int8_bytes"] == 20
+
+
+def test_the_benchmark_keeps_each_dataset_written_before_a_later_one_fails(tmp_path, monkeypatch):
+    import numpy as np
+
+    from edgeship.benchmarks import quality
+    from studies import quality as study
+
+    labels = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]], np.float32)
+    scores = labels + 0.1 * np.arange(3)[None]
+
+    def measure(cfg, name, out, resamples, tune):
+        if name == "app_usage":
+            raise FileNotFoundError("the second dataset's data")
+        return quality.measure(name, "four lists", labels, None, [quality.Scorer("model", "keras", scores)], 1.0,
+                               resamples=20, seed=1)
+
+    monkeypatch.setattr(study, "measure", measure)
+    with pytest.raises(FileNotFoundError):
+        study.main(["--out", str(tmp_path), "--datasets", "builtin,app_usage"])
+    written = json.loads((tmp_path / "quality.json").read_text())
+    assert [d["name"] for d in written["datasets"]] == ["builtin"]
+    assert "## builtin" in (tmp_path / "quality.md").read_text()
