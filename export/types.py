@@ -10,6 +10,7 @@ import numpy as np
 
 from ..core.tensors import TensorSpec
 from ..models.features import INPUT_NAMES, FeatureSpec
+from ..ondevice.personalization import ITEM_HEAD
 from .about import About
 from .recipes import CHOICES, Recipe, builtin, for_format
 from .recipes import DEFAULT as DEFAULT_RECIPES
@@ -49,7 +50,7 @@ class ExportJob:
     qat_model: object | None = None  # quantization-aware trained model (free K); None skips QAT
     personal: bool = False  # also a trainable .tflite that learns its user on the phone
     personal_frozen: str = "fp32"  # its frozen ranker's weights: fp32 or int8 (export/tflite/personal.py)
-    personal_head: str = "features+items"  # what its trained head sees (export/tflite/personal.py HEADS)
+    personal_head: str = ITEM_HEAD  # what its trained head sees (export/tflite/personal.py HEADS)
     about: About | None = None  # what each file says about itself (export/about.py); None: nothing
     # the int8 candidates each format makes (export/recipes/); a format none of them names makes one file by
     # its first built-in (full_int8, onnx_from_tflite)

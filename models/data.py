@@ -151,6 +151,21 @@ def item_ids(cfg: SyntheticConfig) -> tuple[np.ndarray, int]:
     return hash_item_ids(np.arange(cfg.items), cfg.item_buckets), cfg.item_buckets
 
 
+# The user's part of the generator's laws, which the ceiling studies (studies/bayes_ceiling.py, phone_ceiling.py)
+# read to compute what a ranker could know: a category taste log(categories * p + TASTE_FLOOR), p ~
+# Dirichlet(TASTE_CONCENTRATION), and a latent vector ~ N(0, 1); a click's logit adds TASTE_WEIGHT x the taste
+# and LATENT_WEIGHT x the latent match / sqrt(dim); a history draws items by taste + the same latent match.
+TASTE_CONCENTRATION = 0.3
+TASTE_FLOOR = 1e-3
+TASTE_WEIGHT = 0.8
+LATENT_WEIGHT = 0.8
+
+
+def _draw_taste(rng: np.random.Generator, categories: int, users: int) -> np.ndarray:
+    return np.log(rng.dirichlet(np.full(categories, TASTE_CONCENTRATION), users) * categories
+                  + TASTE_FLOOR).astype(np.float32)
+
+
 class _World:
     """Users, items and the true click model. Everything the generator samples comes from one seeded RNG."""
 
@@ -177,7 +192,7 @@ class _World:
         ).astype(np.float32)
         self.item_bucket = item_ids(cfg)[0]
 
-        self.taste = np.log(rng.dirichlet(np.full(n_c, 0.3), cfg.users) * n_c + 1e-3).astype(np.float32)
+        self.taste = _draw_taste(rng, n_c, cfg.users)
         self.user_latent = rng.normal(0.0, 1.0, (cfg.users, dim))
         self.user_region = rng.integers(0, cfg.regions, cfg.users)
         self.user_device = rng.choice(DEVICES, cfg.users, p=[0.45, 0.45, 0.10])
@@ -194,8 +209,7 @@ class _World:
     def add_users(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n new users drawn like the others (never seen in training): their indices."""
         cfg, first = self.cfg, len(self.taste)
-        taste = np.log(rng.dirichlet(np.full(cfg.categories, 0.3), n) * cfg.categories + 1e-3).astype(np.float32)
-        self.taste = np.concatenate([self.taste, taste])
+        self.taste = np.concatenate([self.taste, _draw_taste(rng, cfg.categories, n)])
         self.user_latent = np.concatenate([self.user_latent, rng.normal(0.0, 1.0, (n, cfg.latent_dim))])
         self.user_region = np.concatenate([self.user_region, rng.integers(0, cfg.regions, n)])
         self.user_device = np.concatenate([self.user_device, rng.choice(DEVICES, n, p=[0.45, 0.45, 0.10])])
@@ -215,15 +229,15 @@ class _World:
         dim = self.cfg.latent_dim
         # float32 throughout: this [n, items] matrix is most of the generator's time
         latent = self.user_latent[users].astype(np.float32) @ self.item_latent.T.astype(np.float32)
-        return self.taste[users][:, self.category] + float(0.8 / np.sqrt(dim)) * latent
+        return self.taste[users][:, self.category] + float(LATENT_WEIGHT / np.sqrt(dim)) * latent
 
     def logits(self, users, context, items, last_category) -> np.ndarray:
         """True click logits for items [n, k] shown to users [n] in context [n, 5]."""
         cat = self.category[items]
         dim = self.cfg.latent_dim
         latent = np.einsum("nd,nkd->nk", self.user_latent[users], self.item_latent[items]) / np.sqrt(dim)
-        return self.add_request_terms(self.bias + 0.8 * np.take_along_axis(self.taste[users], cat, axis=1)
-                                      + 0.8 * latent, context, items, last_category)
+        return self.add_request_terms(self.bias + TASTE_WEIGHT * np.take_along_axis(self.taste[users], cat, axis=1)
+                                      + LATENT_WEIGHT * latent, context, items, last_category)
 
     def add_request_terms(self, user_terms: np.ndarray, context, items, last_category) -> np.ndarray:
         """user_terms [n, k] plus the logit's terms that come from the request alone (context, items, the last

@@ -38,6 +38,12 @@ CONTINUOUS_PRIOR = 20.0
 # The starting curvature of each item id's bias (the features+items head). Measured on 200 report users, gain at
 # n = 50 for priors 1 / 2 / 3 / 5 / 10: +0.048 / +0.052 / +0.049 / +0.049 / +0.044 (docs/personalization.md).
 ITEM_PRIOR = 2.0
+ITEM_HEAD = "features+items"  # the head that also learns a bias per item id
+
+
+def head_items(head: str, item_buckets: int) -> int:
+    """How many item biases a head of this kind learns: one per item id for ITEM_HEAD, none for the others."""
+    return item_buckets if head == ITEM_HEAD else 0
 
 
 def curvature_prior(features: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -94,7 +100,8 @@ class StudyConfig:
         return max(self.steps) + self.eval_requests
 
 
-def _mean_ndcg(scores: np.ndarray, labels: np.ndarray) -> float:
+def mean_ndcg(scores: np.ndarray, labels: np.ndarray) -> float:
+    """NDCG@10 averaged over the requests with a positive (NaN when none has one)."""
     per = ndcg_per_request(scores, labels, 10)
     return float(np.nanmean(per)) if np.isfinite(per).any() else float("nan")
 
@@ -111,7 +118,7 @@ def user_curve(trainer, timeline: Requests, cfg: StudyConfig, lr: float, timings
         scores = np.stack([trainer.scores(evaluation.one(i)).reshape(-1) for i in range(len(evaluation))])
         if timings is not None:
             timings["infer"].append((time.perf_counter() - t0) / len(evaluation) * 1e3)
-        return _mean_ndcg(scores, evaluation.labels)
+        return mean_ndcg(scores, evaluation.labels)
 
     out = {0: score()} if 0 in cfg.steps else {}
     ones = np.ones(timeline.candidates.shape[1], np.float32)
@@ -126,7 +133,8 @@ def user_curve(trainer, timeline: Requests, cfg: StudyConfig, lr: float, timings
     return out
 
 
-def _estimate(values: np.ndarray, rng: np.random.Generator) -> Interval:
+def over_users(values: np.ndarray, rng: np.random.Generator) -> Interval:
+    """The mean of per-user values and its 95 % bootstrap interval over users (non-finite values left out)."""
     values = values[np.isfinite(values)]
     picks = rng.integers(0, len(values), size=(BOOTSTRAP, len(values)))
     boot = values[picks].mean(axis=1)
@@ -171,15 +179,15 @@ def study(trainer, file: str, tune: Timelines, report: Timelines, cfg: StudyConf
     c = curves(trainer, report, cfg, lr, timings, progress)
     rng = np.random.default_rng(seed)
     n_train = max(cfg.steps)
-    oracle = np.asarray([_mean_ndcg(report.of(u).true_prob[n_train:], report.of(u).labels[n_train:])
+    oracle = np.asarray([mean_ndcg(report.of(u).true_prob[n_train:], report.of(u).labels[n_train:])
                          for u in range(report.users)]) if report.requests.true_prob is not None else None
     points = []
     i_zero = cfg.steps.index(0)
     for j, n in enumerate(cfg.steps):
         gain = c[:, j] - c[:, i_zero]
-        points.append(CurvePoint(n=n, global_ndcg=_estimate(c[:, i_zero], rng), personal_ndcg=_estimate(c[:, j], rng),
-                                 gain=_estimate(gain, rng), worse_share=float(np.mean(gain[np.isfinite(gain)] < 0)),
-                                 oracle_ndcg=_estimate(oracle, rng) if oracle is not None else None))
+        points.append(CurvePoint(n=n, global_ndcg=over_users(c[:, i_zero], rng), personal_ndcg=over_users(c[:, j], rng),
+                                 gain=over_users(gain, rng), worse_share=float(np.mean(gain[np.isfinite(gain)] < 0)),
+                                 oracle_ndcg=over_users(oracle, rng) if oracle is not None else None))
     return PersonalizationRecord(
         file=file, runs_in=trainer.runs_in, trainable_parameters=trainable,
         state_bytes=4 * int(sum(np.size(v) for v in state.values())), l2=trainer.l2,
@@ -340,7 +348,7 @@ def federated(trainer, devices: Timelines, test: Requests, rounds: int, devices_
     def test_ndcg() -> float:
         trainer.set_weights(_unflat(global_w, like))
         scores = np.stack([trainer.scores(test.one(i)).reshape(-1) for i in range(len(test))])
-        return _mean_ndcg(scores, test.labels)
+        return mean_ndcg(scores, test.labels)
 
     central = test_ndcg()
     history = []

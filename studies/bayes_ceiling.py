@@ -29,12 +29,10 @@ import numpy as np
 from edgeship.config import load_config
 from edgeship.core.files import write_json, write_text
 from edgeship.models.baseline import SegmentPopularity
-from edgeship.models.data import _world, generate
+from edgeship.models.data import LATENT_WEIGHT, TASTE_CONCENTRATION, TASTE_FLOOR, TASTE_WEIGHT, _world, generate
 from edgeship.models.metrics import ndcg_at_k
 from edgeship.progress import Steps
 
-TASTE_CONCENTRATION = 0.3  # the generator's Dirichlet(0.3) over categories (models/data.py, _World)
-TASTE_FLOOR = 1e-3  # taste = log(p * categories + 1e-3)
 
 
 def ceiling_scores(world, requests, samples: int, seed: int, progress=None) -> tuple[np.ndarray, np.ndarray]:
@@ -42,7 +40,7 @@ def ceiling_scores(world, requests, samples: int, seed: int, progress=None) -> t
     sample size per request."""
     cfg = world.cfg
     n_c, dim = cfg.categories, cfg.latent_dim
-    c = 0.8 / np.sqrt(dim)  # the latent match's weight, in the history's law and in the click logit alike
+    c = LATENT_WEIGHT / np.sqrt(dim)  # the latent match's weight, in the history's law and in the click logit alike
     items = world.item_latent.astype(np.float64)
     pop = np.exp(world.log_popularity)
     rng = np.random.default_rng(seed)
@@ -86,8 +84,8 @@ def _item_index(world, requests) -> dict[str, np.ndarray]:
 def user_logits(world, context, items, last_category, taste, latent) -> np.ndarray:
     """[S, K] click logits of one request's K candidates for S users of taste [S, categories] (log scale) and latent
     vector [S, dim]: the generator's law (models.data._World.logits) with the user as a variable."""
-    user = (world.bias + 0.8 * taste[:, world.category[items]]
-            + 0.8 / np.sqrt(world.cfg.latent_dim) * latent @ world.item_latent[items].T)
+    user = (world.bias + TASTE_WEIGHT * taste[:, world.category[items]]
+            + LATENT_WEIGHT / np.sqrt(world.cfg.latent_dim) * latent @ world.item_latent[items].T)
     return world.add_request_terms(user, context[None], items[None], np.array([last_category]))
 
 

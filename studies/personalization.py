@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         # the trainable .tflite's starting curvature; a bundle from before it was per feature: the one prior then
         prior = next((a.details.curvature_prior for a in manifest.artifacts
                       if a.trainable and a.format == "tflite" and a.details.curvature_prior), [LEGACY_PRIOR])
-        items = manifest.model.feature_spec.item_buckets if cfg.export.personal_head == "features+items" else 0
+        items = personalization.head_items(cfg.export.personal_head, manifest.model.feature_spec.item_buckets)
         trainer = personalization.AppSideHead(session, len(manifest.model.feature_spec.item_features), L2,
                                               np.asarray(prior, np.float32), items,
                                               f"the app's own head update (NumPy) beside {path.name}")

@@ -34,12 +34,12 @@ from edgeship.config import bundle_config
 from edgeship.core.files import write_json, write_text
 from edgeship.export import formats
 from edgeship.export.manifest import read_manifest_file
-from edgeship.models.data import _world, timelines
-from edgeship.models.metrics import ndcg_per_request
+from edgeship.models.data import (LATENT_WEIGHT, TASTE_CONCENTRATION, TASTE_FLOOR, TASTE_WEIGHT, _world,
+                                  timelines)
 from edgeship.ondevice import personalization
 from edgeship.progress import Steps
 
-from .bayes_ceiling import TASTE_CONCENTRATION, TASTE_FLOOR, _item_index
+from .bayes_ceiling import _item_index
 
 DF = 4.0  # the proposal's degrees of freedom: heavier tails than the Laplace Gaussian
 
@@ -53,7 +53,7 @@ class Posterior:
         # without the latent vector (pinned at 0 by a prior of precision 1e4): what the categories alone allow
         self.latent_precision = 1.0 if latent else 1e4
         self.n_c, self.dim = cfg.categories, cfg.latent_dim
-        self.c = 0.8 / np.sqrt(self.dim)
+        self.c = LATENT_WEIGHT / np.sqrt(self.dim)
         self.bias = world.bias
         self.items = tf.constant(world.item_latent, tf.float64)
         self.log_pop = tf.constant(world.log_popularity, tf.float64)
@@ -85,7 +85,7 @@ class Posterior:
 
     def _logits(self, taste, z, items, request_terms):
         """[S, N, K] click logits of N requests' K candidates (item indices [N, K])."""
-        return (self.bias + 0.8 * tf.gather(taste, tf.gather(self.category, items), axis=1)
+        return (self.bias + TASTE_WEIGHT * tf.gather(taste, tf.gather(self.category, items), axis=1)
                 + self.c * tf.einsum("sd,nkd->snk", z, tf.gather(self.items, items)) + request_terms[None])
 
     def _log_post(self, theta, h_items, h_mask, t_items, t_terms, t_labels):
@@ -169,7 +169,7 @@ def user_ceiling(post: Posterior, world, tl_user, n_train: int, steps, samples: 
             prob = post.probabilities(tf.constant(theta), ids["candidates"][e:e + 1], terms[e:e + 1]).numpy()
             scores.append(np.einsum("s,sk->k", w, prob[:, 0]))
             sizes.append(1.0 / np.square(w).sum())
-        ndcg[n] = float(np.nanmean(ndcg_per_request(np.asarray(scores), tl_user.labels[n_train:], 10)))
+        ndcg[n] = personalization.mean_ndcg(np.asarray(scores), tl_user.labels[n_train:])
         ess[n] = float(np.median(sizes))
     return ndcg, ess
 
@@ -180,12 +180,11 @@ def summarize(rows: dict, steps, seed: int) -> list[dict]:
     closes, and the median effective sample size. rows: per user, "file" / "ceiling" / "ess" [users, steps]
     and "oracle" [users]."""
     ceiling, file, oracle = (np.asarray(rows[k], np.float64) for k in ("ceiling", "file", "oracle"))
-    users = len(oracle)
-    boot = np.random.default_rng(seed).integers(0, users, (personalization.BOOTSTRAP, users))
+    rng = np.random.default_rng(seed)
 
     def interval(v):
-        b = np.nanmean(v[boot], 1)
-        return [float(np.nanmean(v)), float(np.percentile(b, 2.5)), float(np.percentile(b, 97.5))]
+        e = personalization.over_users(v, rng)
+        return [e.estimate, e.low, e.high]
 
     def share(v):
         return float(np.nanmean(v - file[:, 0]) / np.nanmean(oracle - file[:, 0]))
@@ -236,9 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         rows["ceiling"].append([ndcg[n] for n in steps])
         rows["file"].append([curve[n] for n in steps])
         rows["ess"].append([ess[n] for n in steps])
-        later = slice(n_train, None)
-        rows["oracle"].append(float(np.nanmean(ndcg_per_request(tl_user.true_prob[later], tl_user.labels[later],
-                                                                10))))
+        rows["oracle"].append(personalization.mean_ndcg(tl_user.true_prob[n_train:], tl_user.labels[n_train:]))
         if (u + 1) % 10 == 0:
             c, fl = np.nanmean(rows["ceiling"], 0), np.nanmean(rows["file"], 0)
             step(f"{u + 1}/{users} users: ceiling at n = {steps[-1]} {c[-1]:.4f}, the file {fl[-1]:.4f}, global "

@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
                         "each dataset and score the bundle it ships")
     args = parser.parse_args(argv)
     names = [n for n in args.datasets.split(",") if n]
+    if not names:
+        parser.error(f"--datasets: expected some of {', '.join(DATASETS)}, got none")
     unknown = [n for n in names if n not in DATASETS]
     if unknown:
         parser.error(f"--datasets: unknown {unknown[0]!r}; expected some of {', '.join(DATASETS)}")

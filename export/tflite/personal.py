@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from ...models.features import CANDIDATE_FEATURES, PAD_ID, SCORES
-from ...ondevice.personalization import INDICATOR_PRIOR, ITEM_PRIOR, curvature_prior
+from ...ondevice.personalization import INDICATOR_PRIOR, ITEM_HEAD, ITEM_PRIOR, curvature_prior, head_items
 from .. import shims
 from ..types import Artifact, Derived, ExportJob
 from . import L2
@@ -51,7 +51,7 @@ HEAD_LAYER = "logit"  # edgeship's ranker: the output Dense, whose input is the 
 
 # what the head sees: the candidate features, and a bias per item id (v, learned like w, each with its own
 # curvature r), or the last hidden layer as well as the features
-HEADS = ("features", "features+items", "features+hidden")
+HEADS = ("features", ITEM_HEAD, "features+hidden")
 
 
 def _features(model, head: str):
@@ -86,7 +86,7 @@ class PersonalRanker(tf.Module):
         self.w = tf.Variable(tf.zeros([self.dim, 1]), name="w")
         self.b = tf.Variable(tf.zeros([1]), name="b")
         self.q = tf.Variable(self.q0, name="q")
-        self.items = job.spec.item_buckets if job.personal_head == "features+items" else 0
+        self.items = head_items(job.personal_head, job.spec.item_buckets)
         if self.items:
             self.v = tf.Variable(tf.zeros([self.items, 1]), name="v")
             self.r = tf.Variable(tf.fill([self.items, 1], ITEM_PRIOR), name="r")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...ondevice.personalization import ITEM_PRIOR
+from ...ondevice.personalization import ITEM_HEAD, ITEM_PRIOR, head_items
 from ..readme import measured
 from . import L2, SIGNATURE
 
@@ -18,7 +18,7 @@ def personal(manifest, personal, r) -> str:
     lr = f"{r.learning_rate:g}" if r else "0.1 (no study on this data: tune it on your own users)"
     rate, l2 = (f"{r.learning_rate:g}", f"{r.l2:g}") if r else ("lr", f"{L2:g}")
     head = manifest.config.get("export", {}).get("personal_head")
-    items = manifest.model.feature_spec.item_buckets if head == "features+items" else 0
+    items = head_items(head, manifest.model.feature_spec.item_buckets)
     state = "w, b, q, v, r" if items else "w, b, q"
     text = f"""
 ## Personalization on the phone: `{personal.path}`
@@ -36,7 +36,7 @@ interpreter share the learned state):
   weight's curvature so far) across app restarts (store it in the app's private storage; it is the user's data).
 - `reset()`: back to the shipped model (the user's "reset personalization").
 """
-    if head in ("features", "features+items"):
+    if head in ("features", ITEM_HEAD):
         text += f"""
 The head sees only `candidate_features`{" and the candidate ids" if items else ""}, so an app on ONNX Runtime (or
 Core ML without the updatable file) can keep it itself beside `ranker_int8.onnx` / `ranker_int8.mlmodel` (measured
@@ -60,7 +60,7 @@ after a request with taps, with `p_i = sigmoid(score_i)`, `g_i = (p_i − label_
 def _prior(manifest, personal) -> str:
     """The starting curvature per candidate feature, grouped by value: "20 for price, quality and 5 for ..."."""
     names = manifest.model.feature_spec.item_features
-    prior = (personal.details.curvature_prior or [5.0] * len(names))[-len(names):]  # None: a bundle before 12-03
+    prior = personal.details.curvature_prior[-len(names):]  # after the hidden units' (features+hidden)
     groups = {}
     for name, q in zip(names, prior):
         groups.setdefault(q, []).append(f"`{name}`")
