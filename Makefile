@@ -52,6 +52,7 @@ test-fast: $(STAMP) $(WEB_STAMP) maven chromium
 # the committed bundle of tests/data/tiny.toml that tests read instead of running the pipeline
 reference-bundle: $(STAMP)
 	$(BIN)/edgeship run --config tests/data/tiny.toml --out tests/data/reference_bundle --force
+	$(BIN)/python -m tools.numerics --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(WEB)/node_modules $(WEB)/build $(WEB)/dist clients/android/target

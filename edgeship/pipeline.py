@@ -281,7 +281,7 @@ def bundle_plan(cfg: RunConfig, where: Destination, data: sources.Dataset, contr
                     recipes=recipes.resolve(cfg.quantization.recipes),
                     qat_model=trained.qat_model, personal=cfg.export.personal,
                     personal_frozen=cfg.export.personal_frozen, personal_head=cfg.export.personal_head,
-                    about=About.of(cfg.export.identity, data.spec, k, __version__))
+                    item_vectors=data.item_vectors, about=About.of(cfg.export.identity, data.spec, k, __version__))
     step(f"int8 is calibrated on {len(data.calibration)} requests of non-test data")
     encoding, vocabularies = bundle.vocabularies(data.encoders, data.item_collisions)
     metrics = Metrics(data=data.description, source=data.source or {}, notes=list(data.notes),

@@ -28,6 +28,7 @@ from .models.baseline import ItemPopularity, SegmentPopularity
 from .models.data import NUMERIC_ITEM_FEATURES, Requests, Timelines, calibration_requests, generate, timelines
 from .models.encoding import Collisions, Encoders
 from .models.features import FeatureSpec
+from .models.item_vectors import cooccurrence, item_vectors
 from .models.settings import Convergence, TrainConfig
 from .ondevice.fallback import Fallback, SegmentColumn, table
 
@@ -84,6 +85,9 @@ class Dataset:
     train_rows: int = 0  # impressions in the training split ([train]'s 0s are derived from them)
     # [item_buckets, F]: each item's mean candidate features in the training rows (the ranker's item table)
     item_features: np.ndarray | None = None
+    # [item_buckets, dim]: models.item_vectors from the training rows' histories (the trainable head's user vector
+    # learns against them); None when no two items ever share a history
+    item_vectors: np.ndarray | None = None
 
     @property
     def test(self) -> Requests:
@@ -150,6 +154,11 @@ class _Generated(Access):
         return category_attribute(features)
 
 
+def _vectors(pairs, table: np.ndarray) -> np.ndarray | None:
+    vectors = item_vectors(pairs, table)
+    return vectors if vectors.any() else None
+
+
 def synthetic(cfg: RunConfig, step) -> Dataset:
     step("generating the built-in dataset")
     ds = generate(cfg.data, cfg.export.candidates, cfg.seed)
@@ -158,6 +167,7 @@ def synthetic(cfg: RunConfig, step) -> Dataset:
     # the generator's items are ids 0 .. items-1, hashed like a log's; its context values are indices already
     catalogue = pd.Series(1, index=[str(i) for i in range(cfg.data.items)])
     schedule = cfg.train.for_rows(ds.train.impressions)
+    item_table = ds.train.item_features(ds.spec.item_buckets)
     items = (encoding.FieldEncoding("item_id", encoding.VOCABULARY, ds.spec.item_buckets, True, tuple(catalogue.index))
              if cfg.data.item_encoding == "vocabulary" else encoding.hashed("item_id", ds.spec.item_buckets, item=True))
     enc = dataclasses.replace(encoding.given(ds.spec.context_fields, ds.spec.item_buckets), item=items)
@@ -169,7 +179,8 @@ def synthetic(cfg: RunConfig, step) -> Dataset:
                    examples={enc.item.name: list(catalogue.index[:EXAMPLES])}, attribute_names=(CATEGORY,),
                    training=TrainingRecord("single process", 1, [], schedule.batch_size, schedule.batch_size),
                    verify_requests=cfg.export.verify_requests, train_rows=ds.train.impressions,
-                   item_features=ds.train.item_features(ds.spec.item_buckets))
+                   item_features=item_table,
+                   item_vectors=_vectors(cooccurrence(ds.train.history, ds.spec.item_buckets), item_table))
 
 
 @dataclass(frozen=True)
@@ -281,7 +292,9 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False, dist: Context | N
                          .sort_values(ascending=False, kind="stable").index[:EXAMPLES]] for e in enc.all}
     access = _Logged(cfg, step, files, kind, schema, enc, spec, valid_rows, prof.rows["train"], baseline,
                      already_exact, dist)
+    item_table = logs.item_features(prof, spec)
     return Dataset(spec, description, k, valid_rows, evaluation, calibration, baseline.score(evaluation), enc,
                    item_collisions, access, tuple(notes), source, examples=examples, training=record,
                    chief=dist is None or dist.cluster.chief, verify_requests=cfg.export.verify_requests,
-                   train_rows=prof.rows["train"], item_features=logs.item_features(prof, spec))
+                   train_rows=prof.rows["train"], item_features=item_table,
+                   item_vectors=_vectors(prof.item_pairs, item_table))

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core.tensors import TensorSpec
 from ..models.features import INPUT_NAMES, FeatureSpec
-from ..ondevice.personalization import ITEM_HEAD
+from ..ondevice.personalization import VECTOR_HEAD
 from .about import About
 from .recipes import CHOICES, Recipe, builtin, for_format
 from .recipes import DEFAULT as DEFAULT_RECIPES
@@ -50,7 +50,8 @@ class ExportJob:
     qat_model: object | None = None  # quantization-aware trained model (free K); None skips QAT
     personal: bool = False  # also a trainable .tflite that learns its user on the phone
     personal_frozen: str = "fp32"  # its frozen ranker's weights: fp32 or int8 (export/tflite/personal.py)
-    personal_head: str = ITEM_HEAD  # what its trained head sees (export/tflite/personal.py HEADS)
+    personal_head: str = VECTOR_HEAD  # what its trained head sees (export/tflite/personal.py HEADS)
+    item_vectors: np.ndarray | None = None  # [items, dim] models.item_vectors, for VECTOR_HEAD
     about: About | None = None  # what each file says about itself (export/about.py); None: nothing
     # the int8 candidates each format makes (export/recipes/); a format none of them names makes one file by
     # its first built-in (full_int8, onnx_from_tflite)
@@ -58,6 +59,14 @@ class ExportJob:
 
     def recipes_for(self, fmt: str) -> tuple[Recipe, ...]:
         return for_format(self.recipes, fmt) or for_format(builtin(("full_int8", "onnx_from_tflite")), fmt)
+
+    @property
+    def personal_vectors(self) -> np.ndarray | None:
+        """The item vectors the trainable files' heads learn a user vector against: item_vectors, for VECTOR_HEAD
+        when the training rows gave any (a log without histories gives none: the head is then features+items)."""
+        if self.personal_head != VECTOR_HEAD or self.item_vectors is None or not np.any(self.item_vectors):
+            return None
+        return np.asarray(self.item_vectors, np.float32)
 
     @property
     def inputs(self) -> tuple[TensorSpec, ...]:

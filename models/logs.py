@@ -18,12 +18,14 @@ from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ..core.errors import ConfigError, one_line
 from .data import Requests
 from . import encoding as enc_mod
 from .encoding import Encoders
 from .features import PAD_ID, ContextField, FeatureSpec, canonical_text, feature_sums, item_feature_table
+from .item_vectors import cooccurrence
 from .schema import LogSchema
 
 CHUNK_ROWS = 50_000
@@ -381,6 +383,7 @@ class LogProfile:
     item_shows: np.ndarray | None = None
     item_hits: np.ndarray | None = None
     item_feature_sum: np.ndarray | None = None  # [items, F] raw features summed over each item's training rows
+    item_pairs: sp.csr_matrix | None = None  # [items, items] training rows whose history holds both (item_vectors)
     test_oov: int = 0  # test impressions whose item maps to the out-of-vocabulary id
     valid: list = field(default_factory=list)
     test: list = field(default_factory=list)
@@ -390,7 +393,8 @@ class LogProfile:
     def empty(items: int, numeric: int) -> "LogProfile":
         width = max(numeric, 1)  # no numeric column: the one constant feature
         return LogProfile(item_shows=np.zeros(items), item_hits=np.zeros(items), feature_sum=np.zeros(width),
-                          feature_sumsq=np.zeros(width), item_feature_sum=np.zeros((items, width)))
+                          feature_sumsq=np.zeros(width), item_feature_sum=np.zeros((items, width)),
+                          item_pairs=sp.csr_matrix((items, items)))
 
 
 def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, progress: Callable[[str], None],
@@ -408,6 +412,7 @@ def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, prog
         p.item_shows += part.item_shows
         p.item_hits += part.item_hits
         p.item_feature_sum += part.item_feature_sum
+        p.item_pairs += part.item_pairs
         p.test_oov += part.test_oov
         for name, cap in (("valid", MAX_VALID_ROWS), ("test", MAX_TEST_ROWS)):
             have = sum(len(x.label) for x in getattr(p, name))
@@ -451,6 +456,7 @@ def _profile_file(f: Path, kind: str, schema: LogSchema, enc: Encoders, progress
         shows, sums = feature_sums(items, features, size)
         p.item_shows += shows
         p.item_feature_sum += sums
+        p.item_pairs += cooccurrence(e.history[masks["train"]], size)
         p.item_hits += np.bincount(items, weights=(e.label[masks["train"]] > 0).astype(float), minlength=size)
         if enc.item.kind == enc_mod.VOCABULARY:
             p.test_oov += int((e.item[masks["test"]] == enc.item.oov).sum())

@@ -38,12 +38,19 @@ CONTINUOUS_PRIOR = 20.0
 # The starting curvature of each item id's bias (the features+items head). Measured on 200 report users, gain at
 # n = 50 for priors 1 / 2 / 3 / 5 / 10: +0.048 / +0.052 / +0.049 / +0.049 / +0.044 (docs/personalization.md).
 ITEM_PRIOR = 2.0
+# The starting curvature of each coordinate of the user vector (the features+items+vectors head), in the units of
+# models.item_vectors (mean squared item vector norm 1). Measured on 200 report users (app-side head), gain at
+# n = 50 for priors 4 / 8 / 16 / 32 / 128: +0.0856 / +0.0843 / +0.0801 / +0.0732 / +0.0602, users worse at n = 1
+# 36 % / 34 % / 34 % / 33 % / 34 % (docs/personalization.md)
+VECTOR_PRIOR = 8.0
 ITEM_HEAD = "features+items"  # the head that also learns a bias per item id
+VECTOR_HEAD = "features+items+vectors"  # ... and a user vector against models.item_vectors' item vectors
 
 
 def head_items(head: str, item_buckets: int) -> int:
-    """How many item biases a head of this kind learns: one per item id for ITEM_HEAD, none for the others."""
-    return item_buckets if head == ITEM_HEAD else 0
+    """How many item biases a head of this kind learns: one per item id for ITEM_HEAD and VECTOR_HEAD, none for
+    the others."""
+    return item_buckets if head in (ITEM_HEAD, VECTOR_HEAD) else 0
 
 
 def curvature_prior(features: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -171,7 +178,7 @@ def study(trainer, file: str, tune: Timelines, report: Timelines, cfg: StudyConf
     """The whole study with `trainer` (a runtime's Trainer on the file named `file`, or an AppSideHead)."""
     state = trainer.get_weights()
     # the rest of the state is each weight's curvature
-    trainable = int(sum(np.size(state[k]) for k in ("w", "b", "v") if k in state))
+    trainable = int(sum(np.size(state[k]) for k in ("w", "b", "v", "u") if k in state))
     lr, gains = choose_learning_rate(trainer, tune, cfg, progress)
     progress(f"personalization: learning rate {lr:g} chosen on {tune.users} tuning users; reporting on "
              f"{report.users} other users")
@@ -277,16 +284,20 @@ class AppSideHead:
     learning_rate_scale = 0.1  # the same step as the .tflite head
 
     def __init__(self, session, features: int, l2: float, prior: float | np.ndarray, items: int = 0,
-                 runs_in: str = "the app's own head beside the file"):
+                 runs_in: str = "the app's own head beside the file", vectors: np.ndarray | None = None):
         """prior: the starting curvature of every feature's weight, or of each; items: the item table's size for
-        a bias per item id (the features+items head), 0 for none."""
+        a bias per item id (the features+items head), 0 for none; vectors: [items, dim] item vectors to learn a
+        user vector against (the features+items+vectors head), None for none."""
         self.session, self.l2, self.prior, self.runs_in = session, l2, prior, runs_in
         self.features, self.items = features, items
+        self.vectors = None if vectors is None else np.asarray(vectors, np.float32)
         self.reset()
 
     def scores(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         base = np.asarray(self.session.run(feeds)["scores"], np.float32).reshape(1, -1)
         out = base + feeds["candidate_features"][0] @ self.w + self.b
+        if self.vectors is not None:
+            out = out + self.vectors[feeds["candidates"][0]] @ self.u
         return out + self.v[feeds["candidates"][0]] if self.items else out
 
     def train(self, feeds, labels, mask, learning_rate: float) -> float:
@@ -298,6 +309,10 @@ class AppSideHead:
         phi = feeds["candidate_features"][0].astype(np.float64)
         self.q = (self.q + (phi * phi).T @ h).astype(np.float32)
         self.w = (self.w - learning_rate * (phi.T @ g + self.l2 * self.w) / self.q).astype(np.float32)
+        if self.vectors is not None:  # the user vector: the same step, its features the candidates' item vectors
+            e = self.vectors[feeds["candidates"][0]].astype(np.float64)
+            self.qu = (self.qu + (e * e).T @ h).astype(np.float32)
+            self.u = (self.u - learning_rate * (e.T @ g + self.l2 * self.u) / self.qu).astype(np.float32)
         self.b = np.float32(self.b - learning_rate * (g.sum() + self.l2 * self.b))
         if self.items:  # every item id's bias, its sums over the request's candidates with that id
             ids = feeds["candidates"][0]
@@ -310,16 +325,24 @@ class AppSideHead:
         self.w, self.b = np.zeros(self.features, np.float32), np.float32(0.0)
         self.q = np.full(self.features, self.prior, np.float32)
         self.v, self.r = np.zeros(self.items, np.float32), np.full(self.items, ITEM_PRIOR, np.float32)
+        dim = 0 if self.vectors is None else self.vectors.shape[1]
+        self.u, self.qu = np.zeros(dim, np.float32), np.full(dim, VECTOR_PRIOR, np.float32)
 
     def get_weights(self) -> dict[str, np.ndarray]:
         state = {"w": self.w.copy(), "b": np.array([self.b], np.float32), "q": self.q.copy()}
-        return {**state, "v": self.v.copy(), "r": self.r.copy()} if self.items else state
+        if self.items:
+            state.update(v=self.v.copy(), r=self.r.copy())
+        if self.vectors is not None:
+            state.update(u=self.u.copy(), qu=self.qu.copy())
+        return state
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         self.w, self.b = weights["w"].astype(np.float32).copy(), np.float32(weights["b"][0])
         self.q = weights["q"].astype(np.float32).copy()
         if self.items:
             self.v, self.r = (weights[k].reshape(-1).astype(np.float32).copy() for k in ("v", "r"))
+        if self.vectors is not None:
+            self.u, self.qu = (weights[k].reshape(-1).astype(np.float32).copy() for k in ("u", "qu"))
 
 
 def _flat(weights: dict[str, np.ndarray]) -> np.ndarray:

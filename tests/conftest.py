@@ -98,12 +98,14 @@ def tiny_job(tiny_data, tiny_model):
     from edgeship.export.quantization import representative_dataset
     from edgeship.models.data import calibration_requests
     from edgeship.export.types import ExportJob
+    from edgeship.models.item_vectors import cooccurrence, item_vectors
     from edgeship.models.ranker import with_fixed_shape
 
-    k = TINY.export.candidates
+    k, buckets = TINY.export.candidates, tiny_data.spec.item_buckets
     calibration = calibration_requests(tiny_data.train, k, 20, TINY.seed)
+    vectors = item_vectors(cooccurrence(tiny_data.train.history, buckets), tiny_data.train.item_features(buckets))
     return ExportJob(model=with_fixed_shape(tiny_model, tiny_data.spec, TINY.model, k), spec=tiny_data.spec,
-                     candidates=k, calibration=representative_dataset(calibration))
+                     candidates=k, calibration=representative_dataset(calibration), item_vectors=vectors)
 
 
 @pytest.fixture(scope="session")

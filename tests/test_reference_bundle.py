@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from edgeship.core.files import sha256
 from edgeship.export.reader import check_bundle
+from tools import numerics
 
 STALE = "tests/data/reference_bundle is stale: rewrite it with `make reference-bundle` and commit it ({})"
 # the study's timings, and each int8 candidate's p50 (the choice itself is by quality in tiny.toml: deterministic)
@@ -34,6 +37,11 @@ def _lines_without_noise(text: str) -> list[str]:
 def test_the_reference_bundle_is_what_the_code_writes(tiny_bundle, reference_bundle):
     fresh = sorted(p.name for p in tiny_bundle.iterdir())
     assert fresh == sorted(p.name for p in reference_bundle.iterdir()), STALE.format("other files")
+    recorded, here = numerics.RECORD.read_text().strip(), numerics.fingerprint()
+    if here != recorded:  # not staleness: this machine's float32 sums are ordered otherwise (tools/numerics.py)
+        pytest.skip(f"the reference bundle was written where TensorFlow rounds float32 otherwise (fingerprint "
+                    f"{recorded}, here {here}): its trained weights differ here in their last bits, so its bytes "
+                    "are not compared; `make reference-bundle` on this machine rewrites both")
     for name in fresh:
         new, old = tiny_bundle / name, reference_bundle / name
         if name.endswith(".json"):

@@ -1,7 +1,8 @@
 """An updatable Core ML model that keeps learning its one user on the phone: the shipped fp32 ranker frozen, plus
 one 1x1 convolution that Core ML's own update task (MLUpdateTask) trains on the device.
 
-    scores = [ranker(x), phi(x)] . w + b     per candidate; phi = candidate_features; w starts at [1, 0, ..., 0]
+    scores = [ranker(x), phi(x), e[id]] . w + b     per candidate; phi = candidate_features, e = the item
+             vectors of the candidate's id (models.item_vectors, when the job has them); w starts at [1, 0, ..., 0]
     tap_probability = softmax(scores) over the K candidates; Core ML minimises -log p[tapped] (cross-entropy)
 
 Why this shape and not the .tflite file's (ranker + phi . w + b under logistic loss): Core ML updates only
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core.errors import EdgeshipError
-from ...models.features import CANDIDATE_FEATURES, SCORES
+from ...models.features import CANDIDATE_FEATURES, CANDIDATES, SCORES
 from ..types import Artifact, Derived, ExportJob
 from . import MINIMUM_DEPLOYMENT, UPDATE
 from .record import CoreMLDetails
@@ -54,8 +55,9 @@ def _array(feature, name: str, shape: list[int], dtype: int) -> None:
     feature.type.multiArrayType.dataType = dtype
 
 
-def build(spec, k: int, features: int, learning_rate: float):
-    """The updatable spec made from a ranker's NeuralNetwork spec (changed in place and returned)."""
+def build(spec, k: int, features: int, learning_rate: float, vectors: np.ndarray | None = None):
+    """The updatable spec made from a ranker's NeuralNetwork spec (changed in place and returned); vectors
+    [items, dim]: item vectors looked up for each candidate id and weighed by the head too (None: none)."""
     nn = spec.neuralNetwork
     _rename_output(nn, SCORES, RANKER_SCORES)
 
@@ -71,16 +73,27 @@ def build(spec, k: int, features: int, learning_rate: float):
     layer("personal/ranker_scores", [RANKER_SCORES]).expandDims.axes.extend([1, 2])
     layer("personal/features_by_candidate", [CANDIDATE_FEATURES]).transpose.axes.extend([0, 2, 1])
     layer("personal/features", ["personal/features_by_candidate"]).expandDims.axes.append(2)
-    layer("personal/head_input", ["personal/ranker_scores", "personal/features"]).concatND.axis = 1
+    parts = ["personal/ranker_scores", "personal/features"]
+    if vectors is not None:  # [1, K] ids -> [1, K, 1] -> [1, K, dim] -> [1, dim, 1, K]: the user vector's inputs
+        layer("personal/ids", [CANDIDATES]).expandDims.axes.append(-1)
+        lookup = layer("personal/item_vectors_by_candidate", ["personal/ids"]).embeddingND
+        lookup.vocabSize, lookup.embeddingSize, lookup.hasBias = vectors.shape[0], vectors.shape[1], False
+        lookup.weights.floatValue.extend(np.asarray(vectors, np.float32).T.ravel().tolist())  # stored [dim, vocab]
+        layer("personal/item_vectors_by_channel", ["personal/item_vectors_by_candidate"]).transpose.axes.extend(
+            [0, 2, 1])
+        layer("personal/item_vectors", ["personal/item_vectors_by_channel"]).expandDims.axes.append(2)
+        parts.append("personal/item_vectors")
+    channels = features + 1 + (0 if vectors is None else vectors.shape[1])
+    layer("personal/head_input", parts).concatND.axis = 1
     head = layer(HEAD, ["personal/head_input"])  # [1, 1, 1, K]
     head.isUpdatable = True
     conv = head.convolution
-    conv.outputChannels, conv.kernelChannels, conv.nGroups, conv.hasBias = 1, features + 1, 1, True
+    conv.outputChannels, conv.kernelChannels, conv.nGroups, conv.hasBias = 1, channels, 1, True
     conv.kernelSize.extend([1, 1])
     conv.stride.extend([1, 1])
     conv.dilationFactor.extend([1, 1])
     conv.valid.SetInParent()
-    conv.weights.floatValue.extend(np.eye(1, features + 1, dtype=np.float32).ravel().tolist())  # [1, 0, ..., 0]
+    conv.weights.floatValue.extend(np.eye(1, channels, dtype=np.float32).ravel().tolist())  # [1, 0, ..., 0]
     conv.bias.floatValue.append(0.0)
     conv.weights.isUpdatable = conv.bias.isUpdatable = True
     scores = layer("personal/scores", [HEAD])
@@ -125,15 +138,17 @@ def export(job: ExportJob, out_dir: Path, derived: Derived) -> Artifact:
     source = derived.shipped("coreml", "fp32")
     if source is None:
         raise EdgeshipError("the updatable .mlmodel is made from the shipped ranker_fp32.mlmodel, which is missing")
+    vectors = job.personal_vectors
     spec = build(read_spec(source, EdgeshipError), job.candidates, len(job.spec.item_features),
-                 UPDATE.learning_rate)
+                 UPDATE.learning_rate, vectors)
+    parameters = len(job.spec.item_features) + 2 + (0 if vectors is None else vectors.shape[1])
     spec.description.metadata.shortDescription += (
         f"; updatable on the device: Core ML's update task trains the layer {HEAD}")
     path = out_dir / NAME
     save(spec, path)
     return Artifact(path=path, format="coreml", precision="fp32", trainable=True,
-                    notes=f"updatable NeuralNetwork: the fp32 ranker frozen plus a head of "
-                          f"{len(job.spec.item_features) + 2} parameters, trained by Core ML (SGD, cross-entropy of "
-                          "the tapped candidate)",
+                    notes=f"updatable NeuralNetwork: the fp32 ranker frozen plus a head of {parameters} parameters"
+                          f"{'' if vectors is None else ' (over the candidate features and the item vectors)'}, "
+                          "trained by Core ML (SGD, cross-entropy of the tapped candidate)",
                     details=CoreMLDetails(int(spec.specificationVersion), MINIMUM_DEPLOYMENT, "cpuOnly",
-                                          updatable=True))
+                                          updatable=True, user_vector=0 if vectors is None else vectors.shape[1]))

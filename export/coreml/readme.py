@@ -17,11 +17,14 @@ def files(manifest) -> str:
 def personal(manifest, personal, r) -> str:
     """The app protocol for the updatable Core ML file, with the study's figures (r) when there is one."""
     lr = f"{r.learning_rate:g}" if r else f"{UPDATE.learning_rate:g} (the file's default; tune it on your own users)"
+    weighed = ("the ranker's score, the candidate features and the candidate's item vector (from the training "
+               "histories, frozen in the file)" if personal.details.user_vector else
+               "the ranker's score and the candidate features")
     text = f"""
 ## Personalization on iOS: `{personal.path}`
 
 An updatable Core ML model (`isUpdatable`): the fp32 ranker frozen, plus one layer (`personal_head`, a 1x1
-convolution over the candidates: the ranker's score and the candidate features, weighted) that Core ML's own
+convolution over the candidates: {weighed}, weighted) that Core ML's own
 `MLUpdateTask` trains on the device. Until the first update it ranks exactly like `ranker_fp32.mlmodel`.
 
 - Predict as with the other .mlmodel files: `scores` ranks the candidates (`tap_probability` is their softmax).

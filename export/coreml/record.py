@@ -12,3 +12,6 @@ class CoreMLDetails:
     compute_units: str
     updatable: bool = field(default=False, metadata={
         "doc": "Core ML's update task trains it on the device (an updatable NeuralNetwork)"})
+    user_vector: int = field(default=0, metadata={
+        "doc": "the updatable head also weighs each candidate's item vector (models.item_vectors, frozen in the "
+               "file) with this many weights: a user vector; 0 for none"})

@@ -1,23 +1,26 @@
 """A trainable .tflite that keeps learning its one user on the phone: the shipped ranker frozen, plus a small
 linear head, trained in place by the app.
 
-    score = ranker(x) + phi(x) . w + b [+ v[candidate id]],   phi = candidate_features, or [last hidden layer, them]
+    score = ranker(x) + phi(x) . w + b [+ v[candidate id] [+ e[candidate id] . u]],
+    phi = candidate_features, or [last hidden layer, them]
 
 The candidate features carry an item's category and price, so w is this user's taste; with the hidden layer too,
 steps above 3 made things worse and the gain at n = 20 was +0.074 instead of +0.119 (docs/personalization.md).
 The default head (features+items) also learns a bias per item id, v, from the taps and skips on the items this
 user is shown again and again: what the user thinks of an item beyond its features (the generator's latent
 match), which the features cannot carry (measured: 31 % of the gap to the oracle at n = 50 instead of 22 %).
+The features+items+vectors head (the default) adds a user vector u learned against frozen item vectors e from the
+training histories (models.item_vectors): what the user thinks of items they have not been shown yet.
 
 w, b and v start at zero, so the shipped file ranks like the ranker until the user's first tap. Signatures:
   infer(context, history, candidates, candidate_features) -> scores [1, K]
   train(... the same, labels [1, K], mask [1, K], learning_rate [1]) -> loss [1]: one per-weight Newton step of
         logistic loss on the request's real candidates (mask 1), with an L2 pull back toward the shipped state
   reset() -> done: back to the shipped state (the user's "reset personalization")
-  get_weights() -> w [D, 1], b [1], q [D, 1] (+ v [items, 1], r [items, 1]); set_weights(the same) -> done: the
-        app persists the state across restarts (q, r: each weight's curvature so far; q starts from a prior per
-        candidate feature, ondevice.personalization.curvature_prior, recorded in the manifest as
-        details.curvature_prior; r at ITEM_PRIOR)
+  get_weights() -> w [D, 1], b [1], q [D, 1] (+ v [items, 1], r [items, 1] (+ u [dim, 1], qu [dim, 1]));
+        set_weights(the same) -> done: the app persists the state across restarts (q, r, qu: each weight's
+        curvature so far; q starts from a prior per candidate feature, ondevice.personalization.curvature_prior,
+        recorded in the manifest as details.curvature_prior; r at ITEM_PRIOR, qu at VECTOR_PRIOR)
 The step is online logistic regression with a diagonal Laplace posterior (Chapelle & Li, "An empirical
 evaluation of Thompson sampling", 2011, taken at its mean): each weight keeps the curvature of the loss
 it has seen, q += sum_i p_i (1 - p_i) phi_i^2, and moves by its gradient divided by q. The bias b takes a plain
@@ -37,7 +40,8 @@ import numpy as np
 import tensorflow as tf
 
 from ...models.features import CANDIDATE_FEATURES, PAD_ID, SCORES
-from ...ondevice.personalization import INDICATOR_PRIOR, ITEM_HEAD, ITEM_PRIOR, curvature_prior, head_items
+from ...ondevice.personalization import (INDICATOR_PRIOR, ITEM_HEAD, ITEM_PRIOR, VECTOR_HEAD, VECTOR_PRIOR,
+                                         curvature_prior, head_items)
 from .. import shims
 from ..types import Artifact, Derived, ExportJob
 from . import L2
@@ -51,7 +55,7 @@ HEAD_LAYER = "logit"  # edgeship's ranker: the output Dense, whose input is the 
 
 # what the head sees: the candidate features, and a bias per item id (v, learned like w, each with its own
 # curvature r), or the last hidden layer as well as the features
-HEADS = ("features", ITEM_HEAD, "features+hidden")
+HEADS = ("features", ITEM_HEAD, VECTOR_HEAD, "features+hidden")
 
 
 def _features(model, head: str):
@@ -90,6 +94,12 @@ class PersonalRanker(tf.Module):
         if self.items:
             self.v = tf.Variable(tf.zeros([self.items, 1]), name="v")
             self.r = tf.Variable(tf.fill([self.items, 1], ITEM_PRIOR), name="r")
+        vectors = job.personal_vectors
+        self.vectors = 0 if vectors is None else vectors.shape[1]
+        if self.vectors:
+            self.e = tf.constant(vectors)  # [items, dim], frozen like the ranker
+            self.u = tf.Variable(tf.zeros([self.vectors, 1]), name="u")
+            self.qu = tf.Variable(tf.fill([self.vectors, 1], VECTOR_PRIOR), name="qu")
         inputs = [tf.TensorSpec(t.shape, t.dtype, name=t.name) for t in job.inputs]
         extra = [tf.TensorSpec([1, self.k], tf.float32, name="labels"),
                  tf.TensorSpec([1, self.k], tf.float32, name="mask"),
@@ -102,6 +112,8 @@ class PersonalRanker(tf.Module):
                  tf.TensorSpec([self.dim, 1], tf.float32, name="q")]
         if self.items:
             state += [tf.TensorSpec([self.items, 1], tf.float32, name=n) for n in ("v", "r")]
+        if self.vectors:
+            state += [tf.TensorSpec([self.vectors, 1], tf.float32, name=n) for n in ("u", "qu")]
         self.set_weights = tf.function(self._set_weights, input_signature=state)
 
     def _scores_and_phi(self, context, history, candidates, candidate_features):
@@ -113,6 +125,8 @@ class PersonalRanker(tf.Module):
         scores = tf.reshape(out[0], [-1]) + tf.reshape(tf.matmul(phi, self.w), [-1]) + self.b
         if self.items:
             scores += tf.reshape(tf.gather(self.v, candidates[0]), [-1])
+        if self.vectors:
+            scores += tf.reshape(tf.matmul(tf.gather(self.e, candidates[0]), self.u), [-1])
         return scores, phi
 
     def _infer(self, context, history, candidates, candidate_features):
@@ -135,6 +149,10 @@ class PersonalRanker(tf.Module):
             ids = tf.reshape(candidates[0], [-1, 1])
             self.r.assign_add(tf.scatter_nd(ids, h, [self.items, 1]))
             self.v.assign_sub(learning_rate[0] * (tf.scatter_nd(ids, g, [self.items, 1]) + L2 * self.v) / self.r)
+        if self.vectors:  # the user vector: w's step, with the candidates' item vectors as their features
+            e = tf.gather(self.e, candidates[0])  # [K, dim]
+            self.qu.assign_add(tf.matmul(e * e, h, transpose_a=True))
+            self.u.assign_sub(learning_rate[0] * (tf.matmul(e, g, transpose_a=True) + L2 * self.u) / self.qu)
         return {"loss": tf.reshape(loss, [1])}
 
     def _reset(self):
@@ -144,29 +162,38 @@ class PersonalRanker(tf.Module):
         if self.items:
             self.v.assign(tf.zeros([self.items, 1]))
             self.r.assign(tf.fill([self.items, 1], ITEM_PRIOR))
+        if self.vectors:
+            self.u.assign(tf.zeros([self.vectors, 1]))
+            self.qu.assign(tf.fill([self.vectors, 1], VECTOR_PRIOR))
         return {"done": tf.zeros([1])}
 
     def _get_weights(self):
         state = {"w": tf.identity(self.w), "b": tf.identity(self.b), "q": tf.identity(self.q)}
         if self.items:
             state.update(v=tf.identity(self.v), r=tf.identity(self.r))
+        if self.vectors:
+            state.update(u=tf.identity(self.u), qu=tf.identity(self.qu))
         return state
 
-    def _set_weights(self, w, b, q, v=None, r=None):
+    def _set_weights(self, w, b, q, v=None, r=None, u=None, qu=None):
         self.w.assign(w)
         self.b.assign(b)
         self.q.assign(q)
         if self.items:
             self.v.assign(v)
             self.r.assign(r)
+        if self.vectors:
+            self.u.assign(u)
+            self.qu.assign(qu)
         return {"done": tf.zeros([1])}
 
 
 FROZEN = ("fp32", "int8")  # the frozen ranker's weights: float, or 8-bit (dynamic range: float compute)
 
 
-def convert(job: ExportJob, frozen: str = "fp32") -> tuple[bytes, int, np.ndarray]:
-    """The trainable file's bytes, the number of trained parameters (w, b and v) and the curvature prior."""
+def convert(job: ExportJob, frozen: str = "fp32") -> tuple[bytes, int, np.ndarray, int]:
+    """The trainable file's bytes, the number of trained parameters (w, b, v and u), the curvature prior and the
+    user vector's length."""
     module = PersonalRanker(job.model, job)
     with tempfile.TemporaryDirectory() as tmp, shims.quiet():
         tf.saved_model.save(module, tmp, signatures={s: getattr(module, s).get_concrete_function()
@@ -176,11 +203,11 @@ def convert(job: ExportJob, frozen: str = "fp32") -> tuple[bytes, int, np.ndarra
         converter.experimental_enable_resource_variables = True
         if frozen == "int8":  # weights stored as int8, computed in float; the trained head's variables stay float
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        return converter.convert(), module.dim + 1 + module.items, module.prior
+        return converter.convert(), module.dim + 1 + module.items + module.vectors, module.prior, module.vectors
 
 
 def export(job: ExportJob, out_dir: Path, derived: Derived) -> Artifact:
-    data, trained, q0 = convert(job, job.personal_frozen)
+    data, trained, q0, user = convert(job, job.personal_frozen)
     path = out_dir / NAME
     path.write_bytes(data)
     weights = "8-bit weights (float compute)" if job.personal_frozen == "int8" else "fp32"
@@ -189,4 +216,4 @@ def export(job: ExportJob, out_dir: Path, derived: Derived) -> Artifact:
                     notes=f"trainable on the device: the {weights} ranker frozen plus a linear head of {trained} "
                           "parameters (signatures infer, train, reset, get_weights, set_weights)",
                     details=TFLiteDetails("infer", inspect.operators(path), list(SIGNATURES),
-                                          curvature_prior=[float(x) for x in q0]))
+                                          curvature_prior=[float(x) for x in q0], user_vector=user))

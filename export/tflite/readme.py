@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...ondevice.personalization import ITEM_HEAD, ITEM_PRIOR, head_items
+from ...ondevice.personalization import ITEM_HEAD, ITEM_PRIOR, VECTOR_HEAD, VECTOR_PRIOR, head_items
 from ..readme import measured
 from . import L2, SIGNATURE
 
@@ -19,7 +19,8 @@ def personal(manifest, personal, r) -> str:
     rate, l2 = (f"{r.learning_rate:g}", f"{r.l2:g}") if r else ("lr", f"{L2:g}")
     head = manifest.config.get("export", {}).get("personal_head")
     items = head_items(head, manifest.model.feature_spec.item_buckets)
-    state = "w, b, q, v, r" if items else "w, b, q"
+    user = personal.details.user_vector
+    state = "w, b, q" + (", v, r" if items else "") + (", u, qu" if user else "")
     text = f"""
 ## Personalization on the phone: `{personal.path}`
 
@@ -36,11 +37,12 @@ interpreter share the learned state):
   weight's curvature so far) across app restarts (store it in the app's private storage; it is the user's data).
 - `reset()`: back to the shipped model (the user's "reset personalization").
 """
-    if head in ("features", ITEM_HEAD):
+    if head in ("features", ITEM_HEAD, VECTOR_HEAD):
         text += f"""
 The head sees only `candidate_features`{" and the candidate ids" if items else ""}, so an app on ONNX Runtime (or
 Core ML without the updatable file) can keep it itself beside `ranker_int8.onnx` / `ranker_int8.mlmodel` (measured
-with ONNX: the same gain): `score_i += features_i · w + b{" + v[id_i]" if items else ""}`;
+with ONNX: the same gain{"; the user vector below needs the item vectors, which only the trainable files carry"
+                         if user else ""}): `score_i += features_i · w + b{" + v[id_i]" if items else ""}`;
 after a request with taps, with `p_i = sigmoid(score_i)`, `g_i = (p_i − label_i) · mask_i` and
 `h_i = p_i · (1 − p_i) · mask_i`: first `q += Σ_i h_i · features_i²` (elementwise), then
 `w −= {rate} · (Σ_i g_i · features_i + {l2} · w) / q` (elementwise: a Newton step per weight) and
@@ -51,6 +53,12 @@ after a request with taps, with `p_i = sigmoid(score_i)`, `g_i = (p_i − label_
         text += f"""`v` and `r` hold one number per item id (`candidates` values, {items:,} of them): with `G[id]` and
 `H[id]` the sums of `g_i` and `h_i` over the request's candidates with that id, `r += H`, then
 `v −= {rate} · (G + {l2} · v) / r` over every id; `v` starts at 0 and `r` at {ITEM_PRIOR:g}.
+"""
+    if user:
+        text += f"""`u` and `qu` ({user} numbers each) are the user vector and its curvature, learned against the item
+vectors `e[id]` frozen in the file (from the training histories: items users keep together, with the item
+features' part taken out): `score_i += e[id_i] · u`, and after a request `qu += Σ_i h_i · e[id_i]²`,
+`u −= {rate} · (Σ_i g_i · e[id_i] + {l2} · u) / qu` (elementwise); `u` starts at 0 and `qu` at {VECTOR_PRIOR:g}.
 """
     cost = (f"the learned state is {r.state_bytes} bytes per user; one `train` call took "
             f"{r.train_ms_p50 * 1000:.0f} µs on the build host ({r.runs_in}).") if r else ""

@@ -13,3 +13,6 @@ class TFLiteDetails:
     curvature_prior: list[float] | None = field(default=None, metadata={
         "doc": "the trainable file's q after reset: the curvature each head weight starts from (an app keeping the "
                "head itself starts q there)"})
+    user_vector: int = field(default=0, metadata={
+        "doc": "the trainable file's user vector length: it learns u against item vectors from the training "
+               "histories (models.item_vectors, inside the file); 0 for a head without one"})

@@ -22,6 +22,9 @@ FOREIGN = Path(__file__).resolve().parents[3] / "shared" / "data" / "third_party
 def test_bundle_files_sizes_parameters_and_macs_agree_across_formats(reference_bundle):
     manifest = json.loads((reference_bundle / "manifest.json").read_text())
     facts = {a["path"]: model_facts(reference_bundle / a["path"]) for a in manifest["artifacts"]}
+    # the trainable files also hold the item vectors their user vector learns against: [item ids, its length]
+    vectors = {a["path"]: manifest["model"]["feature_spec"]["item_buckets"]
+               * (a["tflite"] or a["coreml"] or {}).get("user_vector", 0) for a in manifest["artifacts"]}
     for path, f in facts.items():
         where = reference_bundle / path
         files = [where / name for name in package_files(where)] if where.is_dir() else [where]  # a .mlpackage
@@ -30,14 +33,15 @@ def test_bundle_files_sizes_parameters_and_macs_agree_across_formats(reference_b
         # constants in each graph differ a little (scales, shape tensors), the weights do not; a trainable file
         # also holds its head's state (the study's record counts it)
         state = {r["file"]: r["state_bytes"] // 4 for r in manifest["personalization"]}.get(path, 0)
-        assert f.parameters == pytest.approx(manifest["model"]["parameters"] + state, rel=0.02)
+        assert f.parameters == pytest.approx(manifest["model"]["parameters"] + state + vectors[path], rel=0.02)
     # two independent counts over two different graphs of the same model
     assert facts["ranker_fp32.tflite"].macs == facts["ranker_fp32.onnx"].macs == facts["ranker_int8.tflite"].macs > 0
     assert facts["ranker_int8.tflite"].mobile["builtin_ops_only"]["ok"]
-    # the trainable file: per request, the ranker plus its head over K candidates x F features (its train
-    # signature's subgraph, which repeats the ranker, is not what a request costs)
+    # the trainable file: per request, the ranker plus its head over K candidates x (F features + the user
+    # vector's length) (its train signature's subgraph, which repeats the ranker, is not what a request costs)
     k, f = manifest["model"]["candidates"], len(manifest["model"]["feature_spec"]["item_features"])
-    assert facts["ranker_personal.tflite"].macs == facts["ranker_fp32.tflite"].macs + k * f
+    user = vectors["ranker_personal.tflite"] // manifest["model"]["feature_spec"]["item_buckets"]
+    assert user == 16 and facts["ranker_personal.tflite"].macs == facts["ranker_fp32.tflite"].macs + k * (f + user)
     assert facts["ranker_int8.onnx"].mobile["ort_format"]["ok"]
     assert "embeddingND" in facts["ranker_int8.mlmodel"].operators
     assert {"gather", "constexpr_affine_dequantize"} <= set(facts["ranker_int8.mlpackage"].operators)

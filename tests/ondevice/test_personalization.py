@@ -9,6 +9,7 @@ from edgeship.core import typed
 from edgeship.export import formats
 from edgeship.export.manifest import read_manifest_file
 from edgeship.models.data import timelines
+from edgeship.models.item_vectors import DIM
 from edgeship.ondevice import personalization
 from edgeship.ondevice.personalization import PersonalizationRecord
 
@@ -20,10 +21,12 @@ def test_bundle_carries_the_study_and_the_app_settings(reference_bundle, tiny_co
     records = [typed.load(PersonalizationRecord, r, "manifest", toml=False) for r in manifest["personalization"]]
     assert [r.file for r in records] == ["ranker_personal.tflite", "ranker_personal.mlmodel"]
     study = tiny_config.personalization
-    features, items = tiny_data.test.candidate_features.shape[-1], tiny_data.spec.item_buckets
-    # w, b (+ the score); the .tflite head also a bias per item id (v), and each weight's curvature (q, r)
-    for record, scale, parameters, state in zip(records, (0.1, 0.01), (features + 1 + items, features + 2),
-                                                (2 * features + 1 + 2 * items, features + 2)):
+    features, items, user = tiny_data.test.candidate_features.shape[-1], tiny_data.spec.item_buckets, DIM
+    # w, b (+ the score) and the user vector u; the .tflite head also a bias per item id (v), and each weight's
+    # curvature (q, r, qu)
+    for record, scale, parameters, state in zip(records, (0.1, 0.01), (features + 1 + items + user,
+                                                                       features + 2 + user),
+                                                (2 * features + 1 + 2 * items + 2 * user, features + 2 + user)):
         rates = [lr * scale for lr in study.learning_rates]
         assert [p.n for p in record.curve] == list(study.steps) and record.users == study.users
         assert record.learning_rate in rates and set(record.learning_rates_tried) == {f"{lr:g}" for lr in rates}

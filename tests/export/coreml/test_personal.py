@@ -37,9 +37,12 @@ def test_shipped_state_scores_exactly_like_the_fp32_ranker(files, tiny_data):
         np.testing.assert_allclose(p, np.exp(out[SCORES][0]) / np.exp(out[SCORES][0]).sum(), rtol=1e-5)
 
 
-def test_spec_is_what_core_ml_updates(files):
+def test_spec_is_what_core_ml_updates(files, tiny_job):
     spec = read_spec(files[1].path)
     assert updatable.problems(spec) == []
+    head = next(layer for layer in spec.neuralNetwork.layers if layer.name == personal.HEAD).convolution
+    # the ranker's score, the candidate features and the candidate's item vector
+    assert head.kernelChannels == 1 + len(tiny_job.spec.item_features) + tiny_job.item_vectors.shape[1]
     assert spec.isUpdatable and spec.specificationVersion >= 4
     assert [layer.name for layer in spec.neuralNetwork.layers if layer.isUpdatable] == [personal.HEAD]
     training = {f.name: f.type.WhichOneof("Type") for f in spec.description.trainingInput}

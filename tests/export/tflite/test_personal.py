@@ -72,21 +72,25 @@ class _Keras:
         return {"scores": self.model.predict(feeds, verbose=0)}
 
 
-@pytest.mark.parametrize("head", ["features", "features+items"])
+@pytest.mark.parametrize("head", ["features", "features+items", "features+items+vectors"])
 def test_the_file_and_the_app_side_head_take_the_same_newton_steps(tiny_job, tiny_data, tmp_path, head):
     from edgeship.export.tflite import L2
-    from edgeship.ondevice.personalization import CONTINUOUS_PRIOR, INDICATOR_PRIOR, ITEM_PRIOR, AppSideHead
+    from edgeship.ondevice.personalization import (CONTINUOUS_PRIOR, INDICATOR_PRIOR, ITEM_PRIOR, VECTOR_PRIOR,
+                                                   AppSideHead)
 
-    artifact = personal.export(dataclasses.replace(tiny_job, personal=True, personal_head=head), tmp_path,
-                               Derived())
+    artifact = personal.export(dataclasses.replace(tiny_job, personal=True, personal_head=head), tmp_path, Derived())
+    buckets, vectors = tiny_job.spec.item_buckets, tiny_job.item_vectors
     trainer = Trainer(artifact.path)
     prior = np.asarray(artifact.details.curvature_prior, np.float32)
     numeric = len(tiny_job.spec.item_features) - sum(f.startswith("category_") for f in tiny_job.spec.item_features)
     # the built-in price, quality, freshness, popularity, then the category one-hots
     assert prior.tolist() == [CONTINUOUS_PRIOR] * numeric + [INDICATOR_PRIOR] * (len(prior) - numeric)
     np.testing.assert_array_equal(trainer.get_weights()["q"].reshape(-1), prior)  # the file starts q there
-    items = tiny_job.spec.item_buckets if head == "features+items" else 0
-    app = AppSideHead(_Keras(tiny_job.model), tiny_data.test.candidate_features.shape[-1], L2, prior, items)
+    items = buckets if head != "features" else 0
+    user = vectors if head == "features+items+vectors" else None  # the others ignore the job's vectors
+    assert artifact.details.user_vector == (vectors.shape[1] if user is not None else 0)
+    app = AppSideHead(_Keras(tiny_job.model), tiny_data.test.candidate_features.shape[-1], L2, prior, items,
+                      vectors=user)
     k = tiny_data.test.candidates.shape[1]
     rng = np.random.default_rng(3)
     shown = set()
@@ -101,7 +105,8 @@ def test_the_file_and_the_app_side_head_take_the_same_newton_steps(tiny_job, tin
         assert loss_file == pytest.approx(app.train(request, labels, mask, 1.0), rel=1e-4)
         np.testing.assert_allclose(trainer.scores(request), app.scores(request), rtol=1e-5, atol=1e-5)
     file_state, app_state = trainer.get_weights(), app.get_weights()
-    assert sorted(file_state) == sorted(app_state) == (["b", "q", "r", "v", "w"] if items else ["b", "q", "w"])
+    assert sorted(file_state) == sorted(app_state) == sorted(["b", "q", "w"] + (["r", "v"] if items else [])
+                                                             + (["qu", "u"] if user is not None else []))
     for name in app_state:
         np.testing.assert_allclose(file_state[name].reshape(-1), app_state[name].reshape(-1), rtol=1e-4, atol=1e-6)
     if items:  # only the ids of real candidates gained curvature
@@ -109,6 +114,8 @@ def test_the_file_and_the_app_side_head_take_the_same_newton_steps(tiny_job, tin
         assert (r[sorted(shown)] > ITEM_PRIOR).all() and (np.delete(r, sorted(shown)) == ITEM_PRIOR).all()
     q = file_state["q"].reshape(-1)
     assert (q >= prior).all() and (q > prior).any()  # curvature only grows
+    if user is not None:  # the user vector learned: every coordinate saw curvature and moved
+        assert (file_state["qu"] > VECTOR_PRIOR).all() and file_state["u"].any()
     before = trainer.get_weights()
     trainer.train(tiny_data.test.one(5), labels, np.ones(k), 0.0)  # a rate-0 call reports the loss, changes nothing
     for name, value in trainer.get_weights().items():
@@ -117,3 +124,4 @@ def test_the_file_and_the_app_side_head_take_the_same_newton_steps(tiny_job, tin
     state = trainer.get_weights()
     np.testing.assert_array_equal(state["q"].reshape(-1), prior)
     assert not items or (not state["v"].any() and (state["r"] == ITEM_PRIOR).all())
+    assert user is None or (not state["u"].any() and (state["qu"] == VECTOR_PRIOR).all())
