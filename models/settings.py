@@ -61,6 +61,20 @@ def scaled_epochs(rows: int) -> int:
     return int(min(max(math.ceil(EPOCH_ROWS / max(rows, 1)), EPOCHS[0]), EPOCHS[1]))
 
 
+# A patience of 0: 3 below SMALL_LOG_ROWS training rows, 2 from there. A small log's epochs take seconds and its
+# validation AUC can sit still for two epochs before climbing again: the generated app_usage log (69 k rows), seed
+# 7, stopped at epoch 8 with patience 2 (best 6, test AUC 0.6555) and reached epoch 18 with 3 (0.6634, +0.0080);
+# seeds 1, 2, 3 and the long_tail log (96 k rows, three seeds) stopped at the same best epoch either way
+# (`python -m studies.patience`, docs/model_quality.md). On the built-in 5.4 M rows an epoch is 15-40 s and its
+# three-seed study chose 2.
+SMALL_LOG_ROWS = 1_000_000
+PATIENCE = (3, 2)  # below SMALL_LOG_ROWS, from it
+
+
+def scaled_patience(rows: int) -> int:
+    return PATIENCE[0] if rows < SMALL_LOG_ROWS else PATIENCE[1]
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     # at most (0: derived from the training rows, `scaled_epochs`): training stops early when the validation
@@ -72,14 +86,15 @@ class TrainConfig:
     # "auc" ranks: on a small log validation loss can rise from the first epoch while AUC still improves for
     # ten more (docs/model_quality.md); "loss" calibrates
     early_stopping: str = field(default="auc", metadata={"choices": ("loss", "auc")})
-    # one epoch that dips before the score climbs again does not end training (measured on a small log); 3 would
-    # cost the built-in default a sixth epoch (~25 s on a slow host) for nothing: its AUC peaks at epoch 3
-    patience: int = field(default=2, metadata={"min": 1})
+    # epochs without a better validation score before training stops (0: derived from the training rows,
+    # `scaled_patience`): one epoch that dips before the score climbs again does not end training; on the
+    # built-in data 3 would cost a sixth epoch (~25 s on a slow host) for nothing: its AUC peaks at epoch 3
+    patience: int = field(default=AUTO, metadata={"min": 0, "doc": "0: derived from the training rows"})
 
     def for_rows(self, rows: int, batch: BatchRule = MODEL_BATCH) -> TrainConfig:
         """The schedule a training split of `rows` impressions is trained with (0s resolved)."""
         return replace(self, epochs=self.epochs or scaled_epochs(rows),
-                       batch_size=self.batch_size or batch.size(rows))
+                       batch_size=self.batch_size or batch.size(rows), patience=self.patience or scaled_patience(rows))
 
 
 def _reference_training() -> TrainConfig:

@@ -35,10 +35,13 @@ def test_zeros_are_derived_from_the_training_rows():
 
     assert [REFERENCE_BATCH.size(r) for r in (500, 7_000, 60_000, 6_000_000)] == [64, 64, 512, 4096]
     assert [MODEL_BATCH.size(r) for r in (500, 7_000, 69_000, 6_000_000)] == [32, 32, 128, 128]
-    model = TrainConfig()  # the shipped ranker's default: cap and batch from the rows, AUC with patience 2
-    assert (model.epochs, model.batch_size, model.early_stopping, model.patience) == (0, 0, "auc", 2)
+    model = TrainConfig()  # the shipped ranker's default: cap, batch and patience from the rows, AUC
+    assert (model.epochs, model.batch_size, model.early_stopping, model.patience) == (0, 0, "auc", 0)
     assert [model.for_rows(r).epochs for r in (69_000, 6_000_000, 36_000_000, 100_000_000)] == [50, 6, 3, 3]
+    assert [model.for_rows(r).patience for r in (7_000, 999_999, 1_000_000, 5_400_000)] == [3, 3, 2, 2]
+    assert TrainConfig(patience=1).for_rows(7_000).patience == 1  # set: kept
     reference = ReferenceConfig().train.for_rows(60_000, REFERENCE_BATCH)
     assert (reference.batch_size, reference.epochs) == (512, 100)
-    assert TrainConfig(epochs=2, batch_size=128).for_rows(7_000) == TrainConfig(epochs=2, batch_size=128)  # set: kept
+    assert TrainConfig(epochs=2, batch_size=128, patience=2).for_rows(7_000) == TrainConfig(epochs=2, batch_size=128,
+                                                                                           patience=2)  # set: kept
     assert Convergence.of([0.7, 0.8, 0.79], reference).batch_size == 512
