@@ -41,8 +41,8 @@ interpreter share the learned state):
         text += f"""
 The head sees only `candidate_features`{" and the candidate ids" if items else ""}, so an app on ONNX Runtime (or
 Core ML without the updatable file) can keep it itself beside `ranker_int8.onnx` / `ranker_int8.mlmodel` (measured
-with ONNX: the same gain{"; the user vector below needs the item vectors, which only the trainable files carry"
-                         if user else ""}): `score_i += features_i · w + b{" + v[id_i]" if items else ""}`;
+with ONNX: the same gain{" as this file without its user vector; the user vector below needs the item vectors, "
+                         "which only the trainable files carry" if user else ""}): `score_i += features_i · w + b{" + v[id_i]" if items else ""}`;
 after a request with taps, with `p_i = sigmoid(score_i)`, `g_i = (p_i − label_i) · mask_i` and
 `h_i = p_i · (1 − p_i) · mask_i`: first `q += Σ_i h_i · features_i²` (elementwise), then
 `w −= {rate} · (Σ_i g_i · features_i + {l2} · w) / q` (elementwise: a Newton step per weight) and
