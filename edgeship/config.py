@@ -42,6 +42,11 @@ class ExportConfig:
     # [export.identity]: name, version, author and licence written into every file's own metadata
     identity: Identity = field(default_factory=Identity)
 
+    @property
+    def item_vectors(self) -> bool:
+        """The trainable files' head learns a user vector against models.item_vectors: only then are they made."""
+        return self.personal and self.personal_head == VECTOR_HEAD
+
 
 @dataclass(frozen=True)
 class LogConfig:

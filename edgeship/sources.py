@@ -86,7 +86,7 @@ class Dataset:
     # [item_buckets, F]: each item's mean candidate features in the training rows (the ranker's item table)
     item_features: np.ndarray | None = None
     # [item_buckets, dim]: models.item_vectors from the training rows' histories (the trainable head's user vector
-    # learns against them); None when no two items ever share a history
+    # learns against them); None when the head has no user vector or no two items ever share a history
     item_vectors: np.ndarray | None = None
 
     @property
@@ -155,6 +155,8 @@ class _Generated(Access):
 
 
 def _vectors(pairs, table: np.ndarray) -> np.ndarray | None:
+    if pairs is None:  # the config's head has no user vector: nothing was counted
+        return None
     vectors = item_vectors(pairs, table)
     return vectors if vectors.any() else None
 
@@ -180,7 +182,8 @@ def synthetic(cfg: RunConfig, step) -> Dataset:
                    training=TrainingRecord("single process", 1, [], schedule.batch_size, schedule.batch_size),
                    verify_requests=cfg.export.verify_requests, train_rows=ds.train.impressions,
                    item_features=item_table,
-                   item_vectors=_vectors(cooccurrence(ds.train.history, ds.spec.item_buckets), item_table))
+                   item_vectors=_vectors(cooccurrence(ds.train.history, ds.spec.item_buckets)
+                                         if cfg.export.item_vectors else None, item_table))
 
 
 @dataclass(frozen=True)
@@ -254,7 +257,8 @@ def interaction_log(cfg: RunConfig, step, exact: bool = False, dist: Context | N
          f"categorical and {len(schema.numeric)} numeric columns)")
     shards = dist.shards if dist else None
     enc, counts = logs.encoders(files, kind, schema, progress=lambda line: step("  " + line), shards=shards)
-    prof = logs.profile(files, kind, schema, enc, progress=lambda line: step("  " + line), shards=shards)
+    prof = logs.profile(files, kind, schema, enc, progress=lambda line: step("  " + line), shards=shards,
+                        pairs=cfg.export.item_vectors)
     spec = logs.feature_spec(schema, prof, enc)
     item_collisions = dataclasses.replace(encoding.collisions(enc.item, counts.get(logs.ITEMS, pd.Series(dtype=int))),
                                           out_of_vocabulary=prof.test_oov / max(prof.rows["test"], 1))

@@ -64,7 +64,7 @@ class ExportJob:
     def personal_vectors(self) -> np.ndarray | None:
         """The item vectors the trainable files' heads learn a user vector against: item_vectors, for VECTOR_HEAD
         when the training rows gave any (a log without histories gives none: the head is then features+items)."""
-        if self.personal_head != VECTOR_HEAD or self.item_vectors is None or not np.any(self.item_vectors):
+        if self.personal_head != VECTOR_HEAD or self.item_vectors is None:
             return None
         return np.asarray(self.item_vectors, np.float32)
 

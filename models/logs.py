@@ -383,25 +383,27 @@ class LogProfile:
     item_shows: np.ndarray | None = None
     item_hits: np.ndarray | None = None
     item_feature_sum: np.ndarray | None = None  # [items, F] raw features summed over each item's training rows
-    item_pairs: sp.csr_matrix | None = None  # [items, items] training rows whose history holds both (item_vectors)
+    # [items, items] training rows whose history holds both (item_vectors); None when not counted
+    item_pairs: sp.csr_matrix | None = None
     test_oov: int = 0  # test impressions whose item maps to the out-of-vocabulary id
     valid: list = field(default_factory=list)
     test: list = field(default_factory=list)
     shards: list = field(default_factory=list)  # per file, its rows in each split
 
     @staticmethod
-    def empty(items: int, numeric: int) -> "LogProfile":
+    def empty(items: int, numeric: int, pairs: bool = False) -> "LogProfile":
         width = max(numeric, 1)  # no numeric column: the one constant feature
         return LogProfile(item_shows=np.zeros(items), item_hits=np.zeros(items), feature_sum=np.zeros(width),
                           feature_sumsq=np.zeros(width), item_feature_sum=np.zeros((items, width)),
-                          item_pairs=sp.csr_matrix((items, items)))
+                          item_pairs=sp.csr_matrix((items, items)) if pairs else None)
 
 
 def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, progress: Callable[[str], None],
-            shards: Shards | None = None) -> LogProfile:
-    """One validating pass: each file profiled on its own, the profiles merged in file order (`per_file`)."""
-    parts = per_file(files, lambda f: _profile_file(f, kind, schema, enc, progress), shards)
-    p = LogProfile.empty(enc.item.size, len(schema.numeric))
+            shards: Shards | None = None, pairs: bool = False) -> LogProfile:
+    """One validating pass: each file profiled on its own, the profiles merged in file order (`per_file`).
+    pairs: also count which items share a training row's history (item_pairs, for models.item_vectors)."""
+    parts = per_file(files, lambda f: _profile_file(f, kind, schema, enc, progress, pairs), shards)
+    p = LogProfile.empty(enc.item.size, len(schema.numeric), pairs)
     for part in parts:
         for name in p.rows:
             p.rows[name] += part.rows[name]
@@ -412,7 +414,8 @@ def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, prog
         p.item_shows += part.item_shows
         p.item_hits += part.item_hits
         p.item_feature_sum += part.item_feature_sum
-        p.item_pairs += part.item_pairs
+        if pairs:
+            p.item_pairs += part.item_pairs
         p.test_oov += part.test_oov
         for name, cap in (("valid", MAX_VALID_ROWS), ("test", MAX_TEST_ROWS)):
             have = sum(len(x.label) for x in getattr(p, name))
@@ -435,10 +438,10 @@ def profile(files: list[Path], kind: str, schema: LogSchema, enc: Encoders, prog
     return p
 
 
-def _profile_file(f: Path, kind: str, schema: LogSchema, enc: Encoders, progress: Callable[[str], None]
-                  ) -> LogProfile:
+def _profile_file(f: Path, kind: str, schema: LogSchema, enc: Encoders, progress: Callable[[str], None],
+                  pairs: bool = False) -> LogProfile:
     size = enc.item.size
-    p = LogProfile.empty(size, len(schema.numeric))
+    p = LogProfile.empty(size, len(schema.numeric), pairs)
     total = 0
     for f, row0, df in chunks([f], kind, schema.columns()):
         e = encode(f, row0, df, schema, enc)
@@ -456,7 +459,8 @@ def _profile_file(f: Path, kind: str, schema: LogSchema, enc: Encoders, progress
         shows, sums = feature_sums(items, features, size)
         p.item_shows += shows
         p.item_feature_sum += sums
-        p.item_pairs += cooccurrence(e.history[masks["train"]], size)
+        if pairs:
+            p.item_pairs += cooccurrence(e.history[masks["train"]], size)
         p.item_hits += np.bincount(items, weights=(e.label[masks["train"]] > 0).astype(float), minlength=size)
         if enc.item.kind == enc_mod.VOCABULARY:
             p.test_oov += int((e.item[masks["test"]] == enc.item.oov).sum())

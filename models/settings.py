@@ -65,7 +65,7 @@ def scaled_epochs(rows: int) -> int:
 # validation AUC can sit still for two epochs before climbing again: the generated app_usage log (69 k rows), seed
 # 7, stopped at epoch 8 with patience 2 (best 6, test AUC 0.6555) and reached epoch 18 with 3 (0.6634, +0.0080);
 # seeds 1, 2, 3 and the long_tail log (96 k rows, three seeds) stopped at the same best epoch either way
-# (`python -m studies.patience`, docs/model_quality.md). On the built-in 5.4 M rows an epoch is 15-40 s and its
+# (`python -m studies.patience`, docs/model_quality.md). On the built-in 5.4 M rows an epoch is 10-40 s and its
 # three-seed study chose 2.
 SMALL_LOG_ROWS = 1_000_000
 PATIENCE = (3, 2)  # below SMALL_LOG_ROWS, from it

@@ -139,16 +139,17 @@ def export(job: ExportJob, out_dir: Path, derived: Derived) -> Artifact:
     if source is None:
         raise EdgeshipError("the updatable .mlmodel is made from the shipped ranker_fp32.mlmodel, which is missing")
     vectors = job.personal_vectors
+    user = 0 if vectors is None else vectors.shape[1]
     spec = build(read_spec(source, EdgeshipError), job.candidates, len(job.spec.item_features),
                  UPDATE.learning_rate, vectors)
-    parameters = len(job.spec.item_features) + 2 + (0 if vectors is None else vectors.shape[1])
+    parameters = len(job.spec.item_features) + 2 + user
     spec.description.metadata.shortDescription += (
         f"; updatable on the device: Core ML's update task trains the layer {HEAD}")
     path = out_dir / NAME
     save(spec, path)
     return Artifact(path=path, format="coreml", precision="fp32", trainable=True,
                     notes=f"updatable NeuralNetwork: the fp32 ranker frozen plus a head of {parameters} parameters"
-                          f"{'' if vectors is None else ' (over the candidate features and the item vectors)'}, "
+                          f"{' (over the candidate features and the item vectors)' if user else ''}, "
                           "trained by Core ML (SGD, cross-entropy of the tapped candidate)",
                     details=CoreMLDetails(int(spec.specificationVersion), MINIMUM_DEPLOYMENT, "cpuOnly",
-                                          updatable=True, user_vector=0 if vectors is None else vectors.shape[1]))
+                                          updatable=True, user_vector=user))

@@ -11,6 +11,7 @@ import pytest
 
 from edgeship.models import logs
 from edgeship.models.features import fnv1a_32, hash_item_id
+from edgeship.models.item_vectors import cooccurrence
 from edgeship.models.schema import load_schema
 from studies.synthetic_log import write_log
 
@@ -22,11 +23,21 @@ def log_dir(tmp_path_factory):
     return write_log(tmp_path_factory.mktemp("log") / "csv", 3000, shards=3, kind="csv", seed=1)
 
 
-def _profile(folder, **encoding):
+def _profile(folder, pairs=False, **encoding):
     files, kind = logs.log_files(folder)
     schema = replace(logs.resolve(load_schema(folder / "schema.toml"), files, kind), **encoding)
     enc, _ = logs.encoders(files, kind, schema, progress=lambda _: None)
-    return files, kind, schema, enc, logs.profile(files, kind, schema, enc, progress=lambda _: None)
+    return files, kind, schema, enc, logs.profile(files, kind, schema, enc, progress=lambda _: None, pairs=pairs)
+
+
+def test_item_pairs_are_counted_only_when_asked_over_the_training_histories(log_dir):
+    files, kind, schema, enc, prof = _profile(log_dir, pairs=True)
+    assert _profile(log_dir)[4].item_pairs is None  # the head without a user vector: no counting
+    train = [e for f, row0, df in logs.chunks(files, kind, schema.columns())
+             for e in [logs.encode(f, row0, df, schema, enc)]]
+    history = np.concatenate([e.history[e.split == 0] for e in train])
+    expected = cooccurrence(history, enc.item.size)
+    assert prof.item_pairs.nnz > 0 and (prof.item_pairs != expected).nnz == 0
 
 
 def test_encoding_of_one_known_row_hashed(log_dir):
@@ -69,9 +80,10 @@ def test_shards_parquet_and_one_file_give_the_same_profile(log_dir, tmp_path):
     whole.iloc[1700:].to_parquet(parquet / "b.parquet", index=False)
     for d in (one, parquet):
         shutil.copy(log_dir / "schema.toml", d / "schema.toml")
-    profiles = [_profile(d)[4] for d in (log_dir, one, parquet)]
+    profiles = [_profile(d, pairs=True)[4] for d in (log_dir, one, parquet)]
     for p in profiles[1:]:
         assert p.rows == profiles[0].rows and p.positives == profiles[0].positives
+        assert (p.item_pairs != profiles[0].item_pairs).nnz == 0
         np.testing.assert_allclose(p.feature_sum, profiles[0].feature_sum, rtol=1e-9)
     rows = profiles[0].rows
     assert sum(rows.values()) == 3000 and rows["test"] > 0 and rows["valid"] > 0
